@@ -1,0 +1,33 @@
+# krslab: the two commands are `make run` and `make test`.
+# Without DATABASE_URL both start a throwaway PostgreSQL 15 (see .ci/with-postgres).
+
+GO        ?= go
+BIN       := bin/krslab
+PKGS      := ./...
+RACE_PKGS := ./experiment/... ./api/...
+
+.PHONY: run test build vet unit race clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/krslab
+
+run: build
+	@.ci/with-postgres .ci/run-demo
+
+# The whole suite against a real PostgreSQL: vet, every package, and the race detector on
+# the domain and API packages. KRSLAB_REQUIRE_DB=1 (set by CI) fails any test that would
+# otherwise skip for lack of a database.
+test:
+	@KRSLAB_PG_FAST=$${KRSLAB_PG_FAST:-1} .ci/with-postgres $(MAKE) --no-print-directory vet unit race
+
+vet:
+	$(GO) vet $(PKGS)
+
+unit:
+	$(GO) test -count=1 $(PKGS)
+
+race:
+	$(GO) test -count=1 -race $(RACE_PKGS)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,99 @@
+package api
+
+import (
+	"bufio"
+	"encoding/csv"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/krslab/krslab/experiment"
+)
+
+type assignRequest struct {
+	CustomerID string `json:"customer_id"`
+}
+
+func (s *Server) assign(c echo.Context) error {
+	var req assignRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	key := param(c, "key")
+	a, err := s.svc.Assign(c.Request().Context(), key, req.CustomerID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, assignmentJSON{Experiment: key, CustomerID: a.CustomerID, Arm: a.Arm, AssignedAt: a.AssignedAt, New: a.New})
+}
+
+type assignBatchRequest struct {
+	CustomerIDs []string `json:"customer_ids"`
+}
+
+func (s *Server) assignBatch(c echo.Context) error {
+	var req assignBatchRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	list, err := s.svc.AssignBatch(c.Request().Context(), param(c, "key"), req.CustomerIDs)
+	if err != nil {
+		return err
+	}
+	out := make([]assignmentJSON, len(list))
+	for i, a := range list {
+		out[i] = assignmentJSON{CustomerID: a.CustomerID, Arm: a.Arm, AssignedAt: a.AssignedAt, New: a.New}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"assignments": out})
+}
+
+func (s *Server) getAssignment(c echo.Context) error {
+	key := param(c, "key")
+	a, err := s.svc.Assignment(c.Request().Context(), key, param(c, "customer"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, assignmentJSON{Experiment: key, CustomerID: a.CustomerID, Arm: a.Arm, AssignedAt: a.AssignedAt})
+}
+
+// assignmentsCSV streams every assignment; memory stays flat in the number of customers.
+func (s *Server) assignmentsCSV(c echo.Context) error {
+	key := param(c, "key")
+	ctx := c.Request().Context()
+	if _, err := s.svc.Experiment(ctx, key); err != nil {
+		return err
+	}
+	res := c.Response()
+	res.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")
+	res.Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+key+`-assignments.csv"`)
+	buf := bufio.NewWriterSize(res, 64<<10)
+	w := csv.NewWriter(buf)
+	started := false
+	err := s.svc.EachAssignment(ctx, key, func(a experiment.Assignment) error {
+		if !started {
+			res.WriteHeader(http.StatusOK)
+			started = true
+			if err := w.Write([]string{"customer_id", "arm", "assigned_at"}); err != nil {
+				return err
+			}
+		}
+		return w.Write([]string{a.CustomerID, a.Arm, a.AssignedAt.Format(time.RFC3339Nano)})
+	})
+	if err != nil && !started {
+		return err
+	}
+	if !started {
+		res.WriteHeader(http.StatusOK)
+		_ = w.Write([]string{"customer_id", "arm", "assigned_at"})
+	}
+	w.Flush()
+	if ferr := buf.Flush(); err == nil {
+		err = ferr
+	}
+	if err != nil {
+		// Headers are gone: the truncated body is all a client can see; log it.
+		s.log.ErrorContext(ctx, "assignments export interrupted", "err", err)
+	}
+	return nil
+}

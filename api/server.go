@@ -1,0 +1,157 @@
+// Package api is the HTTP face of krslab: Echo handlers that translate between JSON or CSV
+// and the experiment domain, API-key authentication with roles, and one error handler that
+// gives every failure the shape of API.md.
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/krslab/krslab/experiment"
+)
+
+// Checker reports whether the database is reachable and its schema current (for /readyz).
+type Checker interface {
+	Ping(ctx context.Context) error
+	SchemaCurrent(ctx context.Context) (bool, error)
+}
+
+// Config configures the HTTP server.
+type Config struct {
+	BodyLimit int64 // bytes; default 16 MiB
+	Logger    *slog.Logger
+	Ready     Checker
+}
+
+// Server holds the dependencies of the handlers.
+type Server struct {
+	svc  *experiment.Service
+	cfg  Config
+	log  *slog.Logger
+	echo *echo.Echo
+}
+
+// New builds the Echo application with every route of API.md.
+func New(svc *experiment.Service, cfg Config) *echo.Echo {
+	if cfg.BodyLimit <= 0 {
+		cfg.BodyLimit = 16 << 20
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	s := &Server{svc: svc, cfg: cfg, log: cfg.Logger, echo: e}
+	e.HTTPErrorHandler = s.handleError
+	e.Use(middleware.RequestID())
+	e.Use(s.logRequests)
+	e.Use(middleware.Recover())
+	e.Use(middleware.BodyLimit(strconv.FormatInt(cfg.BodyLimit, 10) + "B"))
+
+	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
+	e.GET("/readyz", s.readyz)
+
+	v1 := e.Group("/v1", s.authenticate)
+	read := s.allow(experiment.RoleAdmin, experiment.RoleEditor, experiment.RoleAnalyst)
+	edit := s.allow(experiment.RoleAdmin, experiment.RoleEditor)
+	ingest := s.allow(experiment.RoleAdmin, experiment.RoleIngest)
+	readAssign := s.allow(experiment.RoleAdmin, experiment.RoleAnalyst, experiment.RoleIngest)
+	results := s.allow(experiment.RoleAdmin, experiment.RoleEditor, experiment.RoleAnalyst)
+
+	v1.GET("/outcomes", s.listOutcomes, read)
+	v1.GET("/outcomes/:outcome", s.getOutcome, read)
+	v1.POST("/outcomes", s.createOutcome, edit)
+
+	v1.POST("/experiments", s.createExperiment, edit)
+	v1.GET("/experiments", s.listExperiments, read)
+	v1.GET("/experiments/:key", s.getExperiment, read)
+	v1.PATCH("/experiments/:key", s.patchExperiment, edit)
+	v1.POST("/experiments/:key/start", s.startExperiment, edit)
+	v1.POST("/experiments/:key/stop", s.stopExperiment, edit)
+	v1.POST("/experiments/:key/decision", s.decideExperiment, edit)
+
+	v1.POST("/experiments/:key/assignments", s.assign, ingest)
+	v1.POST(`/experiments/:key/assignments\:batch`, s.assignBatch, ingest)
+	v1.GET("/experiments/:key/assignments.csv", s.assignmentsCSV, readAssign)
+	v1.GET("/experiments/:key/assignments/:customer", s.getAssignment, readAssign)
+
+	v1.POST("/experiments/:key/responses", s.recordResponse, ingest)
+	v1.POST(`/experiments/:key/responses\:batch`, s.recordResponses, ingest)
+	v1.POST(`/experiments/:key/covariates\:batch`, s.recordCovariates, ingest)
+
+	v1.GET("/experiments/:key/results", s.results, results)
+	return e
+}
+
+// param returns a path parameter, unescaped: Echo leaves it escaped when the request path
+// needed its raw form (for example a customer id with an encoded '/').
+func param(c echo.Context, name string) string {
+	v := c.Param(name)
+	if c.Request().URL.RawPath != "" {
+		if u, err := url.PathUnescape(v); err == nil {
+			return u
+		}
+	}
+	return v
+}
+
+func (s *Server) readyz(c echo.Context) error {
+	if s.cfg.Ready == nil {
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if err := s.cfg.Ready.Ping(ctx); err != nil {
+		return &experiment.Error{Code: experiment.Unavailable, Message: "database unreachable", Cause: err}
+	}
+	current, err := s.cfg.Ready.SchemaCurrent(ctx)
+	if err != nil {
+		return &experiment.Error{Code: experiment.Unavailable, Message: "database unreachable", Cause: err}
+	}
+	if !current {
+		return experiment.Errorf(experiment.Unavailable, "database schema is not current; run krslab migrate")
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// logRequests writes one structured line per request: never the key, never a customer id.
+func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		status := c.Response().Status
+		attrs := []any{
+			"request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+			"method", c.Request().Method,
+			"route", c.Path(),
+			"status", status,
+			"latency_ms", float64(time.Since(start).Microseconds()) / 1000,
+		}
+		if k, ok := c.Get(keyContext).(experiment.APIKey); ok {
+			attrs = append(attrs, "key", k.Name)
+		}
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+			var de *experiment.Error
+			if errors.As(err, &de) && de.Cause != nil {
+				attrs = append(attrs, "cause", de.Cause.Error())
+			} else if err != nil && !errors.As(err, &de) {
+				attrs = append(attrs, "cause", err.Error())
+			}
+		}
+		s.log.Log(c.Request().Context(), level, "request", attrs...)
+		return nil
+	}
+}

@@ -1,0 +1,203 @@
+package api
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/krslab/krslab/experiment"
+)
+
+// JSON shapes of the API. They are kept apart from the domain types so that the wire
+// contract can stay stable while the domain evolves.
+
+type outcomeJSON struct {
+	Key            string   `json:"key"`
+	Kind           string   `json:"kind"`
+	Label          string   `json:"label"`
+	LabelNL        string   `json:"label_nl"`
+	HigherIsBetter *bool    `json:"higher_is_better"`
+	Min            *float64 `json:"min"`
+	Max            *float64 `json:"max"`
+	TopMin         *float64 `json:"top_min"`
+	BottomMax      *float64 `json:"bottom_max"`
+	Components     []string `json:"components"`
+	BuiltIn        bool     `json:"builtin"`
+}
+
+// outcomeRequest is what POST /v1/outcomes accepts (builtin is not settable).
+type outcomeRequest struct {
+	Key            string   `json:"key"`
+	Kind           string   `json:"kind"`
+	Label          string   `json:"label"`
+	LabelNL        string   `json:"label_nl"`
+	HigherIsBetter *bool    `json:"higher_is_better"`
+	Min            *float64 `json:"min"`
+	Max            *float64 `json:"max"`
+	TopMin         *float64 `json:"top_min"`
+	BottomMax      *float64 `json:"bottom_max"`
+	Components     []string `json:"components"`
+}
+
+func (r outcomeRequest) domain() experiment.Outcome {
+	o := experiment.Outcome{Key: r.Key, Kind: experiment.Kind(r.Kind), Label: r.Label, LabelNL: r.LabelNL,
+		HigherIsBetter: true, Min: r.Min, Max: r.Max, TopMin: r.TopMin, BottomMax: r.BottomMax, Components: r.Components}
+	if r.HigherIsBetter != nil {
+		o.HigherIsBetter = *r.HigherIsBetter
+	}
+	return o
+}
+
+func toOutcomeJSON(o experiment.Outcome) outcomeJSON {
+	hib := o.HigherIsBetter
+	comps := o.Components
+	if comps == nil {
+		comps = []string{}
+	}
+	return outcomeJSON{Key: o.Key, Kind: string(o.Kind), Label: o.Label, LabelNL: o.LabelNL, HigherIsBetter: &hib,
+		Min: o.Min, Max: o.Max, TopMin: o.TopMin, BottomMax: o.BottomMax, Components: comps, BuiltIn: o.BuiltIn}
+}
+
+type armJSON struct {
+	Key         string   `json:"key"`
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	Weight      *float64 `json:"weight"`
+	Control     bool     `json:"control"`
+}
+
+type decisionJSON struct {
+	Arm       string    `json:"arm"`
+	Reason    string    `json:"reason"`
+	DecidedBy string    `json:"decided_by"`
+	DecidedAt time.Time `json:"decided_at"`
+}
+
+type experimentJSON struct {
+	Key                   string        `json:"key"`
+	Name                  string        `json:"name"`
+	Hypothesis            string        `json:"hypothesis"`
+	Status                string        `json:"status"`
+	Arms                  []armJSON     `json:"arms"`
+	PrimaryOutcome        string        `json:"primary_outcome"`
+	Outcomes              []string      `json:"outcomes"`
+	Guardrails            []string      `json:"guardrails"`
+	Alpha                 float64       `json:"alpha"`
+	Correction            string        `json:"correction"`
+	TargetResponsesPerArm *int          `json:"target_responses_per_arm"`
+	MDE                   *float64      `json:"mde"`
+	Salt                  string        `json:"salt"`
+	CreatedAt             time.Time     `json:"created_at"`
+	UpdatedAt             time.Time     `json:"updated_at"`
+	StartedAt             *time.Time    `json:"started_at"`
+	StoppedAt             *time.Time    `json:"stopped_at"`
+	Decision              *decisionJSON `json:"decision"`
+}
+
+func toExperimentJSON(e experiment.Experiment) experimentJSON {
+	out := experimentJSON{Key: e.Key, Name: e.Name, Hypothesis: e.Hypothesis, Status: string(e.Status),
+		PrimaryOutcome: e.PrimaryOutcome, Outcomes: e.Outcomes, Guardrails: e.Guardrails, Alpha: e.Alpha,
+		Correction: e.Correction, TargetResponsesPerArm: e.TargetResponsesPerArm, MDE: e.MDE, Salt: e.Salt,
+		CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt, StartedAt: e.StartedAt, StoppedAt: e.StoppedAt,
+		Arms: make([]armJSON, len(e.Arms))}
+	for i, a := range e.Arms {
+		w := a.Weight
+		out.Arms[i] = armJSON{Key: a.Key, Name: a.Name, Description: a.Description, Weight: &w, Control: a.Control}
+	}
+	if d := e.Decision; d != nil {
+		out.Decision = &decisionJSON{Arm: d.Arm, Reason: d.Reason, DecidedBy: d.DecidedBy, DecidedAt: d.DecidedAt}
+	}
+	return out
+}
+
+// experimentRequest is the body of POST /v1/experiments. Pointers and nil slices tell
+// "absent" (gets the default) from a value.
+type experimentRequest struct {
+	Key                   string    `json:"key"`
+	Name                  string    `json:"name"`
+	Hypothesis            string    `json:"hypothesis"`
+	Arms                  []armJSON `json:"arms"`
+	PrimaryOutcome        string    `json:"primary_outcome"`
+	Outcomes              []string  `json:"outcomes"`
+	Guardrails            []string  `json:"guardrails"`
+	Alpha                 *float64  `json:"alpha"`
+	Correction            string    `json:"correction"`
+	TargetResponsesPerArm *int      `json:"target_responses_per_arm"`
+	MDE                   *float64  `json:"mde"`
+	Salt                  string    `json:"salt"`
+}
+
+func toArms(in []armJSON) []experiment.Arm {
+	arms := make([]experiment.Arm, len(in))
+	for i, a := range in {
+		arms[i] = experiment.Arm{Key: a.Key, Name: a.Name, Description: a.Description, Control: a.Control}
+		if a.Weight != nil {
+			arms[i].Weight = *a.Weight
+		} else {
+			arms[i].Weight = 1
+		}
+		if arms[i].Name == "" {
+			arms[i].Name = a.Key
+		}
+	}
+	return arms
+}
+
+func (r experimentRequest) domain() experiment.Experiment {
+	e := experiment.Experiment{Key: r.Key, Name: r.Name, Hypothesis: r.Hypothesis, Arms: toArms(r.Arms),
+		PrimaryOutcome: r.PrimaryOutcome, Outcomes: r.Outcomes, Guardrails: r.Guardrails,
+		Correction: r.Correction, TargetResponsesPerArm: r.TargetResponsesPerArm, MDE: r.MDE, Salt: r.Salt}
+	if r.Alpha != nil {
+		e.Alpha = *r.Alpha
+		if e.Alpha == 0 {
+			e.Alpha = -1 // an explicit 0 is invalid, not "use the default"
+		}
+	}
+	return e
+}
+
+// patchRequest is the body of PATCH /v1/experiments/{key}.
+type patchRequest struct {
+	Name                  *string    `json:"name"`
+	Hypothesis            *string    `json:"hypothesis"`
+	Arms                  *[]armJSON `json:"arms"`
+	PrimaryOutcome        *string    `json:"primary_outcome"`
+	Outcomes              *[]string  `json:"outcomes"`
+	Guardrails            *[]string  `json:"guardrails"`
+	Alpha                 *float64   `json:"alpha"`
+	Correction            *string    `json:"correction"`
+	TargetResponsesPerArm *int       `json:"target_responses_per_arm"`
+	MDE                   *float64   `json:"mde"`
+	Salt                  *string    `json:"salt"`
+}
+
+func (r patchRequest) domain() experiment.Patch {
+	p := experiment.Patch{Name: r.Name, Hypothesis: r.Hypothesis, PrimaryOutcome: r.PrimaryOutcome,
+		Outcomes: r.Outcomes, Guardrails: r.Guardrails, Alpha: r.Alpha, Correction: r.Correction,
+		TargetResponsesPerArm: r.TargetResponsesPerArm, MDE: r.MDE, Salt: r.Salt}
+	if r.Arms != nil {
+		arms := toArms(*r.Arms)
+		p.Arms = &arms
+	}
+	return p
+}
+
+type assignmentJSON struct {
+	Experiment string    `json:"experiment,omitempty"`
+	CustomerID string    `json:"customer_id"`
+	Arm        string    `json:"arm"`
+	AssignedAt time.Time `json:"assigned_at"`
+	New        bool      `json:"new"`
+}
+
+type responseRequest struct {
+	ResponseID string                     `json:"response_id"`
+	CustomerID string                     `json:"customer_id"`
+	AnsweredAt string                     `json:"answered_at"`
+	Answers    map[string]json.RawMessage `json:"answers"`
+}
+
+type covariateJSON struct {
+	CustomerID string   `json:"customer_id"`
+	Outcome    string   `json:"outcome"`
+	Value      *float64 `json:"value"`
+}

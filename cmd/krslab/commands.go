@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/krslab/krslab/api"
+	"github.com/krslab/krslab/experiment"
+	"github.com/krslab/krslab/experiment/postgres"
+)
+
+func openStore(ctx context.Context, c common) (*postgres.Store, error) {
+	return postgres.Open(ctx, c.databaseURL, postgres.Options{})
+}
+
+func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	fs := newFlagSet("migrate", stderr)
+	c.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	store, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	switch fs.Arg(0) {
+	case "status":
+		list, err := store.MigrationStatus(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "VERSION\tNAME\tAPPLIED")
+		for _, m := range list {
+			applied := "pending"
+			if m.Applied {
+				applied = m.AppliedAt.UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\n", m.Version, m.Name, applied)
+		}
+		return tw.Flush()
+	case "":
+		applied, err := store.Migrate(ctx)
+		if err != nil {
+			return err
+		}
+		if len(applied) == 0 {
+			fmt.Fprintln(stdout, "schema is current; nothing to apply")
+		} else {
+			fmt.Fprintf(stdout, "applied %d migration(s): %v\n", len(applied), applied)
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown migrate argument %q (use: migrate, migrate status)", fs.Arg(0))
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	fs := newFlagSet("serve", stderr)
+	c.register(fs)
+	addr := fs.String("addr", envOr("KRSLAB_ADDR", ":8080"), "listen address (env KRSLAB_ADDR)")
+	migrate := fs.Bool("migrate", false, "apply pending migrations before serving")
+	bodyLimit := fs.Int64("body-limit", envInt("KRSLAB_BODY_LIMIT", 16<<20), "largest request body in bytes (env KRSLAB_BODY_LIMIT)")
+	maxConns := fs.Int("db-max-conns", int(envInt("KRSLAB_DB_MAX_CONNS", 16)), "database connection pool size (env KRSLAB_DB_MAX_CONNS)")
+	drain := fs.Duration("shutdown-timeout", 20*time.Second, "how long in-flight requests may finish on SIGTERM")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := c.logger(stdout)
+	store, err := postgres.Open(ctx, c.databaseURL, postgres.Options{MaxOpenConns: *maxConns})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if *migrate {
+		applied, err := store.Migrate(ctx)
+		if err != nil {
+			return err
+		}
+		log.Info("migrated", "applied", len(applied))
+	}
+	handler := api.New(experiment.NewService(store), api.Config{BodyLimit: *bodyLimit, Logger: log, Ready: store})
+	srv := &http.Server{
+		Addr:              *addr,
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("serving", "addr", *addr)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", drain.String())
+	sctx, cancel := context.WithTimeout(context.Background(), *drain)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func envInt(name string, def int64) int64 {
+	if v, err := strconv.ParseInt(os.Getenv(name), 10, 64); err == nil {
+		return v
+	}
+	return def
+}
+
+func runAPIKey(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("apikey needs a subcommand: create, list or revoke")
+	}
+	var c common
+	fs := newFlagSet("apikey "+args[0], stderr)
+	c.register(fs)
+	role := fs.String("role", "", "admin, editor, analyst or ingest")
+	name := fs.String("name", "", "a unique name for the key (shown in logs and the audit log)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	store, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	svc := experiment.NewService(store)
+	ctx = experiment.WithActor(ctx, "cli")
+	switch args[0] {
+	case "create":
+		secret, _, err := svc.CreateAPIKey(ctx, *name, experiment.Role(*role))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, secret)
+		return nil
+	case "list":
+		keys, err := store.APIKeys(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tROLE\tPREFIX\tCREATED\tREVOKED")
+		for _, k := range keys {
+			revoked := "-"
+			if k.RevokedAt != nil {
+				revoked = k.RevokedAt.Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s…\t%s\t%s\n", k.Name, k.Role, k.Prefix, k.CreatedAt.Format(time.RFC3339), revoked)
+		}
+		return tw.Flush()
+	case "revoke":
+		if err := svc.RevokeAPIKey(ctx, *name); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "revoked %s\n", *name)
+		return nil
+	}
+	return fmt.Errorf("unknown apikey subcommand %q (use create, list or revoke)", args[0])
+}
+

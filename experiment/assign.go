@@ -1,0 +1,51 @@
+package experiment
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"math"
+	"time"
+)
+
+// Assignment is the arm a customer was given in an experiment. It never changes.
+type Assignment struct {
+	CustomerID string
+	Arm        string
+	AssignedAt time.Time
+	New        bool // created by this request
+}
+
+// HashUnit maps a customer to a point u in [0, 1): the first 8 bytes of
+// SHA-256(salt + "/" + customerID) as a big-endian uint64, divided by 2^64 (DOMAIN.md).
+func HashUnit(salt, customerID string) float64 {
+	h := sha256.New()
+	h.Write([]byte(salt))
+	h.Write([]byte{'/'})
+	h.Write([]byte(customerID))
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	// math.Ldexp keeps the division exact up to float64 rounding of the integer.
+	return math.Ldexp(float64(binary.BigEndian.Uint64(sum[:8])), -64)
+}
+
+// AssignArm returns the arm of a customer: the first arm i, in defined order, with
+// u*W < W_i where W_i are the cumulative weights and W their total.
+func AssignArm(salt, customerID string, arms []Arm) string {
+	if len(arms) == 0 {
+		return ""
+	}
+	total := 0.0
+	for _, a := range arms {
+		total += a.Weight
+	}
+	x := HashUnit(salt, customerID) * total
+	cum := 0.0
+	for _, a := range arms {
+		cum += a.Weight
+		if x < cum {
+			return a.Key
+		}
+	}
+	// Rounding can leave x == total for u very close to 1: that is the last arm.
+	return arms[len(arms)-1].Key
+}

@@ -1,0 +1,254 @@
+package experiment
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"time"
+)
+
+// Status is the lifecycle state of an experiment: draft -> running -> stopped -> decided.
+type Status string
+
+// The lifecycle states.
+const (
+	Draft   Status = "draft"
+	Running Status = "running"
+	Stopped Status = "stopped"
+	Decided Status = "decided"
+)
+
+// Corrections for multiple comparisons.
+var corrections = map[string]bool{"holm": true, "bh": true, "none": true}
+
+// DefaultOutcomes are analysed when an experiment names none: the five building blocks,
+// the KRS with its components, and the loyalty metrics.
+var DefaultOutcomes = []string{
+	"krs", "satisfaction", "trust", "love",
+	"involvement", "freedom_of_choice", "fairness", "influence",
+	"nps", "ces",
+}
+
+// Arm is one variant of an experiment: the control or an intervention.
+type Arm struct {
+	Key         string
+	Name        string
+	Description string
+	Weight      float64
+	Control     bool
+}
+
+// Decision records which arm a product owner chose and why.
+type Decision struct {
+	Arm       string
+	Reason    string
+	DecidedBy string
+	DecidedAt time.Time
+}
+
+// Experiment is an A/B test of relationship interventions.
+type Experiment struct {
+	ID                    int64
+	Key                   string
+	Name                  string
+	Hypothesis            string
+	Status                Status
+	Arms                  []Arm
+	PrimaryOutcome        string
+	Outcomes              []string
+	Guardrails            []string
+	Alpha                 float64
+	Correction            string
+	TargetResponsesPerArm *int
+	MDE                   *float64
+	Salt                  string
+	CreatedAt             time.Time
+	UpdatedAt             time.Time
+	StartedAt             *time.Time
+	StoppedAt             *time.Time
+	Decision              *Decision
+}
+
+var experimentKeyPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// ApplyDefaults fills the DOMAIN.md defaults of optional fields.
+func (e *Experiment) ApplyDefaults() {
+	if e.PrimaryOutcome == "" {
+		e.PrimaryOutcome = "krs"
+	}
+	if e.Outcomes == nil {
+		e.Outcomes = append([]string(nil), DefaultOutcomes...)
+	}
+	if e.Guardrails == nil {
+		e.Guardrails = []string{}
+	}
+	if e.Alpha == 0 {
+		e.Alpha = 0.05
+	}
+	if e.Correction == "" {
+		e.Correction = "holm"
+	}
+	if e.Salt == "" {
+		e.Salt = e.Key
+	}
+	if e.Name == "" {
+		e.Name = e.Key
+	}
+	if e.Status == "" {
+		e.Status = Draft
+	}
+}
+
+// Validate checks every rule of an experiment definition against the known outcomes and
+// reports all problems at once.
+func (e Experiment) Validate(known map[string]Outcome) error {
+	var p Problems
+	if !experimentKeyPattern.MatchString(e.Key) {
+		p.Field("key", "must be 1-63 lower-case letters, digits, '-' or '_'")
+	}
+	if len(e.Arms) < 2 {
+		p.Field("arms", "an experiment needs at least 2 arms (a control and a treatment)")
+	}
+	controls := 0
+	armKeys := map[string]bool{}
+	for i, a := range e.Arms {
+		field := fmt.Sprintf("arms[%d]", i)
+		if !experimentKeyPattern.MatchString(a.Key) {
+			p.Field(field+".key", "must be 1-63 lower-case letters, digits, '-' or '_'")
+		} else if armKeys[a.Key] {
+			p.Field(field+".key", "duplicate arm key %q", a.Key)
+		}
+		armKeys[a.Key] = true
+		if !(a.Weight > 0) || math.IsInf(a.Weight, 0) {
+			p.Field(field+".weight", "must be a finite number > 0")
+		}
+		if a.Control {
+			controls++
+		}
+	}
+	if len(e.Arms) > 0 && controls != 1 {
+		p.Field("arms", "exactly one arm must be the control (found %d)", controls)
+	}
+	if len(e.Arms) > 50 {
+		p.Field("arms", "at most 50 arms")
+	}
+	checkOutcomes := func(field string, keys []string) map[string]bool {
+		set := map[string]bool{}
+		for i, k := range keys {
+			f := fmt.Sprintf("%s[%d]", field, i)
+			if _, ok := known[k]; !ok {
+				p.Field(f, "unknown outcome %q", k)
+			} else if set[k] {
+				p.Field(f, "outcome %q is listed twice", k)
+			}
+			set[k] = true
+		}
+		return set
+	}
+	outcomes := checkOutcomes("outcomes", e.Outcomes)
+	if len(e.Outcomes) == 0 {
+		p.Field("outcomes", "at least one outcome is needed")
+	}
+	checkOutcomes("guardrails", e.Guardrails)
+	if _, ok := known[e.PrimaryOutcome]; !ok {
+		p.Field("primary_outcome", "unknown outcome %q", e.PrimaryOutcome)
+	} else if !outcomes[e.PrimaryOutcome] {
+		p.Field("primary_outcome", "%q must be one of outcomes", e.PrimaryOutcome)
+	}
+	if !(e.Alpha > 0 && e.Alpha < 0.5) {
+		p.Field("alpha", "must be > 0 and < 0.5")
+	}
+	if !corrections[e.Correction] {
+		p.Field("correction", "must be holm, bh or none")
+	}
+	if e.TargetResponsesPerArm != nil && *e.TargetResponsesPerArm <= 0 {
+		p.Field("target_responses_per_arm", "must be > 0")
+	}
+	if e.MDE != nil && (!(*e.MDE > 0) || math.IsInf(*e.MDE, 0)) {
+		p.Field("mde", "must be a finite number > 0")
+	}
+	if len(e.Salt) > 128 {
+		p.Field("salt", "at most 128 characters")
+	}
+	if len(e.Name) > 200 {
+		p.Field("name", "at most 200 characters")
+	}
+	if len(e.Hypothesis) > 4000 {
+		p.Field("hypothesis", "at most 4000 characters")
+	}
+	return p.Err("invalid experiment")
+}
+
+// Control returns the control arm.
+func (e Experiment) Control() Arm {
+	for _, a := range e.Arms {
+		if a.Control {
+			return a
+		}
+	}
+	return Arm{}
+}
+
+// Arm returns the arm with the given key.
+func (e Experiment) Arm(key string) (Arm, bool) {
+	for _, a := range e.Arms {
+		if a.Key == key {
+			return a, true
+		}
+	}
+	return Arm{}, false
+}
+
+// AnalysedOutcomes lists the outcomes in the results: the outcomes, then guardrails not
+// already among them.
+func (e Experiment) AnalysedOutcomes() []string {
+	keys := append([]string(nil), e.Outcomes...)
+	seen := map[string]bool{}
+	for _, k := range keys {
+		seen[k] = true
+	}
+	for _, g := range e.Guardrails {
+		if !seen[g] {
+			keys = append(keys, g)
+			seen[g] = true
+		}
+	}
+	return keys
+}
+
+// transitions lists the legal lifecycle moves.
+var transitions = map[Status][]Status{
+	Draft:   {Running},
+	Running: {Stopped},
+	Stopped: {Decided},
+}
+
+// Transition moves the experiment to status to at time now, or returns a Conflict error
+// naming the current status when the move is not allowed.
+func (e *Experiment) Transition(to Status, now time.Time) error {
+	for _, next := range transitions[e.Status] {
+		if next != to {
+			continue
+		}
+		switch to {
+		case Running:
+			e.StartedAt = &now
+		case Stopped:
+			e.StoppedAt = &now
+		}
+		e.Status = to
+		e.UpdatedAt = now
+		return nil
+	}
+	return &Error{
+		Code:    Conflict,
+		Message: fmt.Sprintf("experiment %q is %s; it cannot move to %s", e.Key, e.Status, to),
+		Details: []Detail{{Field: "status", Message: string(e.Status)}},
+	}
+}
+
+// AcceptsAssignments reports whether customers may be assigned now.
+func (e Experiment) AcceptsAssignments() bool { return e.Status == Running }
+
+// AcceptsResponses reports whether responses may be recorded now.
+func (e Experiment) AcceptsResponses() bool { return e.Status == Running || e.Status == Stopped }

@@ -1,0 +1,195 @@
+// Package postgres implements the experiment.Store on PostgreSQL with sqlx and lib/pq.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"github.com/pressly/goose/v3"
+
+	"github.com/krslab/krslab/experiment"
+	"github.com/krslab/krslab/migrations"
+)
+
+// Store is the PostgreSQL implementation of experiment.Store.
+type Store struct {
+	db *sqlx.DB
+}
+
+var _ experiment.Store = (*Store)(nil)
+
+// Options tune the connection pool.
+type Options struct {
+	MaxOpenConns int
+}
+
+// Open connects to the database at url and checks that it answers.
+func Open(ctx context.Context, url string, opt Options) (*Store, error) {
+	if url == "" {
+		return nil, errors.New("no database: set DATABASE_URL or --database-url")
+	}
+	db, err := sqlx.Open("postgres", url)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if opt.MaxOpenConns <= 0 {
+		opt.MaxOpenConns = 16
+	}
+	db.SetMaxOpenConns(opt.MaxOpenConns)
+	db.SetMaxIdleConns(opt.MaxOpenConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Close releases the connection pool.
+func (s *Store) Close() error { return s.db.Close() }
+
+// DB exposes the pool for tests and tools.
+func (s *Store) DB() *sqlx.DB { return s.db }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return mapErr(s.db.PingContext(ctx)) }
+
+func newGoose(db *sql.DB) (*goose.Provider, error) {
+	return goose.NewProvider(goose.DialectPostgres, db, migrations.FS, goose.WithLogger(goose.NopLogger()))
+}
+
+// Migrate applies every pending migration and returns the versions it applied.
+func (s *Store) Migrate(ctx context.Context) ([]int64, error) {
+	p, err := newGoose(s.db.DB)
+	if err != nil {
+		return nil, err
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	applied := make([]int64, 0, len(results))
+	for _, r := range results {
+		applied = append(applied, r.Source.Version)
+	}
+	return applied, nil
+}
+
+// MigrationStatus describes one migration.
+type MigrationStatus struct {
+	Version   int64
+	Name      string
+	Applied   bool
+	AppliedAt time.Time
+}
+
+// MigrationStatus lists every migration and whether it is applied.
+func (s *Store) MigrationStatus(ctx context.Context) ([]MigrationStatus, error) {
+	p, err := newGoose(s.db.DB)
+	if err != nil {
+		return nil, err
+	}
+	list, err := p.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]MigrationStatus, 0, len(list))
+	for _, m := range list {
+		out = append(out, MigrationStatus{
+			Version:   m.Source.Version,
+			Name:      m.Source.Path,
+			Applied:   m.State == goose.StateApplied,
+			AppliedAt: m.AppliedAt,
+		})
+	}
+	return out, nil
+}
+
+// SchemaCurrent reports whether every migration is applied.
+func (s *Store) SchemaCurrent(ctx context.Context) (bool, error) {
+	p, err := newGoose(s.db.DB)
+	if err != nil {
+		return false, err
+	}
+	pending, err := p.HasPending(ctx)
+	if err != nil {
+		return false, mapErr(err)
+	}
+	return !pending, nil
+}
+
+// mapErr turns database errors into domain errors: unique violations are conflicts,
+// lost connections are unavailable, anything else internal (with the cause kept for logs).
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var de *experiment.Error
+	if errors.As(err, &de) {
+		return err
+	}
+	var pe *pq.Error
+	if errors.As(err, &pe) {
+		switch {
+		case pe.Code == "23505":
+			return &experiment.Error{Code: experiment.Conflict, Message: "already exists", Cause: err}
+		case pe.Code == "23503" || pe.Code == "23514" || pe.Code == "22P02" || pe.Code == "22003":
+			return &experiment.Error{Code: experiment.Invalid, Message: "refused by a database constraint", Cause: err}
+		case pe.Code.Class() == "08" || pe.Code.Class() == "53" || pe.Code.Class() == "57":
+			return &experiment.Error{Code: experiment.Unavailable, Message: "database unavailable", Cause: err}
+		}
+		return &experiment.Error{Code: experiment.Internal, Message: "internal error", Cause: err}
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.EOF) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, context.DeadlineExceeded) ||
+		strings.Contains(err.Error(), "connection refused") {
+		return &experiment.Error{Code: experiment.Unavailable, Message: "database unavailable", Cause: err}
+	}
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	return &experiment.Error{Code: experiment.Internal, Message: "internal error", Cause: err}
+}
+
+// inTx runs fn in a transaction, committing when it returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return mapErr(err)
+	}
+	if err := fn(tx); err != nil {
+		if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
+			slog.WarnContext(ctx, "rollback failed", "err", rbErr)
+		}
+		return mapErr(err)
+	}
+	return mapErr(tx.Commit())
+}
+
+func writeAudit(ctx context.Context, tx *sqlx.Tx, a experiment.AuditEntry) error {
+	diff, err := auditJSON(a.Diff)
+	if err != nil {
+		return err
+	}
+	var expID sql.NullInt64
+	if a.ExperimentID != 0 {
+		expID = sql.NullInt64{Int64: a.ExperimentID, Valid: true}
+	}
+	_, err = tx.ExecContext(ctx,
+		`INSERT INTO audit_log (experiment_id, at, actor, action, subject, diff) VALUES ($1, $2, $3, $4, $5, $6)`,
+		expID, a.At, a.Actor, a.Action, a.Subject, diff)
+	return err
+}

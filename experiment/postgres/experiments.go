@@ -1,0 +1,350 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/krslab/krslab/experiment"
+)
+
+type outcomeRow struct {
+	Key            string          `db:"key"`
+	Kind           string          `db:"kind"`
+	Label          string          `db:"label"`
+	LabelNL        string          `db:"label_nl"`
+	HigherIsBetter bool            `db:"higher_is_better"`
+	Min            sql.NullFloat64 `db:"min"`
+	Max            sql.NullFloat64 `db:"max"`
+	TopMin         sql.NullFloat64 `db:"top_min"`
+	BottomMax      sql.NullFloat64 `db:"bottom_max"`
+	BuiltIn        bool            `db:"builtin"`
+	Components     pq.StringArray  `db:"components"`
+}
+
+func nullable(f sql.NullFloat64) *float64 {
+	if !f.Valid {
+		return nil
+	}
+	v := f.Float64
+	return &v
+}
+
+func toNull(f *float64) sql.NullFloat64 {
+	if f == nil {
+		return sql.NullFloat64{}
+	}
+	return sql.NullFloat64{Float64: *f, Valid: true}
+}
+
+func (r outcomeRow) domain() experiment.Outcome {
+	o := experiment.Outcome{
+		Key: r.Key, Kind: experiment.Kind(r.Kind), Label: r.Label, LabelNL: r.LabelNL,
+		HigherIsBetter: r.HigherIsBetter, Min: nullable(r.Min), Max: nullable(r.Max),
+		TopMin: nullable(r.TopMin), BottomMax: nullable(r.BottomMax), BuiltIn: r.BuiltIn,
+	}
+	if len(r.Components) > 0 {
+		o.Components = []string(r.Components)
+	}
+	return o
+}
+
+// Outcomes lists every outcome, built-ins first.
+func (s *Store) Outcomes(ctx context.Context) ([]experiment.Outcome, error) {
+	var rows []outcomeRow
+	err := s.db.SelectContext(ctx, &rows, `
+		SELECT o.key, o.kind, o.label, o.label_nl, o.higher_is_better, o.min, o.max, o.top_min,
+		       o.bottom_max, o.builtin,
+		       coalesce((SELECT array_agg(c.component_key ORDER BY c.position)
+		                 FROM outcome_components c WHERE c.outcome_key = o.key), '{}') AS components
+		FROM outcomes o ORDER BY o.builtin DESC, o.created_at, o.key`)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := make([]experiment.Outcome, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out, nil
+}
+
+// CreateOutcome stores a custom outcome with its components.
+func (s *Store) CreateOutcome(ctx context.Context, o experiment.Outcome, audit experiment.AuditEntry) error {
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO outcomes (key, kind, label, label_nl, higher_is_better, min, max, top_min, bottom_max)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			o.Key, o.Kind, o.Label, o.LabelNL, o.HigherIsBetter, toNull(o.Min), toNull(o.Max),
+			toNull(o.TopMin), toNull(o.BottomMax))
+		if err != nil {
+			return err
+		}
+		for i, c := range o.Components {
+			if _, err := tx.ExecContext(ctx,
+				`INSERT INTO outcome_components (outcome_key, component_key, position) VALUES ($1, $2, $3)`,
+				o.Key, c, i); err != nil {
+				return err
+			}
+		}
+		return writeAudit(ctx, tx, audit)
+	})
+	if experiment.ErrorCode(err) == experiment.Conflict {
+		return experiment.Errorf(experiment.Conflict, "outcome %q already exists", o.Key)
+	}
+	return err
+}
+
+type experimentRow struct {
+	ID                    int64           `db:"id"`
+	Key                   string          `db:"key"`
+	Name                  string          `db:"name"`
+	Hypothesis            string          `db:"hypothesis"`
+	Status                string          `db:"status"`
+	PrimaryOutcome        string          `db:"primary_outcome"`
+	Alpha                 float64         `db:"alpha"`
+	Correction            string          `db:"correction"`
+	TargetResponsesPerArm sql.NullInt64   `db:"target_responses_per_arm"`
+	MDE                   sql.NullFloat64 `db:"mde"`
+	Salt                  string          `db:"salt"`
+	CreatedAt             time.Time       `db:"created_at"`
+	UpdatedAt             time.Time       `db:"updated_at"`
+	StartedAt             sql.NullTime    `db:"started_at"`
+	StoppedAt             sql.NullTime    `db:"stopped_at"`
+	DecidedAt             sql.NullTime    `db:"decided_at"`
+	DecisionArm           sql.NullString  `db:"decision_arm"`
+	DecisionReason        sql.NullString  `db:"decision_reason"`
+	DecidedBy             sql.NullString  `db:"decided_by"`
+}
+
+type armRow struct {
+	ExperimentID int64   `db:"experiment_id"`
+	Key          string  `db:"key"`
+	Name         string  `db:"name"`
+	Description  string  `db:"description"`
+	Weight       float64 `db:"weight"`
+	Control      bool    `db:"control"`
+}
+
+type experimentOutcomeRow struct {
+	ExperimentID int64  `db:"experiment_id"`
+	OutcomeKey   string `db:"outcome_key"`
+	Guardrail    bool   `db:"guardrail"`
+}
+
+func nullTime(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	v := t.Time.UTC()
+	return &v
+}
+
+func (r experimentRow) domain() experiment.Experiment {
+	e := experiment.Experiment{
+		ID: r.ID, Key: r.Key, Name: r.Name, Hypothesis: r.Hypothesis, Status: experiment.Status(r.Status),
+		PrimaryOutcome: r.PrimaryOutcome, Alpha: r.Alpha, Correction: r.Correction, MDE: nullable(r.MDE),
+		Salt: r.Salt, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		StartedAt: nullTime(r.StartedAt), StoppedAt: nullTime(r.StoppedAt),
+		Outcomes: []string{}, Guardrails: []string{},
+	}
+	if r.TargetResponsesPerArm.Valid {
+		n := int(r.TargetResponsesPerArm.Int64)
+		e.TargetResponsesPerArm = &n
+	}
+	if r.DecisionArm.Valid {
+		e.Decision = &experiment.Decision{Arm: r.DecisionArm.String, Reason: r.DecisionReason.String,
+			DecidedBy: r.DecidedBy.String, DecidedAt: r.DecidedAt.Time.UTC()}
+	}
+	return e
+}
+
+const experimentColumns = `id, key, name, hypothesis, status, primary_outcome, alpha, correction,
+	target_responses_per_arm, mde, salt, created_at, updated_at, started_at, stopped_at,
+	decided_at, decision_arm, decision_reason, decided_by`
+
+// Experiment loads one experiment with its arms and outcomes.
+func (s *Store) Experiment(ctx context.Context, key string) (experiment.Experiment, error) {
+	var row experimentRow
+	err := s.db.GetContext(ctx, &row, `SELECT `+experimentColumns+` FROM experiments WHERE key = $1`, key)
+	if errors.Is(err, sql.ErrNoRows) {
+		return experiment.Experiment{}, experiment.Errorf(experiment.NotFound, "experiment %q not found", key)
+	}
+	if err != nil {
+		return experiment.Experiment{}, mapErr(err)
+	}
+	list, err := s.complete(ctx, []experimentRow{row})
+	if err != nil {
+		return experiment.Experiment{}, err
+	}
+	return list[0], nil
+}
+
+// Experiments lists experiments, newest first, optionally of one status.
+func (s *Store) Experiments(ctx context.Context, status experiment.Status) ([]experiment.Experiment, error) {
+	var rows []experimentRow
+	err := s.db.SelectContext(ctx, &rows, `SELECT `+experimentColumns+` FROM experiments
+		WHERE $1 = '' OR status = $1 ORDER BY created_at DESC, id DESC`, string(status))
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return s.complete(ctx, rows)
+}
+
+// complete loads the arms and outcomes of experiment rows in two queries.
+func (s *Store) complete(ctx context.Context, rows []experimentRow) ([]experiment.Experiment, error) {
+	out := make([]experiment.Experiment, len(rows))
+	if len(rows) == 0 {
+		return out, nil
+	}
+	ids := make(pq.Int64Array, len(rows))
+	index := make(map[int64]int, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+		ids[i] = r.ID
+		index[r.ID] = i
+	}
+	var arms []armRow
+	if err := s.db.SelectContext(ctx, &arms, `SELECT experiment_id, key, name, description, weight, control
+		FROM arms WHERE experiment_id = ANY($1) ORDER BY experiment_id, position`, ids); err != nil {
+		return nil, mapErr(err)
+	}
+	for _, a := range arms {
+		e := &out[index[a.ExperimentID]]
+		e.Arms = append(e.Arms, experiment.Arm{Key: a.Key, Name: a.Name, Description: a.Description, Weight: a.Weight, Control: a.Control})
+	}
+	var outcomes []experimentOutcomeRow
+	if err := s.db.SelectContext(ctx, &outcomes, `SELECT experiment_id, outcome_key, guardrail
+		FROM experiment_outcomes WHERE experiment_id = ANY($1) ORDER BY experiment_id, position`, ids); err != nil {
+		return nil, mapErr(err)
+	}
+	for _, o := range outcomes {
+		e := &out[index[o.ExperimentID]]
+		if o.Guardrail {
+			e.Guardrails = append(e.Guardrails, o.OutcomeKey)
+		} else {
+			e.Outcomes = append(e.Outcomes, o.OutcomeKey)
+		}
+	}
+	return out, nil
+}
+
+// CreateExperiment stores a new experiment and sets its ID.
+func (s *Store) CreateExperiment(ctx context.Context, e *experiment.Experiment, audit experiment.AuditEntry) error {
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		err := tx.GetContext(ctx, &e.ID, `
+			INSERT INTO experiments (key, name, hypothesis, status, primary_outcome, alpha, correction,
+			                         target_responses_per_arm, mde, salt, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id`,
+			e.Key, e.Name, e.Hypothesis, e.Status, e.PrimaryOutcome, e.Alpha, e.Correction,
+			targetParam(e.TargetResponsesPerArm), toNull(e.MDE), e.Salt, e.CreatedAt)
+		if err != nil {
+			return err
+		}
+		if err := writeDesign(ctx, tx, *e); err != nil {
+			return err
+		}
+		audit.ExperimentID = e.ID
+		return writeAudit(ctx, tx, audit)
+	})
+	if experiment.ErrorCode(err) == experiment.Conflict {
+		return &experiment.Error{Code: experiment.Conflict, Message: "experiment " + quote(e.Key) + " already exists",
+			Details: []experiment.Detail{{Field: "key", Message: "already exists"}}}
+	}
+	return err
+}
+
+func quote(s string) string { b, _ := json.Marshal(s); return string(b) }
+
+func targetParam(n *int) sql.NullInt64 {
+	if n == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: int64(*n), Valid: true}
+}
+
+// writeDesign replaces the arms and outcome lists of an experiment.
+func writeDesign(ctx context.Context, tx *sqlx.Tx, e experiment.Experiment) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM arms WHERE experiment_id = $1`, e.ID); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM experiment_outcomes WHERE experiment_id = $1`, e.ID); err != nil {
+		return err
+	}
+	for i, a := range e.Arms {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO arms (experiment_id, key, position, name, description, weight, control)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, e.ID, a.Key, i, a.Name, a.Description, a.Weight, a.Control); err != nil {
+			return err
+		}
+	}
+	position := 0
+	for _, list := range []struct {
+		keys      []string
+		guardrail bool
+	}{{e.Outcomes, false}, {e.Guardrails, true}} {
+		for _, k := range list.keys {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO experiment_outcomes (experiment_id, outcome_key, position, guardrail)
+				VALUES ($1, $2, $3, $4) ON CONFLICT (experiment_id, outcome_key) DO UPDATE SET guardrail = true`,
+				e.ID, k, position, list.guardrail); err != nil {
+				return err
+			}
+			position++
+		}
+	}
+	return nil
+}
+
+// UpdateExperiment stores e if its status in the database is still from.
+func (s *Store) UpdateExperiment(ctx context.Context, e experiment.Experiment, from experiment.Status, audit experiment.AuditEntry) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var decidedAt sql.NullTime
+		var decisionArm, decisionReason, decidedBy sql.NullString
+		if d := e.Decision; d != nil {
+			decidedAt = sql.NullTime{Time: d.DecidedAt, Valid: true}
+			decisionArm = sql.NullString{String: d.Arm, Valid: true}
+			decisionReason = sql.NullString{String: d.Reason, Valid: true}
+			decidedBy = sql.NullString{String: d.DecidedBy, Valid: true}
+		}
+		res, err := tx.ExecContext(ctx, `
+			UPDATE experiments SET name = $3, hypothesis = $4, status = $5, primary_outcome = $6,
+			       alpha = $7, correction = $8, target_responses_per_arm = $9, mde = $10, salt = $11,
+			       updated_at = $12, started_at = $13, stopped_at = $14, decided_at = $15,
+			       decision_arm = $16, decision_reason = $17, decided_by = $18
+			WHERE id = $1 AND status = $2`,
+			e.ID, from, e.Name, e.Hypothesis, e.Status, e.PrimaryOutcome, e.Alpha, e.Correction,
+			targetParam(e.TargetResponsesPerArm), toNull(e.MDE), e.Salt, e.UpdatedAt,
+			e.StartedAt, e.StoppedAt, decidedAt, decisionArm, decisionReason, decidedBy)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return experiment.Errorf(experiment.Conflict, "experiment %q changed concurrently; it is no longer %s", e.Key, from)
+		}
+		if from == experiment.Draft && e.Status == experiment.Draft {
+			if err := writeDesign(ctx, tx, e); err != nil {
+				return err
+			}
+		} else {
+			for _, a := range e.Arms {
+				if _, err := tx.ExecContext(ctx, `UPDATE arms SET name = $3, description = $4
+					WHERE experiment_id = $1 AND key = $2`, e.ID, a.Key, a.Name, a.Description); err != nil {
+					return err
+				}
+			}
+		}
+		return writeAudit(ctx, tx, audit)
+	})
+}
+
+func auditJSON(v any) ([]byte, error) {
+	if v == nil {
+		return []byte("{}"), nil
+	}
+	return json.Marshal(v)
+}

@@ -1,0 +1,159 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/krslab/krslab/experiment"
+)
+
+// SaveResponses stores a batch of responses and their answers in one transaction.
+func (s *Store) SaveResponses(ctx context.Context, experimentID int64, rs []experiment.Response) ([]bool, error) {
+	replayed := make([]bool, len(rs))
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		customers := make(pq.StringArray, len(rs))
+		responseIDs := make(pq.StringArray, len(rs))
+		hashes := make([][32]byte, len(rs))
+		for i, r := range rs {
+			customers[i], responseIDs[i] = r.CustomerID, r.ResponseID
+			hashes[i] = r.ContentHash()
+		}
+		arms, err := armsOf(ctx, tx, experimentID, customers)
+		if err != nil {
+			return err
+		}
+		var p experiment.Problems
+		for i, r := range rs {
+			if _, ok := arms[r.CustomerID]; !ok {
+				p.Row(i+1, "customer_id", "customer is not assigned in this experiment; assign before recording responses")
+			}
+		}
+		if err := p.Err("responses from unassigned customers"); err != nil {
+			return err
+		}
+		if err := markReplays(ctx, tx, experimentID, rs, hashes, replayed); err != nil {
+			return err
+		}
+		var (
+			ids, custs         pq.StringArray
+			answered           []string
+			hashCol            pq.ByteaArray
+			aResp, aOut, aCust pq.StringArray
+			aArm, aAnswered    pq.StringArray
+			aValue             pq.Float64Array
+		)
+		for i, r := range rs {
+			if replayed[i] {
+				continue
+			}
+			ts := r.AnsweredAt.Format("2006-01-02T15:04:05.999999999Z07:00")
+			ids, custs, answered = append(ids, r.ResponseID), append(custs, r.CustomerID), append(answered, ts)
+			hashCol = append(hashCol, hashes[i][:])
+			for k, v := range r.Answers {
+				aResp, aOut, aCust = append(aResp, r.ResponseID), append(aOut, k), append(aCust, r.CustomerID)
+				aArm, aAnswered, aValue = append(aArm, arms[r.CustomerID]), append(aAnswered, ts), append(aValue, v)
+			}
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		res, err := tx.ExecContext(ctx, `
+			INSERT INTO responses (experiment_id, response_id, customer_id, answered_at, content_hash)
+			SELECT $1, t.* FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::bytea[]) AS t
+			ON CONFLICT (experiment_id, response_id) DO NOTHING`,
+			experimentID, ids, custs, pq.StringArray(answered), hashCol)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != int64(len(ids)) {
+			// A concurrent request stored some of these response ids after we looked: let
+			// the client retry, which then sees them as replays or conflicts.
+			return experiment.Errorf(experiment.Conflict, "some response_ids were stored concurrently; retry the request")
+		}
+		_, err = tx.ExecContext(ctx, `
+			INSERT INTO answers (experiment_id, response_id, outcome_key, customer_id, arm_key, answered_at, value)
+			SELECT $1, t.* FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::float8[]) AS t`,
+			experimentID, aResp, aOut, aCust, aArm, aAnswered, aValue)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return replayed, nil
+}
+
+func armsOf(ctx context.Context, tx *sqlx.Tx, experimentID int64, customers pq.StringArray) (map[string]string, error) {
+	var rows []struct {
+		CustomerID string `db:"customer_id"`
+		Arm        string `db:"arm_key"`
+	}
+	if err := tx.SelectContext(ctx, &rows, `SELECT customer_id, arm_key FROM assignments
+		WHERE experiment_id = $1 AND customer_id = ANY($2)`, experimentID, customers); err != nil {
+		return nil, err
+	}
+	arms := make(map[string]string, len(rows))
+	for _, r := range rows {
+		arms[r.CustomerID] = r.Arm
+	}
+	return arms, nil
+}
+
+// markReplays finds response ids stored before: the same content is a replay, other
+// content a conflict naming every such row.
+func markReplays(ctx context.Context, tx *sqlx.Tx, experimentID int64, rs []experiment.Response, hashes [][32]byte, replayed []bool) error {
+	ids := make(pq.StringArray, len(rs))
+	for i, r := range rs {
+		ids[i] = r.ResponseID
+	}
+	var rows []struct {
+		ResponseID string `db:"response_id"`
+		Hash       []byte `db:"content_hash"`
+	}
+	if err := tx.SelectContext(ctx, &rows, `SELECT response_id, content_hash FROM responses
+		WHERE experiment_id = $1 AND response_id = ANY($2)`, experimentID, ids); err != nil {
+		return err
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	stored := make(map[string][]byte, len(rows))
+	for _, r := range rows {
+		stored[r.ResponseID] = r.Hash
+	}
+	var conflicts []experiment.Detail
+	for i, r := range rs {
+		h, ok := stored[r.ResponseID]
+		switch {
+		case !ok:
+		case bytes.Equal(h, hashes[i][:]):
+			replayed[i] = true
+		default:
+			conflicts = append(conflicts, experiment.Detail{Row: i + 1, Field: "response_id",
+				Message: fmt.Sprintf("response %q was recorded before with other content", r.ResponseID)})
+		}
+	}
+	if len(conflicts) > 0 {
+		return &experiment.Error{Code: experiment.Conflict, Message: "response_id reused with other content", Details: conflicts}
+	}
+	return nil
+}
+
+// SaveCovariates upserts pre-experiment values in one statement.
+func (s *Store) SaveCovariates(ctx context.Context, experimentID int64, cs []experiment.Covariate) error {
+	custs := make(pq.StringArray, len(cs))
+	outs := make(pq.StringArray, len(cs))
+	vals := make(pq.Float64Array, len(cs))
+	for i, c := range cs {
+		custs[i], outs[i], vals[i] = c.CustomerID, c.Outcome, c.Value
+	}
+	_, err := s.db.ExecContext(ctx, `
+		INSERT INTO covariates (experiment_id, customer_id, outcome_key, value)
+		SELECT $1, t.* FROM unnest($2::text[], $3::text[], $4::float8[]) AS t
+		ON CONFLICT (experiment_id, customer_id, outcome_key)
+		DO UPDATE SET value = excluded.value, updated_at = now()`, experimentID, custs, outs, vals)
+	return mapErr(err)
+}

@@ -1,0 +1,138 @@
+package experiment
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Response is one survey response of an assigned customer: answers per outcome key.
+type Response struct {
+	ResponseID string
+	CustomerID string
+	AnsweredAt time.Time
+	Answers    map[string]float64
+}
+
+// Covariate is a pre-experiment value of an outcome for a customer, used by CUPED.
+type Covariate struct {
+	CustomerID string
+	Outcome    string
+	Value      float64
+}
+
+// MaxFutureSkew is how far in the future answered_at may lie (clock skew of survey tools).
+const MaxFutureSkew = 24 * time.Hour
+
+// CheckID validates a customer or response id: 1..128 printable characters.
+func CheckID(id string) string {
+	if id == "" {
+		return "is required"
+	}
+	if !utf8.ValidString(id) {
+		return "must be valid UTF-8"
+	}
+	if utf8.RuneCountInString(id) > 128 {
+		return "at most 128 characters"
+	}
+	for _, r := range id {
+		if !unicode.IsPrint(r) {
+			return "must contain printable characters only"
+		}
+	}
+	return ""
+}
+
+// ContentHash identifies the content of a response for idempotent replays: the same
+// response_id with the same hash is a replay, with another hash a conflict.
+func (r Response) ContentHash() [32]byte {
+	h := sha256.New()
+	writeString := func(s string) {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+		h.Write(n[:])
+		h.Write([]byte(s))
+	}
+	writeString(r.CustomerID)
+	writeString(r.AnsweredAt.UTC().Format(time.RFC3339Nano))
+	keys := make([]string, 0, len(r.Answers))
+	for k := range r.Answers {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		writeString(k)
+		var v [8]byte
+		binary.BigEndian.PutUint64(v[:], math.Float64bits(r.Answers[k]+0)) // +0 folds -0 into 0
+		h.Write(v[:])
+	}
+	var sum [32]byte
+	h.Sum(sum[:0])
+	return sum
+}
+
+// AnswerKeys returns the outcome keys a response of e may answer: its outcomes and
+// guardrails that are not composites, and the components of its composites.
+func AnswerKeys(e Experiment, outcomes map[string]Outcome) map[string]Outcome {
+	allowed := map[string]Outcome{}
+	for _, k := range e.AnalysedOutcomes() {
+		o := outcomes[k]
+		if o.Kind == Composite {
+			for _, c := range o.Components {
+				allowed[c] = outcomes[c]
+			}
+			continue
+		}
+		allowed[k] = o
+	}
+	return allowed
+}
+
+// CheckResponse validates one response against the answerable outcomes and returns every
+// problem, with fields named as in the request (prefix is "" or e.g. "responses[3].").
+func CheckResponse(r Response, allowed map[string]Outcome, outcomes map[string]Outcome, now time.Time) []Detail {
+	var d []Detail
+	add := func(field, format string, args ...any) {
+		d = append(d, Detail{Field: field, Message: fmt.Sprintf(format, args...)})
+	}
+	if msg := CheckID(r.ResponseID); msg != "" {
+		add("response_id", "%s", msg)
+	}
+	if msg := CheckID(r.CustomerID); msg != "" {
+		add("customer_id", "%s", msg)
+	}
+	if r.AnsweredAt.IsZero() {
+		add("answered_at", "is required (RFC 3339 timestamp)")
+	} else if r.AnsweredAt.After(now.Add(MaxFutureSkew)) {
+		add("answered_at", "lies more than a day in the future")
+	}
+	if len(r.Answers) == 0 {
+		add("answers", "at least one answer is required")
+	}
+	keys := make([]string, 0, len(r.Answers))
+	for k := range r.Answers {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		field := "answers." + k
+		o, ok := allowed[k]
+		if !ok {
+			if known, exists := outcomes[k]; exists && known.Kind == Composite {
+				add(field, "%s is a composite; send its components %v instead", k, known.Components)
+			} else {
+				add(field, "outcome %q is not measured in this experiment", k)
+			}
+			continue
+		}
+		if msg := o.CheckAnswer(r.Answers[k]); msg != "" {
+			add(field, "%s", msg)
+		}
+	}
+	return d
+}

@@ -1,0 +1,454 @@
+package experiment
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// MaxBatch is the largest batch of assignments, responses or covariates in one request.
+const MaxBatch = 10000
+
+// Service carries out the use cases of krslab on a Store: it validates, applies the domain
+// rules and writes the audit entries; the Store only persists.
+type Service struct {
+	Store Store
+	Now   func() time.Time
+}
+
+// NewService returns a Service over store with the wall clock.
+func NewService(store Store) *Service {
+	return &Service{Store: store, Now: func() time.Time { return time.Now().UTC() }}
+}
+
+func (s *Service) audit(ctx context.Context, action string, experimentID int64, subject string, diff any) AuditEntry {
+	return AuditEntry{At: s.Now(), Actor: ActorFrom(ctx), Action: action, ExperimentID: experimentID, Subject: subject, Diff: diff}
+}
+
+// OutcomeMap returns every outcome by key.
+func (s *Service) OutcomeMap(ctx context.Context) (map[string]Outcome, error) {
+	list, err := s.Store.Outcomes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]Outcome, len(list))
+	for _, o := range list {
+		m[o.Key] = o
+	}
+	return m, nil
+}
+
+// Outcomes lists every outcome, built-ins first.
+func (s *Service) Outcomes(ctx context.Context) ([]Outcome, error) { return s.Store.Outcomes(ctx) }
+
+// Outcome returns one outcome.
+func (s *Service) Outcome(ctx context.Context, key string) (Outcome, error) {
+	m, err := s.OutcomeMap(ctx)
+	if err != nil {
+		return Outcome{}, err
+	}
+	o, ok := m[key]
+	if !ok {
+		return Outcome{}, Errorf(NotFound, "outcome %q not found", key)
+	}
+	return o, nil
+}
+
+// CreateOutcome defines a custom outcome or composite.
+func (s *Service) CreateOutcome(ctx context.Context, o Outcome) (Outcome, error) {
+	o.Normalize()
+	o.BuiltIn = false
+	known, err := s.OutcomeMap(ctx)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if err := o.Validate(known); err != nil {
+		return Outcome{}, err
+	}
+	if err := s.Store.CreateOutcome(ctx, o, s.audit(ctx, "outcome.create", 0, o.Key, o)); err != nil {
+		return Outcome{}, err
+	}
+	return o, nil
+}
+
+// CreateExperiment validates and stores a new experiment in draft.
+func (s *Service) CreateExperiment(ctx context.Context, e Experiment) (Experiment, error) {
+	e.ApplyDefaults()
+	e.Status = Draft
+	known, err := s.OutcomeMap(ctx)
+	if err != nil {
+		return Experiment{}, err
+	}
+	if err := e.Validate(known); err != nil {
+		return Experiment{}, err
+	}
+	now := s.Now()
+	e.CreatedAt, e.UpdatedAt = now, now
+	if err := s.Store.CreateExperiment(ctx, &e, s.audit(ctx, "experiment.create", 0, e.Key, e)); err != nil {
+		return Experiment{}, err
+	}
+	return e, nil
+}
+
+// Experiment returns one experiment.
+func (s *Service) Experiment(ctx context.Context, key string) (Experiment, error) {
+	return s.Store.Experiment(ctx, key)
+}
+
+// Experiments lists experiments, all or those with the given status.
+func (s *Service) Experiments(ctx context.Context, status Status) ([]Experiment, error) {
+	switch status {
+	case "", Draft, Running, Stopped, Decided:
+	default:
+		return nil, &Error{Code: Invalid, Message: "invalid filter", Details: []Detail{{Field: "status", Message: "must be draft, running, stopped or decided"}}}
+	}
+	return s.Store.Experiments(ctx, status)
+}
+
+// Patch lists the fields of a PATCH; nil means unchanged.
+type Patch struct {
+	Name                  *string
+	Hypothesis            *string
+	Arms                  *[]Arm
+	PrimaryOutcome        *string
+	Outcomes              *[]string
+	Guardrails            *[]string
+	Alpha                 *float64
+	Correction            *string
+	TargetResponsesPerArm *int
+	MDE                   *float64
+	Salt                  *string
+}
+
+// PatchExperiment changes an experiment. In draft anything but the key may change; once
+// running only the name, the hypothesis and the arms' names and descriptions.
+func (s *Service) PatchExperiment(ctx context.Context, key string, p Patch) (Experiment, error) {
+	e, err := s.Store.Experiment(ctx, key)
+	if err != nil {
+		return Experiment{}, err
+	}
+	before := e
+	if e.Status != Draft {
+		var frozen Problems
+		for field, set := range map[string]bool{
+			"primary_outcome": p.PrimaryOutcome != nil, "outcomes": p.Outcomes != nil,
+			"guardrails": p.Guardrails != nil, "alpha": p.Alpha != nil, "correction": p.Correction != nil,
+			"target_responses_per_arm": p.TargetResponsesPerArm != nil, "mde": p.MDE != nil, "salt": p.Salt != nil,
+		} {
+			if set {
+				frozen.Field(field, "cannot change once the experiment is %s", e.Status)
+			}
+		}
+		if p.Arms != nil && !sameArmDesign(e.Arms, *p.Arms) {
+			frozen.Field("arms", "keys, order, weights and control are frozen once the experiment is %s; only names and descriptions may change", e.Status)
+		}
+		if frozen.Len() > 0 {
+			err := frozen.Err(fmt.Sprintf("experiment %q is %s", key, e.Status)).(*Error)
+			err.Code = Conflict
+			return Experiment{}, err
+		}
+	}
+	setIf(&e.Name, p.Name)
+	setIf(&e.Hypothesis, p.Hypothesis)
+	setIf(&e.Arms, p.Arms)
+	setIf(&e.PrimaryOutcome, p.PrimaryOutcome)
+	setIf(&e.Outcomes, p.Outcomes)
+	setIf(&e.Guardrails, p.Guardrails)
+	setIf(&e.Alpha, p.Alpha)
+	setIf(&e.Correction, p.Correction)
+	if p.TargetResponsesPerArm != nil {
+		e.TargetResponsesPerArm = p.TargetResponsesPerArm
+	}
+	if p.MDE != nil {
+		e.MDE = p.MDE
+	}
+	setIf(&e.Salt, p.Salt)
+	known, err := s.OutcomeMap(ctx)
+	if err != nil {
+		return Experiment{}, err
+	}
+	if err := e.Validate(known); err != nil {
+		return Experiment{}, err
+	}
+	e.UpdatedAt = s.Now()
+	diff := map[string]any{"before": before, "after": e}
+	if err := s.Store.UpdateExperiment(ctx, e, before.Status, s.audit(ctx, "experiment.patch", e.ID, e.Key, diff)); err != nil {
+		return Experiment{}, err
+	}
+	return e, nil
+}
+
+func sameArmDesign(a, b []Arm) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Key != b[i].Key || a[i].Weight != b[i].Weight || a[i].Control != b[i].Control {
+			return false
+		}
+	}
+	return true
+}
+
+func setIf[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+// Start, Stop and Decide move an experiment through its lifecycle.
+func (s *Service) Start(ctx context.Context, key string) (Experiment, error) {
+	return s.transition(ctx, key, Running, nil)
+}
+
+// Stop ends assignment; responses are still accepted.
+func (s *Service) Stop(ctx context.Context, key string) (Experiment, error) {
+	return s.transition(ctx, key, Stopped, nil)
+}
+
+// Decide records the product owner's decision on a stopped experiment.
+func (s *Service) Decide(ctx context.Context, key, arm, reason string) (Experiment, error) {
+	return s.transition(ctx, key, Decided, func(e *Experiment) error {
+		var p Problems
+		if _, ok := e.Arm(arm); !ok {
+			p.Field("arm", "unknown arm %q", arm)
+		}
+		if len(reason) > 4000 {
+			p.Field("reason", "at most 4000 characters")
+		}
+		if err := p.Err("invalid decision"); err != nil {
+			return err
+		}
+		e.Decision = &Decision{Arm: arm, Reason: reason, DecidedBy: ActorFrom(ctx), DecidedAt: s.Now()}
+		return nil
+	})
+}
+
+func (s *Service) transition(ctx context.Context, key string, to Status, apply func(*Experiment) error) (Experiment, error) {
+	e, err := s.Store.Experiment(ctx, key)
+	if err != nil {
+		return Experiment{}, err
+	}
+	from := e.Status
+	if err := e.Transition(to, s.Now()); err != nil {
+		return Experiment{}, err
+	}
+	if apply != nil {
+		if err := apply(&e); err != nil {
+			return Experiment{}, err
+		}
+	}
+	diff := map[string]any{"from": from, "to": to}
+	if e.Decision != nil {
+		diff["arm"], diff["reason"] = e.Decision.Arm, e.Decision.Reason
+	}
+	action := map[Status]string{Running: "experiment.start", Stopped: "experiment.stop", Decided: "experiment.decide"}[to]
+	if err := s.Store.UpdateExperiment(ctx, e, from, s.audit(ctx, action, e.ID, e.Key, diff)); err != nil {
+		return Experiment{}, err
+	}
+	return e, nil
+}
+
+// Assign gives a customer an arm, or returns the arm given before.
+func (s *Service) Assign(ctx context.Context, key, customerID string) (Assignment, error) {
+	as, err := s.AssignBatch(ctx, key, []string{customerID})
+	if err != nil {
+		var e *Error
+		if len(as) == 0 && asError(err, &e) && len(e.Details) == 1 && e.Details[0].Row == 1 {
+			// A single assignment names the field, not row 1 of a batch.
+			e.Details[0] = Detail{Field: "customer_id", Message: e.Details[0].Message}
+		}
+		return Assignment{}, err
+	}
+	return as[0], nil
+}
+
+// AssignBatch assigns many customers at once, returning assignments in request order.
+func (s *Service) AssignBatch(ctx context.Context, key string, customerIDs []string) ([]Assignment, error) {
+	var p Problems
+	if len(customerIDs) == 0 {
+		p.Field("customer_ids", "at least one customer id is required")
+	}
+	if len(customerIDs) > MaxBatch {
+		p.Field("customer_ids", "at most %d customer ids per batch", MaxBatch)
+	}
+	for i, id := range customerIDs {
+		if msg := CheckID(id); msg != "" {
+			p.Row(i+1, "customer_id", "%s", msg)
+		}
+	}
+	if err := p.Err("invalid assignment request"); err != nil {
+		return nil, err
+	}
+	e, err := s.Store.Experiment(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if !e.AcceptsAssignments() {
+		return nil, &Error{Code: Conflict, Message: fmt.Sprintf("experiment %q is %s; customers are only assigned while it is running", key, e.Status),
+			Details: []Detail{{Field: "status", Message: string(e.Status)}}}
+	}
+	now := s.Now()
+	as := make([]Assignment, len(customerIDs))
+	for i, id := range customerIDs {
+		as[i] = Assignment{CustomerID: id, Arm: AssignArm(e.Salt, id, e.Arms), AssignedAt: now}
+	}
+	return s.Store.Assign(ctx, e.ID, as)
+}
+
+// Assignment returns the stored assignment of a customer.
+func (s *Service) Assignment(ctx context.Context, key, customerID string) (Assignment, error) {
+	e, err := s.Store.Experiment(ctx, key)
+	if err != nil {
+		return Assignment{}, err
+	}
+	return s.Store.Assignment(ctx, e.ID, customerID)
+}
+
+// EachAssignment streams every assignment of an experiment.
+func (s *Service) EachAssignment(ctx context.Context, key string, fn func(Assignment) error) error {
+	e, err := s.Store.Experiment(ctx, key)
+	if err != nil {
+		return err
+	}
+	return s.Store.EachAssignment(ctx, e.ID, fn)
+}
+
+// RecordResponses validates and stores responses all-or-nothing. It returns, per response,
+// whether it was an identical replay of one stored before.
+func (s *Service) RecordResponses(ctx context.Context, key string, rs []Response, batch bool) ([]bool, error) {
+	if batch && len(rs) == 0 {
+		return nil, &Error{Code: Invalid, Message: "empty batch", Details: []Detail{{Field: "responses", Message: "at least one response is required"}}}
+	}
+	if len(rs) > MaxBatch {
+		return nil, &Error{Code: Invalid, Message: "batch too large", Details: []Detail{{Field: "responses", Message: fmt.Sprintf("at most %d responses per batch", MaxBatch)}}}
+	}
+	e, err := s.Store.Experiment(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	outcomes, err := s.OutcomeMap(ctx)
+	if err != nil {
+		return nil, err
+	}
+	allowed := AnswerKeys(e, outcomes)
+	now := s.Now()
+	var p Problems
+	seen := make(map[string]int, len(rs))
+	for i, r := range rs {
+		details := CheckResponse(r, allowed, outcomes, now)
+		if first, dup := seen[r.ResponseID]; dup && r.ResponseID != "" {
+			details = append(details, Detail{Field: "response_id", Message: fmt.Sprintf("duplicates row %d of this batch", first)})
+		}
+		seen[r.ResponseID] = i + 1
+		for _, d := range details {
+			if batch {
+				d.Row = i + 1
+			}
+			p.Add(d)
+		}
+	}
+	if err := p.Err("invalid responses"); err != nil {
+		return nil, err
+	}
+	if !e.AcceptsResponses() {
+		return nil, &Error{Code: Conflict, Message: fmt.Sprintf("experiment %q is %s; responses are accepted while it is running or stopped", key, e.Status),
+			Details: []Detail{{Field: "status", Message: string(e.Status)}}}
+	}
+	for i := range rs {
+		rs[i].AnsweredAt = rs[i].AnsweredAt.UTC()
+	}
+	replayed, err := s.Store.SaveResponses(ctx, e.ID, rs)
+	if err != nil && !batch {
+		var se *Error
+		if asError(err, &se) {
+			for i := range se.Details {
+				se.Details[i].Row = 0
+			}
+		}
+	}
+	return replayed, err
+}
+
+// RecordCovariates stores pre-experiment values all-or-nothing (a later value replaces an
+// earlier one for the same customer and outcome).
+func (s *Service) RecordCovariates(ctx context.Context, key string, cs []Covariate) error {
+	var p Problems
+	if len(cs) == 0 {
+		p.Field("covariates", "at least one covariate is required")
+	}
+	if len(cs) > MaxBatch {
+		p.Field("covariates", "at most %d covariates per batch", MaxBatch)
+	}
+	e, err := s.Store.Experiment(ctx, key)
+	if err != nil {
+		return err
+	}
+	outcomes, err := s.OutcomeMap(ctx)
+	if err != nil {
+		return err
+	}
+	analysed := map[string]bool{}
+	for _, k := range e.AnalysedOutcomes() {
+		analysed[k] = true
+	}
+	type pair struct{ c, o string }
+	seen := map[pair]int{}
+	for i, c := range cs {
+		if msg := CheckID(c.CustomerID); msg != "" {
+			p.Row(i+1, "customer_id", "%s", msg)
+		}
+		o, ok := outcomes[c.Outcome]
+		switch {
+		case !ok || !analysed[c.Outcome]:
+			p.Row(i+1, "outcome", "outcome %q is not analysed in this experiment", c.Outcome)
+		case o.Kind == Binary || o.Kind == Net:
+			p.Row(i+1, "outcome", "CUPED applies to scale, numeric and composite outcomes, not %s", o.Kind)
+		}
+		if msg := (Outcome{Kind: Numeric}).CheckAnswer(c.Value); msg != "" {
+			p.Row(i+1, "value", "%s", msg)
+		}
+		if first, dup := seen[pair{c.CustomerID, c.Outcome}]; dup {
+			p.Row(i+1, "customer_id", "duplicates row %d of this batch", first)
+		}
+		seen[pair{c.CustomerID, c.Outcome}] = i + 1
+	}
+	if err := p.Err("invalid covariates"); err != nil {
+		return err
+	}
+	return s.Store.SaveCovariates(ctx, e.ID, cs)
+}
+
+// CreateAPIKey makes a new key for role and returns its secret, shown once.
+func (s *Service) CreateAPIKey(ctx context.Context, name string, role Role) (string, APIKey, error) {
+	var p Problems
+	if msg := CheckID(name); msg != "" {
+		p.Field("name", "%s", msg)
+	}
+	if !role.Valid() {
+		p.Field("role", "must be admin, editor, analyst or ingest")
+	}
+	if err := p.Err("invalid API key"); err != nil {
+		return "", APIKey{}, err
+	}
+	secret, hash, err := NewSecret()
+	if err != nil {
+		return "", APIKey{}, err
+	}
+	k := APIKey{Name: name, Role: role, Hash: hash, Prefix: secret[:len(KeyPrefix)+4], CreatedAt: s.Now()}
+	audit := s.audit(ctx, "apikey.create", 0, name, map[string]any{"name": name, "role": role})
+	if err := s.Store.CreateAPIKey(ctx, &k, audit); err != nil {
+		return "", APIKey{}, err
+	}
+	return secret, k, nil
+}
+
+// RevokeAPIKey revokes a key by name.
+func (s *Service) RevokeAPIKey(ctx context.Context, name string) error {
+	return s.Store.RevokeAPIKey(ctx, name, s.audit(ctx, "apikey.revoke", 0, name, map[string]any{"name": name}))
+}
+
+// Authenticate returns the active key with the given secret.
+func (s *Service) Authenticate(ctx context.Context, secret string) (APIKey, error) {
+	return s.Store.APIKeyByHash(ctx, HashSecret(secret))
+}

@@ -1,0 +1,87 @@
+package experiment
+
+import (
+	"context"
+	"time"
+
+	"github.com/krslab/krslab/stats"
+)
+
+// Store persists experiments. The postgres package implements it; every method that changes
+// data does so in one transaction, together with its audit entry.
+type Store interface {
+	Outcomes(ctx context.Context) ([]Outcome, error)
+	CreateOutcome(ctx context.Context, o Outcome, audit AuditEntry) error
+
+	CreateExperiment(ctx context.Context, e *Experiment, audit AuditEntry) error
+	Experiment(ctx context.Context, key string) (Experiment, error)
+	Experiments(ctx context.Context, status Status) ([]Experiment, error)
+	// UpdateExperiment stores e if its stored status is still from; otherwise Conflict.
+	UpdateExperiment(ctx context.Context, e Experiment, from Status, audit AuditEntry) error
+
+	// Assign stores the given first assignments unless the customer already has one, and
+	// returns the stored assignment of every customer, in order, with New set for the
+	// ones this call created.
+	Assign(ctx context.Context, experimentID int64, as []Assignment) ([]Assignment, error)
+	Assignment(ctx context.Context, experimentID int64, customerID string) (Assignment, error)
+	EachAssignment(ctx context.Context, experimentID int64, fn func(Assignment) error) error
+
+	// SaveResponses stores all responses or none. A response whose response_id exists with
+	// the same content hash is a replay (replayed[i] = true); with other content, Conflict.
+	// A customer without an assignment is Invalid, naming the row.
+	SaveResponses(ctx context.Context, experimentID int64, rs []Response) (replayed []bool, err error)
+	SaveCovariates(ctx context.Context, experimentID int64, cs []Covariate) error
+
+	// ArmCounts returns per arm the number of customers assigned and of customers who
+	// responded at least once.
+	ArmCounts(ctx context.Context, experimentID int64) (map[string]ArmCount, error)
+	// Summarize returns the sufficient statistics per arm of an outcome over the latest
+	// answer of every customer (for a composite: of every customer who answered every
+	// component).
+	Summarize(ctx context.Context, experimentID int64, spec SummarySpec) (map[string]stats.ArmData, error)
+
+	CreateAPIKey(ctx context.Context, k *APIKey, audit AuditEntry) error
+	APIKeyByHash(ctx context.Context, hash [32]byte) (APIKey, error)
+	APIKeys(ctx context.Context) ([]APIKey, error)
+	RevokeAPIKey(ctx context.Context, name string, audit AuditEntry) error
+
+	Ping(ctx context.Context) error
+}
+
+// ArmCount is the traffic of one arm.
+type ArmCount struct {
+	Assigned  int64
+	Responded int64
+}
+
+// SummarySpec says how to summarize one outcome.
+type SummarySpec struct {
+	Outcome    Outcome
+	Components []Outcome // for a composite, in order
+	Counts     bool      // count answers per integer level (scale, net, binary)
+}
+
+// AuditEntry records one change: who, what, on which subject, and a JSON diff.
+type AuditEntry struct {
+	At           time.Time
+	Actor        string
+	Action       string
+	ExperimentID int64 // 0 when the change concerns no experiment
+	Subject      string
+	Diff         any
+}
+
+type actorKey struct{}
+
+// WithActor returns a context that names who makes the changes (an API key name).
+func WithActor(ctx context.Context, name string) context.Context {
+	return context.WithValue(ctx, actorKey{}, name)
+}
+
+// ActorFrom returns the actor of ctx, "system" when none was set (command line).
+func ActorFrom(ctx context.Context) string {
+	if name, ok := ctx.Value(actorKey{}).(string); ok && name != "" {
+		return name
+	}
+	return "system"
+}

@@ -1,0 +1,180 @@
+package stats
+
+import (
+	"math"
+)
+
+// Kind is how an outcome is measured; it decides which statistics apply.
+type Kind string
+
+// Outcome kinds (see DOMAIN.md).
+const (
+	KindScale     Kind = "scale"
+	KindNet       Kind = "net"
+	KindBinary    Kind = "binary"
+	KindNumeric   Kind = "numeric"
+	KindComposite Kind = "composite"
+)
+
+// meanBased kinds are compared on means with Welch's t-test. An unknown kind
+// is treated as numeric: a mean is defined for any numbers.
+func (k Kind) meanBased() bool { return k != KindNet && k != KindBinary }
+
+// ArmData is what the analysis needs of one arm for one outcome. Scale, net
+// and binary outcomes set Counts (Moments may be left zero and is then
+// derived); numeric and composite set Moments. Cov is nil when the outcome
+// has no covariates in this experiment.
+type ArmData struct {
+	Moments Moments
+	Counts  *Counts
+	Cov     *CovariateSums
+}
+
+// moments prefers explicit moments and falls back to the counts.
+func (a ArmData) moments() Moments {
+	if a.Moments.N == 0 && a.Counts != nil {
+		return a.Counts.Moments()
+	}
+	return a.Moments
+}
+
+func (a ArmData) counts() Counts {
+	if a.Counts == nil {
+		return Counts{}
+	}
+	return *a.Counts
+}
+
+func (a ArmData) cov() CovariateSums {
+	if a.Cov == nil {
+		return CovariateSums{}
+	}
+	return *a.Cov
+}
+
+// Outcome is one outcome of an experiment with its per-arm data.
+type Outcome struct {
+	Key            string
+	Kind           Kind
+	Min, Max       float64 // scale and net bounds (and optional numeric bounds; unused by the math)
+	TopMin         float64 // net: answers >= TopMin are promoters
+	BottomMax      float64 // net: answers <= BottomMax are detractors
+	HigherIsBetter bool
+	MDE            float64            // tau of the sequential test, outcome units; 0 = 0.2 * pooled sd
+	Arms           map[string]ArmData // a missing arm has no answers
+}
+
+// Design is the experiment-level input of the analysis.
+type Design struct {
+	Alpha                 float64 // 0 = 0.05
+	Correction            string  // "holm", "bh" or "none"; "" = holm
+	Control               string
+	Arms                  []string // arm keys in defined order, control included
+	Weights               map[string]float64
+	Assigned              map[string]int64
+	Primary               string // "" = none: the recommendation is keep_running unless SRM
+	Guardrails            []string
+	TargetResponsesPerArm int64 // 0 = none
+	Stopped               bool  // the experiment is stopped or decided
+}
+
+// DefaultAlpha is used when a design leaves Alpha zero.
+const DefaultAlpha = 0.05
+
+func (d Design) alpha() float64 {
+	if d.Alpha > 0 && d.Alpha < 1 {
+		return d.Alpha
+	}
+	return DefaultAlpha
+}
+
+// treatments are the arms compared with control, in defined order.
+func (d Design) treatments() []string {
+	var ts []string
+	for _, a := range d.Arms {
+		if a != d.Control {
+			ts = append(ts, a)
+		}
+	}
+	return ts
+}
+
+// Analysis is everything STATS.md defines for one experiment.
+type Analysis struct {
+	Outcomes       []OutcomeResult `json:"outcomes"` // same order as the input
+	SRM            SRM             `json:"srm"`
+	Recommendation Recommendation  `json:"recommendation"`
+}
+
+// Outcome returns the result for an outcome key.
+func (a Analysis) Outcome(key string) (OutcomeResult, bool) {
+	for _, o := range a.Outcomes {
+		if o.Key == key {
+			return o, true
+		}
+	}
+	return OutcomeResult{}, false
+}
+
+// OutcomeResult holds one outcome's per-arm statistics and comparisons.
+type OutcomeResult struct {
+	Key         string                `json:"key"`
+	Kind        Kind                  `json:"kind"`
+	Arms        map[string]ArmStats   `json:"arms"`        // every arm, also those without answers
+	Comparisons map[string]Comparison `json:"comparisons"` // every treatment arm
+}
+
+// Analyze computes per-arm statistics, the comparison of each treatment with
+// control, the family-wide p adjustment and verdicts, SRM and the
+// recommendation. An unknown correction is treated as holm, the most
+// conservative one offered.
+func Analyze(d Design, outcomes []Outcome) Analysis {
+	alpha := d.alpha()
+	treatments := d.treatments()
+	res := Analysis{Outcomes: make([]OutcomeResult, len(outcomes))}
+
+	type member struct{ outcome, arm int }
+	var family []member
+	var ps []float64
+	for i, o := range outcomes {
+		r := OutcomeResult{
+			Key:         o.Key,
+			Kind:        o.Kind,
+			Arms:        make(map[string]ArmStats, len(d.Arms)),
+			Comparisons: make(map[string]Comparison, len(treatments)),
+		}
+		for _, a := range d.Arms {
+			r.Arms[a] = NewArmStats(o, o.Arms[a], alpha)
+		}
+		for j, t := range treatments {
+			c := Compare(o, o.Arms[t], o.Arms[d.Control], alpha)
+			r.Comparisons[t] = c
+			if c.Sufficient() && !math.IsNaN(c.FamilyP) {
+				family = append(family, member{i, j})
+				ps = append(ps, c.FamilyP)
+			}
+		}
+		res.Outcomes[i] = r
+	}
+
+	adj, err := AdjustP(ps, d.Correction)
+	if err != nil {
+		adj = HolmAdjust(ps)
+	}
+	for k, m := range family {
+		o := outcomes[m.outcome]
+		t := treatments[m.arm]
+		c := res.Outcomes[m.outcome].Comparisons[t]
+		c.decide(adj[k], alpha, o.HigherIsBetter)
+		res.Outcomes[m.outcome].Comparisons[t] = c
+	}
+
+	obs := make([]int64, len(d.Arms))
+	ws := make([]float64, len(d.Arms))
+	for i, a := range d.Arms {
+		obs[i], ws[i] = d.Assigned[a], d.Weights[a]
+	}
+	res.SRM = SRMTest(obs, ws)
+	res.Recommendation = recommend(d, outcomes, res)
+	return res
+}

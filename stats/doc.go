@@ -1,0 +1,63 @@
+// Package stats is krslab's numerics: per-arm statistics, treatment versus
+// control tests, CUPED, sequential monitoring, multiple-comparison
+// corrections, sample ratio mismatch, recommendations and power, exactly as
+// defined in shared/STATS.md. It knows nothing about experiments, HTTP or
+// SQL; callers hand it sufficient statistics.
+//
+// # Sufficient statistics
+//
+// Everything is computed from per-arm summaries that a database can
+// aggregate with SUM and GROUP BY, so no function needs the raw answers:
+//
+//   - Moments {N, Sum, SumSq} for mean-based outcomes (MomentsOf),
+//   - Counts {Min, N[level]} for scale, net and binary outcomes (CountsOf);
+//     ranks, and so Mann-Whitney, are exact from counts,
+//   - CovariateSums {NX, SumX, SumXX, SumXY, SumY} for CUPED (CovariateSumsOf).
+//
+// Undefined statistics are NaN; Float marshals them as JSON null.
+//
+// # Whole experiment
+//
+//	Analyze(Design, []Outcome) Analysis
+//
+// computes per-arm ArmStats, a Comparison of every treatment with control
+// per outcome, the family-wide p adjustment and verdicts, the SRM check and
+// the Recommendation. Compare and NewArmStats are its per-outcome building
+// blocks. ArmStats and Comparison are plain structs with float64 fields (NaN
+// when not applicable); their MarshalJSON writes the fields of the outcome's
+// kind as API.md names them.
+//
+// # Building blocks (summary-based core, raw-slice helpers beside them)
+//
+//	WelchFromMoments(t, c Moments, alpha) Welch        WelchTTest(t, c []float64, alpha)
+//	MeanCI(Moments, alpha), PooledSD(t, c Moments)
+//	MannWhitneyFromCounts(t, c Counts)                 MannWhitney(t, c []float64)
+//	NetScore(Counts, topMin, bottomMax) Net, NetDiff(t, c Net, alpha) ZTest
+//	NewProportion(events, n, alpha), TwoProportion(xt, nt, xc, nc, alpha) Proportions
+//	CUPED(yt, yc Moments, xt, xc CovariateSums, alpha) (CUPEDResult, bool)
+//	SequentialTest(diff, se, tau, alpha) Sequential
+//	NewZTest(diff, se, alpha), ChanceToBeat(diff, se, higherIsBetter)
+//	HolmAdjust(p), BHAdjust(p), AdjustP(p, correction)
+//	SRMTest(observed []int64, weights []float64) SRM
+//
+// # Power
+//
+//	SampleSizeMeans(mde, sd, alpha, power), PowerMeans(d, n, alpha)
+//	SampleSizeProportions(baseline, mde, alpha, power)
+//	NoncentralTCDF(t, df, nc)
+//
+// For a Bonferroni-safe plan, pass alpha divided by the number of comparisons.
+//
+// # Choices where STATS.md leaves room
+//
+//   - When CUPED applies, the CUPED diff and interval also decide the
+//     direction of the verdict and are the effect the recommendation quotes
+//     (Comparison.Effect), since its p-value is the one adjusted.
+//   - CUPED is computed for mean-based kinds only; a covariate without
+//     variance gives no CUPED block and the Welch p enters the family.
+//   - Design.Alpha 0 means 0.05; an empty or unknown Correction means holm.
+//   - Recommendation.Arm is the rolled-out arm, or the control arm's key for
+//     keep_control, and empty (omitted in JSON) otherwise.
+//   - Outcome.HigherIsBetter has no default here: callers set it (the
+//     domain's default is true).
+package stats
