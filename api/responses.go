@@ -26,11 +26,7 @@ func (s *Server) recordResponse(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	r, details := req.domain("")
-	if len(details) > 0 {
-		return &experiment.Error{Code: experiment.Invalid, Message: "invalid response", Details: details}
-	}
-	replayed, err := s.svc.RecordResponses(c.Request().Context(), param(c, "key"), []experiment.Response{r}, false)
+	replayed, err := s.svc.RecordResponses(c.Request().Context(), param(c, "key"), []experiment.Response{req.domain()}, false)
 	if err != nil {
 		return err
 	}
@@ -38,17 +34,16 @@ func (s *Server) recordResponse(c echo.Context) error {
 	if replayed[0] {
 		status, code = "replayed", http.StatusOK
 	}
-	return c.JSON(code, responseResult{ResponseID: r.ResponseID, Status: status})
+	return c.JSON(code, responseResult{ResponseID: req.ResponseID, Status: status})
 }
 
-// domain converts a decoded response; details name fields with prefix.
-func (req responseRequest) domain(prefix string) (experiment.Response, []experiment.Detail) {
-	var details []experiment.Detail
+// domain converts a decoded response; what does not parse becomes one of its Problems.
+func (req responseRequest) domain() experiment.Response {
 	r := experiment.Response{ResponseID: req.ResponseID, CustomerID: req.CustomerID, Answers: make(map[string]float64, len(req.Answers))}
 	if req.AnsweredAt != "" {
 		t, err := time.Parse(time.RFC3339Nano, req.AnsweredAt)
 		if err != nil {
-			details = append(details, experiment.Detail{Field: prefix + "answered_at", Message: "must be an RFC 3339 timestamp such as 2026-03-01T10:00:00Z"})
+			r.Problems = append(r.Problems, experiment.Detail{Field: "answered_at", Message: "must be an RFC 3339 timestamp such as 2026-03-01T10:00:00Z"})
 		} else {
 			r.AnsweredAt = t
 		}
@@ -56,13 +51,13 @@ func (req responseRequest) domain(prefix string) (experiment.Response, []experim
 	for k, raw := range req.Answers {
 		v, ok, msg := parseAnswer(raw)
 		if msg != "" {
-			details = append(details, experiment.Detail{Field: prefix + "answers." + k, Message: msg})
+			r.Problems = append(r.Problems, experiment.Detail{Field: "answers." + k, Message: msg})
 		}
 		if ok {
 			r.Answers[k] = v
 		}
 	}
-	return r, details
+	return r
 }
 
 type responsesBatchRequest struct {
@@ -78,9 +73,8 @@ type responsesBatchResult struct {
 // recordResponses takes a JSON or CSV batch, all-or-nothing.
 func (s *Server) recordResponses(c echo.Context) error {
 	var (
-		rs      []experiment.Response
-		details []experiment.Detail
-		err     error
+		rs  []experiment.Response
+		err error
 	)
 	mt, _, _ := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
 	if mt == "text/csv" {
@@ -99,15 +93,7 @@ func (s *Server) recordResponses(c echo.Context) error {
 		}
 		rs = make([]experiment.Response, len(req.Responses))
 		for i, r := range req.Responses {
-			var d []experiment.Detail
-			rs[i], d = r.domain("")
-			for _, x := range d {
-				x.Row = i + 1
-				details = append(details, x)
-			}
-		}
-		if len(details) > 0 {
-			return &experiment.Error{Code: experiment.Invalid, Message: "invalid responses", Details: details}
+			rs[i] = r.domain()
 		}
 	}
 	replayed, err := s.svc.RecordResponses(c.Request().Context(), param(c, "key"), rs, true)
@@ -181,7 +167,7 @@ func readResponsesCSV(body io.Reader) ([]experiment.Response, error) {
 		resp := experiment.Response{ResponseID: rec[0], CustomerID: rec[1], Answers: map[string]float64{}}
 		if t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(rec[2])); err != nil {
 			if strings.TrimSpace(rec[2]) != "" {
-				p.Row(row, "answered_at", "must be an RFC 3339 timestamp such as 2026-03-01T10:00:00Z")
+				resp.Problems = append(resp.Problems, experiment.Detail{Field: "answered_at", Message: "must be an RFC 3339 timestamp such as 2026-03-01T10:00:00Z"})
 			}
 		} else {
 			resp.AnsweredAt = t
@@ -193,7 +179,7 @@ func readResponsesCSV(body io.Reader) ([]experiment.Response, error) {
 			}
 			v, err := parseCell(cell)
 			if err != nil {
-				p.Row(row, header[i], "%q is not a number", cell)
+				resp.Problems = append(resp.Problems, experiment.Detail{Field: "answers." + header[i], Message: fmt.Sprintf("%q is not a number", cell)})
 				continue
 			}
 			resp.Answers[header[i]] = v

@@ -17,6 +17,9 @@ type Response struct {
 	CustomerID string
 	AnsweredAt time.Time
 	Answers    map[string]float64
+	// Problems were found while reading the response (a timestamp or an answer that did not
+	// parse); validation reports them together with its own findings.
+	Problems []Detail
 }
 
 // Covariate is a pre-experiment value of an outcome for a customer, used by CUPED.
@@ -96,9 +99,15 @@ func AnswerKeys(e Experiment, outcomes map[string]Outcome) map[string]Outcome {
 // CheckResponse validates one response against the answerable outcomes and returns every
 // problem, with fields named as in the request (prefix is "" or e.g. "responses[3].").
 func CheckResponse(r Response, allowed map[string]Outcome, outcomes map[string]Outcome, now time.Time) []Detail {
-	var d []Detail
+	d := append([]Detail(nil), r.Problems...)
+	reported := make(map[string]bool, len(r.Problems))
+	for _, p := range r.Problems {
+		reported[p.Field] = true
+	}
 	add := func(field, format string, args ...any) {
-		d = append(d, Detail{Field: field, Message: fmt.Sprintf(format, args...)})
+		if !reported[field] {
+			d = append(d, Detail{Field: field, Message: fmt.Sprintf(format, args...)})
+		}
 	}
 	if msg := CheckID(r.ResponseID); msg != "" {
 		add("response_id", "%s", msg)

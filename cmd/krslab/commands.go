@@ -174,4 +174,3 @@ func runAPIKey(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	return fmt.Errorf("unknown apikey subcommand %q (use create, list or revoke)", args[0])
 }
-

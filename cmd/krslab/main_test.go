@@ -1,0 +1,101 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/krslab/krslab/experiment"
+	"github.com/krslab/krslab/experiment/postgres/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func krslab(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	t.Setenv("DATABASE_URL", pgtest.URL(t))
+	err := run(context.Background(), args, &out, &errOut)
+	return out.String(), err
+}
+
+func TestMigrateTwiceIsNoOp(t *testing.T) {
+	// pgtest has migrated the database already: both runs must find nothing to do.
+	for i := range 2 {
+		out, err := krslab(t, "migrate")
+		if err != nil || !strings.Contains(out, "nothing to apply") {
+			t.Fatalf("run %d: %q %v", i+1, out, err)
+		}
+	}
+	out, err := krslab(t, "migrate", "status")
+	if err != nil || strings.Contains(out, "pending") || !strings.Contains(out, "00001_schema.sql") {
+		t.Fatalf("status: %q %v", out, err)
+	}
+}
+
+func TestAPIKeyCreatePrintsOnlyTheKey(t *testing.T) {
+	out, err := krslab(t, "apikey", "create", "--role", "analyst", "--name", "cli-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`^krs_[A-Za-z0-9_-]{43}\n$`).MatchString(out) {
+		t.Fatalf("stdout = %q, want the key alone", out)
+	}
+	key, err := experiment.NewService(pgtest.Store(t)).Authenticate(context.Background(), strings.TrimSpace(out))
+	if err != nil || key.Role != experiment.RoleAnalyst || key.Name != "cli-test" {
+		t.Fatalf("created key does not authenticate: %+v %v", key, err)
+	}
+	if _, err := krslab(t, "apikey", "create", "--role", "boss", "--name", "x"); err == nil || !strings.Contains(err.Error(), "role") {
+		t.Errorf("bad role: %v", err)
+	}
+	if _, err := krslab(t, "apikey", "revoke", "--name", "cli-test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := experiment.NewService(pgtest.Store(t)).Authenticate(context.Background(), strings.TrimSpace(out)); experiment.ErrorCode(err) != experiment.Unauthorized {
+		t.Errorf("revoked key still works: %v", err)
+	}
+}
+
+func TestDemoLoadsABelievableExperiment(t *testing.T) {
+	out, err := krslab(t, "demo")
+	if err != nil || !strings.Contains(out, "loaded demo experiment") {
+		t.Fatalf("%q %v", out, err)
+	}
+	out, err = krslab(t, "demo")
+	if err != nil || !strings.Contains(out, "already loaded") {
+		t.Fatalf("second run: %q %v", out, err)
+	}
+	res, err := experiment.NewService(pgtest.Store(t)).Results(context.Background(), demoKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for arm, n := range res.Arms {
+		if n.Assigned < 800 || n.Responded < 400 {
+			t.Errorf("arm %s: %+v", arm, n)
+		}
+	}
+	for _, o := range res.Outcomes {
+		if o.Outcome.Key != "trust" {
+			continue
+		}
+		c := o.Comparisons["callback"]
+		if c.Verdict != "better" {
+			t.Errorf("the demo call-back should raise trust: %+v", c)
+		}
+		if c.CUPED == nil {
+			t.Error("the demo has trust covariates; CUPED missing")
+		}
+	}
+	if res.SRM.Mismatch {
+		t.Errorf("demo has a sample ratio mismatch: %+v", res.SRM)
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"frobnicate"}, &out, &errOut); err == nil {
+		t.Fatal("unknown command accepted")
+	}
+}
