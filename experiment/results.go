@@ -37,10 +37,20 @@ func (s *Service) Results(ctx context.Context, key string) (Results, error) {
 	if err != nil {
 		return Results{}, err
 	}
-	counts, err := s.Store.ArmCounts(ctx, e.ID)
+	keys := e.AnalysedOutcomes()
+	specs := make([]SummarySpec, len(keys))
+	for i, k := range keys {
+		o := outcomes[k]
+		specs[i] = SummarySpec{Outcome: o, Counts: o.Kind == Scale || o.Kind == Net || o.Kind == Binary}
+		for _, c := range o.Components {
+			specs[i].Components = append(specs[i].Components, outcomes[c])
+		}
+	}
+	sum, err := s.Store.Summarize(ctx, e.ID, specs)
 	if err != nil {
 		return Results{}, err
 	}
+	counts := sum.Arms
 	design := stats.Design{
 		Alpha:      e.Alpha,
 		Correction: e.Correction,
@@ -59,23 +69,14 @@ func (s *Service) Results(ctx context.Context, key string) (Results, error) {
 		design.Weights[a.Key] = a.Weight
 		design.Assigned[a.Key] = counts[a.Key].Assigned
 	}
-	keys := e.AnalysedOutcomes()
-	inputs := make([]stats.Outcome, 0, len(keys))
-	for _, k := range keys {
+	inputs := make([]stats.Outcome, len(keys))
+	for i, k := range keys {
 		o := outcomes[k]
-		spec := SummarySpec{Outcome: o, Counts: o.Kind == Scale || o.Kind == Net || o.Kind == Binary}
-		for _, c := range o.Components {
-			spec.Components = append(spec.Components, outcomes[c])
-		}
-		data, err := s.Store.Summarize(ctx, e.ID, spec)
-		if err != nil {
-			return Results{}, err
-		}
 		in := stats.Outcome{
 			Key:            o.Key,
 			Kind:           stats.Kind(o.Kind),
 			HigherIsBetter: o.HigherIsBetter,
-			Arms:           data,
+			Arms:           sum.Outcomes[i],
 		}
 		if lo, hi, ok := o.Bounds(); ok {
 			in.Min, in.Max = lo, hi
@@ -86,7 +87,7 @@ func (s *Service) Results(ctx context.Context, key string) (Results, error) {
 		if e.MDE != nil && k == e.PrimaryOutcome {
 			in.MDE = *e.MDE
 		}
-		inputs = append(inputs, in)
+		inputs[i] = in
 	}
 	analysis := stats.Analyze(design, inputs)
 	res := Results{

@@ -32,13 +32,10 @@ type Store interface {
 	SaveResponses(ctx context.Context, experimentID int64, rs []Response) (replayed []bool, err error)
 	SaveCovariates(ctx context.Context, experimentID int64, cs []Covariate) error
 
-	// ArmCounts returns per arm the number of customers assigned and of customers who
-	// responded at least once.
-	ArmCounts(ctx context.Context, experimentID int64) (map[string]ArmCount, error)
-	// Summarize returns the sufficient statistics per arm of an outcome over the latest
-	// answer of every customer (for a composite: of every customer who answered every
-	// component).
-	Summarize(ctx context.Context, experimentID int64, spec SummarySpec) (map[string]stats.ArmData, error)
+	// Summarize reads, in one consistent snapshot, the traffic per arm and the sufficient
+	// statistics per arm of each outcome over the latest answer of every customer (for a
+	// composite: of every customer who answered every component).
+	Summarize(ctx context.Context, experimentID int64, specs []SummarySpec) (Summary, error)
 
 	CreateAPIKey(ctx context.Context, k *APIKey, audit AuditEntry) error
 	APIKeyByHash(ctx context.Context, hash [32]byte) (APIKey, error)
@@ -52,6 +49,12 @@ type Store interface {
 type ArmCount struct {
 	Assigned  int64
 	Responded int64
+}
+
+// Summary is what the analysis of an experiment needs from the store.
+type Summary struct {
+	Arms     map[string]ArmCount
+	Outcomes []map[string]stats.ArmData // in the order of the specs
 }
 
 // SummarySpec says how to summarize one outcome.

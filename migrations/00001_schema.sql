@@ -138,7 +138,7 @@ CREATE TABLE covariates (
     value         double precision NOT NULL
                   CHECK (value = value AND value > '-Infinity' AND value < 'Infinity'),
     updated_at    timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (experiment_id, customer_id, outcome_key)
+    PRIMARY KEY (experiment_id, outcome_key, customer_id)
 );
 
 CREATE TABLE api_keys (

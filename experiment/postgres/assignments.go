@@ -6,6 +6,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"github.com/krslab/krslab/experiment"
@@ -103,21 +104,21 @@ func (s *Store) EachAssignment(ctx context.Context, experimentID int64, fn func(
 	return mapErr(rows.Err())
 }
 
-// ArmCounts counts assigned and responding customers per arm.
-func (s *Store) ArmCounts(ctx context.Context, experimentID int64) (map[string]experiment.ArmCount, error) {
+// armCounts counts assigned and responding customers per arm.
+func armCounts(ctx context.Context, tx *sqlx.Tx, experimentID int64) (map[string]experiment.ArmCount, error) {
 	var rows []struct {
 		Arm       string `db:"key"`
 		Assigned  int64  `db:"assigned"`
 		Responded int64  `db:"responded"`
 	}
-	err := s.db.SelectContext(ctx, &rows, `
+	err := tx.SelectContext(ctx, &rows, `
 		SELECT a.key,
 		       (SELECT count(*) FROM assignments s WHERE s.experiment_id = a.experiment_id AND s.arm_key = a.key) AS assigned,
 		       (SELECT count(DISTINCT w.customer_id) FROM answers w
 		         WHERE w.experiment_id = a.experiment_id AND w.arm_key = a.key) AS responded
 		FROM arms a WHERE a.experiment_id = $1`, experimentID)
 	if err != nil {
-		return nil, mapErr(err)
+		return nil, err
 	}
 	out := make(map[string]experiment.ArmCount, len(rows))
 	for _, r := range rows {

@@ -166,7 +166,16 @@ func mapErr(err error) error {
 
 // inTx runs fn in a transaction, committing when it returns nil.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
-	tx, err := s.db.BeginTxx(ctx, nil)
+	return s.runTx(ctx, nil, fn)
+}
+
+// inReadTx runs fn in a read-only transaction that sees one snapshot throughout.
+func (s *Store) inReadTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	return s.runTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, fn)
+}
+
+func (s *Store) runTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *sqlx.Tx) error) error {
+	tx, err := s.db.BeginTxx(ctx, opts)
 	if err != nil {
 		return mapErr(err)
 	}

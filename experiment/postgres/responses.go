@@ -153,7 +153,7 @@ func (s *Store) SaveCovariates(ctx context.Context, experimentID int64, cs []exp
 	_, err := s.db.ExecContext(ctx, `
 		INSERT INTO covariates (experiment_id, customer_id, outcome_key, value)
 		SELECT $1, t.* FROM unnest($2::text[], $3::text[], $4::float8[]) AS t
-		ON CONFLICT (experiment_id, customer_id, outcome_key)
+		ON CONFLICT (experiment_id, outcome_key, customer_id)
 		DO UPDATE SET value = excluded.value, updated_at = now()`, experimentID, custs, outs, vals)
 	return mapErr(err)
 }

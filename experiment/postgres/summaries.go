@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"github.com/krslab/krslab/experiment"
@@ -52,10 +53,36 @@ type summaryRow struct {
 	SY    float64 `db:"sy"`
 }
 
-// Summarize computes the sufficient statistics of one outcome per arm inside PostgreSQL:
-// counts per level for discrete outcomes, n / sum / sum of squares otherwise, and the CUPED
-// cross sums, so that no raw answer leaves the database.
-func (s *Store) Summarize(ctx context.Context, experimentID int64, spec experiment.SummarySpec) (map[string]stats.ArmData, error) {
+// Summarize computes the traffic per arm and the sufficient statistics of each outcome per
+// arm inside PostgreSQL (counts per level for discrete outcomes, n / sum / sum of squares
+// otherwise, and the CUPED cross sums), so that no raw answer leaves the database. All
+// queries read one snapshot, so counts agree across outcomes.
+func (s *Store) Summarize(ctx context.Context, experimentID int64, specs []experiment.SummarySpec) (experiment.Summary, error) {
+	var out experiment.Summary
+	err := s.inReadTx(ctx, func(tx *sqlx.Tx) error {
+		// Right after a bulk load the planner's statistics still say the tables are empty
+		// and it picks nested loops that scan the covariates once per customer; hash joins
+		// are never much worse for these per-experiment aggregates.
+		if _, err := tx.ExecContext(ctx, `SET LOCAL enable_nestloop = off`); err != nil {
+			return err
+		}
+		arms, err := armCounts(ctx, tx, experimentID)
+		if err != nil {
+			return err
+		}
+		out.Arms = arms
+		out.Outcomes = make([]map[string]stats.ArmData, len(specs))
+		for i, spec := range specs {
+			if out.Outcomes[i], err = summarize(ctx, tx, experimentID, spec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+func summarize(ctx context.Context, tx *sqlx.Tx, experimentID int64, spec experiment.SummarySpec) (map[string]stats.ArmData, error) {
 	o := spec.Outcome
 	keys := pq.StringArray{o.Key}
 	var los, his pq.Float64Array
@@ -83,8 +110,8 @@ func (s *Store) Summarize(ctx context.Context, experimentID int64, spec experime
 		args = append(args, los, his)
 	}
 	var rows []summaryRow
-	if err := s.db.SelectContext(ctx, &rows, query, args...); err != nil {
-		return nil, mapErr(err)
+	if err := tx.SelectContext(ctx, &rows, query, args...); err != nil {
+		return nil, err
 	}
 	return foldSummaries(spec, rows), nil
 }
