@@ -112,3 +112,12 @@ func (s *Service) Results(ctx context.Context, key string) (Results, error) {
 	}
 	return res, nil
 }
+
+// TimelinePoint is the comparison of one treatment arm with control on the primary
+// outcome, using every answer given up to the end of Day (UTC): how the effect and its
+// intervals evolved while the experiment ran.
+type TimelinePoint struct {
+	Day        time.Time
+	Arm        string
+	Comparison stats.Comparison // Diff, CILow, CIHigh; Sequential for mean-based outcomes
+}
