@@ -26,6 +26,18 @@ type OutcomeResults struct {
 	Comparisons map[string]stats.Comparison
 }
 
+// TimelinePoint is the comparison of one treatment arm with control on the primary
+// outcome, using every answer given up to the end of Day (UTC): how the effect and its
+// intervals evolved while the experiment ran.
+type TimelinePoint struct {
+	Day        time.Time
+	Arm        string
+	Comparison stats.Comparison // Diff, CILow, CIHigh; Sequential for mean-based outcomes
+}
+
+// MaxTimelineDays bounds the days a timeline evaluates; longer experiments are sampled.
+const MaxTimelineDays = 120
+
 // Results computes the analysis of an experiment from per-arm sufficient statistics, so
 // that its cost does not grow with the number of answers held in Go.
 func (s *Service) Results(ctx context.Context, key string) (Results, error) {
@@ -38,19 +50,78 @@ func (s *Service) Results(ctx context.Context, key string) (Results, error) {
 		return Results{}, err
 	}
 	keys := e.AnalysedOutcomes()
+	sum, err := s.Store.Summarize(ctx, e.ID, SummarySpecs(keys, outcomes, time.Time{}))
+	if err != nil {
+		return Results{}, err
+	}
+	res := Analyze(e, outcomes, keys, sum)
+	res.ComputedAt = s.Now()
+	return res, nil
+}
+
+// Timeline evaluates the primary outcome day by day: per treatment arm, the comparison
+// with control over the answers given up to the end of each day on which answers came in.
+func (s *Service) Timeline(ctx context.Context, key string) ([]TimelinePoint, error) {
+	e, err := s.Store.Experiment(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	outcomes, err := s.OutcomeMap(ctx)
+	if err != nil {
+		return nil, err
+	}
+	primary := outcomes[e.PrimaryOutcome]
+	answered := []string{primary.Key}
+	if primary.Kind == Composite {
+		answered = primary.Components
+	}
+	days, err := s.Store.AnswerDays(ctx, e.ID, answered)
+	if err != nil {
+		return nil, err
+	}
+	if len(days) > MaxTimelineDays {
+		sampled := make([]time.Time, 0, MaxTimelineDays)
+		for i := range MaxTimelineDays {
+			sampled = append(sampled, days[i*(len(days)-1)/(MaxTimelineDays-1)])
+		}
+		days = sampled
+	}
+	keys := []string{primary.Key}
+	var points []TimelinePoint
+	for _, day := range days {
+		end := day.AddDate(0, 0, 1)
+		sum, err := s.Store.Summarize(ctx, e.ID, SummarySpecs(keys, outcomes, end))
+		if err != nil {
+			return nil, err
+		}
+		res := Analyze(e, outcomes, keys, sum)
+		for _, a := range e.Arms {
+			if !a.Control {
+				points = append(points, TimelinePoint{Day: day, Arm: a.Key, Comparison: res.Outcomes[0].Comparisons[a.Key]})
+			}
+		}
+	}
+	return points, nil
+}
+
+// SummarySpecs says how to summarize each outcome, counting answers given before until
+// (all answers when until is zero).
+func SummarySpecs(keys []string, outcomes map[string]Outcome, until time.Time) []SummarySpec {
 	specs := make([]SummarySpec, len(keys))
 	for i, k := range keys {
 		o := outcomes[k]
-		specs[i] = SummarySpec{Outcome: o, Counts: o.Kind == Scale || o.Kind == Net || o.Kind == Binary}
+		specs[i] = SummarySpec{Outcome: o, Counts: o.Kind == Scale || o.Kind == Net || o.Kind == Binary, Until: until}
 		for _, c := range o.Components {
 			specs[i].Components = append(specs[i].Components, outcomes[c])
 		}
 	}
-	sum, err := s.Store.Summarize(ctx, e.ID, specs)
-	if err != nil {
-		return Results{}, err
-	}
-	counts := sum.Arms
+	return specs
+}
+
+// Analyze turns the summaries of an experiment's outcomes (keys, in the order of
+// sum.Outcomes) into results. It is the one path from data to numbers: /results, the
+// timeline and the simulations all go through it.
+func Analyze(e Experiment, outcomes map[string]Outcome, keys []string, sum Summary) Results {
 	design := stats.Design{
 		Alpha:      e.Alpha,
 		Correction: e.Correction,
@@ -67,36 +138,26 @@ func (s *Service) Results(ctx context.Context, key string) (Results, error) {
 	for _, a := range e.Arms {
 		design.Arms = append(design.Arms, a.Key)
 		design.Weights[a.Key] = a.Weight
-		design.Assigned[a.Key] = counts[a.Key].Assigned
+		design.Assigned[a.Key] = sum.Arms[a.Key].Assigned
 	}
 	inputs := make([]stats.Outcome, len(keys))
 	for i, k := range keys {
 		o := outcomes[k]
-		in := stats.Outcome{
-			Key:            o.Key,
-			Kind:           stats.Kind(o.Kind),
-			HigherIsBetter: o.HigherIsBetter,
-			Arms:           sum.Outcomes[i],
-		}
+		in := stats.Outcome{Key: o.Key, Kind: stats.Kind(o.Kind), HigherIsBetter: o.HigherIsBetter, Arms: sum.Outcomes[i]}
 		if lo, hi, ok := o.Bounds(); ok {
 			in.Min, in.Max = lo, hi
 		}
 		if o.TopMin != nil && o.BottomMax != nil {
 			in.TopMin, in.BottomMax = *o.TopMin, *o.BottomMax
 		}
+		// The experiment's mde is in the units of its primary outcome.
 		if e.MDE != nil && k == e.PrimaryOutcome {
 			in.MDE = *e.MDE
 		}
 		inputs[i] = in
 	}
 	analysis := stats.Analyze(design, inputs)
-	res := Results{
-		Experiment:     e,
-		ComputedAt:     s.Now(),
-		Arms:           counts,
-		SRM:            analysis.SRM,
-		Recommendation: analysis.Recommendation,
-	}
+	res := Results{Experiment: e, Arms: sum.Arms, SRM: analysis.SRM, Recommendation: analysis.Recommendation}
 	guardrail := map[string]bool{}
 	for _, g := range e.Guardrails {
 		guardrail[g] = true
@@ -110,14 +171,5 @@ func (s *Service) Results(ctx context.Context, key string) (Results, error) {
 			Comparisons: r.Comparisons,
 		})
 	}
-	return res, nil
-}
-
-// TimelinePoint is the comparison of one treatment arm with control on the primary
-// outcome, using every answer given up to the end of Day (UTC): how the effect and its
-// intervals evolved while the experiment ran.
-type TimelinePoint struct {
-	Day        time.Time
-	Arm        string
-	Comparison stats.Comparison // Diff, CILow, CIHigh; Sequential for mean-based outcomes
+	return res
 }

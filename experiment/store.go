@@ -36,6 +36,8 @@ type Store interface {
 	// statistics per arm of each outcome over the latest answer of every customer (for a
 	// composite: of every customer who answered every component).
 	Summarize(ctx context.Context, experimentID int64, specs []SummarySpec) (Summary, error)
+	// AnswerDays lists the UTC days on which any of the outcomes was answered.
+	AnswerDays(ctx context.Context, experimentID int64, outcomes []string) ([]time.Time, error)
 
 	CreateAPIKey(ctx context.Context, k *APIKey, audit AuditEntry) error
 	APIKeyByHash(ctx context.Context, hash [32]byte) (APIKey, error)
@@ -62,6 +64,7 @@ type SummarySpec struct {
 	Outcome    Outcome
 	Components []Outcome // for a composite, in order
 	Counts     bool      // count answers per integer level (scale, net, binary)
+	Until      time.Time // only answers given before Until count; zero for all
 }
 
 // AuditEntry records one change: who, what, on which subject, and a JSON diff.

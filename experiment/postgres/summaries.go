@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"math"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -12,11 +13,12 @@ import (
 )
 
 // latestCTE keeps, per customer and outcome, the answer that counts: the latest by
-// answered_at, then by arrival (DOMAIN.md). $1 is the experiment, $3 the outcome keys.
+// answered_at, then by arrival (DOMAIN.md). $1 is the experiment, $3 the outcome keys,
+// $4 the cut-off (answers before it count).
 const latestCTE = `latest AS (
 	SELECT DISTINCT ON (outcome_key, customer_id) outcome_key, customer_id, arm_key, value
 	FROM answers
-	WHERE experiment_id = $1 AND outcome_key = ANY($3::text[])
+	WHERE experiment_id = $1 AND outcome_key = ANY($3::text[]) AND answered_at < $4::timestamptz
 	ORDER BY outcome_key, customer_id, answered_at DESC, seq DESC
 )`
 
@@ -24,11 +26,11 @@ const latestCTE = `latest AS (
 const simpleCust = `cust AS (SELECT customer_id, arm_key, value AS y FROM latest)`
 
 // compositeCust gives the composite of customers who answered every component: the mean
-// of the components rescaled to 0..100 ($4, $5 are the component bounds in $3's order).
+// of the components rescaled to 0..100 ($5, $6 are the component bounds in $3's order).
 const compositeCust = `cust AS (
 	SELECT l.customer_id, l.arm_key, avg(100 * (l.value - b.lo) / (b.hi - b.lo)) AS y
 	FROM latest l
-	JOIN unnest($3::text[], $4::float8[], $5::float8[]) AS b(key, lo, hi) ON b.key = l.outcome_key
+	JOIN unnest($3::text[], $5::float8[], $6::float8[]) AS b(key, lo, hi) ON b.key = l.outcome_key
 	GROUP BY l.customer_id, l.arm_key
 	HAVING count(*) = cardinality($3::text[])
 )`
@@ -105,7 +107,11 @@ func summarize(ctx context.Context, tx *sqlx.Tx, experimentID int64, spec experi
 			SELECT c.arm_key, 0 AS y, count(*) AS n, sum(c.y) AS sum, sum(c.y * c.y) AS sumsq, ` + covSums + covJoin + `
 			GROUP BY c.arm_key`
 	}
-	args := []any{experimentID, o.Key, keys}
+	until := "infinity"
+	if !spec.Until.IsZero() {
+		until = spec.Until.UTC().Format(time.RFC3339Nano)
+	}
+	args := []any{experimentID, o.Key, keys, until}
 	if o.Kind == experiment.Composite {
 		args = append(args, los, his)
 	}
@@ -158,4 +164,20 @@ func foldSummaries(spec experiment.SummarySpec, rows []summaryRow) map[string]st
 		out[arm] = d
 	}
 	return out
+}
+
+// AnswerDays lists the UTC days on which any of the given outcomes was answered, in order.
+func (s *Store) AnswerDays(ctx context.Context, experimentID int64, outcomes []string) ([]time.Time, error) {
+	var days []time.Time
+	err := s.db.SelectContext(ctx, &days, `
+		SELECT DISTINCT date_trunc('day', answered_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS day
+		FROM answers WHERE experiment_id = $1 AND outcome_key = ANY($2) ORDER BY day`,
+		experimentID, pq.StringArray(outcomes))
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	for i := range days {
+		days[i] = days[i].UTC()
+	}
+	return days, nil
 }
