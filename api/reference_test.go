@@ -234,4 +234,3 @@ func compareJSON(t *testing.T, path string, want, got any) int {
 		return 1
 	}
 }
-

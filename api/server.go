@@ -88,6 +88,7 @@ func New(svc *experiment.Service, cfg Config) *echo.Echo {
 	v1.POST(`/experiments/:key/covariates\:batch`, s.recordCovariates, ingest)
 
 	v1.GET("/experiments/:key/results", s.results, results)
+	v1.POST("/power", s.power, results)
 	return e
 }
 

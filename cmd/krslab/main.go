@@ -22,6 +22,8 @@ Usage:
   krslab apikey create --role R --name N  create an API key and print it
   krslab apikey list | revoke --name N    list or revoke API keys
   krslab demo                             load a demo experiment with simulated answers
+  krslab simulate aa|power [--runs R --n N --alpha A --effect D --seed S]
+                                          check false-positive rate and power by simulation
 
 Every command reads DATABASE_URL (or --database-url). Run "krslab COMMAND -h" for flags.
 `
@@ -54,6 +56,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runAPIKey(ctx, rest, stdout, stderr)
 	case "demo":
 		return runDemo(ctx, rest, stdout, stderr)
+	case "simulate":
+		return runSimulate(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"math"
 	"regexp"
 	"strings"
 	"testing"
@@ -97,5 +99,35 @@ func TestUnknownCommand(t *testing.T) {
 	var out, errOut bytes.Buffer
 	if err := run(context.Background(), []string{"frobnicate"}, &out, &errOut); err == nil {
 		t.Fatal("unknown command accepted")
+	}
+}
+
+// TestSimulateCalibration is the calibration acceptance check: 2,000 A/A experiments of
+// 400 customers per arm must be significant in 3.8% to 6.2% of runs at alpha 0.05, and a
+// real effect must be found about as often as the power calculation promises.
+func TestSimulateCalibration(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"simulate", "aa", "--runs", "2000", "--n", "400"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	var rate float64
+	var hits, runs int
+	if _, err := fmt.Sscanf(out.String(), "false_positive_rate=%f (%d of %d)\n", &rate, &hits, &runs); err != nil || runs != 2000 {
+		t.Fatalf("output %q: %v", out.String(), err)
+	}
+	if rate < 0.038 || rate > 0.062 {
+		t.Errorf("false positive rate %.4f outside 0.038..0.062", rate)
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"simulate", "power", "--runs", "2000", "--n", "400", "--effect", "0.3"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	var observed, planned float64
+	if _, err := fmt.Sscanf(out.String(), "observed_power=%f planned_power=%f", &observed, &planned); err != nil {
+		t.Fatalf("output %q: %v", out.String(), err)
+	}
+	// 4 standard errors of a proportion near 0.8 over 2,000 runs is about 0.036.
+	if math.Abs(observed-planned) > 0.036 {
+		t.Errorf("observed power %.4f, planned %.4f", observed, planned)
 	}
 }
