@@ -331,3 +331,54 @@ func TestConcurrentAssignmentTwoServers(t *testing.T) {
 		}
 	}
 }
+
+// TestSequentialPValueKeepsRunningMinimum: after a look with a strong effect, data that
+// weakens it must not raise the reported always-valid p-value.
+func TestSequentialPValueKeepsRunningMinimum(t *testing.T) {
+	e := newEnv(t)
+	key := "sequential-min"
+	e.createRunning(key, map[string]any{"arms": []map[string]any{{"key": "control", "control": true}, {"key": "treat"}},
+		"outcomes": []string{"trust"}, "primary_outcome": "trust", "salt": "seq"})
+	arms := []experiment.Arm{{Key: "control", Weight: 1}, {Key: "treat", Weight: 1}}
+	post := func(prefix string, n int, effect bool) {
+		var ids []string
+		for i := range n {
+			ids = append(ids, fmt.Sprintf("%s%04d", prefix, i))
+		}
+		assign(t, e, key, ids...)
+		var batch []map[string]any
+		for i, id := range ids {
+			v := 3 + i%3
+			if effect && experiment.AssignArm("seq", id, arms) == "treat" {
+				v += 2
+			}
+			batch = append(batch, map[string]any{"response_id": id, "customer_id": id, "answered_at": "2026-03-01T10:00:00Z", "answers": map[string]any{"trust": v}})
+		}
+		e.must(http.StatusCreated, ingest, "POST", "/v1/experiments/"+key+"/responses:batch", map[string]any{"responses": batch})
+	}
+	seqP := func() (float64, float64) {
+		var res struct {
+			Outcomes []struct {
+				Comparisons map[string]struct {
+					PValue     float64 `json:"p_value"`
+					Sequential struct {
+						PValue float64 `json:"p_value"`
+					}
+				}
+			}
+		}
+		e.must(http.StatusOK, analyst, "GET", "/v1/experiments/"+key+"/results", nil).json(t, &res)
+		c := res.Outcomes[0].Comparisons["treat"]
+		return c.Sequential.PValue, c.PValue
+	}
+	post("a", 60, true)
+	first, _ := seqP()
+	post("b", 600, false)
+	second, welch := seqP()
+	if first >= 0.05 {
+		t.Fatalf("the first look should be clearly significant, p = %g", first)
+	}
+	if second != first {
+		t.Errorf("sequential p after weaker data = %g, want the running minimum %g (Welch p now %g)", second, first, welch)
+	}
+}

@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"context"
+	"math"
 	"time"
 
 	"github.com/krslab/krslab/stats"
@@ -56,7 +57,44 @@ func (s *Service) Results(ctx context.Context, key string) (Results, error) {
 	}
 	res := Analyze(e, outcomes, keys, sum)
 	res.ComputedAt = s.Now()
+	if err := s.runningMinimum(ctx, &res); err != nil {
+		return Results{}, err
+	}
 	return res, nil
+}
+
+// runningMinimum records this look at the sequential tests and reports each one's p-value
+// as the minimum over all looks so far: the always-valid p-value stays valid under any
+// number of peeks, so the smallest one seen is the one to report (STATS.md).
+func (s *Service) runningMinimum(ctx context.Context, res *Results) error {
+	var looks []Look
+	for _, o := range res.Outcomes {
+		for arm, c := range o.Comparisons {
+			if c.Sequential != nil && !math.IsNaN(c.Sequential.PValue) {
+				looks = append(looks, Look{Outcome: o.Outcome.Key, Arm: arm, PValue: c.Sequential.PValue})
+			}
+		}
+	}
+	if len(looks) == 0 {
+		return nil
+	}
+	mins, err := s.Store.RecordLooks(ctx, res.Experiment.ID, looks)
+	if err != nil {
+		return err
+	}
+	byOutcome := map[string]int{}
+	for i, o := range res.Outcomes {
+		byOutcome[o.Outcome.Key] = i
+	}
+	for i, l := range looks {
+		o := res.Outcomes[byOutcome[l.Outcome]]
+		c := o.Comparisons[l.Arm]
+		seq := *c.Sequential
+		seq.PValue = mins[i]
+		c.Sequential = &seq
+		o.Comparisons[l.Arm] = c
+	}
+	return nil
 }
 
 // Timeline evaluates the primary outcome day by day: per treatment arm, the comparison

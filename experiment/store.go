@@ -36,6 +36,9 @@ type Store interface {
 	// statistics per arm of each outcome over the latest answer of every customer (for a
 	// composite: of every customer who answered every component).
 	Summarize(ctx context.Context, experimentID int64, specs []SummarySpec) (Summary, error)
+	// RecordLooks stores a look at sequential p-values and returns, per look, the minimum
+	// over every look recorded so far (this one included).
+	RecordLooks(ctx context.Context, experimentID int64, looks []Look) ([]float64, error)
 	// AnswerDays lists the UTC days on which any of the outcomes was answered.
 	AnswerDays(ctx context.Context, experimentID int64, outcomes []string) ([]time.Time, error)
 
@@ -57,6 +60,13 @@ type ArmCount struct {
 type Summary struct {
 	Arms     map[string]ArmCount
 	Outcomes []map[string]stats.ArmData // in the order of the specs
+}
+
+// Look is the sequential p-value of one comparison at one look.
+type Look struct {
+	Outcome string
+	Arm     string
+	PValue  float64
 }
 
 // SummarySpec says how to summarize one outcome.

@@ -181,3 +181,37 @@ func (s *Store) AnswerDays(ctx context.Context, experimentID int64, outcomes []s
 	}
 	return days, nil
 }
+
+// RecordLooks keeps the running minimum of sequential p-values in one statement.
+func (s *Store) RecordLooks(ctx context.Context, experimentID int64, looks []experiment.Look) ([]float64, error) {
+	outcomes := make(pq.StringArray, len(looks))
+	arms := make(pq.StringArray, len(looks))
+	ps := make(pq.Float64Array, len(looks))
+	for i, l := range looks {
+		outcomes[i], arms[i], ps[i] = l.Outcome, l.Arm, l.PValue
+	}
+	var rows []struct {
+		Outcome string  `db:"outcome_key"`
+		Arm     string  `db:"arm_key"`
+		PMin    float64 `db:"p_min"`
+	}
+	err := s.db.SelectContext(ctx, &rows, `
+		INSERT INTO sequential_looks AS s (experiment_id, outcome_key, arm_key, p_min)
+		SELECT $1, t.* FROM unnest($2::text[], $3::text[], $4::float8[]) AS t
+		ON CONFLICT (experiment_id, outcome_key, arm_key) DO UPDATE
+		SET p_min = least(s.p_min, excluded.p_min), looks = s.looks + 1, last_look_at = now()
+		RETURNING outcome_key, arm_key, p_min`, experimentID, outcomes, arms, ps)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	type pair struct{ o, a string }
+	min := make(map[pair]float64, len(rows))
+	for _, r := range rows {
+		min[pair{r.Outcome, r.Arm}] = r.PMin
+	}
+	out := make([]float64, len(looks))
+	for i, l := range looks {
+		out[i] = min[pair{l.Outcome, l.Arm}]
+	}
+	return out, nil
+}
