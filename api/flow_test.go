@@ -111,6 +111,27 @@ func TestExperimentLifecycleOverHTTP(t *testing.T) {
 	if !found {
 		t.Error("decided experiment not listed under status=decided")
 	}
+
+	var audit struct {
+		Audit []struct {
+			Action, Actor, Subject string
+			Diff                   map[string]any
+		}
+	}
+	e.must(http.StatusOK, admin, "GET", "/v1/audit?experiment="+key, nil).json(t, &audit)
+	var actions []string
+	for _, a := range audit.Audit {
+		actions = append(actions, a.Action)
+		if !strings.Contains(a.Actor, "editor") || a.Subject != key || a.Diff == nil {
+			t.Errorf("audit entry %+v", a)
+		}
+	}
+	want := "experiment.decide,experiment.stop,experiment.patch,experiment.start,experiment.patch,experiment.create"
+	if strings.Join(actions, ",") != want {
+		t.Errorf("audit actions = %v, want %s", actions, want)
+	}
+	e.must(http.StatusForbidden, editor, "GET", "/v1/audit?experiment="+key, nil)
+	e.must(http.StatusUnprocessableEntity, admin, "GET", "/v1/audit?limit=0", nil)
 }
 
 func TestValidationListsEveryProblem(t *testing.T) {

@@ -14,11 +14,12 @@ const MaxBatch = 10000
 type Service struct {
 	Store Store
 	Now   func() time.Time
+	Keys  *KeyRing
 }
 
 // NewService returns a Service over store with the wall clock.
 func NewService(store Store) *Service {
-	return &Service{Store: store, Now: func() time.Time { return time.Now().UTC() }}
+	return &Service{Store: store, Now: func() time.Time { return time.Now().UTC() }, Keys: NewKeyRing(store)}
 }
 
 func (s *Service) audit(ctx context.Context, action string, experimentID int64, subject string, diff any) AuditEntry {
@@ -445,10 +446,28 @@ func (s *Service) CreateAPIKey(ctx context.Context, name string, role Role) (str
 
 // RevokeAPIKey revokes a key by name.
 func (s *Service) RevokeAPIKey(ctx context.Context, name string) error {
-	return s.Store.RevokeAPIKey(ctx, name, s.audit(ctx, "apikey.revoke", 0, name, map[string]any{"name": name}))
+	err := s.Store.RevokeAPIKey(ctx, name, s.audit(ctx, "apikey.revoke", 0, name, map[string]any{"name": name}))
+	s.Keys.Invalidate()
+	return err
 }
 
 // Authenticate returns the active key with the given secret.
 func (s *Service) Authenticate(ctx context.Context, secret string) (APIKey, error) {
-	return s.Store.APIKeyByHash(ctx, HashSecret(secret))
+	return s.Keys.Authenticate(ctx, secret)
+}
+
+// Audit lists the audit log, newest first: of one experiment (by key) or of everything.
+func (s *Service) Audit(ctx context.Context, key string, limit int) ([]AuditEntry, error) {
+	if limit <= 0 || limit > 1000 {
+		return nil, &Error{Code: Invalid, Message: "invalid query", Details: []Detail{{Field: "limit", Message: "must be from 1 to 1000"}}}
+	}
+	var id int64
+	if key != "" {
+		e, err := s.Store.Experiment(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		id = e.ID
+	}
+	return s.Store.Audit(ctx, id, limit)
 }

@@ -43,9 +43,11 @@ type Store interface {
 	AnswerDays(ctx context.Context, experimentID int64, outcomes []string) ([]time.Time, error)
 
 	CreateAPIKey(ctx context.Context, k *APIKey, audit AuditEntry) error
-	APIKeyByHash(ctx context.Context, hash [32]byte) (APIKey, error)
 	APIKeys(ctx context.Context) ([]APIKey, error)
 	RevokeAPIKey(ctx context.Context, name string, audit AuditEntry) error
+
+	// Audit lists audit entries, newest first: of one experiment, or all when experimentID is 0.
+	Audit(ctx context.Context, experimentID int64, limit int) ([]AuditEntry, error)
 
 	Ping(ctx context.Context) error
 }
@@ -79,12 +81,13 @@ type SummarySpec struct {
 
 // AuditEntry records one change: who, what, on which subject, and a JSON diff.
 type AuditEntry struct {
+	ID           int64
 	At           time.Time
 	Actor        string
 	Action       string
 	ExperimentID int64 // 0 when the change concerns no experiment
 	Subject      string
-	Diff         any
+	Diff         any // on reading: json.RawMessage
 }
 
 type actorKey struct{}

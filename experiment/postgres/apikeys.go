@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -41,20 +40,6 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *experiment.APIKey, audit ex
 		return experiment.Errorf(experiment.Conflict, "an API key named %q exists", k.Name)
 	}
 	return err
-}
-
-// APIKeyByHash finds an unrevoked key by the hash of its secret.
-func (s *Store) APIKeyByHash(ctx context.Context, hash [32]byte) (experiment.APIKey, error) {
-	var r apiKeyRow
-	err := s.db.GetContext(ctx, &r, `SELECT id, name, role, hash, prefix, created_at, revoked_at
-		FROM api_keys WHERE hash = $1 AND revoked_at IS NULL`, hash[:])
-	if errors.Is(err, sql.ErrNoRows) {
-		return experiment.APIKey{}, experiment.Errorf(experiment.Unauthorized, "unknown or revoked API key")
-	}
-	if err != nil {
-		return experiment.APIKey{}, mapErr(err)
-	}
-	return r.domain(), nil
 }
 
 // APIKeys lists every key (hashes only), oldest first.

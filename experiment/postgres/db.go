@@ -10,6 +10,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	neturl "net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,13 +32,25 @@ var _ experiment.Store = (*Store)(nil)
 
 // Options tune the connection pool.
 type Options struct {
-	MaxOpenConns int
+	MaxOpenConns     int
+	ConnectTimeout   time.Duration // default 2s: a database that is down is reported fast
+	StatementTimeout time.Duration // default 60s: no request holds a connection forever
 }
 
 // Open connects to the database at url and checks that it answers.
 func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 	if url == "" {
 		return nil, errors.New("no database: set DATABASE_URL or --database-url")
+	}
+	if opt.ConnectTimeout <= 0 {
+		opt.ConnectTimeout = 2 * time.Second
+	}
+	if opt.StatementTimeout <= 0 {
+		opt.StatementTimeout = time.Minute
+	}
+	url, err := withDefaults(url, opt)
+	if err != nil {
+		return nil, err
 	}
 	db, err := sqlx.Open("postgres", url)
 	if err != nil {
@@ -55,6 +69,29 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
 	return &Store{db: db}, nil
+}
+
+// withDefaults adds connection settings the URL does not set itself: the connect timeout,
+// a statement timeout (sent as a run-time parameter) and the application name.
+func withDefaults(raw string, opt Options) (string, error) {
+	if !strings.HasPrefix(raw, "postgres://") && !strings.HasPrefix(raw, "postgresql://") {
+		return raw, nil // a key=value connection string is used as it is
+	}
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	q := u.Query()
+	set := func(k, v string) {
+		if q.Get(k) == "" {
+			q.Set(k, v)
+		}
+	}
+	set("connect_timeout", strconv.Itoa(max(1, int(opt.ConnectTimeout.Seconds()))))
+	set("statement_timeout", strconv.FormatInt(opt.StatementTimeout.Milliseconds(), 10))
+	set("application_name", "krslab")
+	u.RawQuery = q.Encode()
+	return u.String(), nil
 }
 
 // Close releases the connection pool.

@@ -348,3 +348,27 @@ func auditJSON(v any) ([]byte, error) {
 	}
 	return json.Marshal(v)
 }
+
+// Audit lists audit entries newest first.
+func (s *Store) Audit(ctx context.Context, experimentID int64, limit int) ([]experiment.AuditEntry, error) {
+	var rows []struct {
+		ID           int64         `db:"id"`
+		ExperimentID sql.NullInt64 `db:"experiment_id"`
+		At           time.Time     `db:"at"`
+		Actor        string        `db:"actor"`
+		Action       string        `db:"action"`
+		Subject      string        `db:"subject"`
+		Diff         []byte        `db:"diff"`
+	}
+	err := s.db.SelectContext(ctx, &rows, `SELECT id, experiment_id, at, actor, action, subject, diff
+		FROM audit_log WHERE $1 = 0 OR experiment_id = $1 ORDER BY id DESC LIMIT $2`, experimentID, limit)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := make([]experiment.AuditEntry, len(rows))
+	for i, r := range rows {
+		out[i] = experiment.AuditEntry{ID: r.ID, ExperimentID: r.ExperimentID.Int64, At: r.At.UTC(), Actor: r.Actor,
+			Action: r.Action, Subject: r.Subject, Diff: json.RawMessage(r.Diff)}
+	}
+	return out, nil
+}

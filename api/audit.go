@@ -1,0 +1,52 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/krslab/krslab/experiment"
+)
+
+type auditJSON struct {
+	ID      int64           `json:"id"`
+	At      time.Time       `json:"at"`
+	Actor   string          `json:"actor"`
+	Action  string          `json:"action"`
+	Subject string          `json:"subject"`
+	Diff    json.RawMessage `json:"diff"`
+}
+
+// audit lists the audit log (admin): GET /v1/audit?experiment=K&limit=N.
+func (s *Server) audit(c echo.Context) error {
+	var p experiment.Problems
+	for name := range c.QueryParams() {
+		if name != "experiment" && name != "limit" {
+			p.Field(name, "unknown query parameter; use experiment and limit")
+		}
+	}
+	limit := 100
+	if v := c.QueryParam("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			p.Field("limit", "must be an integer")
+		}
+		limit = n
+	}
+	if err := p.Err("invalid query"); err != nil {
+		return err
+	}
+	entries, err := s.svc.Audit(c.Request().Context(), c.QueryParam("experiment"), limit)
+	if err != nil {
+		return err
+	}
+	out := make([]auditJSON, len(entries))
+	for i, a := range entries {
+		diff, _ := a.Diff.(json.RawMessage)
+		out[i] = auditJSON{ID: a.ID, At: a.At, Actor: a.Actor, Action: a.Action, Subject: a.Subject, Diff: diff}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"audit": out})
+}
