@@ -50,3 +50,13 @@ func (s *Server) audit(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, map[string]any{"audit": out})
 }
+
+// eraseCustomer is the right to be forgotten (admin): DELETE /v1/customers/{customer_id}.
+func (s *Server) eraseCustomer(c echo.Context) error {
+	report, err := s.svc.EraseCustomer(c.Request().Context(), param(c, "customer"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"erased": true, "experiments": report.Experiments,
+		"responses": report.Responses, "covariates": report.Covariates})
+}

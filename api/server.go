@@ -90,6 +90,7 @@ func New(svc *experiment.Service, cfg Config) *echo.Echo {
 	v1.GET("/experiments/:key/results", s.results, results)
 	v1.POST("/power", s.power, results)
 	v1.GET("/audit", s.audit, s.allow(experiment.RoleAdmin))
+	v1.DELETE("/customers/:customer", s.eraseCustomer, s.allow(experiment.RoleAdmin))
 	return e
 }
 

@@ -3,6 +3,7 @@ package experiment
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"math"
 	"time"
 )
@@ -48,4 +49,18 @@ func AssignArm(salt, customerID string, arms []Arm) string {
 	}
 	// Rounding can leave x == total for u very close to 1: that is the last arm.
 	return arms[len(arms)-1].Key
+}
+
+// ErasedPrefix starts the customer id of an erased customer's assignment.
+const ErasedPrefix = "erased:"
+
+// ErasedID is the one-way replacement of an erased customer's id in an experiment with the
+// given salt: it keeps the assignment (and so the arm counts and stickiness) without the id.
+func ErasedID(salt, customerID string) string {
+	h := sha256.New()
+	h.Write([]byte("krslab-erasure\x00"))
+	h.Write([]byte(salt))
+	h.Write([]byte{0})
+	h.Write([]byte(customerID))
+	return ErasedPrefix + hex.EncodeToString(h.Sum(nil))
 }

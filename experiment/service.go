@@ -294,7 +294,7 @@ func (s *Service) AssignBatch(ctx context.Context, key string, customerIDs []str
 	for i, id := range customerIDs {
 		as[i] = Assignment{CustomerID: id, Arm: AssignArm(e.Salt, id, e.Arms), AssignedAt: now}
 	}
-	return s.Store.Assign(ctx, e.ID, as)
+	return s.Store.Assign(ctx, e, as)
 }
 
 // Assignment returns the stored assignment of a customer.
@@ -470,4 +470,15 @@ func (s *Service) Audit(ctx context.Context, key string, limit int) ([]AuditEntr
 		id = e.ID
 	}
 	return s.Store.Audit(ctx, id, limit)
+}
+
+// EraseCustomer forgets a customer (the right to be forgotten): answers and covariates go in
+// every experiment; assignments stay, anonymous, so arm counts and stickiness hold.
+func (s *Service) EraseCustomer(ctx context.Context, customerID string) (Erasure, error) {
+	if msg := CheckID(customerID); msg != "" {
+		return Erasure{}, &Error{Code: Invalid, Message: "invalid customer id", Details: []Detail{{Field: "customer_id", Message: msg}}}
+	}
+	// The audit log names the customer only by a one-way hash.
+	subject := ErasedID("", customerID)
+	return s.Store.EraseCustomer(ctx, customerID, s.audit(ctx, "customer.erase", 0, subject, map[string]any{"customer": subject}))
 }

@@ -19,10 +19,11 @@ type Store interface {
 	// UpdateExperiment stores e if its stored status is still from; otherwise Conflict.
 	UpdateExperiment(ctx context.Context, e Experiment, from Status, audit AuditEntry) error
 
-	// Assign stores the given first assignments unless the customer already has one, and
+	// Assign stores the given first assignments unless the customer already has one (an
+	// erased customer's anonymous assignment, found by ErasedID, is given back its id), and
 	// returns the stored assignment of every customer, in order, with New set for the
 	// ones this call created.
-	Assign(ctx context.Context, experimentID int64, as []Assignment) ([]Assignment, error)
+	Assign(ctx context.Context, e Experiment, as []Assignment) ([]Assignment, error)
 	Assignment(ctx context.Context, experimentID int64, customerID string) (Assignment, error)
 	EachAssignment(ctx context.Context, experimentID int64, fn func(Assignment) error) error
 
@@ -46,6 +47,11 @@ type Store interface {
 	APIKeys(ctx context.Context) ([]APIKey, error)
 	RevokeAPIKey(ctx context.Context, name string, audit AuditEntry) error
 
+	// EraseCustomer deletes a customer's responses, answers and covariates in every
+	// experiment and replaces the customer id of its assignments by ErasedID, all in one
+	// transaction with the audit entry.
+	EraseCustomer(ctx context.Context, customerID string, audit AuditEntry) (Erasure, error)
+
 	// Audit lists audit entries, newest first: of one experiment, or all when experimentID is 0.
 	Audit(ctx context.Context, experimentID int64, limit int) ([]AuditEntry, error)
 
@@ -62,6 +68,13 @@ type ArmCount struct {
 type Summary struct {
 	Arms     map[string]ArmCount
 	Outcomes []map[string]stats.ArmData // in the order of the specs
+}
+
+// Erasure reports what an erasure removed.
+type Erasure struct {
+	Experiments int   `json:"experiments"`
+	Responses   int64 `json:"responses"`
+	Covariates  int64 `json:"covariates"`
 }
 
 // Look is the sequential p-value of one comparison at one look.

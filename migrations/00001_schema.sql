@@ -108,6 +108,7 @@ CREATE TABLE responses (
     FOREIGN KEY (experiment_id, customer_id) REFERENCES assignments (experiment_id, customer_id)
         ON UPDATE CASCADE
 );
+CREATE INDEX responses_customer ON responses (experiment_id, customer_id);
 
 -- One row per response and outcome. arm_key, customer_id and answered_at are copied from the
 -- response and assignment so that "latest answer per customer" and per-arm summaries read
@@ -140,6 +141,7 @@ CREATE TABLE covariates (
     updated_at    timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (experiment_id, outcome_key, customer_id)
 );
+CREATE INDEX covariates_customer ON covariates (customer_id);
 
 CREATE TABLE api_keys (
     id         bigserial PRIMARY KEY,

@@ -21,19 +21,30 @@ type assignmentRow struct {
 // Assign inserts first assignments with ON CONFLICT DO NOTHING and reads back the stored
 // arm of customers that already had one, so that concurrent requests on any number of API
 // instances all return the one stored assignment.
-func (s *Store) Assign(ctx context.Context, experimentID int64, as []experiment.Assignment) ([]experiment.Assignment, error) {
+func (s *Store) Assign(ctx context.Context, e experiment.Experiment, as []experiment.Assignment) ([]experiment.Assignment, error) {
+	experimentID := e.ID
 	ids := make(pq.StringArray, len(as))
 	arms := make(pq.StringArray, len(as))
+	erased := make(pq.StringArray, len(as))
 	for i, a := range as {
-		ids[i], arms[i] = a.CustomerID, a.Arm
+		ids[i], arms[i], erased[i] = a.CustomerID, a.Arm, experiment.ErasedID(e.Salt, a.CustomerID)
 	}
 	var inserted []assignmentRow
+	// An erased customer who comes back gets its anonymous assignment back, in the same
+	// statement, so it is neither counted twice nor moved to another arm.
 	err := s.db.SelectContext(ctx, &inserted, `
+		WITH revived AS (
+			UPDATE assignments a SET customer_id = t.customer_id
+			FROM unnest($2::text[], $5::text[]) AS t(customer_id, erased_id)
+			WHERE a.experiment_id = $1 AND a.customer_id = t.erased_id
+			RETURNING a.customer_id
+		)
 		INSERT INTO assignments (experiment_id, customer_id, arm_key, assigned_at)
 		SELECT $1, t.customer_id, t.arm_key, $4
 		FROM unnest($2::text[], $3::text[]) AS t(customer_id, arm_key)
+		WHERE t.customer_id NOT IN (SELECT customer_id FROM revived)
 		ON CONFLICT (experiment_id, customer_id) DO NOTHING
-		RETURNING customer_id, arm_key, assigned_at`, experimentID, ids, arms, as[0].AssignedAt)
+		RETURNING customer_id, arm_key, assigned_at`, experimentID, ids, arms, as[0].AssignedAt, erased)
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -125,4 +136,46 @@ func armCounts(ctx context.Context, tx *sqlx.Tx, experimentID int64) (map[string
 		out[r.Arm] = experiment.ArmCount{Assigned: r.Assigned, Responded: r.Responded}
 	}
 	return out, nil
+}
+
+// EraseCustomer removes a customer's responses (their answers cascade) and covariates
+// everywhere and anonymises its assignments.
+func (s *Store) EraseCustomer(ctx context.Context, customerID string, audit experiment.AuditEntry) (experiment.Erasure, error) {
+	var out experiment.Erasure
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var assigned []struct {
+			ExperimentID int64  `db:"experiment_id"`
+			Salt         string `db:"salt"`
+		}
+		// One primary-key probe per experiment rather than a scan of all assignments.
+		if err := tx.SelectContext(ctx, &assigned, `SELECT a.experiment_id, e.salt FROM experiments e
+			JOIN assignments a ON a.experiment_id = e.id AND a.customer_id = $1 FOR UPDATE OF a`, customerID); err != nil {
+			return err
+		}
+		ids := make(pq.Int64Array, len(assigned))
+		for i, a := range assigned {
+			ids[i] = a.ExperimentID
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM responses WHERE experiment_id = ANY($1) AND customer_id = $2`, ids, customerID)
+		if err != nil {
+			return err
+		}
+		out.Responses, _ = res.RowsAffected()
+		if res, err = tx.ExecContext(ctx, `DELETE FROM covariates WHERE customer_id = $1`, customerID); err != nil {
+			return err
+		}
+		out.Covariates, _ = res.RowsAffected()
+		for _, a := range assigned {
+			if _, err := tx.ExecContext(ctx, `UPDATE assignments SET customer_id = $3
+				WHERE experiment_id = $1 AND customer_id = $2`, a.ExperimentID, customerID,
+				experiment.ErasedID(a.Salt, customerID)); err != nil {
+				return err
+			}
+		}
+		out.Experiments = len(assigned)
+		audit.Diff = map[string]any{"erasure": audit.Diff, "experiments": out.Experiments,
+			"responses": out.Responses, "covariates": out.Covariates}
+		return writeAudit(ctx, tx, audit)
+	})
+	return out, err
 }
