@@ -63,6 +63,15 @@ func uniqueName(t *testing.T, suffix string) string {
 
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
 
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // reply is a decoded HTTP answer.
 type reply struct {
 	Status int
