@@ -6,7 +6,7 @@ BIN       := bin/krslab
 PKGS      := ./...
 RACE_PKGS := ./experiment/... ./api/...
 
-.PHONY: run test build vet unit race clean
+.PHONY: run test build vet unit race fuzz clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/krslab
@@ -18,7 +18,7 @@ run: build
 # the domain and API packages. KRSLAB_REQUIRE_DB=1 (set by CI) fails any test that would
 # otherwise skip for lack of a database.
 test:
-	@KRSLAB_PG_FAST=$${KRSLAB_PG_FAST:-1} .ci/with-postgres $(MAKE) --no-print-directory vet unit race
+	@KRSLAB_PG_FAST=$${KRSLAB_PG_FAST:-1} .ci/with-postgres $(MAKE) --no-print-directory vet unit race fuzz
 
 vet:
 	$(GO) vet $(PKGS)
@@ -28,6 +28,15 @@ unit:
 
 race:
 	$(GO) test -count=1 -race $(RACE_PKGS)
+
+# A short run of every fuzz target (the decoders and the answer validator); the seed
+# corpus and any past failures in testdata/fuzz run in `unit` too.
+FUZZTIME ?= 5s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzResponsesCSV$$' -fuzztime $(FUZZTIME) ./api/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeJSON$$' -fuzztime $(FUZZTIME) ./api/
+	$(GO) test -run '^$$' -fuzz '^FuzzCheckAnswer$$' -fuzztime $(FUZZTIME) ./experiment/
+	$(GO) test -run '^$$' -fuzz '^FuzzCheckResponse$$' -fuzztime $(FUZZTIME) ./experiment/
 
 clean:
 	rm -rf bin

@@ -137,11 +137,15 @@ func readResponsesCSV(body io.Reader) ([]experiment.Response, error) {
 		}
 	}
 	seen := map[string]bool{}
-	for _, h := range header[min(3, len(header)):] {
-		if seen[h] {
+	for i := min(3, len(header)); i < len(header); i++ {
+		header[i] = strings.TrimSpace(header[i])
+		switch h := header[i]; {
+		case h == "":
+			p.Field("header", "column %d has no outcome key", i+1)
+		case seen[h]:
 			p.Field("header", "column %q appears twice", h)
 		}
-		seen[h] = true
+		seen[header[i]] = true
 	}
 	if err := p.Err("invalid CSV header"); err != nil {
 		return nil, err

@@ -1,0 +1,420 @@
+// Package report turns an experiment's results into what analysts and
+// product owners take away: the figures of stats/plot, results.csv and the
+// self-contained report.html.
+//
+// # Standardized effects
+//
+// The forest plot puts differences on different scales (a 1..7 mean, a
+// 0..100 composite, a -100..100 net score, a rate) on one axis by dividing
+// each difference and its interval by a standard deviation, in the spirit
+// of Cohen's d:
+//
+//   - scale, numeric, composite: the pooled SD of the two arms, so the
+//     point is exactly the comparison's cohens_d (for a CUPED comparison the
+//     CUPED difference over the same unadjusted pooled SD);
+//   - net: the control arm's SD of the per-answer net indicator (+1 promoter,
+//     0 passive, -1 detractor), 100*sqrt(P + D - (P-D)^2) in score points:
+//     the net score is 100 times that indicator's mean, so this is Glass's
+//     delta on the very variable the score averages;
+//   - binary: the control arm's sqrt(p(1-p)), the SD of the 0/1 answers.
+//
+// When the control's SD is 0 (all answers alike), net and binary use both
+// arms pooled instead. The row label always shows the raw difference.
+//
+// # The effect shown
+//
+// Everywhere (CSV, forest plot, tables) the difference and interval are
+// stats.Comparison.Effect(): CUPED's when present, since its p-value is the
+// one that entered the multiple-comparison family and decided the verdict.
+package report
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+
+	"github.com/krslab/krslab/experiment"
+	"github.com/krslab/krslab/stats"
+	"github.com/krslab/krslab/stats/plot"
+)
+
+// Groups of the forest plot and the report, in DOMAIN.md's reading order.
+// Trust belongs to both the KRS and the building blocks and is shown in both.
+var groups = []struct {
+	id, en, nl string
+	keys       []string
+}{
+	{"krs", "KRS", "KRS", []string{"krs", "satisfaction", "trust", "love"}},
+	{"blocks", "Building blocks", "Bouwstenen", []string{"trust", "involvement", "freedom_of_choice", "fairness", "influence"}},
+	{"loyalty", "Loyalty", "Loyaliteit", []string{"nps", "ces"}},
+}
+
+const otherEN, otherNL = "Other outcomes", "Overige uitkomsten"
+
+// shortNames are the built-ins' names for labels; their Label is the survey
+// question, too long for a figure row.
+var shortNames = map[string][2]string{
+	"krs":               {"KRS", "KRS"},
+	"satisfaction":      {"Satisfaction", "Tevredenheid"},
+	"trust":             {"Trust", "Vertrouwen"},
+	"trust_cognitive":   {"Trust (cognitive)", "Vertrouwen (cognitief)"},
+	"trust_affective":   {"Trust (affective)", "Vertrouwen (affectief)"},
+	"love":              {"Love", "Liefde"},
+	"involvement":       {"Involvement", "Betrokkenheid"},
+	"choice_products":   {"Choice of products", "Keuze in producten"},
+	"choice_channels":   {"Choice of channels", "Keuze in kanalen"},
+	"freedom_of_choice": {"Freedom of choice", "Keuzevrijheid"},
+	"fairness":          {"Fairness", "Rechtvaardigheid"},
+	"influence":         {"Influence", "Invloed"},
+	"nps":               {"NPS", "NPS"},
+	"ces":               {"CES", "CES"},
+}
+
+// Name is an outcome's short name in lang: the built-in's name, else its
+// label (Dutch label for nl when set), else its key.
+func Name(o experiment.Outcome, lang string) string {
+	if n, ok := shortNames[o.Key]; ok {
+		return pick(lang, n[0], n[1])
+	}
+	if lang == plot.Dutch && o.LabelNL != "" {
+		return o.LabelNL
+	}
+	if o.Label != "" {
+		return o.Label
+	}
+	return o.Key
+}
+
+// Question is the outcome's label in lang (for built-ins, the survey question).
+func Question(o experiment.Outcome, lang string) string {
+	if lang == plot.Dutch && o.LabelNL != "" {
+		return o.LabelNL
+	}
+	return o.Label
+}
+
+func pick(lang, en, nl string) string {
+	if lang == plot.Dutch {
+		return nl
+	}
+	return en
+}
+
+// section is one group of outcome results as shown.
+type section struct {
+	id, title string
+	outcomes  []experiment.OutcomeResults
+}
+
+// sections groups the analysed outcomes: the three domain groups, then the
+// rest in analysis order. Empty groups are left out.
+func sections(res experiment.Results, lang string) []section {
+	byKey := map[string]experiment.OutcomeResults{}
+	for _, o := range res.Outcomes {
+		byKey[o.Outcome.Key] = o
+	}
+	grouped := map[string]bool{}
+	var out []section
+	for _, g := range groups {
+		s := section{id: g.id, title: pick(lang, g.en, g.nl)}
+		for _, k := range g.keys {
+			if o, ok := byKey[k]; ok {
+				s.outcomes = append(s.outcomes, o)
+				grouped[k] = true
+			}
+		}
+		if len(s.outcomes) > 0 {
+			out = append(out, s)
+		}
+	}
+	rest := section{id: "other", title: pick(lang, otherEN, otherNL)}
+	for _, o := range res.Outcomes {
+		if !grouped[o.Outcome.Key] {
+			rest.outcomes = append(rest.outcomes, o)
+		}
+	}
+	if len(rest.outcomes) > 0 {
+		out = append(out, rest)
+	}
+	return out
+}
+
+// treatments are the experiment's arms other than control, in order.
+func treatments(e experiment.Experiment) []string {
+	var ts []string
+	for _, a := range e.Arms {
+		if !a.Control {
+			ts = append(ts, a.Key)
+		}
+	}
+	return ts
+}
+
+// alphaOf is the experiment's alpha, 0.05 when unset.
+func alphaOf(e experiment.Experiment) float64 {
+	if e.Alpha > 0 && e.Alpha < 1 {
+		return e.Alpha
+	}
+	return stats.DefaultAlpha
+}
+
+// EffectsOf is the forest plot's input: one row per (outcome, treatment
+// arm), grouped as KRS, building blocks, loyalty, then other outcomes.
+func EffectsOf(res experiment.Results, lang string) plot.EffectsInput {
+	in := plot.EffectsInput{CILevel: 1 - alphaOf(res.Experiment), Note: pick(lang,
+		"Standardized: means by the pooled SD (Cohen's d); net scores by the control's SD of the promoter (+1) / passive (0) / detractor (−1) answers; rates by the control's √(p(1−p)).",
+		"Gestandaardiseerd: gemiddelden door de gepoolde SD (Cohen's d); netto-scores door de SD in controle van promotor (+1) / passief (0) / criticus (−1); percentages door √(p(1−p)) van controle.")}
+	control := res.Experiment.Control().Key
+	for _, s := range sections(res, lang) {
+		for _, o := range s.outcomes {
+			for _, t := range treatments(res.Experiment) {
+				in.Rows = append(in.Rows, effectRow(s.title, o, t, control, lang))
+			}
+		}
+	}
+	return in
+}
+
+func effectRow(group string, o experiment.OutcomeResults, arm, control, lang string) plot.EffectRow {
+	c := o.Comparisons[arm]
+	diff, lo, hi := c.Effect()
+	if !c.Sufficient() {
+		diff, lo, hi = math.NaN(), math.NaN(), math.NaN()
+	}
+	scale, unit := displayUnit(o.Outcome.Kind, lang)
+	sd := standardizer(o.Outcome.Kind, o.Arms[arm], o.Arms[control])
+	return plot.EffectRow{
+		Group: group, Label: Name(o.Outcome, lang), Arm: arm,
+		Diff: diff * scale, Low: lo * scale, High: hi * scale, Unit: unit,
+		Std: diff / sd, StdLow: lo / sd, StdHigh: hi / sd,
+		Significant: c.Significant,
+		Better:      (diff > 0) == o.Outcome.HigherIsBetter,
+	}
+}
+
+// displayUnit is how a kind's differences read: rates in percentage points,
+// net scores and composites in points.
+func displayUnit(k experiment.Kind, lang string) (scale float64, unit string) {
+	switch k {
+	case experiment.Binary:
+		return 100, pick(lang, " pp", " %-pt")
+	case experiment.Net, experiment.Composite:
+		return 1, pick(lang, " pts", " ptn")
+	}
+	return 1, ""
+}
+
+// standardizer is the SD a difference is divided by (see the package doc);
+// NaN when undefined.
+func standardizer(k experiment.Kind, t, c stats.ArmStats) float64 {
+	switch k {
+	case experiment.Net:
+		sd := netSD(c.Promoters, c.Detractors)
+		if !(sd > 0) {
+			sd = netSD(pooledShare(t.Promoters, c.Promoters, t.N, c.N), pooledShare(t.Detractors, c.Detractors, t.N, c.N))
+		}
+		return positive(sd)
+	case experiment.Binary:
+		sd := math.Sqrt(c.Rate * (1 - c.Rate))
+		if !(sd > 0) {
+			p := pooledShare(t.Rate, c.Rate, t.N, c.N)
+			sd = math.Sqrt(p * (1 - p))
+		}
+		return positive(sd)
+	}
+	nt, nc := float64(t.N), float64(c.N)
+	return positive(math.Sqrt(((nt-1)*t.SD*t.SD + (nc-1)*c.SD*c.SD) / (nt + nc - 2)))
+}
+
+// netSD is 100 times the SD of the +1/0/-1 net indicator.
+func netSD(prom, detr float64) float64 {
+	return 100 * math.Sqrt(prom+detr-(prom-detr)*(prom-detr))
+}
+
+func pooledShare(pt, pc float64, nt, nc int64) float64 {
+	return (pt*float64(nt) + pc*float64(nc)) / float64(nt+nc)
+}
+
+func positive(x float64) float64 {
+	if x > 0 {
+		return x
+	}
+	return math.NaN()
+}
+
+// DistributionOf is one outcome's per-arm figure: a diverging stacked bar of
+// the answers for scale and net outcomes, bars with intervals otherwise. An
+// outcome the results do not hold is a not_found error.
+func DistributionOf(res experiment.Results, outcome, lang string) (plot.DistributionInput, error) {
+	i := slices.IndexFunc(res.Outcomes, func(o experiment.OutcomeResults) bool { return o.Outcome.Key == outcome })
+	if i < 0 {
+		return plot.DistributionInput{}, experiment.Errorf(experiment.NotFound, "outcome %q is not analysed in experiment %q", outcome, res.Experiment.Key)
+	}
+	o := res.Outcomes[i]
+	in := plot.DistributionInput{
+		Title:    title(o.Outcome, lang),
+		Reversed: !o.Outcome.HigherIsBetter,
+		CILevel:  1 - alphaOf(res.Experiment),
+	}
+	switch o.Outcome.Kind {
+	case experiment.Scale:
+		in.Segments = scaleSegments(o, res.Experiment)
+	case experiment.Net:
+		in.Segments = netSegments(o.Outcome, lang)
+	case experiment.Binary:
+		in.Unit, in.Axis = "%", pick(lang, "Rate (%)", "Percentage (%)")
+	case experiment.Composite:
+		in.Axis = pick(lang, "Mean score (0–100)", "Gemiddelde score (0–100)")
+	default:
+		in.Axis = pick(lang, "Mean", "Gemiddelde")
+	}
+	for _, a := range res.Experiment.Arms {
+		s := o.Arms[a.Key]
+		d := plot.ArmDistribution{Arm: a.Key, N: s.N, Estimate: s.Estimate(), Low: s.CILow, High: s.CIHigh}
+		switch o.Outcome.Kind {
+		case experiment.Scale:
+			d.Shares = shares(s.Distribution, s.N)
+			d.Summary = pick(lang, "mean ", "gem. ") + fmt2(s.Mean, lang)
+		case experiment.Net:
+			d.Shares = []float64{s.Detractors, s.Passives, s.Promoters}
+			d.Summary = netName(o.Outcome, lang) + " " + signed1(s.Score, lang)
+		case experiment.Binary:
+			d.Estimate, d.Low, d.High = 100*s.Rate, 100*s.CILow, 100*s.CIHigh
+		}
+		if s.N == 0 {
+			d.Shares = make([]float64, len(in.Segments))
+			d.Summary = ""
+		}
+		in.Arms = append(in.Arms, d)
+	}
+	return in, nil
+}
+
+// title is "Satisfaction: How satisfied are you with our organisation?",
+// or just the name when the label adds nothing.
+func title(o experiment.Outcome, lang string) string {
+	name, q := Name(o, lang), Question(o, lang)
+	if q == "" || q == name {
+		return name
+	}
+	return name + ": " + q
+}
+
+// scaleSegments are the levels min..max; below the midpoint on the left,
+// a level exactly on it neutral, above it on the right.
+func scaleSegments(o experiment.OutcomeResults, e experiment.Experiment) []plot.Segment {
+	lo, hi, ok := o.Outcome.Bounds()
+	if !ok {
+		// Without bounds the stats lay the distribution out from its counts.
+		lo, hi = 1, 0
+		for _, a := range e.Arms {
+			if n := len(o.Arms[a.Key].Distribution); n > 0 {
+				hi = lo + float64(n) - 1
+				break
+			}
+		}
+	}
+	mid := (lo + hi) / 2
+	var segs []plot.Segment
+	for v := lo; v <= hi; v++ {
+		side := 0
+		if v < mid {
+			side = -1
+		} else if v > mid {
+			side = 1
+		}
+		segs = append(segs, plot.Segment{Label: fmt.Sprintf("%g", v), Side: side})
+	}
+	return segs
+}
+
+// netSegments name the bottom, middle and top groups: NPS's detractors,
+// passives and promoters, or the answer ranges for another net outcome.
+func netSegments(o experiment.Outcome, lang string) []plot.Segment {
+	lo, hi, _ := o.Bounds()
+	top, bottom := hi, lo
+	if o.TopMin != nil {
+		top = *o.TopMin
+	}
+	if o.BottomMax != nil {
+		bottom = *o.BottomMax
+	}
+	rng := func(a, b float64) string {
+		if a == b {
+			return fmt.Sprintf("%g", a)
+		}
+		return fmt.Sprintf("%g–%g", a, b)
+	}
+	low, mid, high := pick(lang, "Low", "Laag"), pick(lang, "Middle", "Midden"), pick(lang, "High", "Hoog")
+	switch o.Key {
+	case "nps":
+		low, mid, high = pick(lang, "Detractors", "Criticasters"), pick(lang, "Passives", "Passieven"), pick(lang, "Promoters", "Promotors")
+	case "ces":
+		low, mid, high = pick(lang, "Difficult", "Moeilijk"), pick(lang, "Neutral", "Neutraal"), pick(lang, "Easy", "Makkelijk")
+	}
+	return []plot.Segment{
+		{Label: low + " (" + rng(lo, bottom) + ")", Side: -1},
+		{Label: mid + " (" + rng(bottom+1, top-1) + ")", Side: 0},
+		{Label: high + " (" + rng(top, hi) + ")", Side: 1},
+	}
+}
+
+func netName(o experiment.Outcome, lang string) string {
+	if _, ok := shortNames[o.Key]; ok {
+		return Name(o, lang)
+	}
+	return pick(lang, "net", "netto")
+}
+
+// shares divides counts by n.
+func shares(dist []int64, n int64) []float64 {
+	out := make([]float64, len(dist))
+	for i, k := range dist {
+		if n > 0 {
+			out[i] = float64(k) / float64(n)
+		}
+	}
+	return out
+}
+
+// TimelineOf is the primary outcome's cumulative difference per treatment
+// arm by day. It shows the plain (not CUPED) difference and interval, the
+// ones the always-valid sequential interval is built around.
+func TimelineOf(res experiment.Results, points []experiment.TimelinePoint, lang string) plot.TimelineInput {
+	in := plot.TimelineInput{CILevel: 1 - alphaOf(res.Experiment)}
+	kind := experiment.Composite
+	for _, o := range res.Outcomes {
+		if o.Outcome.Key == res.Experiment.PrimaryOutcome {
+			in.Title, kind = Name(o.Outcome, lang), o.Outcome.Kind
+		}
+	}
+	if in.Title == "" {
+		in.Title = res.Experiment.PrimaryOutcome
+	}
+	scale, _ := displayUnit(kind, lang)
+	in.Unit = map[experiment.Kind]string{
+		experiment.Binary:    pick(lang, "percentage points", "procentpunten"),
+		experiment.Net:       pick(lang, "points", "punten"),
+		experiment.Composite: pick(lang, "points", "punten"),
+		experiment.Scale:     pick(lang, "answer scale", "antwoordschaal"),
+	}[kind]
+	for _, arm := range treatments(res.Experiment) {
+		s := plot.TimelineSeries{Arm: arm}
+		for _, p := range points {
+			if p.Arm != arm {
+				continue
+			}
+			c := p.Comparison
+			q := plot.TimelinePoint{Day: p.Day, Diff: c.Diff * scale, Low: c.CILow * scale, High: c.CIHigh * scale,
+				SeqLow: math.NaN(), SeqHigh: math.NaN()}
+			if c.Sequential != nil {
+				q.SeqLow, q.SeqHigh = c.Sequential.CILow*scale, c.Sequential.CIHigh*scale
+			}
+			s.Points = append(s.Points, q)
+		}
+		sort.SliceStable(s.Points, func(i, j int) bool { return s.Points[i].Day.Before(s.Points[j].Day) })
+		in.Series = append(in.Series, s)
+	}
+	return in
+}
