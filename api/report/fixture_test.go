@@ -65,7 +65,7 @@ func simulate(seed uint64, perArm int) []answer {
 	r := rand.New(rand.NewPCG(seed, 7))
 	effects := map[string]map[string]float64{
 		"control":  {},
-		"callback": {"satisfaction": 0.55, "trust": 0.3, "love": 0.02, "fairness": 0.35, "influence": 0.25, "nps": 0.6, "ces": 0.7, "complaint": -0.07},
+		"callback": {"satisfaction": 0.6, "trust": 0.45, "love": 0.02, "fairness": 0.35, "influence": 0.25, "nps": 0.6, "ces": 0.7, "complaint": -0.07},
 		"letter":   {"satisfaction": 0.08, "trust": 0.05, "involvement": 0.05, "nps": 0.1, "complaint": 0.01},
 	}
 	level := func(mu float64, lo, hi int) float64 {
@@ -77,10 +77,8 @@ func simulate(seed uint64, perArm int) []answer {
 		for i := 0; i < perArm; i++ {
 			g := r.NormFloat64() // the customer's general attitude
 			a := answer{arm: arm, day: r.IntN(21), values: map[string]float64{}}
-			base := map[string]float64{"satisfaction": 4.9, "trust": 4.6, "love": 3.9, "involvement": 4.1,
-				"choice_products": 4.4, "choice_channels": 4.8, "fairness": 4.7, "influence": 3.8}
-			for k, mu := range base {
-				a.values[k] = level(mu+0.9*g+eff[k]+1.0*r.NormFloat64(), 1, 7)
+			for _, b := range scaleBase { // in order: the draws must not depend on map order
+				a.values[b.key] = level(b.mu+0.9*g+eff[b.key]+1.0*r.NormFloat64(), 1, 7)
 			}
 			a.pre = a.values["satisfaction"] - eff["satisfaction"] + 0.8*r.NormFloat64()
 			a.values["nps"] = level(7+1.6*g+eff["nps"]*1.5+1.6*r.NormFloat64(), 0, 10)
@@ -98,6 +96,13 @@ func simulate(seed uint64, perArm int) []answer {
 	}
 	return out
 }
+
+// scaleBase are the control means of the scale outcomes.
+var scaleBase = []struct {
+	key string
+	mu  float64
+}{{"satisfaction", 4.9}, {"trust", 4.6}, {"love", 3.9}, {"involvement", 4.1},
+	{"choice_products", 4.4}, {"choice_channels", 4.8}, {"fairness", 4.7}, {"influence", 3.8}}
 
 // composite is DOMAIN.md's composite rule: the mean of the components
 // rescaled to 0..100; undefined when one is missing.
@@ -216,8 +221,8 @@ func analyse(e experiment.Experiment, as []answer, assigned map[string]int64) ex
 
 // fixture is the experiment every report test reads.
 func fixture() (experiment.Results, []experiment.TimelinePoint) {
-	as := simulate(42, 420)
-	assigned := map[string]int64{"control": 530, "callback": 515, "letter": 522}
+	as := simulate(42, 600)
+	assigned := map[string]int64{"control": 741, "callback": 752, "letter": 738}
 	res := analyse(fixtureExperiment(), as, assigned)
 	return res, timelineOf(res.Experiment, as)
 }

@@ -1,0 +1,81 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestReportRendersInBrowser opens report.html in headless Chromium and
+// checks the screenshot is not blank. Without Chromium on PATH it skips,
+// unless KRSLAB_REQUIRE_BROWSER=1 (CI with a browser), where it fails.
+func TestReportRendersInBrowser(t *testing.T) {
+	bin := ""
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			bin = p
+			break
+		}
+	}
+	if bin == "" {
+		if os.Getenv("KRSLAB_REQUIRE_BROWSER") == "1" {
+			t.Fatal("KRSLAB_REQUIRE_BROWSER=1 but no chromium on PATH")
+		}
+		t.Skip("no chromium on PATH (set KRSLAB_REQUIRE_BROWSER=1 to require it)")
+	}
+	res, tl := fixture()
+	dir := t.TempDir()
+	page := filepath.Join(dir, "report.html")
+	var buf bytes.Buffer
+	if err := HTML(&buf, res, tl, "en"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(page, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	shot := filepath.Join(dir, "report.png")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir="+filepath.Join(dir, "profile"), "--screenshot="+shot, "--window-size=1200,3000",
+		"file://"+page)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("chromium: %v\n%s", err, out)
+	}
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if b := img.Bounds(); b.Dx() != 1200 || b.Dy() != 3000 {
+		t.Errorf("screenshot is %v", b)
+	}
+	n, total := 0, 0
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y += 2 {
+		for x := b.Min.X; x < b.Max.X; x += 2 {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			total++
+			if r < 0xf000 || g < 0xf000 || bl < 0xf000 {
+				n++
+			}
+		}
+	}
+	// Text, tables and figures cover well over 3% of a rendered report; a
+	// blank or failed page (white, or a tiny error line) does not.
+	if share := float64(n) / float64(total); share < 0.03 {
+		t.Errorf("only %.1f%% of the screenshot is not white: the report did not render", 100*share)
+	} else {
+		t.Logf("%.1f%% of the screenshot is not white", 100*share)
+	}
+}

@@ -1,0 +1,276 @@
+package plot
+
+import (
+	"image/color"
+	"math"
+
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+)
+
+// EffectsInput is the forest plot: one row per outcome and treatment arm.
+type EffectsInput struct {
+	Rows    []EffectRow
+	CILevel float64 // e.g. 0.95 (1 - alpha); 0 = 0.95
+	// Note is a footnote saying how the effects were standardized; the
+	// caller knows, the plot does not.
+	Note string
+}
+
+// EffectRow is one treatment arm against control on one outcome. Rows are
+// drawn top to bottom in order, under a heading whenever Group changes.
+type EffectRow struct {
+	Group string // heading, e.g. "KRS"; "" = none
+	Label string // the outcome, e.g. "Satisfaction"
+	Arm   string
+
+	// The raw difference and interval, in the unit the reader expects
+	// (rates already in percentage points), with Unit appended, e.g. " pp".
+	Diff, Low, High float64
+	Unit            string
+
+	// The standardized difference and interval that the x axis shows;
+	// NaN when the comparison had too little data.
+	Std, StdLow, StdHigh float64
+
+	Significant bool // after the multiple-comparison correction
+	Better      bool // the difference goes the good way (by higher_is_better)
+}
+
+// maxStd bounds the x axis: an interval wider than this (tiny arms) is cut
+// off with an arrow instead of squeezing every other row.
+const maxStd = 2.5
+
+// Effects draws the forest plot.
+func Effects(in EffectsInput, opt Options) ([]byte, error) {
+	return render(opt, func(c draw.Canvas, lang string) { drawEffects(c, in, lang) })
+}
+
+func drawEffects(c draw.Canvas, in EffectsInput, lang string) {
+	title := tr(lang, "Effect of each arm versus control")
+	if len(in.Rows) == 0 {
+		message(c, title, tr(lang, "No comparisons to show yet."))
+		return
+	}
+	pad := vg.Points(16)
+	level := percentLevel(in.CILevel, lang)
+	top := header(c, pad, title, tr(lang, "Standardized effect (difference ÷ standard deviation), %s CI. Labels give the raw difference. Filled: significant after correction.", level))
+	small := sans(smallSize(c), false, colText)
+	top = drawLegend(c, []legendItem{
+		{markItem(colBetter, true), tr(lang, "better, significant")},
+		{markItem(colWorse, true), tr(lang, "worse, significant")},
+		{markItem(tint(colBetter, 0.45), false), tr(lang, "leaning better, not significant")},
+		{markItem(tint(colWorse, 0.45), false), tr(lang, "leaning worse, not significant")},
+	}, c.Min.X+pad, top-small.Font.Size*0.6, c.Max.X-pad, small) - 2
+
+	// Bottom: tick labels, axis title and the footnote.
+	bottom := c.Min.Y + pad
+	var note []string
+	if in.Note != "" {
+		note = wrap(small, in.Note, c.Max.X-c.Min.X-2*pad)
+		for i := len(note) - 1; i >= 0; i-- {
+			c.FillText(align(sans(smallSize(c), false, colMuted), draw.XLeft, draw.YBottom), vg.Point{X: c.Min.X + pad, Y: bottom}, note[i])
+			bottom += small.Height(note[i]) + 1
+		}
+		bottom += 4
+	}
+	axisTitleY := bottom
+	bottom += small.Font.Size * 1.3 // axis title
+	tickY := bottom
+	bottom += small.Font.Size*1.3 + 4 // tick labels
+
+	// Rows: headings and effect rows share one row height.
+	type entry struct {
+		heading string
+		row     *EffectRow
+	}
+	var lines []entry
+	prev := "\x00"
+	for i := range in.Rows {
+		r := &in.Rows[i]
+		if r.Group != prev && r.Group != "" {
+			lines = append(lines, entry{heading: r.Group})
+		}
+		prev = r.Group
+		lines = append(lines, entry{row: r})
+	}
+	rowH := (top - bottom) / vg.Length(len(lines))
+	size := vg.Length(clamp(float64(rowH)*0.62, 6, float64(bodySize(c))))
+	body := sans(size, false, colText)
+	bold := sans(size, true, colText)
+
+	// Columns: label | raw difference | plot area.
+	rawText := make([]string, len(in.Rows))
+	var labelW, rawW vg.Length
+	for i, r := range in.Rows {
+		labelW = max(labelW, bold.Width(rowLabel(r)))
+		if finite(r.Diff, r.Low, r.High) {
+			rawText[i] = rawDiff(r, lang)
+		} else {
+			rawText[i] = tr(lang, "insufficient data")
+		}
+		rawW = max(rawW, body.Width(rawText[i]))
+	}
+	width := c.Max.X - c.Min.X - 2*pad
+	labelW = min(labelW, width*0.3)
+	rawW = min(rawW, width*0.25)
+	gap := size * 1.5
+	labelX := c.Min.X + pad + size // headings hang out to the left of labels
+	rawRight := labelX + labelW + gap + rawW
+	area := c
+	area.Min.X, area.Max.X = rawRight+gap, c.Max.X-pad
+	area.Min.Y, area.Max.Y = bottom, top
+
+	lo, hi := stdRange(in.Rows)
+	sx := scaleX{lo: lo, hi: hi, c: area}
+
+	// Grid, zero line and x axis.
+	ticks := niceTicks(lo, hi)
+	dec := tickDecimals(ticks)
+	tickSty := align(sans(smallSize(c), false, colMuted), draw.XCenter, draw.YBottom)
+	for _, t := range ticks {
+		x := sx.at(t)
+		line(c, colGrid, 0.6, x, area.Min.Y, x, area.Max.Y)
+		c.FillText(tickSty, vg.Point{X: x, Y: tickY}, signed(t, dec, lang))
+	}
+	line(c, colAxis, 0.8, area.Min.X, area.Min.Y, area.Max.X, area.Min.Y)
+	c.FillText(align(sans(smallSize(c), false, colText), draw.XCenter, draw.YBottom),
+		vg.Point{X: (area.Min.X + area.Max.X) / 2, Y: axisTitleY}, tr(lang, "Standardized effect (0 = no difference)"))
+
+	// Zebra bands first, so the zero line stays on top of them.
+	for i, l := range lines {
+		if l.row != nil && i%2 == 0 {
+			y := top - vg.Length(i)*rowH
+			rect(c, colZebra, c.Min.X+pad, y-rowH, c.Max.X-pad, y)
+		}
+	}
+	zero := sx.at(0)
+	line(c, colAxis, 1, zero, area.Min.Y, zero, area.Max.Y)
+
+	j := 0
+	for i, l := range lines {
+		y := top - (vg.Length(i)+0.5)*rowH
+		if l.row == nil {
+			hs := align(sans(size*1.05, true, colText), draw.XLeft, draw.YCenter)
+			c.FillText(hs, vg.Point{X: c.Min.X + pad, Y: y}, fit(hs, l.heading, width))
+			continue
+		}
+		r := *l.row
+		sty := body
+		if r.Significant {
+			sty = bold
+		}
+		c.FillText(align(sty, draw.XLeft, draw.YCenter), vg.Point{X: labelX, Y: y}, fit(sty, rowLabel(r), labelW))
+		raw := align(body, draw.XRight, draw.YCenter)
+		if !finite(r.Diff, r.Low, r.High) {
+			raw.Color = colMuted
+		}
+		c.FillText(raw, vg.Point{X: rawRight, Y: y}, fit(raw, rawText[j], rawW))
+		j++
+		if !finite(r.Std, r.StdLow, r.StdHigh) {
+			c.FillText(align(sans(size*0.9, false, colMuted), draw.XLeft, draw.YCenter),
+				vg.Point{X: zero + size*0.6, Y: y}, tr(lang, "insufficient data"))
+			continue
+		}
+		drawInterval(c, sx, r, y, size)
+	}
+}
+
+// rowLabel is "Satisfaction · callback".
+func rowLabel(r EffectRow) string {
+	if r.Arm == "" {
+		return r.Label
+	}
+	return r.Label + " · " + r.Arm
+}
+
+// rawDiff is "+0.31 [0.12, 0.50]" (nl: "+0,31 [0,12; 0,50]") plus the unit.
+func rawDiff(r EffectRow, lang string) string {
+	d := decimalsFor(math.Max(math.Abs(r.Low), math.Abs(r.High)))
+	sep := ", "
+	if lang == Dutch {
+		sep = "; "
+	}
+	return signed(r.Diff, d, lang) + " [" + num(r.Low, d, lang) + sep + num(r.High, d, lang) + "]" + r.Unit
+}
+
+// stdRange is the x range: every interval and zero, with a margin, within
+// ±maxStd.
+func stdRange(rows []EffectRow) (lo, hi float64) {
+	lo, hi = -0.2, 0.2
+	for _, r := range rows {
+		if finite(r.Std, r.StdLow, r.StdHigh) {
+			lo, hi = math.Min(lo, r.StdLow), math.Max(hi, r.StdHigh)
+		}
+	}
+	m := 0.06 * (hi - lo)
+	return math.Max(lo-m, -maxStd), math.Min(hi+m, maxStd)
+}
+
+// rowColour is blue for a difference the good way, vermillion for the bad
+// way; light when not significant, so only significant rows stand out.
+func rowColour(r EffectRow) color.RGBA {
+	col := colWorse
+	if r.Better {
+		col = colBetter
+	}
+	if !r.Significant {
+		return tint(col, 0.45)
+	}
+	return col
+}
+
+// drawInterval draws one row's interval and point; significant rows get a
+// thick line and a filled dot, others a thin line and a hollow one.
+func drawInterval(c draw.Canvas, sx scaleX, r EffectRow, y, size vg.Length) {
+	col := rowColour(r)
+	w := vg.Length(1.2)
+	if r.Significant {
+		w = 2.4
+	}
+	x0 := sx.at(clamp(r.StdLow, sx.lo, sx.hi))
+	x1 := sx.at(clamp(r.StdHigh, sx.lo, sx.hi))
+	line(c, col, w, x0, y, x1, y)
+	cap := size * 0.35
+	if r.StdLow >= sx.lo {
+		line(c, col, w*0.8, x0, y-cap, x0, y+cap)
+	} else {
+		arrow(c, col, x0, y, -1, cap*1.4)
+	}
+	if r.StdHigh <= sx.hi {
+		line(c, col, w*0.8, x1, y-cap, x1, y+cap)
+	} else {
+		arrow(c, col, x1, y, 1, cap*1.4)
+	}
+	marker(c, col, r.Significant, vg.Point{X: sx.at(clamp(r.Std, sx.lo, sx.hi)), Y: y}, size*0.42)
+}
+
+// arrow marks an interval cut off at the axis edge; dir -1 points left.
+func arrow(c draw.Canvas, col color.Color, x, y vg.Length, dir float64, s vg.Length) {
+	d := vg.Length(dir)
+	c.FillPolygon(col, []vg.Point{{X: x + d*s, Y: y}, {X: x, Y: y + s*0.7}, {X: x, Y: y - s*0.7}})
+}
+
+// marker is the point estimate: a filled dot for significant rows, a ring
+// otherwise.
+func marker(c draw.Canvas, col color.Color, filled bool, at vg.Point, r vg.Length) {
+	if filled {
+		c.DrawGlyph(draw.GlyphStyle{Color: col, Radius: r, Shape: draw.CircleGlyph{}}, at)
+		return
+	}
+	c.DrawGlyph(draw.GlyphStyle{Color: colWhite, Radius: r, Shape: draw.CircleGlyph{}}, at)
+	// RingGlyph strokes 0.5 pt, too thin to see the colour; draw a thicker ring.
+	c.SetLineStyle(draw.LineStyle{Color: col, Width: 1.6})
+	var ring vg.Path
+	ring.Move(vg.Point{X: at.X + r, Y: at.Y})
+	ring.Arc(at, r, 0, 2*math.Pi)
+	ring.Close()
+	c.Stroke(ring)
+}
+
+// markItem is marker as a legend swatch, placed by its left edge.
+func markItem(col color.Color, filled bool) func(c draw.Canvas, at vg.Point, size vg.Length) {
+	return func(c draw.Canvas, at vg.Point, size vg.Length) {
+		marker(c, col, filled, vg.Point{X: at.X + size/2, Y: at.Y}, size*0.42)
+	}
+}

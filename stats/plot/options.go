@@ -1,0 +1,160 @@
+package plot
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
+)
+
+// Formats and languages.
+const (
+	PNG = "png"
+	SVG = "svg"
+
+	English = "en"
+	Dutch   = "nl"
+)
+
+// Default and allowed figure sizes, in CSS pixels.
+const (
+	DefaultWidth  = 1200
+	DefaultHeight = 700
+	MinWidth      = 300
+	MaxWidth      = 4000
+	MinHeight     = 200
+	MaxHeight     = 4000
+	MaxScale      = 3
+)
+
+// Options say how to encode a figure. The zero value is a 1200x700 English PNG.
+type Options struct {
+	Width, Height int    // CSS pixels; 0 = default
+	Format        string // "png" or "svg"; "" = png
+	Lang          string // "en" or "nl"; "" = en
+	// Scale multiplies the pixel density of a PNG (1..3; 0 = 1) without
+	// changing the layout: 2 gives a sharp image on high-density screens
+	// and in print. An SVG ignores it.
+	Scale int
+}
+
+// FieldError is one invalid option.
+type FieldError struct {
+	Field   string // width, height, format, lang or scale
+	Message string
+}
+
+// OptionsError lists every invalid option, so that an API can report them
+// all at once.
+type OptionsError []FieldError
+
+func (e OptionsError) Error() string {
+	parts := make([]string, len(e))
+	for i, f := range e {
+		parts[i] = f.Field + " " + f.Message
+	}
+	return "plot: invalid options: " + strings.Join(parts, "; ")
+}
+
+// Validate reports every option out of bounds as an OptionsError naming the
+// field; zero values are fine (they mean the default).
+func (o Options) Validate() error {
+	var errs OptionsError
+	if o.Width != 0 && (o.Width < MinWidth || o.Width > MaxWidth) {
+		errs = append(errs, FieldError{"width", fmt.Sprintf("must be from %d to %d pixels (got %d)", MinWidth, MaxWidth, o.Width)})
+	}
+	if o.Height != 0 && (o.Height < MinHeight || o.Height > MaxHeight) {
+		errs = append(errs, FieldError{"height", fmt.Sprintf("must be from %d to %d pixels (got %d)", MinHeight, MaxHeight, o.Height)})
+	}
+	switch o.Format {
+	case "", PNG, SVG:
+	default:
+		errs = append(errs, FieldError{"format", fmt.Sprintf("must be png or svg (got %q)", o.Format)})
+	}
+	switch o.Lang {
+	case "", English, Dutch:
+	default:
+		errs = append(errs, FieldError{"lang", fmt.Sprintf("must be en or nl (got %q)", o.Lang)})
+	}
+	if o.Scale < 0 || o.Scale > MaxScale {
+		errs = append(errs, FieldError{"scale", fmt.Sprintf("must be from 1 to %d (got %d)", MaxScale, o.Scale)})
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+// withDefaults fills the zero values.
+func (o Options) withDefaults() Options {
+	if o.Width == 0 {
+		o.Width = DefaultWidth
+	}
+	if o.Height == 0 {
+		o.Height = DefaultHeight
+	}
+	if o.Format == "" {
+		o.Format = PNG
+	}
+	if o.Lang == "" {
+		o.Lang = English
+	}
+	if o.Scale == 0 {
+		o.Scale = 1
+	}
+	return o
+}
+
+// pxToPt converts CSS pixels to points: CSS fixes 96 px to 72 pt.
+const pxToPt = 0.75
+
+// render validates the options, lets drawFn draw on a white canvas of the
+// requested size and encodes the result.
+func render(opt Options, drawFn func(c draw.Canvas, lang string)) ([]byte, error) {
+	if err := opt.Validate(); err != nil {
+		return nil, err
+	}
+	opt = opt.withDefaults()
+	w, h := vg.Length(opt.Width)*pxToPt, vg.Length(opt.Height)*pxToPt
+	var c vg.CanvasWriterTo
+	switch opt.Format {
+	case SVG:
+		c = vgsvg.New(w, h)
+	default:
+		c = vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(96*opt.Scale))}
+	}
+	dc := draw.New(c)
+	dc.SetColor(colWhite)
+	dc.Fill(dc.Rectangle.Path())
+	drawFn(dc, opt.Lang)
+	var buf bytes.Buffer
+	if _, err := c.WriteTo(&buf); err != nil {
+		return nil, fmt.Errorf("plot: encode %s: %w", opt.Format, err)
+	}
+	if opt.Format == SVG {
+		return svgInPixels(buf.Bytes(), opt.Width, opt.Height), nil
+	}
+	return buf.Bytes(), nil
+}
+
+var svgSize = regexp.MustCompile(`<svg width="[^"]*" height="[^"]*"`)
+
+// svgInPixels states the SVG's size in the pixels asked for instead of
+// vgsvg's rounded points; the viewBox keeps the drawing in points, so this
+// only fixes the declared size (900pt and 1200px are the same length).
+func svgInPixels(svg []byte, w, h int) []byte {
+	loc := svgSize.FindIndex(svg)
+	if loc == nil {
+		return svg
+	}
+	head := fmt.Sprintf(`<svg width="%dpx" height="%dpx"`, w, h)
+	out := make([]byte, 0, len(svg)+8)
+	out = append(out, svg[:loc[0]]...)
+	out = append(out, head...)
+	return append(out, svg[loc[1]:]...)
+}

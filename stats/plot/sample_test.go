@@ -1,0 +1,86 @@
+package plot
+
+import (
+	"math"
+	"time"
+)
+
+// Sample inputs shared by the golden and decoding tests: the shapes a real
+// report produces, including the edge cases (insufficient data, an interval
+// beyond the axis, a non-significant worse row).
+func sampleEffects() EffectsInput {
+	nan := math.NaN()
+	row := func(g, label, arm string, d, lo, hi float64, unit string, sd float64, sig, better bool) EffectRow {
+		return EffectRow{Group: g, Label: label, Arm: arm, Diff: d, Low: lo, High: hi, Unit: unit,
+			Std: d / sd, StdLow: lo / sd, StdHigh: hi / sd, Significant: sig, Better: better}
+	}
+	return EffectsInput{CILevel: 0.95, Note: "Means: Cohen's d. Net scores: difference ÷ control SD of the promoter (+1) / detractor (−1) indicator. Rates: difference ÷ √(p(1−p)) of control.",
+		Rows: []EffectRow{
+			row("KRS", "KRS", "callback", 4.8, 2.1, 7.5, " pts", 18, true, true),
+			row("KRS", "KRS", "letter", 0.9, -1.8, 3.6, " pts", 18, false, true),
+			row("KRS", "Satisfaction", "callback", 0.41, 0.22, 0.60, "", 1.3, true, true),
+			row("KRS", "Satisfaction", "letter", 0.05, -0.14, 0.24, "", 1.3, false, true),
+			row("KRS", "Trust", "callback", 0.12, -0.07, 0.31, "", 1.2, false, true),
+			row("KRS", "Trust", "letter", -0.08, -0.27, 0.11, "", 1.2, false, false),
+			row("KRS", "Love", "callback", 0.02, -0.2, 0.24, "", 1.4, false, true),
+			{Group: "KRS", Label: "Love", Arm: "letter", Diff: nan, Low: nan, High: nan, Std: nan, StdLow: nan, StdHigh: nan},
+			row("Building blocks", "Fairness", "callback", -0.35, -0.55, -0.15, "", 1.25, true, false),
+			row("Building blocks", "Fairness", "letter", 0.5, -1.2, 4.1, "", 1.0, false, true),
+			row("Loyalty", "NPS", "callback", 8.3, 1.2, 15.4, " pts", 70, true, true),
+			row("Loyalty", "NPS", "letter", -3.1, -10.2, 4.0, " pts", 70, false, false),
+			row("Other outcomes", "Complaint repeated", "callback", -3.2, -6.1, -0.3, " pp", 38, true, true),
+			row("Other outcomes", "Complaint repeated", "letter", 1.1, -2.0, 4.2, " pp", 38, false, false),
+		}}
+}
+
+func sampleScale() DistributionInput {
+	segs := []Segment{{"1", -1}, {"2", -1}, {"3", -1}, {"4", 0}, {"5", 1}, {"6", 1}, {"7", 1}}
+	return DistributionInput{Title: "Satisfaction: How satisfied are you with our organisation?", Segments: segs,
+		Arms: []ArmDistribution{
+			{Arm: "control", N: 412, Shares: []float64{.05, .07, .12, .2, .25, .2, .11}, Summary: "mean 4.62"},
+			{Arm: "callback", N: 398, Shares: []float64{.03, .05, .08, .16, .26, .26, .16}, Summary: "mean 5.01"},
+			{Arm: "letter", N: 405, Shares: []float64{.05, .06, .11, .21, .26, .19, .12}, Summary: "mean 4.66"},
+		}}
+}
+
+func sampleNet() DistributionInput {
+	return DistributionInput{Title: "NPS: How likely are you to recommend us to friends or family?",
+		Segments: []Segment{{"Detractors (0–6)", -1}, {"Passives (7–8)", 0}, {"Promoters (9–10)", 1}},
+		Arms: []ArmDistribution{
+			{Arm: "control", N: 410, Shares: []float64{.31, .42, .27}, Summary: "NPS −4.0"},
+			{Arm: "callback", N: 401, Shares: []float64{.25, .41, .34}, Summary: "NPS +9.0"},
+			{Arm: "letter", N: 0, Shares: []float64{0, 0, 0}, Summary: ""},
+		}}
+}
+
+func sampleBars() DistributionInput {
+	return DistributionInput{Title: "Complaint repeated", Unit: "%", Axis: "Rate (%)", CILevel: 0.95,
+		Arms: []ArmDistribution{
+			{Arm: "control", N: 410, Estimate: 18.2, Low: 14.5, High: 21.9},
+			{Arm: "callback", N: 401, Estimate: 15.0, Low: 11.5, High: 18.5},
+			{Arm: "letter", N: 1, Estimate: 100, Low: math.NaN(), High: math.NaN()},
+		}}
+}
+
+func sampleTimeline() TimelineInput {
+	day0 := time.Date(2025, 3, 3, 0, 0, 0, 0, time.UTC)
+	var in TimelineInput
+	in.Title = "KRS"
+	in.Unit = "points"
+	in.CILevel = 0.95
+	for a, arm := range []string{"callback", "letter"} {
+		s := TimelineSeries{Arm: arm}
+		for d := 0; d < 21; d++ {
+			n := float64(30 * (d + 1))
+			eff := 4.5 - 4.0*float64(a)
+			wob := 3 * math.Sin(float64(d)/2.5) / math.Sqrt(float64(d+1))
+			diff := eff + wob
+			se := 18 * math.Sqrt(2/n)
+			seq := se * (2.2 + 2.0/math.Sqrt(float64(d+1)))
+			s.Points = append(s.Points, TimelinePoint{Day: day0.AddDate(0, 0, d), Diff: diff,
+				Low: diff - 1.96*se, High: diff + 1.96*se, SeqLow: diff - seq, SeqHigh: diff + seq})
+		}
+		in.Series = append(in.Series, s)
+	}
+	return in
+}
