@@ -72,6 +72,10 @@ func mustJSON(t *testing.T, v any) []byte {
 	return b
 }
 
+// client keeps connections to the test servers open across the many goroutines of the
+// concurrency tests.
+var client = &http.Client{Transport: &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 64}}
+
 // reply is a decoded HTTP answer.
 type reply struct {
 	Status int
@@ -116,7 +120,7 @@ func (e *env) do(role experiment.Role, method, path, contentType string, body []
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := client.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -280,7 +280,7 @@ func TestConcurrentAssignmentTwoServers(t *testing.T) {
 	key := "concurrent"
 	a.createRunning(key, map[string]any{"arms": threeArms(), "salt": "conc"})
 	arms := []experiment.Arm{{Key: "control", Weight: 2}, {Key: "callback", Weight: 1}, {Key: "letter", Weight: 1}}
-	ids := make([]string, 300)
+	ids := make([]string, 1500)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("z%04d", i)
 	}

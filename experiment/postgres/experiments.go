@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -119,21 +120,21 @@ type experimentRow struct {
 	DecisionArm           sql.NullString  `db:"decision_arm"`
 	DecisionReason        sql.NullString  `db:"decision_reason"`
 	DecidedBy             sql.NullString  `db:"decided_by"`
+	ArmsJSON              []byte          `db:"arms"`
+	OutcomesJSON          []byte          `db:"outcomes"`
 }
 
 type armRow struct {
-	ExperimentID int64   `db:"experiment_id"`
-	Key          string  `db:"key"`
-	Name         string  `db:"name"`
-	Description  string  `db:"description"`
-	Weight       float64 `db:"weight"`
-	Control      bool    `db:"control"`
+	Key         string  `json:"key"`
+	Name        string  `json:"name"`
+	Description string  `json:"description"`
+	Weight      float64 `json:"weight"`
+	Control     bool    `json:"control"`
 }
 
 type experimentOutcomeRow struct {
-	ExperimentID int64  `db:"experiment_id"`
-	OutcomeKey   string `db:"outcome_key"`
-	Guardrail    bool   `db:"guardrail"`
+	OutcomeKey string `json:"key"`
+	Guardrail  bool   `json:"guardrail"`
 }
 
 func nullTime(t sql.NullTime) *time.Time {
@@ -144,7 +145,7 @@ func nullTime(t sql.NullTime) *time.Time {
 	return &v
 }
 
-func (r experimentRow) domain() experiment.Experiment {
+func (r experimentRow) domain() (experiment.Experiment, error) {
 	e := experiment.Experiment{
 		ID: r.ID, Key: r.Key, Name: r.Name, Hypothesis: r.Hypothesis, Status: experiment.Status(r.Status),
 		PrimaryOutcome: r.PrimaryOutcome, Alpha: r.Alpha, Correction: r.Correction, MDE: nullable(r.MDE),
@@ -160,74 +161,64 @@ func (r experimentRow) domain() experiment.Experiment {
 		e.Decision = &experiment.Decision{Arm: r.DecisionArm.String, Reason: r.DecisionReason.String,
 			DecidedBy: r.DecidedBy.String, DecidedAt: r.DecidedAt.Time.UTC()}
 	}
-	return e
+	var arms []armRow
+	var outcomes []experimentOutcomeRow
+	if err := json.Unmarshal(r.ArmsJSON, &arms); err != nil {
+		return e, fmt.Errorf("arms of experiment %d: %w", r.ID, err)
+	}
+	if err := json.Unmarshal(r.OutcomesJSON, &outcomes); err != nil {
+		return e, fmt.Errorf("outcomes of experiment %d: %w", r.ID, err)
+	}
+	for _, a := range arms {
+		e.Arms = append(e.Arms, experiment.Arm{Key: a.Key, Name: a.Name, Description: a.Description, Weight: a.Weight, Control: a.Control})
+	}
+	for _, o := range outcomes {
+		if o.Guardrail {
+			e.Guardrails = append(e.Guardrails, o.OutcomeKey)
+		} else {
+			e.Outcomes = append(e.Outcomes, o.OutcomeKey)
+		}
+	}
+	return e, nil
 }
 
-const experimentColumns = `id, key, name, hypothesis, status, primary_outcome, alpha, correction,
-	target_responses_per_arm, mde, salt, created_at, updated_at, started_at, stopped_at,
-	decided_at, decision_arm, decision_reason, decided_by`
+// experimentSelect reads experiments with their arms and outcome lists in one query.
+const experimentSelect = `SELECT e.id, e.key, e.name, e.hypothesis, e.status, e.primary_outcome, e.alpha,
+	e.correction, e.target_responses_per_arm, e.mde, e.salt, e.created_at, e.updated_at, e.started_at,
+	e.stopped_at, e.decided_at, e.decision_arm, e.decision_reason, e.decided_by,
+	(SELECT coalesce(json_agg(json_build_object('key', a.key, 'name', a.name, 'description', a.description,
+	        'weight', a.weight, 'control', a.control) ORDER BY a.position), '[]')
+	   FROM arms a WHERE a.experiment_id = e.id) AS arms,
+	(SELECT coalesce(json_agg(json_build_object('key', o.outcome_key, 'guardrail', o.guardrail) ORDER BY o.position), '[]')
+	   FROM experiment_outcomes o WHERE o.experiment_id = e.id) AS outcomes
+	FROM experiments e`
 
 // Experiment loads one experiment with its arms and outcomes.
 func (s *Store) Experiment(ctx context.Context, key string) (experiment.Experiment, error) {
 	var row experimentRow
-	err := s.db.GetContext(ctx, &row, `SELECT `+experimentColumns+` FROM experiments WHERE key = $1`, key)
+	err := s.db.GetContext(ctx, &row, experimentSelect+` WHERE e.key = $1`, key)
 	if errors.Is(err, sql.ErrNoRows) {
 		return experiment.Experiment{}, experiment.Errorf(experiment.NotFound, "experiment %q not found", key)
 	}
 	if err != nil {
 		return experiment.Experiment{}, mapErr(err)
 	}
-	list, err := s.complete(ctx, []experimentRow{row})
-	if err != nil {
-		return experiment.Experiment{}, err
-	}
-	return list[0], nil
+	e, err := row.domain()
+	return e, mapErr(err)
 }
 
 // Experiments lists experiments, newest first, optionally of one status.
 func (s *Store) Experiments(ctx context.Context, status experiment.Status) ([]experiment.Experiment, error) {
 	var rows []experimentRow
-	err := s.db.SelectContext(ctx, &rows, `SELECT `+experimentColumns+` FROM experiments
-		WHERE $1 = '' OR status = $1 ORDER BY created_at DESC, id DESC`, string(status))
+	err := s.db.SelectContext(ctx, &rows, experimentSelect+`
+		WHERE $1 = '' OR e.status = $1 ORDER BY e.created_at DESC, e.id DESC`, string(status))
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	return s.complete(ctx, rows)
-}
-
-// complete loads the arms and outcomes of experiment rows in two queries.
-func (s *Store) complete(ctx context.Context, rows []experimentRow) ([]experiment.Experiment, error) {
 	out := make([]experiment.Experiment, len(rows))
-	if len(rows) == 0 {
-		return out, nil
-	}
-	ids := make(pq.Int64Array, len(rows))
-	index := make(map[int64]int, len(rows))
 	for i, r := range rows {
-		out[i] = r.domain()
-		ids[i] = r.ID
-		index[r.ID] = i
-	}
-	var arms []armRow
-	if err := s.db.SelectContext(ctx, &arms, `SELECT experiment_id, key, name, description, weight, control
-		FROM arms WHERE experiment_id = ANY($1) ORDER BY experiment_id, position`, ids); err != nil {
-		return nil, mapErr(err)
-	}
-	for _, a := range arms {
-		e := &out[index[a.ExperimentID]]
-		e.Arms = append(e.Arms, experiment.Arm{Key: a.Key, Name: a.Name, Description: a.Description, Weight: a.Weight, Control: a.Control})
-	}
-	var outcomes []experimentOutcomeRow
-	if err := s.db.SelectContext(ctx, &outcomes, `SELECT experiment_id, outcome_key, guardrail
-		FROM experiment_outcomes WHERE experiment_id = ANY($1) ORDER BY experiment_id, position`, ids); err != nil {
-		return nil, mapErr(err)
-	}
-	for _, o := range outcomes {
-		e := &out[index[o.ExperimentID]]
-		if o.Guardrail {
-			e.Guardrails = append(e.Guardrails, o.OutcomeKey)
-		} else {
-			e.Outcomes = append(e.Outcomes, o.OutcomeKey)
+		if out[i], err = r.domain(); err != nil {
+			return nil, mapErr(err)
 		}
 	}
 	return out, nil
