@@ -88,6 +88,9 @@ func New(svc *experiment.Service, cfg Config) *echo.Echo {
 	v1.POST(`/experiments/:key/covariates\:batch`, s.recordCovariates, ingest)
 
 	v1.GET("/experiments/:key/results", s.results, results)
+	v1.GET("/experiments/:key/results.csv", s.resultsCSV, results)
+	v1.GET("/experiments/:key/plots/:file", s.plotFile, results)
+	v1.GET("/experiments/:key/report.html", s.reportHTML, results)
 	v1.POST("/power", s.power, results)
 	v1.GET("/audit", s.audit, s.allow(experiment.RoleAdmin))
 	v1.DELETE("/customers/:customer", s.eraseCustomer, s.allow(experiment.RoleAdmin))

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/krslab/krslab/experiment"
@@ -117,7 +119,9 @@ func loadDemo(ctx context.Context, svc *experiment.Service, customers int, seed 
 			continue // no response
 		}
 		answers := map[string]float64{}
-		for key, base := range demoBase {
+		// In key order, so that the seed alone decides the data.
+		for _, key := range slices.Sorted(maps.Keys(demoBase)) {
+			base := demoBase[key]
 			if rng.Float64() < 0.04 {
 				continue // item skipped
 			}

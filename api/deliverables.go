@@ -1,0 +1,143 @@
+package api
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/krslab/krslab/api/report"
+	"github.com/krslab/krslab/experiment"
+	"github.com/krslab/krslab/stats/plot"
+)
+
+// resultsCSV serves one row per (outcome, arm) with the numbers of /results.
+func (s *Server) resultsCSV(c echo.Context) error {
+	key := param(c, "key")
+	res, err := s.svc.Results(c.Request().Context(), key)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := report.WriteCSV(&buf, res); err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+key+`-results.csv"`)
+	return c.Blob(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
+}
+
+// plotFile serves plots/{effects|timeline|<outcome>}.{png|svg}.
+func (s *Server) plotFile(c echo.Context) error {
+	file := param(c, "file")
+	name, format, ok := strings.Cut(file, ".")
+	if !ok || (format != plot.PNG && format != plot.SVG) {
+		return &experiment.Error{Code: experiment.NotFound, Message: "no such plot",
+			Details: []experiment.Detail{{Field: "file", Message: "use effects, timeline or an outcome key, with .png or .svg"}}}
+	}
+	opt, lang, err := plotOptions(c, format)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	key := param(c, "key")
+	res, err := s.svc.Results(ctx, key)
+	if err != nil {
+		return err
+	}
+	var img []byte
+	switch name {
+	case "effects":
+		img, err = plot.Effects(report.EffectsOf(res, lang), opt)
+	case "timeline":
+		points, terr := s.svc.Timeline(ctx, key)
+		if terr != nil {
+			return terr
+		}
+		img, err = plot.Timeline(report.TimelineOf(res, points, lang), opt)
+	default:
+		in, derr := report.DistributionOf(res, name, lang)
+		if derr != nil {
+			return derr
+		}
+		img, err = plot.Distribution(in, opt)
+	}
+	if err != nil {
+		return err
+	}
+	ct := "image/png"
+	if format == plot.SVG {
+		ct = "image/svg+xml"
+	}
+	c.Response().Header().Set(echo.HeaderContentDisposition, `inline; filename="`+key+`-`+file+`"`)
+	return c.Blob(http.StatusOK, ct, img)
+}
+
+// plotOptions reads width, height, scale and lang, reporting every bad one.
+func plotOptions(c echo.Context, format string) (plot.Options, string, error) {
+	opt := plot.Options{Format: format, Width: plot.DefaultWidth, Height: plot.DefaultHeight, Lang: plot.English}
+	var p experiment.Problems
+	for name := range c.QueryParams() {
+		switch name {
+		case "width", "height", "scale", "lang":
+		default:
+			p.Field(name, "unknown query parameter; use width, height, scale or lang")
+		}
+	}
+	for _, q := range []struct {
+		name string
+		dst  *int
+	}{{"width", &opt.Width}, {"height", &opt.Height}, {"scale", &opt.Scale}} {
+		if v := c.QueryParam(q.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				p.Field(q.name, "must be an integer")
+				continue
+			}
+			*q.dst = n
+		}
+	}
+	if l := c.QueryParam("lang"); l != "" {
+		opt.Lang = l
+	}
+	if p.Len() == 0 {
+		var oe plot.OptionsError
+		if err := opt.Validate(); errors.As(err, &oe) {
+			for _, fe := range oe {
+				p.Field(fe.Field, "%s", fe.Message)
+			}
+		} else if err != nil {
+			return opt, "", err
+		}
+	}
+	return opt, opt.Lang, p.Err("invalid plot options")
+}
+
+// reportHTML serves the self-contained report a product owner reads.
+func (s *Server) reportHTML(c echo.Context) error {
+	lang := c.QueryParam("lang")
+	if lang == "" {
+		lang = plot.English
+	}
+	if lang != plot.English && lang != plot.Dutch {
+		return &experiment.Error{Code: experiment.Invalid, Message: "invalid query",
+			Details: []experiment.Detail{{Field: "lang", Message: "must be en or nl"}}}
+	}
+	ctx := c.Request().Context()
+	key := param(c, "key")
+	res, err := s.svc.Results(ctx, key)
+	if err != nil {
+		return err
+	}
+	points, err := s.svc.Timeline(ctx, key)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := report.HTML(&buf, res, points, lang); err != nil {
+		return err
+	}
+	return c.HTMLBlob(http.StatusOK, buf.Bytes())
+}
