@@ -227,7 +227,9 @@ func TestDatabaseOutage(t *testing.T) {
 			b, _ := io.ReadAll(res.Body)
 			return res.StatusCode, b, nil
 		}},
-		{"assign", func() (int, []byte, error) { return post(client, assignURL, key, map[string]any{"customer_id": ids[0]}) }},
+		{"assign", func() (int, []byte, error) {
+			return post(client, assignURL, key, map[string]any{"customer_id": ids[0]})
+		}},
 	} {
 		start := time.Now()
 		code, body, err := check.do()
