@@ -6,7 +6,7 @@ BIN       := bin/krslab
 PKGS      := ./...
 RACE_PKGS := ./experiment/... ./api/...
 
-.PHONY: run test build vet unit race fuzz clean
+.PHONY: run test build vet unit race fuzz notebooks clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/krslab
@@ -37,6 +37,11 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeJSON$$' -fuzztime $(FUZZTIME) ./api/
 	$(GO) test -run '^$$' -fuzz '^FuzzCheckAnswer$$' -fuzztime $(FUZZTIME) ./experiment/
 	$(GO) test -run '^$$' -fuzz '^FuzzCheckResponse$$' -fuzztime $(FUZZTIME) ./experiment/
+
+# Execute the analyst notebooks against a live demo server (needs Debian's
+# jupyter-nbconvert, python3-ipykernel, python3-pandas, python3-matplotlib, python3-requests).
+notebooks:
+	@.ci/with-postgres .ci/run-notebooks
 
 clean:
 	rm -rf bin

@@ -58,6 +58,7 @@ func New(svc *experiment.Service, cfg Config) *echo.Echo {
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", s.readyz)
+	e.GET("/openapi.yaml", s.openAPI)
 
 	v1 := e.Group("/v1", s.authenticate)
 	read := s.allow(experiment.RoleAdmin, experiment.RoleEditor, experiment.RoleAnalyst)
