@@ -25,6 +25,7 @@ func (s *Server) assign(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.metrics.assigned(key, a.New)
 	return c.JSON(http.StatusOK, assignmentJSON{Experiment: key, CustomerID: a.CustomerID, Arm: a.Arm, AssignedAt: a.AssignedAt, New: a.New})
 }
 
@@ -37,12 +38,14 @@ func (s *Server) assignBatch(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	list, err := s.svc.AssignBatch(c.Request().Context(), param(c, "key"), req.CustomerIDs)
+	key := param(c, "key")
+	list, err := s.svc.AssignBatch(c.Request().Context(), key, req.CustomerIDs)
 	if err != nil {
 		return err
 	}
 	out := make([]assignmentJSON, len(list))
 	for i, a := range list {
+		s.metrics.assigned(key, a.New)
 		out[i] = assignmentJSON{CustomerID: a.CustomerID, Arm: a.Arm, AssignedAt: a.AssignedAt, New: a.New}
 	}
 	return c.JSON(http.StatusOK, map[string]any{"assignments": out})

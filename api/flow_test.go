@@ -288,6 +288,19 @@ func TestAssignmentBatchFollowsHashRule(t *testing.T) {
 		}
 	}
 
+	metrics := string(e.must(http.StatusOK, "", "GET", "/metrics", nil).Body)
+	for _, want := range []string{
+		`krslab_assignments_total{experiment="assign-3000",new="true"} 3000`,
+		`krslab_assignments_total{experiment="assign-3000",new="false"} 3001`,
+		`http_request_duration_seconds_count{method="POST",route="/v1/experiments/:key/assignments\\:batch",status="200"} 2`,
+		`krslab_results_duration_seconds_count 1`,
+		`go_sql_max_open_connections{db_name="krslab"}`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+
 	r = e.call(ingest, "POST", "/v1/experiments/"+key+"/assignments:batch", map[string]any{"customer_ids": []string{"ok", "", strings.Repeat("x", 129), "tab\there"}})
 	if _, d := r.errorBody(t); r.Status != http.StatusUnprocessableEntity || len(d) != 3 || d[0].Row != 2 || d[2].Row != 4 {
 		t.Errorf("bad ids: %d %s", r.Status, r.Body)

@@ -37,7 +37,8 @@ func newEnvOn(t *testing.T, store *postgres.Store) *env {
 	t.Helper()
 	svc := experiment.NewService(store)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := httptest.NewServer(api.New(svc, api.Config{Logger: log, Ready: store, BodyLimit: 4 << 20}))
+	srv := httptest.NewServer(api.New(svc, api.Config{Logger: log, Ready: store, BodyLimit: 4 << 20,
+		Metrics: api.NewMetrics(store.DB().DB)}))
 	t.Cleanup(srv.Close)
 	e := &env{t: t, srv: srv, svc: svc, keys: map[experiment.Role]string{}}
 	for _, role := range []experiment.Role{experiment.RoleAdmin, experiment.RoleEditor, experiment.RoleAnalyst, experiment.RoleIngest} {

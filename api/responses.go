@@ -33,6 +33,9 @@ func (s *Server) recordResponse(c echo.Context) error {
 	status, code := "created", http.StatusCreated
 	if replayed[0] {
 		status, code = "replayed", http.StatusOK
+		s.metrics.recorded(param(c, "key"), 0, 1)
+	} else {
+		s.metrics.recorded(param(c, "key"), 1, 0)
 	}
 	return c.JSON(code, responseResult{ResponseID: req.ResponseID, Status: status})
 }
@@ -110,6 +113,7 @@ func (s *Server) recordResponses(c echo.Context) error {
 			out.Created++
 		}
 	}
+	s.metrics.recorded(param(c, "key"), out.Created, out.Replayed)
 	code := http.StatusCreated
 	if out.Created == 0 {
 		code = http.StatusOK

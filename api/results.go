@@ -46,10 +46,12 @@ func (s *Server) results(c echo.Context) error {
 		return &experiment.Error{Code: experiment.Invalid, Message: "invalid query",
 			Details: []experiment.Detail{{Field: "lang", Message: "must be en or nl"}}}
 	}
+	start := time.Now()
 	res, err := s.svc.Results(c.Request().Context(), param(c, "key"))
 	if err != nil {
 		return err
 	}
+	s.metrics.results.Observe(time.Since(start).Seconds())
 	return c.JSON(http.StatusOK, toResultsJSON(res, lang))
 }
 

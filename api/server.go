@@ -29,14 +29,15 @@ type Config struct {
 	BodyLimit int64 // bytes; default 16 MiB
 	Logger    *slog.Logger
 	Ready     Checker
+	Metrics   *Metrics // nil: a registry of its own without database pool metrics
 }
 
 // Server holds the dependencies of the handlers.
 type Server struct {
-	svc  *experiment.Service
-	cfg  Config
-	log  *slog.Logger
-	echo *echo.Echo
+	svc     *experiment.Service
+	cfg     Config
+	log     *slog.Logger
+	metrics *Metrics
 }
 
 // New builds the Echo application with every route of API.md.
@@ -49,7 +50,10 @@ func New(svc *experiment.Service, cfg Config) *echo.Echo {
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	s := &Server{svc: svc, cfg: cfg, log: cfg.Logger, echo: e}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics(nil)
+	}
+	s := &Server{svc: svc, cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics}
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.RequestID())
 	e.Use(s.logRequests)
@@ -59,6 +63,7 @@ func New(svc *experiment.Service, cfg Config) *echo.Echo {
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", s.readyz)
 	e.GET("/openapi.yaml", s.openAPI)
+	e.GET("/metrics", s.metrics.handler())
 
 	v1 := e.Group("/v1", s.authenticate)
 	read := s.allow(experiment.RoleAdmin, experiment.RoleEditor, experiment.RoleAnalyst)
@@ -138,12 +143,14 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err)
 		}
 		status := c.Response().Status
+		took := time.Since(start)
+		s.metrics.observeRequest(c.Path(), c.Request().Method, status, took)
 		attrs := []any{
 			"request_id", c.Response().Header().Get(echo.HeaderXRequestID),
 			"method", c.Request().Method,
 			"route", c.Path(),
 			"status", status,
-			"latency_ms", float64(time.Since(start).Microseconds()) / 1000,
+			"latency_ms", float64(took.Microseconds()) / 1000,
 		}
 		if k, ok := c.Get(keyContext).(experiment.APIKey); ok {
 			attrs = append(attrs, "key", k.Name)

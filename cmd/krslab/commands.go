@@ -88,7 +88,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		log.Info("migrated", "applied", len(applied))
 	}
-	handler := api.New(experiment.NewService(store), api.Config{BodyLimit: *bodyLimit, Logger: log, Ready: store})
+	handler := api.New(experiment.NewService(store), api.Config{BodyLimit: *bodyLimit, Logger: log, Ready: store,
+		Metrics: api.NewMetrics(store.DB().DB)})
 	srv := &http.Server{
 		Addr:              *addr,
 		Handler:           handler,
