@@ -317,4 +317,30 @@ func TestSIGTERMDrains(t *testing.T) {
 		t.Error("no request completed before SIGTERM")
 	}
 	t.Logf("%d completed, %d refused after shutdown, %d broken", completed, refused, len(broken))
+
+	// The server's log: one JSON object per line, a line per request with its request id,
+	// route, status, latency and key name, and never a key or a customer id.
+	lines := strings.Split(strings.TrimSpace(srv.logs.String()), "\n")
+	requests := 0
+	for _, line := range lines {
+		var entry map[string]any
+		if err := json.Unmarshal([]byte(line), &entry); err != nil {
+			t.Fatalf("log line is not JSON: %q", line)
+		}
+		if entry["msg"] == "request" {
+			requests++
+			for _, field := range []string{"request_id", "route", "status", "latency_ms", "key"} {
+				route, _ := entry["route"].(string)
+				if _, ok := entry[field]; !ok && (field != "key" || strings.HasPrefix(route, "/v1")) {
+					t.Errorf("request log line without %s: %s", field, line)
+				}
+			}
+		}
+	}
+	if requests < completed {
+		t.Errorf("%d request log lines for %d completed requests", requests, completed)
+	}
+	if strings.Contains(srv.logs.String(), "drain-c0") || strings.Contains(srv.logs.String(), key) {
+		t.Error("the log contains a customer id or an API key")
+	}
 }
