@@ -12,6 +12,10 @@ import (
 )
 
 type armTrafficJSON struct {
+	Name         string      `json:"name"`
+	Control      bool        `json:"control"`
+	Weight       float64     `json:"weight"`
+	Position     int         `json:"position"`
 	Assigned     int64       `json:"assigned"`
 	Responded    int64       `json:"responded"`
 	ResponseRate stats.Float `json:"response_rate"`
@@ -60,13 +64,14 @@ func toResultsJSON(res experiment.Results, lang string) resultsJSON {
 	out := resultsJSON{Experiment: e.Key, Status: string(e.Status), ComputedAt: res.ComputedAt, Alpha: e.Alpha,
 		Correction: e.Correction, SRM: res.SRM, Recommendation: res.Recommendation,
 		Arms: map[string]armTrafficJSON{}, Outcomes: make([]outcomeResultJSON, len(res.Outcomes))}
-	for _, a := range e.Arms {
+	for i, a := range e.Arms {
 		n := res.Arms[a.Key]
 		rate := stats.Float(nan())
 		if n.Assigned > 0 {
 			rate = stats.Float(float64(n.Responded) / float64(n.Assigned))
 		}
-		out.Arms[a.Key] = armTrafficJSON{Assigned: n.Assigned, Responded: n.Responded, ResponseRate: rate}
+		out.Arms[a.Key] = armTrafficJSON{Name: a.Name, Control: a.Control, Weight: a.Weight, Position: i,
+			Assigned: n.Assigned, Responded: n.Responded, ResponseRate: rate}
 	}
 	for i, o := range res.Outcomes {
 		label := o.Outcome.Label
