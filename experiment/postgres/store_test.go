@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"context"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -24,22 +26,6 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	current, err := s.SchemaCurrent(ctx)
 	if err != nil || !current {
 		t.Fatalf("schema current = %v, %v", current, err)
-	}
-}
-
-// TestLargeTablesKeyedByExperiment keeps the schema distributable by experiment_id: the
-// primary key of every large table starts with it.
-func TestLargeTablesKeyedByExperiment(t *testing.T) {
-	s := pgtest.Store(t)
-	for _, table := range []string{"arms", "experiment_outcomes", "assignments", "responses", "answers", "covariates"} {
-		var first string
-		err := s.DB().Get(&first, `
-			SELECT a.attname FROM pg_index i
-			JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-			WHERE i.indrelid = $1::regclass AND i.indisprimary`, table)
-		if err != nil || first != "experiment_id" {
-			t.Errorf("%s: primary key starts with %q (%v)", table, first, err)
-		}
 	}
 }
 
@@ -101,5 +87,69 @@ func TestUpdateExperimentIsGuardedByStatus(t *testing.T) {
 	}
 	if _, err := svc.Start(ctx, e.Key); err == nil || !strings.Contains(err.Error(), "running") {
 		t.Errorf("second start: %v", err)
+	}
+}
+
+// TestCitusDistributionCoversTheSchema keeps migrations/citus/distribute.sql true: every
+// table is a reference table, a distributed table or named as staying local, and every
+// foreign key between distributed tables includes experiment_id.
+func TestCitusDistributionCoversTheSchema(t *testing.T) {
+	s := pgtest.Store(t)
+	raw, err := os.ReadFile("../../migrations/citus/distribute.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := string(raw)
+	local := map[string]bool{"audit_log": true, "goose_db_version": true}
+	distributed := map[string]bool{}
+	for _, m := range regexp.MustCompile(`create_distributed_table\('(\w+)', 'experiment_id'`).FindAllStringSubmatch(script, -1) {
+		distributed[m[1]] = true
+	}
+	reference := map[string]bool{}
+	for _, m := range regexp.MustCompile(`create_reference_table\('(\w+)'\)`).FindAllStringSubmatch(script, -1) {
+		reference[m[1]] = true
+	}
+	var tables []string
+	if err := s.DB().Select(&tables, `SELECT tablename FROM pg_tables WHERE schemaname = 'public'`); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range tables {
+		n := 0
+		for _, set := range []map[string]bool{local, distributed, reference} {
+			if set[table] {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("table %s is in %d of: local, distributed, reference", table, n)
+		}
+	}
+	var fks []struct {
+		Table string `db:"tbl"`
+		Ref   string `db:"ref"`
+		Cols  string `db:"cols"`
+	}
+	if err := s.DB().Select(&fks, `
+		SELECT c.conrelid::regclass::text AS tbl, c.confrelid::regclass::text AS ref,
+		       string_agg(a.attname, ',' ORDER BY a.attname) AS cols
+		FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)
+		WHERE c.contype = 'f' GROUP BY c.conname, c.conrelid, c.confrelid`); err != nil {
+		t.Fatal(err)
+	}
+	for _, fk := range fks {
+		if distributed[fk.Table] && distributed[fk.Ref] && !strings.Contains(","+fk.Cols+",", ",experiment_id,") {
+			t.Errorf("foreign key %s -> %s (%s) lacks experiment_id", fk.Table, fk.Ref, fk.Cols)
+		}
+		if reference[fk.Table] && distributed[fk.Ref] && !strings.Contains(script, "DROP CONSTRAINT") {
+			t.Errorf("reference table %s points into distributed %s", fk.Table, fk.Ref)
+		}
+	}
+	for table := range distributed {
+		var first string
+		if err := s.DB().Get(&first, `SELECT a.attname FROM pg_index i
+			JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+			WHERE i.indrelid = $1::regclass AND i.indisprimary`, table); err != nil || first != "experiment_id" {
+			t.Errorf("%s: primary key starts with %q (%v)", table, first, err)
+		}
 	}
 }

@@ -1,0 +1,35 @@
+-- Distribute the krslab schema over a Citus cluster. Run once on the coordinator, after
+-- `krslab migrate` and before loading data:
+--
+--   psql "$DATABASE_URL" -f migrations/citus/distribute.sql
+--
+-- Small, rarely written tables that every node joins against become reference tables
+-- (copied to every node). The large tables are distributed by experiment_id and co-located,
+-- so that everything one experiment touches (assignment, responses, results) runs on one
+-- node: every primary key, unique constraint and foreign key among them includes
+-- experiment_id, and every query of the service filters on it.
+--
+-- Tables left out stay local on the coordinator: audit_log (low volume, read by admins)
+-- and goose_db_version (the migration bookkeeping).
+
+BEGIN;
+
+-- Reference tables.
+SELECT create_reference_table('outcomes');
+SELECT create_reference_table('outcome_components');
+SELECT create_reference_table('api_keys');
+-- A reference table may not point into a distributed one: the decision arm is checked by
+-- the service instead (Service.Decide accepts only an arm of the experiment).
+ALTER TABLE experiments DROP CONSTRAINT experiments_decision_arm_fk;
+SELECT create_reference_table('experiments');
+
+-- Distributed, co-located by experiment_id.
+SELECT create_distributed_table('arms', 'experiment_id');
+SELECT create_distributed_table('experiment_outcomes', 'experiment_id', colocate_with => 'arms');
+SELECT create_distributed_table('assignments', 'experiment_id', colocate_with => 'arms');
+SELECT create_distributed_table('responses', 'experiment_id', colocate_with => 'arms');
+SELECT create_distributed_table('answers', 'experiment_id', colocate_with => 'arms');
+SELECT create_distributed_table('covariates', 'experiment_id', colocate_with => 'arms');
+SELECT create_distributed_table('sequential_looks', 'experiment_id', colocate_with => 'arms');
+
+COMMIT;
