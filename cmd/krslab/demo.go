@@ -19,15 +19,14 @@ type demoArm struct {
 	effects map[string]float64 // shift in answer points per outcome
 }
 
-// The complaint follow-up demo: after a complaint is handled, customers get the standard
-// e-mail reply, a personal call-back, or a personal letter. The call-back builds trust and
-// love; the letter helps a little on trust only.
-var demoArms = []demoArm{
-	{arm: experiment.Arm{Key: "control", Name: "Standard reply", Description: "The usual e-mail confirming the complaint is closed.", Weight: 1, Control: true}},
-	{arm: experiment.Arm{Key: "callback", Name: "Personal call-back", Description: "A service employee calls within two working days to check the solution works.", Weight: 1},
-		effects: map[string]float64{"trust": 0.45, "satisfaction": 0.30, "love": 0.35, "involvement": 0.25, "fairness": 0.30, "influence": 0.20, "nps": 0.9, "ces": 0.2}},
-	{arm: experiment.Arm{Key: "letter", Name: "Personal letter", Description: "A signed letter explaining what was changed after the complaint.", Weight: 1},
-		effects: map[string]float64{"trust": 0.15, "satisfaction": 0.05, "fairness": 0.15, "nps": 0.2}},
+// demoExperiment is one believable Dutch CX experiment with simulated answers.
+type demoExperiment struct {
+	def       experiment.Experiment
+	arms      []demoArm
+	customers int
+	prefix    string  // customer ids
+	response  float64 // response rate
+	days      int     // answers spread over this many days
 }
 
 // demoBase is the mean answer of a control customer per outcome (1..7 scales, nps 0..10).
@@ -36,13 +35,60 @@ var demoBase = map[string]float64{
 	"choice_channels": 4.3, "fairness": 4.8, "influence": 3.6, "nps": 6.9, "ces": 4.8,
 }
 
+// demoKey is the experiment `make run` points at.
 const demoKey = "complaint-callback"
+
+func target(n int) *int { return &n }
+
+// demoExperiments: a call-back after a complaint builds trust and love; a birthday card
+// deepens the connection but not trust; free choice of contact channel raises freedom of
+// choice and makes contact easier.
+var demoExperiments = []demoExperiment{
+	{
+		def: experiment.Experiment{Key: demoKey,
+			Name: "Complaint follow-up: standard reply vs personal call-back vs letter",
+			Hypothesis: "A personal call-back after a handled complaint restores trust (and with it the KRS) " +
+				"more than the standard e-mail; a personal letter does so less.",
+			PrimaryOutcome: "krs", Guardrails: []string{"ces"}, TargetResponsesPerArm: target(400)},
+		arms: []demoArm{
+			{arm: experiment.Arm{Key: "control", Name: "Standard reply", Description: "The usual e-mail confirming the complaint is closed.", Weight: 1, Control: true}},
+			{arm: experiment.Arm{Key: "callback", Name: "Personal call-back", Description: "A service employee calls within two working days to check the solution works.", Weight: 1},
+				effects: map[string]float64{"trust": 0.45, "satisfaction": 0.30, "love": 0.35, "involvement": 0.25, "fairness": 0.30, "influence": 0.20, "nps": 0.9, "ces": 0.2}},
+			{arm: experiment.Arm{Key: "letter", Name: "Personal letter", Description: "A signed letter explaining what was changed after the complaint.", Weight: 1},
+				effects: map[string]float64{"trust": 0.15, "satisfaction": 0.05, "fairness": 0.15, "nps": 0.2}},
+		},
+		customers: 3000, prefix: "cust", response: 0.62, days: 21,
+	},
+	{
+		def: experiment.Experiment{Key: "birthday-message",
+			Name:           "Birthday message: nothing vs personal card",
+			Hypothesis:     "A personal birthday card makes customers feel more connected (love) and involved, without changing trust.",
+			PrimaryOutcome: "love", Guardrails: []string{"trust"}, TargetResponsesPerArm: target(500)},
+		arms: []demoArm{
+			{arm: experiment.Arm{Key: "control", Name: "Nothing", Description: "No birthday message.", Weight: 1, Control: true}},
+			{arm: experiment.Arm{Key: "card", Name: "Personal card", Description: "A hand-signed card from the customer's own advisor.", Weight: 1},
+				effects: map[string]float64{"love": 0.40, "involvement": 0.30, "satisfaction": 0.10, "nps": 0.5}},
+		},
+		customers: 2000, prefix: "bday", response: 0.55, days: 28,
+	},
+	{
+		def: experiment.Experiment{Key: "channel-choice",
+			Name:           "Free choice of contact channel",
+			Hypothesis:     "Letting customers choose phone, chat, e-mail or WhatsApp raises freedom of choice and makes contact easier (CES).",
+			PrimaryOutcome: "freedom_of_choice", Guardrails: []string{"satisfaction"}, TargetResponsesPerArm: target(300)},
+		arms: []demoArm{
+			{arm: experiment.Arm{Key: "control", Name: "Phone only", Description: "Contact by phone, as today.", Weight: 2, Control: true}},
+			{arm: experiment.Arm{Key: "free-choice", Name: "Free choice", Description: "Phone, chat, e-mail or WhatsApp, as the customer prefers.", Weight: 1},
+				effects: map[string]float64{"choice_channels": 0.9, "choice_products": 0.1, "ces": 0.5, "influence": 0.35, "satisfaction": 0.15}},
+		},
+		customers: 2400, prefix: "chan", response: 0.5, days: 14,
+	},
+}
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c common
 	fs := newFlagSet("demo", stderr)
 	c.register(fs)
-	customers := fs.Int("customers", 3000, "customers to assign")
 	seed := fs.Uint64("seed", 2026, "random seed")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -54,54 +100,45 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer store.Close()
 	svc := experiment.NewService(store)
 	ctx = experiment.WithActor(ctx, "demo")
-	if _, err := svc.Experiment(ctx, demoKey); err == nil {
-		fmt.Fprintf(stdout, "demo experiment %q is already loaded\n", demoKey)
-		return nil
-	} else if experiment.ErrorCode(err) != experiment.NotFound {
-		return err
+	for i, d := range demoExperiments {
+		if _, err := svc.Experiment(ctx, d.def.Key); err == nil {
+			fmt.Fprintf(stdout, "demo experiment %q is already loaded\n", d.def.Key)
+			continue
+		} else if experiment.ErrorCode(err) != experiment.NotFound {
+			return err
+		}
+		n, err := loadDemo(ctx, svc, d, *seed+uint64(i))
+		if err != nil {
+			return fmt.Errorf("demo %s: %w", d.def.Key, err)
+		}
+		fmt.Fprintf(stdout, "loaded demo experiment %q: %d customers, %d responses\n", d.def.Key, d.customers, n)
 	}
-	n, err := loadDemo(ctx, svc, *customers, *seed)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "loaded demo experiment %q: %d customers, %d responses\n", demoKey, *customers, n)
 	return nil
 }
 
-// loadDemo creates, starts and fills the complaint follow-up experiment through the
-// service, so that the demo data passes every rule real data does.
-func loadDemo(ctx context.Context, svc *experiment.Service, customers int, seed uint64) (int, error) {
-	arms := make([]experiment.Arm, len(demoArms))
+// loadDemo creates, starts and fills one experiment through the service, so that the demo
+// data passes every rule real data does.
+func loadDemo(ctx context.Context, svc *experiment.Service, d demoExperiment, seed uint64) (int, error) {
+	def := d.def
 	effects := map[string]map[string]float64{}
-	for i, a := range demoArms {
-		arms[i] = a.arm
+	for _, a := range d.arms {
+		def.Arms = append(def.Arms, a.arm)
 		effects[a.arm.Key] = a.effects
 	}
-	target := 400
-	_, err := svc.CreateExperiment(ctx, experiment.Experiment{
-		Key:  demoKey,
-		Name: "Complaint follow-up: standard reply vs personal call-back vs letter",
-		Hypothesis: "A personal call-back after a handled complaint restores trust (and with it the KRS) " +
-			"more than the standard e-mail; a personal letter does so less.",
-		Arms:                  arms,
-		PrimaryOutcome:        "krs",
-		Guardrails:            []string{"ces"},
-		TargetResponsesPerArm: &target,
-	})
-	if err != nil {
+	if _, err := svc.CreateExperiment(ctx, def); err != nil {
 		return 0, err
 	}
-	if _, err := svc.Start(ctx, demoKey); err != nil {
+	if _, err := svc.Start(ctx, def.Key); err != nil {
 		return 0, err
 	}
 	rng := rand.New(rand.NewPCG(seed, seed^0x5eed))
-	ids := make([]string, customers)
+	ids := make([]string, d.customers)
 	for i := range ids {
-		ids[i] = fmt.Sprintf("cust-%06d", 100000+i)
+		ids[i] = fmt.Sprintf("%s-%06d", d.prefix, 100000+i)
 	}
 	var assigned []experiment.Assignment
 	for start := 0; start < len(ids); start += experiment.MaxBatch {
-		as, err := svc.AssignBatch(ctx, demoKey, ids[start:min(start+experiment.MaxBatch, len(ids))])
+		as, err := svc.AssignBatch(ctx, def.Key, ids[start:min(start+experiment.MaxBatch, len(ids))])
 		if err != nil {
 			return 0, err
 		}
@@ -115,7 +152,7 @@ func loadDemo(ctx context.Context, svc *experiment.Service, customers int, seed 
 		mood := rng.NormFloat64() * 0.9
 		covariates = append(covariates, experiment.Covariate{CustomerID: a.CustomerID, Outcome: "trust",
 			Value: clampRound(demoBase["trust"]+mood+rng.NormFloat64()*0.8, 1, 7)})
-		if rng.Float64() > 0.62 {
+		if rng.Float64() > d.response {
 			continue // no response
 		}
 		answers := map[string]float64{}
@@ -132,17 +169,17 @@ func loadDemo(ctx context.Context, svc *experiment.Service, customers int, seed 
 			v := base + effects[a.Arm][key] + scale*(mood+rng.NormFloat64()*0.95)
 			answers[key] = clampRound(v, lo, hi)
 		}
-		answered := now.Add(-time.Duration(rng.Float64()*21*24) * time.Hour)
+		answered := now.Add(-time.Duration(rng.Float64()*float64(d.days)*24) * time.Hour)
 		responses = append(responses, experiment.Response{
-			ResponseID: fmt.Sprintf("r-%06d", i), CustomerID: a.CustomerID, AnsweredAt: answered, Answers: answers})
+			ResponseID: fmt.Sprintf("%s-r-%06d", d.prefix, i), CustomerID: a.CustomerID, AnsweredAt: answered, Answers: answers})
 	}
 	for start := 0; start < len(responses); start += 2000 {
-		if _, err := svc.RecordResponses(ctx, demoKey, responses[start:min(start+2000, len(responses))], true); err != nil {
+		if _, err := svc.RecordResponses(ctx, def.Key, responses[start:min(start+2000, len(responses))], true); err != nil {
 			return 0, err
 		}
 	}
 	for start := 0; start < len(covariates); start += experiment.MaxBatch {
-		if err := svc.RecordCovariates(ctx, demoKey, covariates[start:min(start+experiment.MaxBatch, len(covariates))]); err != nil {
+		if err := svc.RecordCovariates(ctx, def.Key, covariates[start:min(start+experiment.MaxBatch, len(covariates))]); err != nil {
 			return 0, err
 		}
 	}

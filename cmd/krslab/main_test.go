@@ -60,38 +60,46 @@ func TestAPIKeyCreatePrintsOnlyTheKey(t *testing.T) {
 	}
 }
 
-func TestDemoLoadsABelievableExperiment(t *testing.T) {
+func TestDemoLoadsBelievableExperiments(t *testing.T) {
 	out, err := krslab(t, "demo")
-	if err != nil || !strings.Contains(out, "loaded demo experiment") {
+	if err != nil || strings.Count(out, "loaded demo experiment") != len(demoExperiments) {
 		t.Fatalf("%q %v", out, err)
 	}
 	out, err = krslab(t, "demo")
-	if err != nil || !strings.Contains(out, "already loaded") {
+	if err != nil || strings.Count(out, "already loaded") != len(demoExperiments) {
 		t.Fatalf("second run: %q %v", out, err)
 	}
-	res, err := experiment.NewService(pgtest.Store(t)).Results(context.Background(), demoKey)
-	if err != nil {
-		t.Fatal(err)
+	svc := experiment.NewService(pgtest.Store(t))
+	list, err := svc.Experiments(context.Background(), experiment.Running)
+	if err != nil || len(list) < len(demoExperiments) {
+		t.Fatalf("listed %d running experiments: %v", len(list), err)
 	}
-	for arm, n := range res.Arms {
-		if n.Assigned < 800 || n.Responded < 400 {
-			t.Errorf("arm %s: %+v", arm, n)
+	// The primary outcome of each demo moves in its treatment arm.
+	wantBetter := map[string]string{demoKey: "callback", "birthday-message": "card", "channel-choice": "free-choice"}
+	for _, d := range demoExperiments {
+		res, err := svc.Results(context.Background(), d.def.Key)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	for _, o := range res.Outcomes {
-		if o.Outcome.Key != "trust" {
-			continue
+		for arm, n := range res.Arms {
+			if n.Assigned < 500 || n.Responded < 250 {
+				t.Errorf("%s arm %s: %+v", d.def.Key, arm, n)
+			}
 		}
-		c := o.Comparisons["callback"]
-		if c.Verdict != "better" {
-			t.Errorf("the demo call-back should raise trust: %+v", c)
+		for _, o := range res.Outcomes {
+			if o.Primary && o.Comparisons[wantBetter[d.def.Key]].Verdict != "better" {
+				t.Errorf("%s: primary %s not better for %s: %+v", d.def.Key, o.Outcome.Key, wantBetter[d.def.Key], o.Comparisons[wantBetter[d.def.Key]])
+			}
+			if o.Outcome.Key == "trust" && o.Comparisons[wantBetter[d.def.Key]].CUPED == nil {
+				t.Errorf("%s: the demo has trust covariates; CUPED missing", d.def.Key)
+			}
 		}
-		if c.CUPED == nil {
-			t.Error("the demo has trust covariates; CUPED missing")
+		if res.SRM.Mismatch {
+			t.Errorf("%s has a sample ratio mismatch: %+v", d.def.Key, res.SRM)
 		}
-	}
-	if res.SRM.Mismatch {
-		t.Errorf("demo has a sample ratio mismatch: %+v", res.SRM)
+		if res.Recommendation.Action != "roll_out" {
+			t.Errorf("%s: recommendation %+v", d.def.Key, res.Recommendation)
+		}
 	}
 }
 
