@@ -87,7 +87,14 @@ func TestExperimentLifecycleOverHTTP(t *testing.T) {
 	}
 	e.must(http.StatusOK, editor, "PATCH", "/v1/experiments/"+key, map[string]any{"name": "Complaint follow-up", "hypothesis": "sharper"})
 	e.must(http.StatusOK, analyst, "GET", "/v1/experiments?status=running", nil)
+	e.must(http.StatusOK, ingest, "POST", "/v1/experiments/"+key+"/assignments", map[string]any{"customer_id": "early"})
 	e.must(http.StatusOK, editor, "POST", "/v1/experiments/"+key+"/stop", nil)
+	for _, who := range []string{"early", "late"} {
+		r := e.call(ingest, "POST", "/v1/experiments/"+key+"/assignments", map[string]any{"customer_id": who})
+		if code, _ := r.errorBody(t); r.Status != http.StatusConflict || code != "conflict" {
+			t.Errorf("assigning %s after stop: %d %s", who, r.Status, r.Body)
+		}
+	}
 	r = e.call(editor, "POST", "/v1/experiments/"+key+"/decision", map[string]any{"arm": "nope", "reason": "x"})
 	if _, d := r.errorBody(t); r.Status != http.StatusUnprocessableEntity || d[0].Field != "arm" {
 		t.Errorf("decision for unknown arm: %d %s", r.Status, r.Body)

@@ -18,6 +18,7 @@ type Metrics struct {
 	assignments *prometheus.CounterVec
 	responses   *prometheus.CounterVec
 	results     prometheus.Histogram
+	groups      prometheus.Histogram
 }
 
 // NewMetrics registers the API's metrics, the Go runtime's and, when db is not nil, the
@@ -42,13 +43,21 @@ func NewMetrics(db *sql.DB) *Metrics {
 		Help:    "Time to compute an experiment's results.",
 		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 	})
-	m.registry.MustRegister(m.requests, m.assignments, m.responses, m.results,
+	m.groups = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "krslab_assignment_group_commit_size",
+		Help:    "New assignments stored together in one group commit.",
+		Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000},
+	})
+	m.registry.MustRegister(m.requests, m.assignments, m.responses, m.results, m.groups,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if db != nil {
 		m.registry.MustRegister(collectors.NewDBStatsCollector(db, "krslab"))
 	}
 	return m
 }
+
+// GroupCommit records the size of one group commit of new assignments.
+func (m *Metrics) GroupCommit(size int) { m.groups.Observe(float64(size)) }
 
 // Register adds another collector (for example the group commit's batch sizes).
 func (m *Metrics) Register(c prometheus.Collector) { m.registry.MustRegister(c) }

@@ -382,3 +382,34 @@ func TestSequentialPValueKeepsRunningMinimum(t *testing.T) {
 		t.Errorf("sequential p after weaker data = %g, want the running minimum %g (Welch p now %g)", second, first, welch)
 	}
 }
+
+// TestStopSeenByOtherInstances: an instance that has the running experiment cached must not
+// assign new customers once another instance has stopped it.
+func TestStopSeenByOtherInstances(t *testing.T) {
+	a := newEnv(t)
+	second, err := postgres.Open(context.Background(), pgtest.URL(t), postgres.Options{MaxOpenConns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { second.Close() })
+	b := newEnvOn(t, second)
+	key := "stop-elsewhere"
+	a.createRunning(key, map[string]any{"arms": threeArms()})
+	a.must(http.StatusOK, ingest, "POST", "/v1/experiments/"+key+"/assignments", map[string]any{"customer_id": "first"})
+	b.must(http.StatusOK, editor, "POST", "/v1/experiments/"+key+"/stop", nil)
+	r := a.call(ingest, "POST", "/v1/experiments/"+key+"/assignments", map[string]any{"customer_id": "second"})
+	if code, _ := r.errorBody(t); r.Status != http.StatusConflict || code != "conflict" {
+		t.Errorf("new customer after a stop elsewhere: %d %s", r.Status, r.Body)
+	}
+	var res struct {
+		Arms map[string]struct{ Assigned int64 }
+	}
+	a.must(http.StatusOK, analyst, "GET", "/v1/experiments/"+key+"/results", nil).json(t, &res)
+	total := int64(0)
+	for _, x := range res.Arms {
+		total += x.Assigned
+	}
+	if total != 1 {
+		t.Errorf("%d assigned, want 1", total)
+	}
+}

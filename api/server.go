@@ -54,6 +54,7 @@ func New(svc *experiment.Service, cfg Config) *echo.Echo {
 		cfg.Metrics = NewMetrics(nil)
 	}
 	s := &Server{svc: svc, cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics}
+	svc.ObserveGroupCommits(cfg.Metrics.GroupCommit)
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.RequestID())
 	e.Use(s.logRequests)

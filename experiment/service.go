@@ -15,12 +15,19 @@ type Service struct {
 	Store Store
 	Now   func() time.Time
 	Keys  *KeyRing
+
+	assign *assigner
 }
 
 // NewService returns a Service over store with the wall clock.
 func NewService(store Store) *Service {
-	return &Service{Store: store, Now: func() time.Time { return time.Now().UTC() }, Keys: NewKeyRing(store)}
+	return &Service{Store: store, Now: func() time.Time { return time.Now().UTC() }, Keys: NewKeyRing(store),
+		assign: newAssigner(store)}
 }
+
+// ObserveGroupCommits reports the size of every group of new assignments stored together
+// (for metrics). Call it before serving.
+func (s *Service) ObserveGroupCommits(fn func(size int)) { s.assign.batch = fn }
 
 func (s *Service) audit(ctx context.Context, action string, experimentID int64, subject string, diff any) AuditEntry {
 	return AuditEntry{At: s.Now(), Actor: ActorFrom(ctx), Action: action, ExperimentID: experimentID, Subject: subject, Diff: diff}
@@ -244,7 +251,9 @@ func (s *Service) transition(ctx context.Context, key string, to Status, apply f
 		diff["arm"], diff["reason"] = e.Decision.Arm, e.Decision.Reason
 	}
 	action := map[Status]string{Running: "experiment.start", Stopped: "experiment.stop", Decided: "experiment.decide"}[to]
-	if err := s.Store.UpdateExperiment(ctx, e, from, s.audit(ctx, action, e.ID, e.Key, diff)); err != nil {
+	err = s.Store.UpdateExperiment(ctx, e, from, s.audit(ctx, action, e.ID, e.Key, diff))
+	s.assign.forget(key)
+	if err != nil {
 		return Experiment{}, err
 	}
 	return e, nil
@@ -281,20 +290,11 @@ func (s *Service) AssignBatch(ctx context.Context, key string, customerIDs []str
 	if err := p.Err("invalid assignment request"); err != nil {
 		return nil, err
 	}
-	e, err := s.Store.Experiment(ctx, key)
+	e, err := s.assign.experiment(ctx, key)
 	if err != nil {
 		return nil, err
 	}
-	if !e.AcceptsAssignments() {
-		return nil, &Error{Code: Conflict, Message: fmt.Sprintf("experiment %q is %s; customers are only assigned while it is running", key, e.Status),
-			Details: []Detail{{Field: "status", Message: string(e.Status)}}}
-	}
-	now := s.Now()
-	as := make([]Assignment, len(customerIDs))
-	for i, id := range customerIDs {
-		as[i] = Assignment{CustomerID: id, Arm: AssignArm(e.Salt, id, e.Arms), AssignedAt: now}
-	}
-	return s.Store.Assign(ctx, e, as)
+	return s.assign.assign(ctx, e, customerIDs, s.Now())
 }
 
 // Assignment returns the stored assignment of a customer.
@@ -480,5 +480,9 @@ func (s *Service) EraseCustomer(ctx context.Context, customerID string) (Erasure
 	}
 	// The audit log names the customer only by a one-way hash.
 	subject := ErasedID("", customerID)
-	return s.Store.EraseCustomer(ctx, customerID, s.audit(ctx, "customer.erase", 0, subject, map[string]any{"customer": subject}))
+	er, err := s.Store.EraseCustomer(ctx, customerID, s.audit(ctx, "customer.erase", 0, subject, map[string]any{"customer": subject}))
+	if err == nil {
+		s.assign.sticky.drop(customerID)
+	}
+	return er, err
 }

@@ -22,7 +22,8 @@ type Store interface {
 	// Assign stores the given first assignments unless the customer already has one (an
 	// erased customer's anonymous assignment, found by ErasedID, is given back its id), and
 	// returns the stored assignment of every customer, in order, with New set for the
-	// ones this call created.
+	// ones this call created. It stores nothing and returns Conflict when the experiment is
+	// no longer running (checked in the same statement).
 	Assign(ctx context.Context, e Experiment, as []Assignment) ([]Assignment, error)
 	Assignment(ctx context.Context, experimentID int64, customerID string) (Assignment, error)
 	EachAssignment(ctx context.Context, experimentID int64, fn func(Assignment) error) error

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -18,47 +19,78 @@ type assignmentRow struct {
 	AssignedAt time.Time `db:"assigned_at"`
 }
 
-// Assign inserts first assignments with ON CONFLICT DO NOTHING and reads back the stored
-// arm of customers that already had one, so that concurrent requests on any number of API
-// instances all return the one stored assignment.
+// assignSQL inserts first assignments with ON CONFLICT DO NOTHING, if the experiment is
+// still running, in one statement: an erased customer who comes back gets its anonymous
+// assignment back (so it is neither counted twice nor moved), and the last row reports
+// whether the experiment was running.
+const assignSQL = `
+	WITH run AS (SELECT 1 FROM experiments WHERE id = $1 AND status = 'running'),
+	revived AS (
+		UPDATE assignments a SET customer_id = t.customer_id
+		FROM unnest($2::text[], $5::text[]) AS t(customer_id, erased_id)
+		WHERE a.experiment_id = $1 AND a.customer_id = t.erased_id AND EXISTS (SELECT 1 FROM run)
+		RETURNING a.customer_id
+	),
+	ins AS (
+		INSERT INTO assignments (experiment_id, customer_id, arm_key, assigned_at)
+		SELECT $1, t.customer_id, t.arm_key, $4
+		FROM unnest($2::text[], $3::text[]) AS t(customer_id, arm_key)
+		WHERE EXISTS (SELECT 1 FROM run) AND t.customer_id NOT IN (SELECT customer_id FROM revived)
+		ON CONFLICT (experiment_id, customer_id) DO NOTHING
+		RETURNING customer_id, arm_key, assigned_at
+	)
+	SELECT true AS running, customer_id, arm_key, assigned_at FROM ins
+	UNION ALL
+	SELECT EXISTS (SELECT 1 FROM run), NULL, NULL, NULL`
+
+// existingSQL reads the stored assignments of customers.
+const existingSQL = `SELECT customer_id, arm_key, assigned_at FROM assignments
+	WHERE experiment_id = $1 AND customer_id = ANY($2)`
+
+// Assign stores first assignments and returns every customer's stored one, so that
+// concurrent requests on any number of API instances all return the one stored
+// assignment. New customers cost one round trip (a prepared statement).
 func (s *Store) Assign(ctx context.Context, e experiment.Experiment, as []experiment.Assignment) ([]experiment.Assignment, error) {
-	experimentID := e.ID
 	ids := make(pq.StringArray, len(as))
 	arms := make(pq.StringArray, len(as))
 	erased := make(pq.StringArray, len(as))
 	for i, a := range as {
 		ids[i], arms[i], erased[i] = a.CustomerID, a.Arm, experiment.ErasedID(e.Salt, a.CustomerID)
 	}
-	var inserted []assignmentRow
-	// An erased customer who comes back gets its anonymous assignment back, in the same
-	// statement, so it is neither counted twice nor moved to another arm.
-	err := s.db.SelectContext(ctx, &inserted, `
-		WITH revived AS (
-			UPDATE assignments a SET customer_id = t.customer_id
-			FROM unnest($2::text[], $5::text[]) AS t(customer_id, erased_id)
-			WHERE a.experiment_id = $1 AND a.customer_id = t.erased_id
-			RETURNING a.customer_id
-		)
-		INSERT INTO assignments (experiment_id, customer_id, arm_key, assigned_at)
-		SELECT $1, t.customer_id, t.arm_key, $4
-		FROM unnest($2::text[], $3::text[]) AS t(customer_id, arm_key)
-		WHERE t.customer_id NOT IN (SELECT customer_id FROM revived)
-		ON CONFLICT (experiment_id, customer_id) DO NOTHING
-		RETURNING customer_id, arm_key, assigned_at`, experimentID, ids, arms, as[0].AssignedAt, erased)
+	stmt, err := s.prepared(ctx, assignSQL)
 	if err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		Running    bool           `db:"running"`
+		CustomerID sql.NullString `db:"customer_id"`
+		Arm        sql.NullString `db:"arm_key"`
+		AssignedAt sql.NullTime   `db:"assigned_at"`
+	}
+	if err := stmt.SelectContext(ctx, &rows, e.ID, ids, arms, as[0].AssignedAt, erased); err != nil {
 		return nil, mapErr(err)
 	}
 	stored := make(map[string]experiment.Assignment, len(as))
-	for _, r := range inserted {
-		stored[r.CustomerID] = experiment.Assignment{CustomerID: r.CustomerID, Arm: r.Arm, AssignedAt: r.AssignedAt.UTC(), New: true}
+	for _, r := range rows {
+		if !r.CustomerID.Valid {
+			if !r.Running {
+				return nil, &experiment.Error{Code: experiment.Conflict,
+					Message: fmt.Sprintf("experiment %q is no longer running; customers are only assigned while it is running", e.Key),
+					Details: []experiment.Detail{{Field: "status", Message: "not running"}}}
+			}
+			continue
+		}
+		stored[r.CustomerID.String] = experiment.Assignment{CustomerID: r.CustomerID.String, Arm: r.Arm.String,
+			AssignedAt: r.AssignedAt.Time.UTC(), New: true}
 	}
-	if len(inserted) < len(as) {
+	if len(stored) < len(as) {
 		// A new statement sees rows committed by concurrent requests after ours started.
-		var existing []assignmentRow
-		err := s.db.SelectContext(ctx, &existing, `
-			SELECT customer_id, arm_key, assigned_at FROM assignments
-			WHERE experiment_id = $1 AND customer_id = ANY($2)`, experimentID, ids)
+		stmt, err := s.prepared(ctx, existingSQL)
 		if err != nil {
+			return nil, err
+		}
+		var existing []assignmentRow
+		if err := stmt.SelectContext(ctx, &existing, e.ID, ids); err != nil {
 			return nil, mapErr(err)
 		}
 		for _, r := range existing {

@@ -13,6 +13,7 @@ import (
 	neturl "net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -26,6 +27,9 @@ import (
 // Store is the PostgreSQL implementation of experiment.Store.
 type Store struct {
 	db *sqlx.DB
+
+	mu    sync.Mutex
+	stmts map[string]*sqlx.Stmt
 }
 
 var _ experiment.Store = (*Store)(nil)
@@ -68,7 +72,24 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, stmts: map[string]*sqlx.Stmt{}}, nil
+}
+
+// prepared returns a prepared statement for a hot query: lib/pq needs two round trips for
+// an unprepared query with parameters, one for a prepared one. database/sql prepares it
+// again on each connection as needed.
+func (s *Store) prepared(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st, ok := s.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := s.db.PreparexContext(ctx, query)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	s.stmts[query] = st
+	return st, nil
 }
 
 // withDefaults adds connection settings the URL does not set itself: the connect timeout,
@@ -94,8 +115,16 @@ func withDefaults(raw string, opt Options) (string, error) {
 	return u.String(), nil
 }
 
-// Close releases the connection pool.
-func (s *Store) Close() error { return s.db.Close() }
+// Close releases the prepared statements and the connection pool.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	s.stmts = nil
+	s.mu.Unlock()
+	return s.db.Close()
+}
 
 // DB exposes the pool for tests and tools.
 func (s *Store) DB() *sqlx.DB { return s.db }

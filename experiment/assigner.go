@@ -1,0 +1,279 @@
+package experiment
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// assigner is the hot path of assignment, which sits in customer journeys (a contact-centre
+// screen, a mail run):
+//
+//   - a customer's assignment never changes, so repeat (sticky) requests are answered from
+//     an in-process cache without touching the database;
+//   - the definition of a running experiment (arms, weights, salt) is frozen, so it is
+//     cached too; whether the experiment still runs is checked by the insert itself, and
+//     re-read at least every StatusTTL for cached answers;
+//   - new assignments from concurrent requests are grouped into one multi-row insert (group
+//     commit), and each caller is answered only after that insert has committed.
+type assigner struct {
+	store     Store
+	statusTTL time.Duration
+	now       func() time.Time
+
+	mu          sync.Mutex
+	experiments map[string]cachedExperiment
+	sticky      *stickyCache
+
+	queue chan *assignRequest
+	start sync.Once
+	batch func(size int) // observes group-commit batch sizes; may be nil
+}
+
+type cachedExperiment struct {
+	e      Experiment
+	loaded time.Time
+}
+
+type assignRequest struct {
+	ctx  context.Context
+	e    Experiment
+	a    Assignment
+	done chan assignResult
+}
+
+type assignResult struct {
+	a   Assignment
+	err error
+}
+
+const (
+	assignWorkers  = 4    // concurrent group-commit transactions
+	maxGroup       = 1000 // assignments per group commit
+	stickyCapacity = 500_000
+)
+
+func newAssigner(store Store) *assigner {
+	return &assigner{
+		store:       store,
+		statusTTL:   time.Second,
+		now:         time.Now,
+		experiments: map[string]cachedExperiment{},
+		sticky:      newStickyCache(stickyCapacity),
+		queue:       make(chan *assignRequest, 4*maxGroup),
+	}
+}
+
+// experiment returns the definition of a running experiment, from the cache when it was
+// read less than StatusTTL ago.
+func (as *assigner) experiment(ctx context.Context, key string) (Experiment, error) {
+	as.mu.Lock()
+	c, ok := as.experiments[key]
+	as.mu.Unlock()
+	if ok && as.now().Sub(c.loaded) < as.statusTTL {
+		return c.e, nil
+	}
+	e, err := as.store.Experiment(ctx, key)
+	if err != nil {
+		return Experiment{}, err
+	}
+	as.mu.Lock()
+	if e.Status == Running {
+		as.experiments[key] = cachedExperiment{e: e, loaded: as.now()}
+	} else {
+		delete(as.experiments, key)
+	}
+	as.mu.Unlock()
+	if !e.AcceptsAssignments() {
+		return Experiment{}, notRunning(e)
+	}
+	return e, nil
+}
+
+// forget drops a cached experiment (it changed status in this process or was found
+// stopped by the store).
+func (as *assigner) forget(key string) {
+	as.mu.Lock()
+	delete(as.experiments, key)
+	as.mu.Unlock()
+}
+
+func notRunning(e Experiment) error {
+	return &Error{Code: Conflict, Message: fmt.Sprintf("experiment %q is %s; customers are only assigned while it is running", e.Key, e.Status),
+		Details: []Detail{{Field: "status", Message: string(e.Status)}}}
+}
+
+// assign returns the assignments of customers of a running experiment, in order.
+func (as *assigner) assign(ctx context.Context, e Experiment, ids []string, now time.Time) ([]Assignment, error) {
+	out := make([]Assignment, len(ids))
+	var missing []int
+	for i, id := range ids {
+		if a, ok := as.sticky.get(e.ID, id); ok {
+			out[i] = a
+		} else {
+			missing = append(missing, i)
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	if len(ids) > 1 {
+		// A batch is already a group: one statement for all of it.
+		list := make([]Assignment, len(missing))
+		for j, i := range missing {
+			list[j] = Assignment{CustomerID: ids[i], Arm: AssignArm(e.Salt, ids[i], e.Arms), AssignedAt: now}
+		}
+		stored, err := as.store.Assign(ctx, e, list)
+		if err != nil {
+			as.storeFailed(e, err)
+			return nil, err
+		}
+		for j, i := range missing {
+			out[i] = stored[j]
+			as.sticky.put(e.ID, stored[j])
+		}
+		return out, nil
+	}
+	as.start.Do(func() {
+		for range assignWorkers {
+			go as.work()
+		}
+	})
+	req := &assignRequest{ctx: ctx, e: e, done: make(chan assignResult, 1),
+		a: Assignment{CustomerID: ids[0], Arm: AssignArm(e.Salt, ids[0], e.Arms), AssignedAt: now}}
+	select {
+	case as.queue <- req:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case r := <-req.done:
+		if r.err != nil {
+			return nil, r.err
+		}
+		out[0] = r.a
+		return out, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (as *assigner) storeFailed(e Experiment, err error) {
+	if ErrorCode(err) == Conflict {
+		as.forget(e.Key)
+	}
+}
+
+// work takes whatever requests are queued, up to maxGroup, and stores them with one
+// statement per experiment.
+func (as *assigner) work() {
+	for first := range as.queue {
+		group := []*assignRequest{first}
+	drain:
+		for len(group) < maxGroup {
+			select {
+			case r := <-as.queue:
+				group = append(group, r)
+			default:
+				break drain
+			}
+		}
+		if as.batch != nil {
+			as.batch(len(group))
+		}
+		byExperiment := map[int64][]*assignRequest{}
+		for _, r := range group {
+			if r.ctx.Err() != nil {
+				r.done <- assignResult{err: r.ctx.Err()}
+				continue
+			}
+			byExperiment[r.e.ID] = append(byExperiment[r.e.ID], r)
+		}
+		for _, reqs := range byExperiment {
+			as.commit(reqs)
+		}
+	}
+}
+
+func (as *assigner) commit(reqs []*assignRequest) {
+	e := reqs[0].e
+	list := make([]Assignment, len(reqs))
+	for i, r := range reqs {
+		list[i] = r.a
+	}
+	// The group outlives any one caller's context: others wait for the same commit.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	stored, err := as.store.Assign(ctx, e, list)
+	if err != nil {
+		as.storeFailed(e, err)
+		for _, r := range reqs {
+			r.done <- assignResult{err: err}
+		}
+		return
+	}
+	for i, r := range reqs {
+		as.sticky.put(e.ID, stored[i])
+		r.done <- assignResult{a: stored[i]}
+	}
+}
+
+// stickyCache remembers stored assignments. It keeps two generations of at most half the
+// capacity each: a lookup in the older one promotes the entry, and when the newer one is
+// full the older one is dropped, so recently used assignments stay.
+type stickyCache struct {
+	mu       sync.Mutex
+	half     int
+	cur, old map[stickyKey]Assignment
+}
+
+type stickyKey struct {
+	experiment int64
+	customer   string
+}
+
+func newStickyCache(capacity int) *stickyCache {
+	return &stickyCache{half: max(1, capacity/2), cur: map[stickyKey]Assignment{}, old: map[stickyKey]Assignment{}}
+}
+
+func (c *stickyCache) get(experimentID int64, customerID string) (Assignment, bool) {
+	k := stickyKey{experimentID, customerID}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if a, ok := c.cur[k]; ok {
+		return a, true
+	}
+	a, ok := c.old[k]
+	if ok {
+		c.putLocked(k, a)
+	}
+	return a, ok
+}
+
+func (c *stickyCache) put(experimentID int64, a Assignment) {
+	a.New = false // a cached answer is by definition a repeat
+	c.mu.Lock()
+	c.putLocked(stickyKey{experimentID, a.CustomerID}, a)
+	c.mu.Unlock()
+}
+
+func (c *stickyCache) putLocked(k stickyKey, a Assignment) {
+	if len(c.cur) >= c.half {
+		c.old, c.cur = c.cur, make(map[stickyKey]Assignment, c.half)
+	}
+	c.cur[k] = a
+}
+
+// drop forgets a customer everywhere (erasure).
+func (c *stickyCache) drop(customerID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range []map[stickyKey]Assignment{c.cur, c.old} {
+		for k := range m {
+			if k.customer == customerID {
+				delete(m, k)
+			}
+		}
+	}
+}
