@@ -28,7 +28,8 @@ const assignSQL = `
 	revived AS (
 		UPDATE assignments a SET customer_id = t.customer_id
 		FROM unnest($2::text[], $5::text[]) AS t(customer_id, erased_id)
-		WHERE a.experiment_id = $1 AND a.customer_id = t.erased_id AND EXISTS (SELECT 1 FROM run)
+		WHERE a.experiment_id = $1 AND a.customer_id = ANY($5::text[]) AND a.customer_id = t.erased_id
+		  AND EXISTS (SELECT 1 FROM run)
 		RETURNING a.customer_id
 	),
 	ins AS (
