@@ -1,0 +1,279 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/krslab/krslab/experiment"
+	"github.com/krslab/krslab/experiment/postgres"
+)
+
+// runBench measures krslab against what the database itself can do on this machine, as
+// ratios: `krslab bench assign` and `krslab bench results`.
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "assign" && args[0] != "results") {
+		return errors.New("bench needs assign or results: krslab bench assign --clients 32 --duration 10s")
+	}
+	var c common
+	fs := newFlagSet("bench "+args[0], stderr)
+	c.register(fs)
+	clients := fs.Int("clients", 32, "concurrent clients")
+	duration := fs.Duration("duration", 10*time.Second, "length of each measurement")
+	responses := fs.Int("responses", 100_000, "responses of the results benchmark (10 answers each)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	store, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if _, err := store.Migrate(ctx); err != nil {
+		return err
+	}
+	var fsync string
+	if err := store.DB().GetContext(ctx, &fsync, `SHOW fsync`); err != nil {
+		return err
+	}
+	if args[0] == "assign" {
+		return benchAssign(ctx, store, c.databaseURL, *clients, *duration, fsync, stdout, stderr)
+	}
+	return benchResults(ctx, store, c.databaseURL, *responses, fsync, stdout, stderr)
+}
+
+// benchExperiment creates a running two-arm experiment and an ingest key for a benchmark.
+func benchExperiment(ctx context.Context, store *postgres.Store, outcomes []string) (experiment.Experiment, string, error) {
+	svc := experiment.NewService(store)
+	ctx = experiment.WithActor(ctx, "bench")
+	key := fmt.Sprintf("bench-%d", time.Now().UnixNano())
+	def := experiment.Experiment{Key: key, Name: "Benchmark", Arms: []experiment.Arm{
+		{Key: "control", Weight: 1, Control: true}, {Key: "treatment", Weight: 1}}}
+	if outcomes != nil {
+		def.Outcomes, def.PrimaryOutcome = outcomes, outcomes[0]
+	}
+	if _, err := svc.CreateExperiment(ctx, def); err != nil {
+		return experiment.Experiment{}, "", err
+	}
+	e, err := svc.Start(ctx, key)
+	if err != nil {
+		return experiment.Experiment{}, "", err
+	}
+	secret, _, err := svc.CreateAPIKey(ctx, key, experiment.RoleAdmin)
+	return e, secret, err
+}
+
+func benchAssign(ctx context.Context, store *postgres.Store, dbURL string, clients int, d time.Duration, fsync string, stdout, stderr io.Writer) error {
+	e, secret, err := benchExperiment(ctx, store, nil)
+	if err != nil {
+		return err
+	}
+	// The baseline: pgbench inserting single rows into a table of the same shape as
+	// assignments (columns, primary key, checks and indexes; no foreign key).
+	if _, err := store.DB().ExecContext(ctx, `DROP TABLE IF EXISTS bench_assignments;
+		CREATE TABLE bench_assignments (LIKE assignments INCLUDING ALL)`); err != nil {
+		return err
+	}
+	defer store.DB().ExecContext(context.Background(), `DROP TABLE IF EXISTS bench_assignments`)
+	fmt.Fprintf(stderr, "pgbench: %d clients, %v ...\n", clients, d)
+	pgTPS, pgLatency, err := pgbench(ctx, dbURL, clients, d)
+	if err != nil {
+		return err
+	}
+
+	srv, err := startBenchServer(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	url := srv.url + "/v1/experiments/" + e.Key + "/assignments"
+	fmt.Fprintf(stderr, "HTTP new assignments: %d clients, %v ...\n", clients, d)
+	var seq atomic.Int64
+	newLoad := load(ctx, clients, d, func(client *http.Client, w int) (string, error) {
+		id := fmt.Sprintf("b%d-%d", w, seq.Add(1))
+		return id, assignOnce(client, url, secret, id)
+	})
+	fmt.Fprintf(stderr, "HTTP repeat (sticky) assignments: %d clients, %v ...\n", clients, d)
+	seen := newLoad.ids
+	var next atomic.Int64
+	sticky := load(ctx, clients, d, func(client *http.Client, w int) (string, error) {
+		id := seen[int(next.Add(1))%len(seen)]
+		return id, assignOnce(client, url, secret, id)
+	})
+
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(stdout, "krslab bench assign: %d clients, %v per run, PostgreSQL fsync=%s\n", clients, d, fsync)
+	fmt.Fprintln(tw, "\ttps\tp50 ms\tp99 ms\terrors\tratio to pgbench\t")
+	fmt.Fprintf(tw, "pgbench single-row INSERT ON CONFLICT DO NOTHING\t%.0f\t%.1f (avg)\t-\t0\t1.00\t\n", pgTPS, pgLatency)
+	for _, r := range []struct {
+		name string
+		l    loadResult
+	}{{"HTTP new assignments", newLoad}, {"HTTP repeat assignments (sticky)", sticky}} {
+		fmt.Fprintf(tw, "%s\t%.0f\t%.1f\t%.1f\t%d\t%.2f\t\n", r.name, r.l.tps, r.l.p(0.50), r.l.p(0.99), r.l.errors, r.l.tps/pgTPS)
+	}
+	tw.Flush()
+	fmt.Fprintf(stdout, "new_assign_ratio=%.2f p99_ms=%.1f errors=%d sticky_faster=%v\n",
+		newLoad.tps/pgTPS, newLoad.p(0.99), newLoad.errors+sticky.errors, sticky.tps > newLoad.tps)
+	return nil
+}
+
+func assignOnce(client *http.Client, url, secret, id string) error {
+	body, _ := json.Marshal(map[string]string{"customer_id": id})
+	req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+secret)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d", res.StatusCode)
+	}
+	return nil
+}
+
+// loadResult is what a load run measured.
+type loadResult struct {
+	tps       float64
+	errors    int
+	latencies []time.Duration // sorted
+	ids       []string
+}
+
+func (r loadResult) p(q float64) float64 {
+	if len(r.latencies) == 0 {
+		return 0
+	}
+	return float64(r.latencies[int(q*float64(len(r.latencies)-1))].Microseconds()) / 1000
+}
+
+// load runs clients loops of do for d and measures throughput and latency.
+func load(ctx context.Context, clients int, d time.Duration, do func(*http.Client, int) (string, error)) loadResult {
+	transport := &http.Transport{MaxIdleConns: clients * 2, MaxIdleConnsPerHost: clients * 2}
+	defer transport.CloseIdleConnections()
+	client := &http.Client{Transport: transport, Timeout: 30 * time.Second}
+	var mu sync.Mutex
+	var res loadResult
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for w := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var lat []time.Duration
+			var ids []string
+			errs := 0
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				start := time.Now()
+				id, err := do(client, w)
+				lat = append(lat, time.Since(start))
+				if err != nil {
+					errs++
+				} else {
+					ids = append(ids, id)
+				}
+			}
+			mu.Lock()
+			res.latencies = append(res.latencies, lat...)
+			res.ids = append(res.ids, ids...)
+			res.errors += errs
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	slices.Sort(res.latencies)
+	res.tps = float64(len(res.latencies)-res.errors) / d.Seconds()
+	return res
+}
+
+var tpsLine = regexp.MustCompile(`tps = ([0-9.]+)`)
+var latencyLine = regexp.MustCompile(`latency average = ([0-9.]+) ms`)
+
+// pgbench runs PostgreSQL's own benchmark tool with a single-row insert.
+func pgbench(ctx context.Context, dbURL string, clients int, d time.Duration) (tps, latency float64, err error) {
+	bin := "pgbench"
+	if dir := os.Getenv("PGBIN"); dir != "" {
+		bin = filepath.Join(dir, "pgbench")
+	} else if _, err := exec.LookPath(bin); err != nil {
+		bin = "/usr/lib/postgresql/15/bin/pgbench"
+	}
+	script, err := os.CreateTemp("", "krslab-pgbench-*.sql")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer os.Remove(script.Name())
+	fmt.Fprintln(script, `\set id random(1, 2000000000)`)
+	fmt.Fprintln(script, `INSERT INTO bench_assignments (experiment_id, customer_id, arm_key, assigned_at) VALUES (1, 'pg-' || :id, 'control', now()) ON CONFLICT DO NOTHING;`)
+	script.Close()
+	out, err := exec.CommandContext(ctx, bin, "-n", "-M", "prepared", "-c", strconv.Itoa(clients), "-j", "2",
+		"-T", strconv.Itoa(int(d.Seconds())), "-f", script.Name(), dbURL).CombinedOutput()
+	if err != nil {
+		return 0, 0, fmt.Errorf("pgbench: %v\n%s", err, out)
+	}
+	m := tpsLine.FindSubmatch(out)
+	l := latencyLine.FindSubmatch(out)
+	if m == nil || l == nil {
+		return 0, 0, fmt.Errorf("pgbench output without tps:\n%s", out)
+	}
+	tps, _ = strconv.ParseFloat(string(m[1]), 64)
+	latency, _ = strconv.ParseFloat(string(l[1]), 64)
+	return tps, latency, nil
+}
+
+// benchServer is `krslab serve` in a process of its own, as in production.
+type benchServer struct {
+	cmd *exec.Cmd
+	url string
+}
+
+func startBenchServer(ctx context.Context, dbURL string) (*benchServer, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cmd := exec.Command(self, "serve", "--addr", addr, "--database-url", dbURL)
+	cmd.Stdout, cmd.Stderr = nil, os.Stderr // stdout (the request log) to /dev/null
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &benchServer{cmd: cmd, url: "http://" + addr}
+	for range 300 {
+		if res, err := http.Get(s.url + "/readyz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return s, nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.stop()
+	return nil, errors.New("benchmark server did not become ready")
+}
+
+func (s *benchServer) stop() {
+	s.cmd.Process.Signal(os.Interrupt)
+	s.cmd.Wait()
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/lib/pq"
+
+	"github.com/krslab/krslab/experiment/postgres"
+)
+
+// answeredOutcomes are the ten answers of every benchmark response: the components of the
+// default outcomes (the KRS, freedom of choice, the building blocks, NPS and CES).
+var answeredOutcomes = []string{"satisfaction", "trust", "love", "involvement", "choice_products",
+	"choice_channels", "fairness", "influence", "nps", "ces"}
+
+// benchResults compares GET /results with the raw aggregate PostgreSQL needs at least:
+// counting answers per arm, outcome and value.
+func benchResults(ctx context.Context, store *postgres.Store, dbURL string, responses int, fsync string, stdout, stderr io.Writer) error {
+	e, secret, err := benchExperiment(ctx, store, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "loading %d responses x %d answers ...\n", responses, len(answeredOutcomes))
+	db := store.DB()
+	start := time.Now()
+	for i, q := range []string{
+		`INSERT INTO assignments (experiment_id, customer_id, arm_key)
+		 SELECT $1, 'c' || g, CASE WHEN g % 2 = 0 THEN 'control' ELSE 'treatment' END FROM generate_series(1, $2) g`,
+		`INSERT INTO responses (experiment_id, response_id, customer_id, answered_at, content_hash)
+		 SELECT $1, 'r' || g, 'c' || g, now() - (g % 20) * interval '1 day', sha256(('r' || g)::bytea)
+		 FROM generate_series(1, $2) g`,
+		`INSERT INTO answers (experiment_id, outcome_key, customer_id, response_id, arm_key, answered_at, value)
+		 SELECT $1, o.key, 'c' || g, 'r' || g, CASE WHEN g % 2 = 0 THEN 'control' ELSE 'treatment' END,
+		        now() - (g % 20) * interval '1 day',
+		        CASE WHEN o.key = 'nps' THEN floor(random() * 11) ELSE 1 + floor(random() * 7) END
+		 FROM generate_series(1, $2) g CROSS JOIN unnest($3::text[]) AS o(key)`,
+	} {
+		args := []any{e.ID, responses}
+		if i == 2 {
+			args = append(args, pq.StringArray(answeredOutcomes))
+		}
+		if _, err := db.ExecContext(ctx, q, args...); err != nil {
+			return err
+		}
+	}
+	if _, err := db.ExecContext(ctx, `ANALYZE assignments; ANALYZE responses; ANALYZE answers`); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "loaded in %v\n", time.Since(start).Round(time.Millisecond))
+
+	raw := func() error {
+		rows, err := db.QueryContext(ctx, `
+			SELECT s.arm_key, a.outcome_key, a.value, count(*)
+			FROM answers a JOIN assignments s ON s.experiment_id = a.experiment_id AND s.customer_id = a.customer_id
+			WHERE a.experiment_id = $1 GROUP BY 1, 2, 3`, e.ID)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+		}
+		rows.Close()
+		return rows.Err()
+	}
+	srv, err := startBenchServer(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	client := &http.Client{Timeout: 5 * time.Minute}
+	results := func() error {
+		req, _ := http.NewRequestWithContext(ctx, "GET", srv.url+"/v1/experiments/"+e.Key+"/results", nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		res, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer res.Body.Close()
+		io.Copy(io.Discard, res.Body)
+		if res.StatusCode != http.StatusOK {
+			return fmt.Errorf("results: status %d", res.StatusCode)
+		}
+		return nil
+	}
+	rawTime, err := median(5, raw)
+	if err != nil {
+		return err
+	}
+	resTime, err := median(5, results)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "krslab bench results: %d responses x %d answers, PostgreSQL fsync=%s, median of 5\n", responses, len(answeredOutcomes), fsync)
+	fmt.Fprintf(stdout, "  raw GROUP BY arm, outcome, value   %8.1f ms\n", ms(rawTime))
+	fmt.Fprintf(stdout, "  GET /results (all statistics)      %8.1f ms\n", ms(resTime))
+	fmt.Fprintf(stdout, "results_ratio=%.2f\n", resTime.Seconds()/rawTime.Seconds())
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// median runs fn n times (after one warm-up) and returns the median duration.
+func median(n int, fn func() error) (time.Duration, error) {
+	if err := fn(); err != nil {
+		return 0, err
+	}
+	var ds []time.Duration
+	for range n {
+		start := time.Now()
+		if err := fn(); err != nil {
+			return 0, err
+		}
+		ds = append(ds, time.Since(start))
+	}
+	slices.Sort(ds)
+	return ds[n/2], nil
+}
