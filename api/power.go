@@ -39,16 +39,7 @@ func (s *Server) power(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := powerResponse{NPerArm: ans.NPerArm, Kind: req.Kind, MDE: req.MDE, Alpha: req.Alpha, EffectiveAlpha: ans.EffectiveAlpha,
-		Power: req.Power, Comparisons: req.Comparisons}
-	if out.Alpha == 0 {
-		out.Alpha = 0.05
-	}
-	if out.Power == 0 {
-		out.Power = 0.8
-	}
-	if out.Comparisons == 0 {
-		out.Comparisons = 1
-	}
-	return c.JSON(http.StatusOK, out)
+	p := ans.Plan
+	return c.JSON(http.StatusOK, powerResponse{NPerArm: ans.NPerArm, Kind: string(p.Kind), MDE: p.MDE, Alpha: p.Alpha,
+		EffectiveAlpha: ans.EffectiveAlpha, Power: p.Power, Comparisons: p.Comparisons})
 }

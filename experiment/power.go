@@ -17,8 +17,10 @@ type PowerPlan struct {
 	Comparisons  int      // treatment arms x outcomes in the family; alpha is divided by it (Bonferroni)
 }
 
-// PowerAnswer is the sample size of a plan.
+// PowerAnswer is the sample size of a plan, with the plan as it was computed (defaults
+// filled in).
 type PowerAnswer struct {
+	Plan           PowerPlan
 	NPerArm        int
 	EffectiveAlpha float64
 }
@@ -84,5 +86,5 @@ func (p PowerPlan) SampleSize() (PowerAnswer, error) {
 		return PowerAnswer{}, &Error{Code: Invalid, Message: "no feasible sample size",
 			Details: []Detail{{Field: "mde", Message: err.Error()}}}
 	}
-	return PowerAnswer{NPerArm: n, EffectiveAlpha: alpha}, nil
+	return PowerAnswer{Plan: p, NPerArm: n, EffectiveAlpha: alpha}, nil
 }
