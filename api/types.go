@@ -10,20 +10,6 @@ import (
 // JSON shapes of the API. They are kept apart from the domain types so that the wire
 // contract can stay stable while the domain evolves.
 
-type outcomeJSON struct {
-	Key            string   `json:"key"`
-	Kind           string   `json:"kind"`
-	Label          string   `json:"label"`
-	LabelNL        string   `json:"label_nl"`
-	HigherIsBetter *bool    `json:"higher_is_better"`
-	Min            *float64 `json:"min"`
-	Max            *float64 `json:"max"`
-	TopMin         *float64 `json:"top_min"`
-	BottomMax      *float64 `json:"bottom_max"`
-	Components     []string `json:"components"`
-	BuiltIn        bool     `json:"builtin"`
-}
-
 // outcomeRequest is what POST /v1/outcomes accepts (builtin is not settable).
 type outcomeRequest struct {
 	Key            string   `json:"key"`
@@ -36,6 +22,12 @@ type outcomeRequest struct {
 	TopMin         *float64 `json:"top_min"`
 	BottomMax      *float64 `json:"bottom_max"`
 	Components     []string `json:"components"`
+}
+
+// outcomeJSON is an outcome as the API shows it.
+type outcomeJSON struct {
+	outcomeRequest
+	BuiltIn bool `json:"builtin"`
 }
 
 func (r outcomeRequest) domain() experiment.Outcome {
@@ -53,8 +45,9 @@ func toOutcomeJSON(o experiment.Outcome) outcomeJSON {
 	if comps == nil {
 		comps = []string{}
 	}
-	return outcomeJSON{Key: o.Key, Kind: string(o.Kind), Label: o.Label, LabelNL: o.LabelNL, HigherIsBetter: &hib,
-		Min: o.Min, Max: o.Max, TopMin: o.TopMin, BottomMax: o.BottomMax, Components: comps, BuiltIn: o.BuiltIn}
+	return outcomeJSON{BuiltIn: o.BuiltIn, outcomeRequest: outcomeRequest{Key: o.Key, Kind: string(o.Kind), Label: o.Label,
+		LabelNL: o.LabelNL, HigherIsBetter: &hib, Min: o.Min, Max: o.Max, TopMin: o.TopMin, BottomMax: o.BottomMax,
+		Components: comps}}
 }
 
 type armJSON struct {
