@@ -199,6 +199,7 @@ func TestOutcomeValidate(t *testing.T) {
 		{"composite of numeric without bounds", experiment.Outcome{Key: "x", Kind: experiment.Composite, Label: "x", Components: []string{"trust", "spend"}}, "components[1]"},
 		{"fractional scale", experiment.Outcome{Key: "x", Kind: experiment.Scale, Label: "x", Min: f(0.5), Max: f(7)}, "min"},
 		{"missing label", experiment.Outcome{Key: "x", Kind: experiment.Scale}, "label"},
+		{"reserved key", experiment.Outcome{Key: "timeline", Kind: experiment.Scale, Label: "x"}, "key"},
 	}
 	known["spend"] = experiment.Outcome{Key: "spend", Kind: experiment.Numeric}
 	for _, tt := range tests {

@@ -35,6 +35,10 @@ type Outcome struct {
 
 var keyPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 
+// reservedKeys name the experiment-wide plots (plots/effects.png, plots/timeline.png), so no
+// outcome may take them.
+var reservedKeys = map[string]bool{"effects": true, "timeline": true}
+
 // Bounds returns the range a component is rescaled from. Composites range 0..100.
 func (o Outcome) Bounds() (lo, hi float64, ok bool) {
 	if o.Kind == Composite {
@@ -71,6 +75,8 @@ func (o Outcome) Validate(known map[string]Outcome) error {
 	var p Problems
 	if !keyPattern.MatchString(o.Key) {
 		p.Field("key", "must be 1-63 lower-case letters, digits or underscores, starting with a letter")
+	} else if reservedKeys[o.Key] {
+		p.Field("key", "%q is reserved (it names a plot)", o.Key)
 	} else if _, dup := known[o.Key]; dup {
 		return Errorf(Conflict, "outcome %q already exists", o.Key)
 	}
