@@ -155,12 +155,12 @@ func armCounts(ctx context.Context, tx *sqlx.Tx, experimentID int64) (map[string
 		Assigned  int64  `db:"assigned"`
 		Responded int64  `db:"responded"`
 	}
+	// Arms nobody was assigned to yet have no row: their zero value is right.
 	err := tx.SelectContext(ctx, &rows, `
-		SELECT a.key,
-		       (SELECT count(*) FROM assignments s WHERE s.experiment_id = a.experiment_id AND s.arm_key = a.key) AS assigned,
-		       (SELECT count(DISTINCT w.customer_id) FROM answers w
-		         WHERE w.experiment_id = a.experiment_id AND w.arm_key = a.key) AS responded
-		FROM arms a WHERE a.experiment_id = $1`, experimentID)
+		SELECT s.arm_key AS key, count(*) AS assigned,
+		       count(*) FILTER (WHERE EXISTS (SELECT 1 FROM responses r
+		                                      WHERE r.experiment_id = s.experiment_id AND r.customer_id = s.customer_id)) AS responded
+		FROM assignments s WHERE s.experiment_id = $1 GROUP BY s.arm_key`, experimentID)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"time"
 
@@ -12,47 +13,47 @@ import (
 	"github.com/krslab/krslab/stats"
 )
 
-// latestCTE keeps, per customer and outcome, the answer that counts: the latest by
-// answered_at, then by arrival (DOMAIN.md). $1 is the experiment, $3 the outcome keys,
-// $4 the cut-off (answers before it count).
-const latestCTE = `latest AS (
-	SELECT DISTINCT ON (outcome_key, customer_id) outcome_key, customer_id, arm_key, value
-	FROM answers
-	WHERE experiment_id = $1 AND outcome_key = ANY($3::text[]) AND answered_at < $4::timestamptz
-	ORDER BY outcome_key, customer_id, answered_at DESC, seq DESC
-)`
+// args numbers query parameters as they are added.
+type args []any
 
-// simpleCust gives one value per customer for an answered outcome.
-const simpleCust = `cust AS (SELECT customer_id, arm_key, value AS y FROM latest)`
+func (a *args) add(v any) string {
+	*a = append(*a, v)
+	return fmt.Sprintf("$%d", len(*a))
+}
 
-// compositeCust gives the composite of customers who answered every component: the mean
-// of the components rescaled to 0..100 ($5, $6 are the component bounds in $3's order).
-const compositeCust = `cust AS (
-	SELECT l.customer_id, l.arm_key, avg(100 * (l.value - b.lo) / (b.hi - b.lo)) AS y
-	FROM latest l
-	JOIN unnest($3::text[], $5::float8[], $6::float8[]) AS b(key, lo, hi) ON b.key = l.outcome_key
-	GROUP BY l.customer_id, l.arm_key
-	HAVING count(*) = cardinality($3::text[])
-)`
+// latestCTE is, per customer and outcome, the answer that counts: the latest by answered_at,
+// then by arrival (DOMAIN.md). Without a cut-off it is maintained in latest_answers; with
+// one (the timeline) it is derived from the answers given before the cut-off.
+func latestCTE(a *args, experimentID int64, keys []string, until time.Time) string {
+	exp, ks := a.add(experimentID), a.add(pq.StringArray(keys))
+	if until.IsZero() {
+		return `latest AS (SELECT outcome_key, customer_id, arm_key, value FROM latest_answers
+			WHERE experiment_id = ` + exp + ` AND outcome_key = ANY(` + ks + `::text[]))`
+	}
+	cut := a.add(until.UTC().Format(time.RFC3339Nano))
+	return `latest AS (
+		SELECT DISTINCT ON (outcome_key, customer_id) outcome_key, customer_id, arm_key, value
+		FROM answers
+		WHERE experiment_id = ` + exp + ` AND outcome_key = ANY(` + ks + `::text[]) AND answered_at < ` + cut + `::timestamptz
+		ORDER BY outcome_key, customer_id, answered_at DESC, seq DESC)`
+}
 
-// The CUPED sums join the covariates of the outcome ($2) to the customers' values.
-const covJoin = ` FROM cust c LEFT JOIN covariates v
-	ON v.experiment_id = $1 AND v.outcome_key = $2 AND v.customer_id = c.customer_id`
-
+// covSums are the CUPED sums of the customers' values (c.y) with their covariates (v).
 const covSums = `count(v.value) AS nx, coalesce(sum(v.value), 0) AS sx, coalesce(sum(v.value * v.value), 0) AS sxx,
 	coalesce(sum(v.value * c.y), 0) AS sxy, coalesce(sum(c.y) FILTER (WHERE v.value IS NOT NULL), 0) AS sy`
 
 type summaryRow struct {
-	Arm   string  `db:"arm_key"`
-	Y     float64 `db:"y"`
-	N     int64   `db:"n"`
-	Sum   float64 `db:"sum"`
-	SumSq float64 `db:"sumsq"`
-	NX    int64   `db:"nx"`
-	SX    float64 `db:"sx"`
-	SXX   float64 `db:"sxx"`
-	SXY   float64 `db:"sxy"`
-	SY    float64 `db:"sy"`
+	Outcome string  `db:"outcome_key"`
+	Arm     string  `db:"arm_key"`
+	Y       float64 `db:"y"`
+	N       int64   `db:"n"`
+	Sum     float64 `db:"sum"`
+	SumSq   float64 `db:"sumsq"`
+	NX      int64   `db:"nx"`
+	SX      float64 `db:"sx"`
+	SXX     float64 `db:"sxx"`
+	SXY     float64 `db:"sxy"`
+	SY      float64 `db:"sy"`
 }
 
 // Summarize computes the traffic per arm and the sufficient statistics of each outcome per
@@ -73,53 +74,119 @@ func (s *Store) Summarize(ctx context.Context, experimentID int64, specs []exper
 			return err
 		}
 		out.Arms = arms
-		out.Outcomes = make([]map[string]stats.ArmData, len(specs))
-		for i, spec := range specs {
-			if out.Outcomes[i], err = summarize(ctx, tx, experimentID, spec); err != nil {
-				return err
-			}
-		}
-		return nil
+		out.Outcomes, err = summarize(ctx, tx, experimentID, specs)
+		return err
 	})
 	return out, err
 }
 
-func summarize(ctx context.Context, tx *sqlx.Tx, experimentID int64, spec experiment.SummarySpec) (map[string]stats.ArmData, error) {
-	o := spec.Outcome
-	keys := pq.StringArray{o.Key}
-	var los, his pq.Float64Array
-	cust := simpleCust
-	if o.Kind == experiment.Composite {
-		keys = keys[:0]
-		for _, c := range spec.Components {
-			lo, hi, _ := c.Bounds()
-			keys, los, his = append(keys, c.Key), append(los, lo), append(his, hi)
+// summarize reads every simple outcome of one kind of summary (counts per level, or sums)
+// in one pass, and each composite in one query.
+func summarize(ctx context.Context, tx *sqlx.Tx, experimentID int64, specs []experiment.SummarySpec) ([]map[string]stats.ArmData, error) {
+	out := make([]map[string]stats.ArmData, len(specs))
+	var counted, summed []string
+	for i, spec := range specs {
+		switch {
+		case spec.Outcome.Kind == experiment.Composite:
+			rows, err := compositeRows(ctx, tx, experimentID, spec)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = foldSummaries(spec, rows)
+		case spec.Counts:
+			counted = append(counted, spec.Outcome.Key)
+		default:
+			summed = append(summed, spec.Outcome.Key)
 		}
-		cust = compositeCust
 	}
-	var query string
-	if spec.Counts {
-		query = `WITH ` + latestCTE + `, ` + cust + `
-			SELECT c.arm_key, c.y, count(*) AS n, 0 AS sum, 0 AS sumsq, ` + covSums + covJoin + `
-			GROUP BY c.arm_key, c.y`
-	} else {
-		query = `WITH ` + latestCTE + `, ` + cust + `
-			SELECT c.arm_key, 0 AS y, count(*) AS n, sum(c.y) AS sum, sum(c.y * c.y) AS sumsq, ` + covSums + covJoin + `
-			GROUP BY c.arm_key`
+	var until time.Time
+	if len(specs) > 0 {
+		until = specs[0].Until // the specs of one call share their cut-off
 	}
-	until := "infinity"
-	if !spec.Until.IsZero() {
-		until = spec.Until.UTC().Format(time.RFC3339Nano)
+	byOutcome := map[string][]summaryRow{}
+	for _, group := range []struct {
+		keys   []string
+		counts bool
+	}{{counted, true}, {summed, false}} {
+		if len(group.keys) == 0 {
+			continue
+		}
+		var a args
+		query := `WITH ` + latestCTE(&a, experimentID, group.keys, until) + `
+			SELECT c.outcome_key, c.arm_key, ` + aggregates(group.counts) + `,
+			       0 AS nx, 0 AS sx, 0 AS sxx, 0 AS sxy, 0 AS sy
+			FROM (SELECT outcome_key, customer_id, arm_key, value AS y FROM latest) c
+			GROUP BY c.outcome_key, c.arm_key` + map[bool]string{true: ", c.y", false: ""}[group.counts]
+		var rows []summaryRow
+		if err := tx.SelectContext(ctx, &rows, query, a...); err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			byOutcome[r.Outcome] = append(byOutcome[r.Outcome], r)
+		}
 	}
-	args := []any{experimentID, o.Key, keys, until}
-	if o.Kind == experiment.Composite {
-		args = append(args, los, his)
+	// The CUPED sums cover only customers with a covariate, so they are read from the
+	// covariates side: nothing to do for the many experiments without any.
+	if simple := append(append([]string(nil), counted...), summed...); len(simple) > 0 {
+		var a args
+		query := `WITH ` + latestCTE(&a, experimentID, simple, until) + `
+			SELECT c.outcome_key, c.arm_key, 0 AS y, 0 AS n, 0 AS sum, 0 AS sumsq, ` + covSums + `
+			FROM covariates v
+			JOIN (SELECT outcome_key, customer_id, arm_key, value AS y FROM latest) c
+			  ON c.outcome_key = v.outcome_key AND c.customer_id = v.customer_id
+			WHERE v.experiment_id = ` + a.add(experimentID) + ` AND v.outcome_key = ANY(` + a.add(pq.StringArray(simple)) + `::text[])
+			GROUP BY c.outcome_key, c.arm_key`
+		var rows []summaryRow
+		if err := tx.SelectContext(ctx, &rows, query, a...); err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			byOutcome[r.Outcome] = append(byOutcome[r.Outcome], r)
+		}
 	}
+	for i, spec := range specs {
+		if spec.Outcome.Kind != experiment.Composite {
+			out[i] = foldSummaries(spec, byOutcome[spec.Outcome.Key])
+		}
+	}
+	return out, nil
+}
+
+// aggregates are the per-group columns: a level and its count, or n and the sums.
+func aggregates(counts bool) string {
+	if counts {
+		return `c.y, count(*) AS n, 0 AS sum, 0 AS sumsq`
+	}
+	return `0 AS y, count(*) AS n, sum(c.y) AS sum, sum(c.y * c.y) AS sumsq`
+}
+
+// compositeRows sums the composite of customers who answered every component: the mean of
+// the components rescaled to 0..100.
+func compositeRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, spec experiment.SummarySpec) ([]summaryRow, error) {
+	var keys []string
+	var los, his pq.Float64Array
+	for _, c := range spec.Components {
+		lo, hi, _ := c.Bounds()
+		keys, los, his = append(keys, c.Key), append(los, lo), append(his, hi)
+	}
+	var a args
+	latest := latestCTE(&a, experimentID, keys, spec.Until)
+	query := `WITH ` + latest + `,
+		cust AS (
+			SELECT l.customer_id, l.arm_key, avg(100 * (l.value - b.lo) / (b.hi - b.lo)) AS y
+			FROM latest l
+			JOIN unnest(` + a.add(pq.StringArray(keys)) + `::text[], ` + a.add(los) + `::float8[], ` + a.add(his) + `::float8[]) AS b(key, lo, hi)
+			  ON b.key = l.outcome_key
+			GROUP BY l.customer_id, l.arm_key
+			HAVING count(*) = ` + a.add(len(keys)) + `
+		)
+		SELECT '' AS outcome_key, c.arm_key, ` + aggregates(false) + `, ` + covSums + `
+		FROM cust c LEFT JOIN covariates v
+		  ON v.experiment_id = ` + a.add(experimentID) + ` AND v.outcome_key = ` + a.add(spec.Outcome.Key) + ` AND v.customer_id = c.customer_id
+		GROUP BY c.arm_key`
 	var rows []summaryRow
-	if err := tx.SelectContext(ctx, &rows, query, args...); err != nil {
-		return nil, err
-	}
-	return foldSummaries(spec, rows), nil
+	err := tx.SelectContext(ctx, &rows, query, a...)
+	return rows, err
 }
 
 // foldSummaries turns the grouped rows into per-arm stats input.
@@ -130,7 +197,10 @@ func foldSummaries(spec experiment.SummarySpec, rows []summaryRow) map[string]st
 	lo, hi, _ := spec.Outcome.Bounds()
 	for _, r := range rows {
 		d := out[r.Arm]
-		if spec.Counts {
+		// Rows carry either answers (N > 0) or CUPED sums (NX > 0).
+		switch {
+		case r.N == 0:
+		case spec.Counts:
 			if d.Counts == nil {
 				d.Counts = &stats.Counts{Min: int(lo), N: make([]int64, int(hi-lo)+1)}
 			}
@@ -138,8 +208,10 @@ func foldSummaries(spec experiment.SummarySpec, rows []summaryRow) map[string]st
 			if level >= 0 && level < len(d.Counts.N) {
 				d.Counts.N[level] += r.N
 			}
-		} else {
-			d.Moments = stats.Moments{N: r.N, Sum: r.Sum, SumSq: r.SumSq}
+		default:
+			d.Moments.N += r.N
+			d.Moments.Sum += r.Sum
+			d.Moments.SumSq += r.SumSq
 		}
 		c := covs[r.Arm]
 		if c == nil {

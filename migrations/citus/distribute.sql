@@ -31,5 +31,10 @@ SELECT create_distributed_table('responses', 'experiment_id', colocate_with => '
 SELECT create_distributed_table('answers', 'experiment_id', colocate_with => 'arms');
 SELECT create_distributed_table('covariates', 'experiment_id', colocate_with => 'arms');
 SELECT create_distributed_table('sequential_looks', 'experiment_id', colocate_with => 'arms');
+-- latest_answers is kept by triggers on answers; co-located, each shard's trigger writes
+-- to its own shard (Citus needs citus.enable_unsafe_triggers = on for triggers on
+-- distributed tables).
+SET LOCAL citus.enable_unsafe_triggers = on;
+SELECT create_distributed_table('latest_answers', 'experiment_id', colocate_with => 'arms');
 
 COMMIT;
