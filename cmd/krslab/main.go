@@ -22,8 +22,10 @@ Usage:
   krslab apikey create --role R --name N  create an API key and print it
   krslab apikey list | revoke --name N    list or revoke API keys
   krslab demo                             load a demo experiment with simulated answers
+  krslab import responses|assignments|covariates --experiment K [--skip-bad] FILE.csv
   krslab simulate aa|power [--runs R --n N --alpha A --effect D --seed S]
                                           check false-positive rate and power by simulation
+  krslab bench assign|results             measure against PostgreSQL's own speed (ratios)
 
 Every command reads DATABASE_URL (or --database-url). Run "krslab COMMAND -h" for flags.
 `
@@ -58,6 +60,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runDemo(ctx, rest, stdout, stderr)
 	case "simulate":
 		return runSimulate(ctx, rest, stdout, stderr)
+	case "import":
+		return runImport(ctx, rest, stdout, stderr)
+	case "bench":
+		return runBench(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

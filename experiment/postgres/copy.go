@@ -1,0 +1,428 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/krslab/krslab/experiment"
+)
+
+// Bulk import: every import streams its file with COPY into temporary staging tables of
+// its own transaction, checks the staged lines in SQL, and moves the good ones into the
+// real tables with INSERT ... SELECT, in the same transaction as its audit entry.
+
+var _ experiment.BulkStore = (*Store)(nil)
+
+// analyzeAfter is the number of stored rows from which an import refreshes the planner's
+// statistics: the summaries plan badly on tables the planner still believes small.
+const analyzeAfter = 10000
+
+// ImportResponses stages one row per response line and one per answer (a bad line as one
+// row with its problem) in a table partitioned by kind, so that one COPY stream fills
+// three tables and the checks on responses never scan the answers.
+func (s *Store) ImportResponses(ctx context.Context, e experiment.Experiment, fill func(stage func(experiment.ResponseLine) error) error, opt experiment.BulkOptions) (experiment.ImportResult, error) {
+	var res experiment.ImportResult
+	err := s.bulkTx(ctx, e, opt, &res, func(tx *sqlx.Tx) error {
+		if err := execAll(ctx, tx,
+			`CREATE TEMP TABLE import_lines (
+				kind         "char" NOT NULL,
+				line         int NOT NULL,
+				response_id  text,
+				customer_id  text,
+				answered_at  timestamptz,
+				content_hash bytea,
+				outcome_key  text,
+				value        double precision,
+				problem      text
+			) PARTITION BY LIST (kind) ON COMMIT DROP`,
+			`CREATE TEMP TABLE import_responses PARTITION OF import_lines FOR VALUES IN ('r') ON COMMIT DROP`,
+			`CREATE TEMP TABLE import_answers PARTITION OF import_lines FOR VALUES IN ('a') ON COMMIT DROP`,
+			`CREATE TEMP TABLE import_bad PARTITION OF import_lines FOR VALUES IN ('b') ON COMMIT DROP`,
+		); err != nil {
+			return err
+		}
+		err := copyIn(ctx, tx, `COPY import_lines (kind, line, response_id, customer_id, answered_at, content_hash, outcome_key, value, problem) FROM STDIN`,
+			func(row func(...any) error) error {
+				return fill(func(l experiment.ResponseLine) error {
+					res.Lines++
+					line := int64(l.Line)
+					if l.Problem != "" {
+						return row("b", line, nil, nil, nil, nil, nil, nil, l.Problem)
+					}
+					r := l.Response
+					if err := row("r", line, r.ResponseID, r.CustomerID, r.AnsweredAt, l.Hash[:], nil, nil, nil); err != nil {
+						return err
+					}
+					for k, v := range r.Answers {
+						if err := row("a", line, nil, nil, nil, nil, k, v+0, nil); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+			})
+		if err != nil {
+			return err
+		}
+		progress(opt, "checking")
+		// The staging tables have no statistics yet; without them the planner guesses.
+		if err := execAll(ctx, tx, `ANALYZE import_responses`, `ANALYZE import_answers`); err != nil {
+			return err
+		}
+		// The checks that need the database or the whole file add lines to import_bad.
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO import_lines (kind, line, problem)
+			SELECT 'b', line, format('response_id: %s duplicates line %s of this file', response_id, first)
+			FROM (SELECT line, response_id, min(line) OVER (PARTITION BY response_id) AS first
+			      FROM import_responses) d
+			WHERE line > first
+			UNION ALL
+			SELECT 'b', r.line, 'customer_id: customer is not assigned in this experiment; assign before recording responses'
+			FROM import_responses r
+			WHERE NOT EXISTS (SELECT 1 FROM assignments a WHERE a.experiment_id = $1 AND a.customer_id = r.customer_id)
+			UNION ALL
+			SELECT 'b', r.line, format('response_id: response %s was recorded before with other content', r.response_id)
+			FROM import_responses r
+			JOIN responses s ON s.experiment_id = $1 AND s.response_id = r.response_id
+			WHERE s.content_hash <> r.content_hash`, e.ID); err != nil {
+			return err
+		}
+		if res.Rejected, err = badLines(ctx, tx, `SELECT line, problem FROM import_bad`, opt); err != nil {
+			return err
+		}
+		progress(opt, "storing")
+		if _, err := tx.ExecContext(ctx, `
+			CREATE TEMP TABLE import_good ON COMMIT DROP AS
+			SELECT r.line, r.response_id, r.customer_id, r.answered_at, r.content_hash, a.arm_key,
+			       EXISTS (SELECT 1 FROM responses s WHERE s.experiment_id = $1 AND s.response_id = r.response_id) AS replay
+			FROM import_responses r
+			JOIN assignments a ON a.experiment_id = $1 AND a.customer_id = r.customer_id
+			WHERE NOT EXISTS (SELECT 1 FROM import_bad b WHERE b.line = r.line)`, e.ID); err != nil {
+			return err
+		}
+		if err := tx.GetContext(ctx, &res.Replayed, `SELECT count(*) FROM import_good WHERE replay`); err != nil {
+			return err
+		}
+		r, err := tx.ExecContext(ctx, `
+			INSERT INTO responses (experiment_id, response_id, customer_id, answered_at, content_hash)
+			SELECT $1, response_id, customer_id, answered_at, content_hash
+			FROM import_good WHERE NOT replay
+			ON CONFLICT (experiment_id, response_id) DO NOTHING`, e.ID)
+		if err != nil {
+			return err
+		}
+		res.Stored, _ = r.RowsAffected()
+		var want int64
+		if err := tx.GetContext(ctx, &want, `SELECT count(*) FROM import_good WHERE NOT replay`); err != nil {
+			return err
+		}
+		if res.Stored != want {
+			// Another writer stored some of these response ids after the check: a rerun
+			// sees them as replays or conflicts.
+			return experiment.Errorf(experiment.Conflict, "some response_ids were stored concurrently; nothing was imported, run the import again")
+		}
+		// Answers go in file order, so that seq, which breaks ties of answered_at, follows
+		// arrival as DOMAIN.md defines it.
+		if r, err = tx.ExecContext(ctx, `
+			INSERT INTO answers (experiment_id, response_id, outcome_key, customer_id, arm_key, answered_at, value)
+			SELECT $1, g.response_id, a.outcome_key, g.customer_id, g.arm_key, g.answered_at, a.value
+			FROM import_answers a
+			JOIN import_good g ON g.line = a.line
+			WHERE NOT g.replay
+			ORDER BY a.line`, e.ID); err != nil {
+			return err
+		}
+		res.Answers, _ = r.RowsAffected()
+		return nil
+	})
+	if err != nil {
+		return res, err
+	}
+	return res, s.analyze(ctx, opt, res.Answers, "responses", "answers")
+}
+
+// ImportAssignments stages the customers with their arm by the hash rule and inserts the
+// first line of every customer that has no assignment yet.
+func (s *Store) ImportAssignments(ctx context.Context, e experiment.Experiment, fill func(stage func(experiment.AssignmentLine) error) error, opt experiment.BulkOptions) (experiment.ImportResult, error) {
+	var res experiment.ImportResult
+	err := s.bulkTx(ctx, e, opt, &res, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE import_assignments (
+				line        int NOT NULL,
+				customer_id text,
+				arm_key     text,
+				assigned_at timestamptz,
+				erased_id   text,
+				problem     text
+			) ON COMMIT DROP`); err != nil {
+			return err
+		}
+		err := copyIn(ctx, tx, `COPY import_assignments (line, customer_id, arm_key, assigned_at, erased_id, problem) FROM STDIN`,
+			func(row func(...any) error) error {
+				return fill(func(l experiment.AssignmentLine) error {
+					res.Lines++
+					if l.Problem != "" {
+						return row(int64(l.Line), nil, nil, nil, nil, l.Problem)
+					}
+					a := l.Assignment
+					return row(int64(l.Line), a.CustomerID, a.Arm, a.AssignedAt, l.ErasedID, nil)
+				})
+			})
+		if err != nil {
+			return err
+		}
+		progress(opt, "checking")
+		if err := execAll(ctx, tx, `ANALYZE import_assignments`); err != nil {
+			return err
+		}
+		if res.Rejected, err = badLines(ctx, tx, `SELECT line, problem FROM import_assignments WHERE problem IS NOT NULL`, opt); err != nil {
+			return err
+		}
+		progress(opt, "storing")
+		// An erased customer who comes back gets its anonymous assignment back, as in
+		// Store.Assign, so it is neither counted twice nor moved to another arm.
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE assignments a SET customer_id = s.customer_id
+			FROM import_assignments s
+			WHERE a.experiment_id = $1 AND a.customer_id = s.erased_id AND s.problem IS NULL`, e.ID); err != nil {
+			return err
+		}
+		r, err := tx.ExecContext(ctx, `
+			INSERT INTO assignments (experiment_id, customer_id, arm_key, assigned_at)
+			SELECT DISTINCT ON (customer_id) $1, customer_id, arm_key, assigned_at
+			FROM import_assignments WHERE problem IS NULL
+			ORDER BY customer_id, line
+			ON CONFLICT (experiment_id, customer_id) DO NOTHING`, e.ID)
+		if err != nil {
+			return err
+		}
+		res.Stored, _ = r.RowsAffected()
+		res.Replayed = res.Lines - res.Rejected - res.Stored
+		return nil
+	})
+	if err != nil {
+		return res, err
+	}
+	return res, s.analyze(ctx, opt, res.Stored, "assignments")
+}
+
+// ImportCovariates stages the values and upserts them; a later import replaces a value.
+func (s *Store) ImportCovariates(ctx context.Context, e experiment.Experiment, fill func(stage func(experiment.CovariateLine) error) error, opt experiment.BulkOptions) (experiment.ImportResult, error) {
+	var res experiment.ImportResult
+	err := s.bulkTx(ctx, e, opt, &res, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE import_covariates (
+				line        int NOT NULL,
+				customer_id text,
+				outcome_key text,
+				value       double precision,
+				problem     text
+			) ON COMMIT DROP`); err != nil {
+			return err
+		}
+		err := copyIn(ctx, tx, `COPY import_covariates (line, customer_id, outcome_key, value, problem) FROM STDIN`,
+			func(row func(...any) error) error {
+				return fill(func(l experiment.CovariateLine) error {
+					res.Lines++
+					if l.Problem != "" {
+						return row(int64(l.Line), nil, nil, nil, l.Problem)
+					}
+					c := l.Covariate
+					return row(int64(l.Line), c.CustomerID, c.Outcome, c.Value+0, nil)
+				})
+			})
+		if err != nil {
+			return err
+		}
+		progress(opt, "checking")
+		if err := execAll(ctx, tx, `ANALYZE import_covariates`); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO import_covariates (line, problem)
+			SELECT line, format('customer_id: %s with outcome %s duplicates line %s of this file', customer_id, outcome_key, first)
+			FROM (SELECT line, customer_id, outcome_key,
+			             min(line) OVER (PARTITION BY customer_id, outcome_key) AS first
+			      FROM import_covariates WHERE problem IS NULL) d
+			WHERE line > first`); err != nil {
+			return err
+		}
+		if res.Rejected, err = badLines(ctx, tx, `SELECT line, problem FROM import_covariates WHERE problem IS NOT NULL`, opt); err != nil {
+			return err
+		}
+		progress(opt, "storing")
+		r, err := tx.ExecContext(ctx, `
+			INSERT INTO covariates (experiment_id, customer_id, outcome_key, value)
+			SELECT $1, c.customer_id, c.outcome_key, c.value
+			FROM import_covariates c
+			WHERE c.problem IS NULL
+			  AND NOT EXISTS (SELECT 1 FROM import_covariates b WHERE b.line = c.line AND b.problem IS NOT NULL)
+			ON CONFLICT (experiment_id, outcome_key, customer_id)
+			DO UPDATE SET value = excluded.value, updated_at = now()`, e.ID)
+		if err != nil {
+			return err
+		}
+		res.Stored, _ = r.RowsAffected()
+		return nil
+	})
+	if err != nil {
+		return res, err
+	}
+	return res, s.analyze(ctx, opt, res.Stored, "covariates")
+}
+
+// bulkTx runs one import in a transaction with its audit entry: without the statement
+// timeout (an import of a large file takes longer than any request), with room to sort in
+// memory, and with the experiment locked against lifecycle changes until it commits.
+func (s *Store) bulkTx(ctx context.Context, e experiment.Experiment, opt experiment.BulkOptions, res *experiment.ImportResult, load func(tx *sqlx.Tx) error) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := execAll(ctx, tx, `SET LOCAL statement_timeout = 0`, `SET LOCAL work_mem = '256MB'`); err != nil {
+			return err
+		}
+		var status experiment.Status
+		err := tx.GetContext(ctx, &status, `SELECT status FROM experiments WHERE id = $1 FOR SHARE`, e.ID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return experiment.Errorf(experiment.NotFound, "experiment %q not found", e.Key)
+		}
+		if err != nil {
+			return err
+		}
+		if len(opt.Statuses) > 0 && !slices.Contains(opt.Statuses, status) {
+			return &experiment.Error{Code: experiment.Conflict, Message: fmt.Sprintf("experiment %q is %s", e.Key, status),
+				Details: []experiment.Detail{{Field: "status", Message: string(status)}}}
+		}
+		if err := load(tx); err != nil {
+			return err
+		}
+		return writeImportAudit(ctx, tx, opt.Audit, *res)
+	})
+}
+
+// writeImportAudit records an import with its counts.
+func writeImportAudit(ctx context.Context, tx *sqlx.Tx, a experiment.AuditEntry, res experiment.ImportResult) error {
+	diff, err := json.Marshal(map[string]int64{"lines": res.Lines, "stored": res.Stored, "answers": res.Answers,
+		"replayed": res.Replayed, "rejected": res.Rejected})
+	if err != nil {
+		return err
+	}
+	var expID sql.NullInt64
+	if a.ExperimentID != 0 {
+		expID = sql.NullInt64{Int64: a.ExperimentID, Valid: true}
+	}
+	_, err = tx.ExecContext(ctx,
+		`INSERT INTO audit_log (experiment_id, at, actor, action, subject, diff) VALUES ($1, $2, $3, $4, $5, $6)`,
+		expID, a.At, a.Actor, a.Action, a.Subject, string(diff))
+	return err
+}
+
+// copyIn streams the rows fill produces into a COPY ... FROM STDIN statement.
+func copyIn(ctx context.Context, tx *sqlx.Tx, query string, fill func(row func(...any) error) error) error {
+	stmt, err := tx.PrepareContext(ctx, query)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	var copyErr error
+	err = fill(func(args ...any) error {
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			copyErr = err
+			return err
+		}
+		return nil
+	})
+	switch {
+	case err != nil && copyErr == nil:
+		// The file, not the database, failed: keep its message, it is the user's to read.
+		var de *experiment.Error
+		if errors.As(err, &de) {
+			return err
+		}
+		return &experiment.Error{Code: experiment.Invalid, Message: "reading the file: " + err.Error(), Cause: err}
+	case err != nil:
+		return err
+	}
+	_, err = stmt.ExecContext(ctx) // ends the COPY and reports what the server refused
+	return err
+}
+
+// badLines counts the distinct bad lines of query (line, problem). Unless opt.SkipBad, any
+// bad line ends the import with the first MaxShownBad of them; with SkipBad every bad line
+// goes to opt.OnBad, in line order, with all its problems.
+func badLines(ctx context.Context, tx *sqlx.Tx, query string, opt experiment.BulkOptions) (int64, error) {
+	var n int64
+	if err := tx.GetContext(ctx, &n, `SELECT count(DISTINCT line) FROM (`+query+`) b`); err != nil {
+		return 0, err
+	}
+	if n == 0 || opt.SkipBad && opt.OnBad == nil {
+		return n, nil
+	}
+	grouped := `SELECT line, string_agg(problem, '; ') AS problem FROM (` + query + `) b GROUP BY line ORDER BY line`
+	if !opt.SkipBad {
+		grouped += fmt.Sprintf(" LIMIT %d", experiment.MaxShownBad)
+	}
+	rows, err := tx.QueryContext(ctx, grouped)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var shown []experiment.Detail
+	for rows.Next() {
+		var b experiment.BadLine
+		if err := rows.Scan(&b.Line, &b.Reason); err != nil {
+			return 0, err
+		}
+		if opt.SkipBad {
+			if err := opt.OnBad(b); err != nil {
+				return 0, &experiment.Error{Code: experiment.Internal, Message: "writing rejects: " + err.Error(), Cause: err}
+			}
+			continue
+		}
+		shown = append(shown, experiment.Detail{Row: b.Line, Message: b.Reason})
+	}
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	if opt.SkipBad {
+		return n, nil
+	}
+	return n, &experiment.Error{Code: experiment.Invalid, Details: shown,
+		Message: fmt.Sprintf("%d bad %s; nothing was imported", n, plural(n, "line", "lines"))}
+}
+
+// analyze refreshes the planner's statistics of the tables an import filled, once it has
+// committed, when it stored enough rows to change the plans.
+func (s *Store) analyze(ctx context.Context, opt experiment.BulkOptions, stored int64, tables ...string) error {
+	if stored < analyzeAfter {
+		return nil
+	}
+	progress(opt, "analyzing")
+	_, err := s.db.ExecContext(ctx, `ANALYZE `+strings.Join(tables, ", "))
+	return mapErr(err)
+}
+
+func execAll(ctx context.Context, tx *sqlx.Tx, stmts ...string) error {
+	for _, q := range stmts {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func progress(opt experiment.BulkOptions, phase string) {
+	if opt.Progress != nil {
+		opt.Progress(phase)
+	}
+}
+
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
