@@ -157,10 +157,10 @@ func armCounts(ctx context.Context, tx *sqlx.Tx, experimentID int64) (map[string
 	}
 	// Arms nobody was assigned to yet have no row: their zero value is right.
 	err := tx.SelectContext(ctx, &rows, `
-		SELECT s.arm_key AS key, count(*) AS assigned,
-		       count(*) FILTER (WHERE EXISTS (SELECT 1 FROM responses r
-		                                      WHERE r.experiment_id = s.experiment_id AND r.customer_id = s.customer_id)) AS responded
-		FROM assignments s WHERE s.experiment_id = $1 GROUP BY s.arm_key`, experimentID)
+		SELECT s.arm_key AS key, count(*) AS assigned, count(r.customer_id) AS responded
+		FROM assignments s
+		LEFT JOIN (SELECT DISTINCT customer_id FROM responses WHERE experiment_id = $1) r ON r.customer_id = s.customer_id
+		WHERE s.experiment_id = $1 GROUP BY s.arm_key`, experimentID)
 	if err != nil {
 		return nil, err
 	}

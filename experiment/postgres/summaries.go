@@ -170,6 +170,9 @@ func compositeRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, spec ex
 		keys, los, his = append(keys, c.Key), append(los, lo), append(his, hi)
 	}
 	var a args
+	if spec.Until.IsZero() {
+		return compositeFromRollup(ctx, tx, experimentID, spec, keys, los, his)
+	}
 	latest := latestCTE(&a, experimentID, keys, spec.Until)
 	query := `WITH ` + latest + `,
 		cust AS (
@@ -183,6 +186,39 @@ func compositeRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, spec ex
 		SELECT '' AS outcome_key, c.arm_key, ` + aggregates(false) + `, ` + covSums + `
 		FROM cust c LEFT JOIN covariates v
 		  ON v.experiment_id = ` + a.add(experimentID) + ` AND v.outcome_key = ` + a.add(spec.Outcome.Key) + ` AND v.customer_id = c.customer_id
+		GROUP BY c.arm_key`
+	var rows []summaryRow
+	err := tx.SelectContext(ctx, &rows, query, a...)
+	return rows, err
+}
+
+// compositeFromRollup joins the components' latest answers customer by customer: each
+// component is one range of the rollup's primary key, so the join needs no sort or
+// grouping by customer.
+func compositeFromRollup(ctx context.Context, tx *sqlx.Tx, experimentID int64, spec experiment.SummarySpec,
+	keys []string, los, his []float64) ([]summaryRow, error) {
+	var a args
+	exp := a.add(experimentID)
+	var from, terms string
+	for i, k := range keys {
+		alias := fmt.Sprintf("c%d", i)
+		lo, hi := a.add(los[i]), a.add(his[i])
+		terms += fmt.Sprintf(" + 100 * (%s.value - %s::float8) / (%s::float8 - %s::float8)", alias, lo, hi, lo)
+		if i == 0 {
+			from = fmt.Sprintf("latest_answers %s", alias)
+			continue
+		}
+		from += fmt.Sprintf(" JOIN latest_answers %s ON %s.experiment_id = c0.experiment_id AND %s.outcome_key = %s AND %s.customer_id = c0.customer_id",
+			alias, alias, alias, a.add(k), alias)
+	}
+	query := `WITH cust AS (
+			SELECT c0.customer_id, c0.arm_key, (` + terms[3:] + `) / ` + a.add(float64(len(keys))) + `::float8 AS y
+			FROM ` + from + `
+			WHERE c0.experiment_id = ` + exp + ` AND c0.outcome_key = ` + a.add(keys[0]) + `
+		)
+		SELECT '' AS outcome_key, c.arm_key, ` + aggregates(false) + `, ` + covSums + `
+		FROM cust c LEFT JOIN covariates v
+		  ON v.experiment_id = ` + exp + ` AND v.outcome_key = ` + a.add(spec.Outcome.Key) + ` AND v.customer_id = c.customer_id
 		GROUP BY c.arm_key`
 	var rows []summaryRow
 	err := tx.SelectContext(ctx, &rows, query, a...)
