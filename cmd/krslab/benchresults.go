@@ -48,7 +48,7 @@ func benchResults(ctx context.Context, store *postgres.Store, dbURL string, resp
 			return err
 		}
 	}
-	if _, err := db.ExecContext(ctx, `ANALYZE assignments; ANALYZE responses; ANALYZE answers`); err != nil {
+	if _, err := db.ExecContext(ctx, `ANALYZE assignments; ANALYZE responses; ANALYZE answers; ANALYZE latest_answers`); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "loaded in %v\n", time.Since(start).Round(time.Millisecond))

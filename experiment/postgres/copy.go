@@ -145,7 +145,7 @@ func (s *Store) ImportResponses(ctx context.Context, e experiment.Experiment, fi
 	if err != nil {
 		return res, err
 	}
-	return res, s.analyze(ctx, opt, res.Answers, "responses", "answers")
+	return res, s.analyze(ctx, opt, res.Answers, "responses", "answers", "latest_answers")
 }
 
 // ImportAssignments stages the customers with their arm by the hash rule and inserts the

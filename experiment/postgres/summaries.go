@@ -66,7 +66,8 @@ func (s *Store) Summarize(ctx context.Context, experimentID int64, specs []exper
 		// Right after a bulk load the planner's statistics still say the tables are empty
 		// and it picks nested loops that scan the covariates once per customer; hash joins
 		// are never much worse for these per-experiment aggregates.
-		if _, err := tx.ExecContext(ctx, `SET LOCAL enable_nestloop = off`); err != nil {
+		// Enough memory to group in a hash table rather than sort on disk.
+		if _, err := tx.ExecContext(ctx, `SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '64MB'`); err != nil {
 			return err
 		}
 		arms, err := armCounts(ctx, tx, experimentID)
