@@ -1,7 +1,9 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -111,13 +113,18 @@ func (s *Server) lifecycle(c echo.Context, move func(ctx context.Context, key st
 	return c.JSON(http.StatusOK, toExperimentJSON(e))
 }
 
-// emptyOrObject accepts an empty body or an empty JSON object for action routes.
+// emptyOrObject accepts an empty body (also an empty chunked one) or an empty JSON object
+// for action routes.
 func emptyOrObject(c echo.Context) error {
-	if c.Request().ContentLength == 0 {
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return bodyReadError(err)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
 	var none struct{}
-	return decodeJSON(c, &none)
+	return unmarshalStrict(body, &none)
 }
 
 type decisionRequest struct {

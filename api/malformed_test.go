@@ -105,6 +105,7 @@ func TestMalformedRequestsBattery(t *testing.T) {
 		{"csv: duplicate column", "POST", exp + "/responses:batch", "text/csv", "response_id,customer_id,answered_at,trust,trust\nx,c1,2026-03-01T10:00:00Z,3,4\n", ingest},
 		{"covariates: unknown outcome", "POST", exp + "/covariates:batch", "application/json", `{"covariates":[{"customer_id":"c1","outcome":"happiness","value":3}]}`, ingest},
 		{"covariates: missing value", "POST", exp + "/covariates:batch", "application/json", `{"covariates":[{"customer_id":"c1","outcome":"trust"}]}`, ingest},
+		{"covariates: every bad row", "POST", exp + "/covariates:batch", "application/json", `{"covariates":[{"customer_id":"c1","outcome":"trust"},{"customer_id":"","outcome":"happiness","value":1}]}`, ingest},
 		{"covariates: net outcome", "POST", exp + "/covariates:batch", "application/json", `{"covariates":[{"customer_id":"c1","outcome":"nps","value":3}]}`, ingest},
 		{"results: bad lang", "GET", exp + "/results?lang=fr", "", "", analyst},
 		{"list: bad status", "GET", "/v1/experiments?status=paused", "", "", analyst},
@@ -130,6 +131,12 @@ func TestMalformedRequestsBattery(t *testing.T) {
 				t.Errorf("%s: error body %s", c.name, r.Body)
 			}
 		}
+	}
+	// Every bad row of a covariates batch is named, not only the missing values.
+	r := e.do(ingest, "POST", exp+"/covariates:batch", "application/json",
+		[]byte(`{"covariates":[{"customer_id":"c1","outcome":"trust"},{"customer_id":"","outcome":"happiness","value":1}]}`))
+	if _, d := r.errorBody(t); len(d) != 3 {
+		t.Errorf("covariates batch with three problems: %s", r.Body)
 	}
 	after := rowCounts(t)
 	for table, n := range before {

@@ -238,18 +238,14 @@ func (s *Server) recordCovariates(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	var p experiment.Problems
 	cs := make([]experiment.Covariate, len(req.Covariates))
 	for i, cv := range req.Covariates {
 		cs[i] = experiment.Covariate{CustomerID: cv.CustomerID, Outcome: cv.Outcome}
 		if cv.Value == nil {
-			p.Row(i+1, "value", "is required")
+			cs[i].Problems = []experiment.Detail{{Field: "value", Message: "is required"}}
 		} else {
 			cs[i].Value = *cv.Value
 		}
-	}
-	if err := p.Err("invalid covariates"); err != nil {
-		return err
 	}
 	if err := s.svc.RecordCovariates(c.Request().Context(), param(c, "key"), cs); err != nil {
 		return err

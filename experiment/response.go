@@ -27,6 +27,8 @@ type Covariate struct {
 	CustomerID string
 	Outcome    string
 	Value      float64
+	// Problems were found while reading the covariate (for example a missing value).
+	Problems []Detail
 }
 
 // MaxFutureSkew is how far in the future answered_at may lie (clock skew of survey tools).

@@ -396,6 +396,12 @@ func (s *Service) RecordCovariates(ctx context.Context, key string, cs []Covaria
 	type pair struct{ c, o string }
 	seen := map[pair]int{}
 	for i, c := range cs {
+		reported := map[string]bool{}
+		for _, d := range c.Problems {
+			d.Row = i + 1
+			p.Add(d)
+			reported[d.Field] = true
+		}
 		if msg := CheckID(c.CustomerID); msg != "" {
 			p.Row(i+1, "customer_id", "%s", msg)
 		}
@@ -406,7 +412,7 @@ func (s *Service) RecordCovariates(ctx context.Context, key string, cs []Covaria
 		case o.Kind == Binary || o.Kind == Net:
 			p.Row(i+1, "outcome", "CUPED applies to scale, numeric and composite outcomes, not %s", o.Kind)
 		}
-		if msg := (Outcome{Kind: Numeric}).CheckAnswer(c.Value); msg != "" {
+		if msg := (Outcome{Kind: Numeric}).CheckAnswer(c.Value); msg != "" && !reported["value"] {
 			p.Row(i+1, "value", "%s", msg)
 		}
 		if first, dup := seen[pair{c.CustomerID, c.Outcome}]; dup {
