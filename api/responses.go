@@ -7,8 +7,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -130,30 +128,10 @@ func readResponsesCSV(body io.Reader) ([]experiment.Response, error) {
 	if err != nil {
 		return nil, csvError(err, "header")
 	}
-	want := []string{"response_id", "customer_id", "answered_at"}
-	var p experiment.Problems
-	if len(header) < 4 {
-		p.Field("header", "need columns response_id,customer_id,answered_at and at least one outcome key")
-	}
-	for i, w := range want {
-		if i < len(header) && strings.TrimSpace(strings.TrimPrefix(header[i], "\ufeff")) != w {
-			p.Field("header", "column %d must be %s, not %q", i+1, w, header[i])
-		}
-	}
-	seen := map[string]bool{}
-	for i := min(3, len(header)); i < len(header); i++ {
-		header[i] = strings.TrimSpace(header[i])
-		switch h := header[i]; {
-		case h == "":
-			p.Field("header", "column %d has no outcome key", i+1)
-		case seen[h]:
-			p.Field("header", "column %q appears twice", h)
-		}
-		seen[header[i]] = true
-	}
-	if err := p.Err("invalid CSV header"); err != nil {
+	if err := experiment.CheckResponseHeader(header); err != nil {
 		return nil, err
 	}
+	var p experiment.Problems
 	var rs []experiment.Response
 	for row := 1; ; row++ {
 		rec, err := r.Read()
@@ -172,42 +150,13 @@ func readResponsesCSV(body io.Reader) ([]experiment.Response, error) {
 			return nil, &experiment.Error{Code: experiment.Invalid, Message: "batch too large",
 				Details: []experiment.Detail{{Field: "responses", Message: fmt.Sprintf("at most %d responses per batch; use krslab import for larger files", experiment.MaxBatch)}}}
 		}
-		resp := experiment.Response{ResponseID: rec[0], CustomerID: rec[1], Answers: map[string]float64{}}
-		if t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(rec[2])); err != nil {
-			if strings.TrimSpace(rec[2]) != "" {
-				resp.Problems = append(resp.Problems, experiment.Detail{Field: "answered_at", Message: "must be an RFC 3339 timestamp such as 2026-03-01T10:00:00Z"})
-			}
-		} else {
-			resp.AnsweredAt = t
-		}
-		for i := 3; i < len(rec); i++ {
-			cell := strings.TrimSpace(rec[i])
-			if cell == "" {
-				continue
-			}
-			v, err := parseCell(cell)
-			if err != nil {
-				resp.Problems = append(resp.Problems, experiment.Detail{Field: "answers." + header[i], Message: fmt.Sprintf("%q is not a number", cell)})
-				continue
-			}
-			resp.Answers[header[i]] = v
-		}
+		resp := experiment.ResponseFromRecord(header, rec)
 		rs = append(rs, resp)
 	}
 	if err := p.Err("invalid CSV rows"); err != nil {
 		return nil, err
 	}
 	return rs, nil
-}
-
-func parseCell(cell string) (float64, error) {
-	switch strings.ToLower(cell) {
-	case "true":
-		return 1, nil
-	case "false":
-		return 0, nil
-	}
-	return strconv.ParseFloat(cell, 64)
 }
 
 func csvError(err error, where string) error {

@@ -135,7 +135,7 @@ func (im *Importer) ImportResponses(ctx context.Context, key string, src ImportS
 	now := im.Service.Now()
 	var lines int64
 	fill := func(stage func(ResponseLine) error) error {
-		return readCSV(src, opt.Progress, &lines, checkResponseHeader, func(line int, header, rec []string) error {
+		return readCSV(src, opt.Progress, &lines, CheckResponseHeader, func(line int, header, rec []string) error {
 			return stage(responseLine(line, header, rec, allowed, outcomes, now))
 		})
 	}
@@ -284,30 +284,6 @@ func malformed(err error) error {
 	return err
 }
 
-// checkResponseHeader applies the header rules of the API's CSV batches.
-func checkResponseHeader(header []string) error {
-	var p Problems
-	if len(header) < 4 {
-		p.Field("header", "need columns response_id,customer_id,answered_at and at least one outcome key")
-	}
-	for i, w := range []string{"response_id", "customer_id", "answered_at"} {
-		if i < len(header) && header[i] != w {
-			p.Field("header", "column %d must be %s, not %q", i+1, w, header[i])
-		}
-	}
-	seen := map[string]bool{}
-	for i := min(3, len(header)); i < len(header); i++ {
-		switch h := header[i]; {
-		case h == "":
-			p.Field("header", "column %d has no outcome key", i+1)
-		case seen[h]:
-			p.Field("header", "column %q appears twice", h)
-		}
-		seen[header[i]] = true
-	}
-	return p.Err("invalid CSV header")
-}
-
 func checkAssignmentHeader(header []string) error {
 	ok := len(header) >= 1 && header[0] == "customer_id" && (len(header) == 1 || len(header) == 2 && header[1] == "assigned_at")
 	if !ok {
@@ -330,26 +306,7 @@ func responseLine(line int, header, rec []string, allowed, outcomes map[string]O
 	if len(rec) != len(header) {
 		return ResponseLine{Line: line, Problem: columns(rec, header)}
 	}
-	r := Response{ResponseID: rec[0], CustomerID: rec[1], Answers: make(map[string]float64, len(rec)-3)}
-	if ts := strings.TrimSpace(rec[2]); ts != "" {
-		if t, err := time.Parse(time.RFC3339Nano, ts); err != nil {
-			r.Problems = append(r.Problems, Detail{Field: "answered_at", Message: "must be an RFC 3339 timestamp such as 2026-03-01T10:00:00Z"})
-		} else {
-			r.AnsweredAt = t
-		}
-	}
-	for i := 3; i < len(rec); i++ {
-		cell := strings.TrimSpace(rec[i])
-		if cell == "" {
-			continue
-		}
-		v, err := parseCell(cell)
-		if err != nil {
-			r.Problems = append(r.Problems, Detail{Field: "answers." + header[i], Message: fmt.Sprintf("%q is not a number", cell)})
-			continue
-		}
-		r.Answers[header[i]] = v
-	}
+	r := ResponseFromRecord(header, rec)
 	if d := CheckResponse(r, allowed, outcomes, now); len(d) > 0 {
 		return ResponseLine{Line: line, Problem: reason(d)}
 	}
@@ -418,16 +375,6 @@ func covariateLine(line int, header, rec []string, outcomes map[string]Outcome, 
 }
 
 // parseCell reads an answer as the API does: a number, or true/false for yes/no outcomes.
-func parseCell(cell string) (float64, error) {
-	switch strings.ToLower(cell) {
-	case "true":
-		return 1, nil
-	case "false":
-		return 0, nil
-	}
-	return strconv.ParseFloat(cell, 64)
-}
-
 func columns(rec, header []string) string {
 	return fmt.Sprintf("has %d columns, the header has %d", len(rec), len(header))
 }
