@@ -25,8 +25,10 @@ func (s *Server) assign(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.metrics.assigned(key, a.New)
-	return c.JSON(http.StatusOK, assignmentJSON{Experiment: key, CustomerID: a.CustomerID, Arm: a.Arm, AssignedAt: a.AssignedAt, New: a.New})
+	if a.Arm != "" {
+		s.metrics.assigned(key, a.New)
+	}
+	return c.JSON(http.StatusOK, toAssignmentJSON(key, a))
 }
 
 type assignBatchRequest struct {
@@ -45,8 +47,10 @@ func (s *Server) assignBatch(c echo.Context) error {
 	}
 	out := make([]assignmentJSON, len(list))
 	for i, a := range list {
-		s.metrics.assigned(key, a.New)
-		out[i] = assignmentJSON{CustomerID: a.CustomerID, Arm: a.Arm, AssignedAt: a.AssignedAt, New: a.New}
+		if a.Arm != "" {
+			s.metrics.assigned(key, a.New)
+		}
+		out[i] = toAssignmentJSON("", a)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"assignments": out})
 }
@@ -57,7 +61,7 @@ func (s *Server) getAssignment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, assignmentJSON{Experiment: key, CustomerID: a.CustomerID, Arm: a.Arm, AssignedAt: a.AssignedAt})
+	return c.JSON(http.StatusOK, toAssignmentJSON(key, a))
 }
 
 // assignmentsCSV streams every assignment; memory stays flat in the number of customers.

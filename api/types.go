@@ -79,6 +79,9 @@ type experimentJSON struct {
 	TargetResponsesPerArm *int          `json:"target_responses_per_arm"`
 	MDE                   *float64      `json:"mde"`
 	Salt                  string        `json:"salt"`
+	Coverage              float64       `json:"coverage"`
+	Layer                 *string       `json:"layer"`
+	LayerOffset           *float64      `json:"layer_offset"`
 	CreatedAt             time.Time     `json:"created_at"`
 	UpdatedAt             time.Time     `json:"updated_at"`
 	StartedAt             *time.Time    `json:"started_at"`
@@ -90,11 +93,16 @@ func toExperimentJSON(e experiment.Experiment) experimentJSON {
 	out := experimentJSON{Key: e.Key, Name: e.Name, Hypothesis: e.Hypothesis, Status: string(e.Status),
 		PrimaryOutcome: e.PrimaryOutcome, Outcomes: e.Outcomes, Guardrails: e.Guardrails, Alpha: e.Alpha,
 		Correction: e.Correction, TargetResponsesPerArm: e.TargetResponsesPerArm, MDE: e.MDE, Salt: e.Salt,
+		Coverage:  e.Coverage,
 		CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt, StartedAt: e.StartedAt, StoppedAt: e.StoppedAt,
 		Arms: make([]armJSON, len(e.Arms))}
 	for i, a := range e.Arms {
 		w := a.Weight
 		out.Arms[i] = armJSON{Key: a.Key, Name: a.Name, Description: a.Description, Weight: &w, Control: a.Control}
+	}
+	if e.Layer != "" {
+		layer, offset := e.Layer, e.LayerOffset
+		out.Layer, out.LayerOffset = &layer, &offset
 	}
 	if d := e.Decision; d != nil {
 		out.Decision = &decisionJSON{Arm: d.Arm, Reason: d.Reason, DecidedBy: d.DecidedBy, DecidedAt: d.DecidedAt}
@@ -117,6 +125,8 @@ type experimentRequest struct {
 	TargetResponsesPerArm *int      `json:"target_responses_per_arm"`
 	MDE                   *float64  `json:"mde"`
 	Salt                  string    `json:"salt"`
+	Coverage              *float64  `json:"coverage"`
+	Layer                 string    `json:"layer"`
 }
 
 func toArms(in []armJSON) []experiment.Arm {
@@ -138,7 +148,14 @@ func toArms(in []armJSON) []experiment.Arm {
 func (r experimentRequest) domain() experiment.Experiment {
 	e := experiment.Experiment{Key: r.Key, Name: r.Name, Hypothesis: r.Hypothesis, Arms: toArms(r.Arms),
 		PrimaryOutcome: r.PrimaryOutcome, Outcomes: r.Outcomes, Guardrails: r.Guardrails,
-		Correction: r.Correction, TargetResponsesPerArm: r.TargetResponsesPerArm, MDE: r.MDE, Salt: r.Salt}
+		Correction: r.Correction, TargetResponsesPerArm: r.TargetResponsesPerArm, MDE: r.MDE, Salt: r.Salt,
+		Layer: r.Layer}
+	if r.Coverage != nil {
+		e.Coverage = *r.Coverage
+		if e.Coverage == 0 {
+			e.Coverage = -1 // an explicit 0 is invalid, not "use the default"
+		}
+	}
 	if r.Alpha != nil {
 		e.Alpha = *r.Alpha
 		if e.Alpha == 0 {
@@ -161,12 +178,14 @@ type patchRequest struct {
 	TargetResponsesPerArm *int       `json:"target_responses_per_arm"`
 	MDE                   *float64   `json:"mde"`
 	Salt                  *string    `json:"salt"`
+	Coverage              *float64   `json:"coverage"`
+	Layer                 *string    `json:"layer"`
 }
 
 func (r patchRequest) domain() experiment.Patch {
 	p := experiment.Patch{Name: r.Name, Hypothesis: r.Hypothesis, PrimaryOutcome: r.PrimaryOutcome,
 		Outcomes: r.Outcomes, Guardrails: r.Guardrails, Alpha: r.Alpha, Correction: r.Correction,
-		TargetResponsesPerArm: r.TargetResponsesPerArm, MDE: r.MDE, Salt: r.Salt}
+		TargetResponsesPerArm: r.TargetResponsesPerArm, MDE: r.MDE, Salt: r.Salt, Coverage: r.Coverage, Layer: r.Layer}
 	if r.Arms != nil {
 		arms := toArms(*r.Arms)
 		p.Arms = &arms
@@ -175,11 +194,22 @@ func (r patchRequest) domain() experiment.Patch {
 }
 
 type assignmentJSON struct {
-	Experiment string    `json:"experiment,omitempty"`
-	CustomerID string    `json:"customer_id"`
-	Arm        string    `json:"arm"`
-	AssignedAt time.Time `json:"assigned_at"`
-	New        bool      `json:"new"`
+	Experiment string     `json:"experiment,omitempty"`
+	CustomerID string     `json:"customer_id"`
+	Arm        *string    `json:"arm"`
+	AssignedAt *time.Time `json:"assigned_at"`
+	New        bool       `json:"new"`
+	Reason     string     `json:"reason,omitempty"`
+}
+
+// toAssignmentJSON shows a customer outside the experiment with arm null and the reason.
+func toAssignmentJSON(experiment string, a experiment.Assignment) assignmentJSON {
+	out := assignmentJSON{Experiment: experiment, CustomerID: a.CustomerID, New: a.New, Reason: a.Reason}
+	if a.Arm != "" {
+		arm, at := a.Arm, a.AssignedAt
+		out.Arm, out.AssignedAt = &arm, &at
+	}
+	return out
 }
 
 type responseRequest struct {

@@ -13,8 +13,12 @@ type Assignment struct {
 	CustomerID string
 	Arm        string
 	AssignedAt time.Time
-	New        bool // created by this request
+	New        bool   // created by this request
+	Reason     string // why a customer got no arm (Arm is empty): not admitted by coverage or layer
 }
+
+// NotAdmitted is the Reason of a customer outside an experiment's coverage or layer range.
+const NotAdmitted = "not_admitted"
 
 // HashUnit maps a customer to a point u in [0, 1): the first 8 bytes of
 // SHA-256(salt + "/" + customerID) as a big-endian uint64, divided by 2^64 (DOMAIN.md).

@@ -109,6 +109,12 @@ func (as *assigner) assign(ctx context.Context, e Experiment, ids []string, now 
 	out := make([]Assignment, len(ids))
 	var missing []int
 	for i, id := range ids {
+		// Coverage only grows while an experiment runs and layer ranges are fixed, so a
+		// customer not admitted now was never assigned: nothing to look up or store.
+		if !e.Admits(id) {
+			out[i] = Assignment{CustomerID: id, Reason: NotAdmitted}
+			continue
+		}
 		if a, ok := as.sticky.get(e.ID, id); ok {
 			out[i] = a
 		} else {
@@ -118,7 +124,7 @@ func (as *assigner) assign(ctx context.Context, e Experiment, ids []string, now 
 	if len(missing) == 0 {
 		return out, nil
 	}
-	if len(ids) > 1 {
+	if len(ids) > 1 || len(missing) > 1 {
 		// A batch is already a group: one statement for all of it.
 		list := make([]Assignment, len(missing))
 		for j, i := range missing {
@@ -140,8 +146,9 @@ func (as *assigner) assign(ctx context.Context, e Experiment, ids []string, now 
 			go as.work()
 		}
 	})
+	i := missing[0]
 	req := &assignRequest{ctx: ctx, e: e, done: make(chan assignResult, 1),
-		a: Assignment{CustomerID: ids[0], Arm: AssignArm(e.Salt, ids[0], e.Arms), AssignedAt: now}}
+		a: Assignment{CustomerID: ids[i], Arm: AssignArm(e.Salt, ids[i], e.Arms), AssignedAt: now}}
 	select {
 	case as.queue <- req:
 	case <-ctx.Done():
@@ -152,7 +159,7 @@ func (as *assigner) assign(ctx context.Context, e Experiment, ids []string, now 
 		if r.err != nil {
 			return nil, r.err
 		}
-		out[0] = r.a
+		out[i] = r.a
 		return out, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()

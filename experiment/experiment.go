@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"sort"
 	"time"
 )
 
@@ -62,6 +63,9 @@ type Experiment struct {
 	TargetResponsesPerArm *int
 	MDE                   *float64
 	Salt                  string
+	Coverage              float64 // share of customers admitted, 0 < Coverage <= 1
+	Layer                 string  // experiments of one layer never share a customer
+	LayerOffset           float64 // start of this experiment's range in its layer's hash space
 	CreatedAt             time.Time
 	UpdatedAt             time.Time
 	StartedAt             *time.Time
@@ -96,6 +100,9 @@ func (e *Experiment) ApplyDefaults() {
 	}
 	if e.Status == "" {
 		e.Status = Draft
+	}
+	if e.Coverage == 0 {
+		e.Coverage = 1
 	}
 }
 
@@ -166,6 +173,12 @@ func (e Experiment) Validate(known map[string]Outcome) error {
 	}
 	if e.MDE != nil && (!(*e.MDE > 0) || math.IsInf(*e.MDE, 0)) {
 		p.Field("mde", "must be a finite number > 0")
+	}
+	if !(e.Coverage > 0 && e.Coverage <= 1) {
+		p.Field("coverage", "must be > 0 and <= 1")
+	}
+	if e.Layer != "" && !experimentKeyPattern.MatchString(e.Layer) {
+		p.Field("layer", "must be 1-63 lower-case letters, digits, '-' or '_'")
 	}
 	if len(e.Salt) > 128 {
 		p.Field("salt", "at most 128 characters")
@@ -252,3 +265,65 @@ func (e Experiment) AcceptsAssignments() bool { return e.Status == Running }
 
 // AcceptsResponses reports whether responses may be recorded now.
 func (e Experiment) AcceptsResponses() bool { return e.Status == Running || e.Status == Stopped }
+
+// Admits reports whether a customer enters the experiment at all (before any arm): within
+// the coverage, hashed apart from the arm so that raising the coverage keeps every customer
+// admitted before; in a layer, within this experiment's range of the layer's hash space.
+func (e Experiment) Admits(customerID string) bool {
+	if e.Layer != "" {
+		u := HashUnit("layer:"+e.Layer, customerID)
+		return u >= e.LayerOffset && u < e.LayerOffset+e.Coverage
+	}
+	if e.Coverage >= 1 {
+		return true
+	}
+	return HashUnit(e.Salt+"/coverage", customerID) < e.Coverage
+}
+
+// placeInLayer gives a layered experiment the lowest range of its layer that no other
+// active experiment of the layer occupies, or reports that the layer is full.
+func (e *Experiment) placeInLayer(others []Experiment) error {
+	var taken []span
+	for _, o := range others {
+		if o.Layer == e.Layer && o.Key != e.Key && o.Status != Decided {
+			taken = append(taken, span{o.LayerOffset, o.LayerOffset + o.Coverage})
+		}
+	}
+	sort.Slice(taken, func(i, j int) bool { return taken[i].lo < taken[j].lo })
+	const eps = 1e-9
+	start := 0.0
+	for _, t := range taken {
+		if t.lo-start >= e.Coverage-eps {
+			break
+		}
+		start = math.Max(start, t.hi)
+	}
+	if start+e.Coverage > 1+eps {
+		return &Error{Code: Conflict, Message: fmt.Sprintf("layer %q has no free range of %g left", e.Layer, e.Coverage),
+			Details: []Detail{{Field: "coverage", Message: fmt.Sprintf("at most %g of layer %q is free", freeInLayer(taken), e.Layer)}}}
+	}
+	e.LayerOffset = start
+	return nil
+}
+
+// fitsInLayer reports whether the experiment's range overlaps no other active one.
+func (e Experiment) fitsInLayer(others []Experiment) bool {
+	for _, o := range others {
+		if o.Layer == e.Layer && o.Key != e.Key && o.Status != Decided &&
+			e.LayerOffset < o.LayerOffset+o.Coverage-1e-9 && o.LayerOffset < e.LayerOffset+e.Coverage-1e-9 {
+			return false
+		}
+	}
+	return e.LayerOffset+e.Coverage <= 1+1e-9
+}
+
+// span is a range of a layer's hash space.
+type span struct{ lo, hi float64 }
+
+func freeInLayer(taken []span) float64 {
+	used := 0.0
+	for _, t := range taken {
+		used += t.hi - t.lo
+	}
+	return math.Max(0, 1-used)
+}

@@ -335,6 +335,9 @@ func assignmentLine(line int, header, rec []string, e Experiment, now time.Time)
 			at = t.UTC()
 		}
 	}
+	if len(p) == 0 && !e.Admits(id) {
+		p = append(p, Detail{Field: "customer_id", Message: "not admitted: outside the experiment's coverage or layer range"})
+	}
 	if len(p) > 0 {
 		return AssignmentLine{Line: line, Problem: reason(p)}
 	}

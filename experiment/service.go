@@ -90,6 +90,15 @@ func (s *Service) CreateExperiment(ctx context.Context, e Experiment) (Experimen
 	if err := e.Validate(known); err != nil {
 		return Experiment{}, err
 	}
+	if e.Layer != "" {
+		all, err := s.Store.Experiments(ctx, "")
+		if err != nil {
+			return Experiment{}, err
+		}
+		if err := e.placeInLayer(all); err != nil {
+			return Experiment{}, err
+		}
+	}
 	now := s.Now()
 	e.CreatedAt, e.UpdatedAt = now, now
 	if err := s.Store.CreateExperiment(ctx, &e, s.audit(ctx, "experiment.create", 0, e.Key, e)); err != nil {
@@ -126,6 +135,8 @@ type Patch struct {
 	TargetResponsesPerArm *int
 	MDE                   *float64
 	Salt                  *string
+	Coverage              *float64
+	Layer                 *string
 }
 
 // PatchExperiment changes an experiment. In draft anything but the key may change; once
@@ -146,6 +157,12 @@ func (s *Service) PatchExperiment(ctx context.Context, key string, p Patch) (Exp
 			if set {
 				frozen.Field(field, "cannot change once the experiment is %s", e.Status)
 			}
+		}
+		if p.Layer != nil && *p.Layer != e.Layer {
+			frozen.Field("layer", "cannot change once the experiment is %s", e.Status)
+		}
+		if p.Coverage != nil && *p.Coverage < e.Coverage {
+			frozen.Field("coverage", "may only grow once the experiment is %s (customers already assigned stay)", e.Status)
 		}
 		if p.Arms != nil && !sameArmDesign(e.Arms, *p.Arms) {
 			frozen.Field("arms", "keys, order, weights and control are frozen once the experiment is %s; only names and descriptions may change", e.Status)
@@ -171,6 +188,8 @@ func (s *Service) PatchExperiment(ctx context.Context, key string, p Patch) (Exp
 		e.MDE = p.MDE
 	}
 	setIf(&e.Salt, p.Salt)
+	setIf(&e.Coverage, p.Coverage)
+	setIf(&e.Layer, p.Layer)
 	known, err := s.OutcomeMap(ctx)
 	if err != nil {
 		return Experiment{}, err
@@ -178,9 +197,26 @@ func (s *Service) PatchExperiment(ctx context.Context, key string, p Patch) (Exp
 	if err := e.Validate(known); err != nil {
 		return Experiment{}, err
 	}
+	if e.Layer != "" && (p.Coverage != nil || p.Layer != nil) {
+		all, err := s.Store.Experiments(ctx, "")
+		if err != nil {
+			return Experiment{}, err
+		}
+		switch {
+		case e.Status == Draft:
+			if err := e.placeInLayer(all); err != nil {
+				return Experiment{}, err
+			}
+		case !e.fitsInLayer(all):
+			return Experiment{}, &Error{Code: Conflict, Message: fmt.Sprintf("coverage %g overlaps another experiment of layer %q", e.Coverage, e.Layer),
+				Details: []Detail{{Field: "coverage", Message: "overlaps another experiment of the layer"}}}
+		}
+	}
 	e.UpdatedAt = s.Now()
 	diff := map[string]any{"before": before, "after": e}
-	if err := s.Store.UpdateExperiment(ctx, e, before.Status, s.audit(ctx, "experiment.patch", e.ID, e.Key, diff)); err != nil {
+	err = s.Store.UpdateExperiment(ctx, e, before.Status, s.audit(ctx, "experiment.patch", e.ID, e.Key, diff))
+	s.assign.forget(key)
+	if err != nil {
 		return Experiment{}, err
 	}
 	return e, nil

@@ -112,6 +112,9 @@ type experimentRow struct {
 	TargetResponsesPerArm sql.NullInt64   `db:"target_responses_per_arm"`
 	MDE                   sql.NullFloat64 `db:"mde"`
 	Salt                  string          `db:"salt"`
+	Coverage              float64         `db:"coverage"`
+	Layer                 sql.NullString  `db:"layer"`
+	LayerOffset           sql.NullFloat64 `db:"layer_offset"`
 	CreatedAt             time.Time       `db:"created_at"`
 	UpdatedAt             time.Time       `db:"updated_at"`
 	StartedAt             sql.NullTime    `db:"started_at"`
@@ -149,7 +152,8 @@ func (r experimentRow) domain() (experiment.Experiment, error) {
 	e := experiment.Experiment{
 		ID: r.ID, Key: r.Key, Name: r.Name, Hypothesis: r.Hypothesis, Status: experiment.Status(r.Status),
 		PrimaryOutcome: r.PrimaryOutcome, Alpha: r.Alpha, Correction: r.Correction, MDE: nullable(r.MDE),
-		Salt: r.Salt, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		Salt: r.Salt, Coverage: r.Coverage, Layer: r.Layer.String, LayerOffset: r.LayerOffset.Float64,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 		StartedAt: nullTime(r.StartedAt), StoppedAt: nullTime(r.StoppedAt),
 		Outcomes: []string{}, Guardrails: []string{},
 	}
@@ -184,7 +188,8 @@ func (r experimentRow) domain() (experiment.Experiment, error) {
 
 // experimentSelect reads experiments with their arms and outcome lists in one query.
 const experimentSelect = `SELECT e.id, e.key, e.name, e.hypothesis, e.status, e.primary_outcome, e.alpha,
-	e.correction, e.target_responses_per_arm, e.mde, e.salt, e.created_at, e.updated_at, e.started_at,
+	e.correction, e.target_responses_per_arm, e.mde, e.salt, e.coverage, e.layer, e.layer_offset,
+	e.created_at, e.updated_at, e.started_at,
 	e.stopped_at, e.decided_at, e.decision_arm, e.decision_reason, e.decided_by,
 	(SELECT coalesce(json_agg(json_build_object('key', a.key, 'name', a.name, 'description', a.description,
 	        'weight', a.weight, 'control', a.control) ORDER BY a.position), '[]')
@@ -229,10 +234,12 @@ func (s *Store) CreateExperiment(ctx context.Context, e *experiment.Experiment, 
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		err := tx.GetContext(ctx, &e.ID, `
 			INSERT INTO experiments (key, name, hypothesis, status, primary_outcome, alpha, correction,
-			                         target_responses_per_arm, mde, salt, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id`,
+			                         target_responses_per_arm, mde, salt, created_at, updated_at,
+			                         coverage, layer, layer_offset)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14) RETURNING id`,
 			e.Key, e.Name, e.Hypothesis, e.Status, e.PrimaryOutcome, e.Alpha, e.Correction,
-			targetParam(e.TargetResponsesPerArm), toNull(e.MDE), e.Salt, e.CreatedAt)
+			targetParam(e.TargetResponsesPerArm), toNull(e.MDE), e.Salt, e.CreatedAt,
+			e.Coverage, layerParam(*e), layerOffsetParam(*e))
 		if err != nil {
 			return err
 		}
@@ -250,6 +257,14 @@ func (s *Store) CreateExperiment(ctx context.Context, e *experiment.Experiment, 
 }
 
 func quote(s string) string { b, _ := json.Marshal(s); return string(b) }
+
+func layerParam(e experiment.Experiment) sql.NullString {
+	return sql.NullString{String: e.Layer, Valid: e.Layer != ""}
+}
+
+func layerOffsetParam(e experiment.Experiment) sql.NullFloat64 {
+	return sql.NullFloat64{Float64: e.LayerOffset, Valid: e.Layer != ""}
+}
 
 func targetParam(n *int) sql.NullInt64 {
 	if n == nil {
@@ -304,11 +319,13 @@ func (s *Store) UpdateExperiment(ctx context.Context, e experiment.Experiment, f
 			UPDATE experiments SET name = $3, hypothesis = $4, status = $5, primary_outcome = $6,
 			       alpha = $7, correction = $8, target_responses_per_arm = $9, mde = $10, salt = $11,
 			       updated_at = $12, started_at = $13, stopped_at = $14, decided_at = $15,
-			       decision_arm = $16, decision_reason = $17, decided_by = $18
+			       decision_arm = $16, decision_reason = $17, decided_by = $18,
+			       coverage = $19, layer = $20, layer_offset = $21
 			WHERE id = $1 AND status = $2`,
 			e.ID, from, e.Name, e.Hypothesis, e.Status, e.PrimaryOutcome, e.Alpha, e.Correction,
 			targetParam(e.TargetResponsesPerArm), toNull(e.MDE), e.Salt, e.UpdatedAt,
-			e.StartedAt, e.StoppedAt, decidedAt, decisionArm, decisionReason, decidedBy)
+			e.StartedAt, e.StoppedAt, decidedAt, decisionArm, decisionReason, decidedBy,
+			e.Coverage, layerParam(e), layerOffsetParam(e))
 		if err != nil {
 			return err
 		}
