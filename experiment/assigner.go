@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -28,7 +29,7 @@ type assigner struct {
 
 	queue chan *assignRequest
 	start sync.Once
-	batch func(size int) // observes group-commit batch sizes; may be nil
+	batch atomic.Pointer[func(size int)] // observes group-commit batch sizes
 }
 
 type cachedExperiment struct {
@@ -186,8 +187,8 @@ func (as *assigner) work() {
 				break drain
 			}
 		}
-		if as.batch != nil {
-			as.batch(len(group))
+		if observe := as.batch.Load(); observe != nil {
+			(*observe)(len(group))
 		}
 		byExperiment := map[int64][]*assignRequest{}
 		for _, r := range group {

@@ -27,7 +27,7 @@ func NewService(store Store) *Service {
 
 // ObserveGroupCommits reports the size of every group of new assignments stored together
 // (for metrics). Call it before serving.
-func (s *Service) ObserveGroupCommits(fn func(size int)) { s.assign.batch = fn }
+func (s *Service) ObserveGroupCommits(fn func(size int)) { s.assign.batch.Store(&fn) }
 
 func (s *Service) audit(ctx context.Context, action string, experimentID int64, subject string, diff any) AuditEntry {
 	return AuditEntry{At: s.Now(), Actor: ActorFrom(ctx), Action: action, ExperimentID: experimentID, Subject: subject, Diff: diff}
