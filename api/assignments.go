@@ -12,7 +12,8 @@ import (
 )
 
 type assignRequest struct {
-	CustomerID string `json:"customer_id"`
+	CustomerID string            `json:"customer_id"`
+	Attributes map[string]string `json:"attributes"`
 }
 
 func (s *Server) assign(c echo.Context) error {
@@ -21,7 +22,7 @@ func (s *Server) assign(c echo.Context) error {
 		return err
 	}
 	key := param(c, "key")
-	a, err := s.svc.Assign(c.Request().Context(), key, req.CustomerID)
+	a, err := s.svc.Assign(c.Request().Context(), key, req.CustomerID, req.Attributes)
 	if err != nil {
 		return err
 	}

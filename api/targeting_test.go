@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+
+	"github.com/krslab/krslab/experiment/postgres/pgtest"
 )
 
 type batchAnswer struct {
@@ -110,5 +112,52 @@ func TestRaisingCoverageKeepsAssignments(t *testing.T) {
 	r := e.call(editor, "PATCH", "/v1/experiments/"+key, map[string]any{"coverage": 0.3})
 	if _, d := r.errorBody(t); r.Status != http.StatusConflict || d[0].Field != "coverage" {
 		t.Errorf("lowering coverage while running: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestEligibilityRules: only customers whose attributes pass the rules get an arm; inline
+// attributes stand in for stored ones; a customer already assigned keeps its arm when the
+// rules change.
+func TestEligibilityRules(t *testing.T) {
+	e := newEnv(t)
+	key := "eligibility"
+	e.createRunning(key, map[string]any{"arms": threeArms(), "eligibility": []map[string]any{
+		{"attribute": "channel", "op": "in", "values": []string{"phone", "chat"}},
+		{"attribute": "tenure_years", "op": "range", "min": 1},
+	}})
+	db := pgtest.Store(t).DB()
+	for id, attrs := range map[string][2]string{"el-phone": {"phone", "3"}, "el-mail": {"mail", "5"}, "el-new": {"chat", "0"}} {
+		if _, err := db.Exec(`INSERT INTO customer_attributes (customer_id, name, value) VALUES ($1, 'channel', $2), ($1, 'tenure_years', $3)`,
+			id, attrs[0], attrs[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := assignAll(t, e, key, []string{"el-phone", "el-mail", "el-new", "el-unknown"})
+	for i, want := range []bool{true, false, false, false} {
+		a := got.Assignments[i]
+		if (a.Arm != nil) != want || (!want && a.Reason != "not_eligible") {
+			t.Errorf("%s: %+v, eligible %v", a.CustomerID, a, want)
+		}
+	}
+	var single struct {
+		Arm    *string
+		Reason string
+	}
+	e.must(http.StatusOK, ingest, "POST", "/v1/experiments/"+key+"/assignments",
+		map[string]any{"customer_id": "el-unknown", "attributes": map[string]string{"channel": "phone", "tenure_years": "2"}}).json(t, &single)
+	if single.Arm == nil {
+		t.Errorf("inline attributes not used: %+v", single)
+	}
+	// Narrowing the rules keeps the customers already in.
+	e.must(http.StatusOK, editor, "PATCH", "/v1/experiments/"+key, map[string]any{"eligibility": []map[string]any{
+		{"attribute": "channel", "op": "eq", "value": "chat"}}})
+	again := assignAll(t, e, key, []string{"el-phone"})
+	if a := again.Assignments[0]; a.Arm == nil || *a.Arm != *got.Assignments[0].Arm {
+		t.Errorf("assigned customer lost its arm when the rules changed: %+v", a)
+	}
+	r := e.call(editor, "POST", "/v1/experiments", map[string]any{"key": "bad-rules", "arms": threeArms(),
+		"eligibility": []map[string]any{{"attribute": "Channel", "op": "like"}, {"attribute": "x", "op": "range"}}})
+	if _, d := r.errorBody(t); r.Status != http.StatusUnprocessableEntity || len(d) != 3 {
+		t.Errorf("bad rules: %d %s", r.Status, r.Body)
 	}
 }

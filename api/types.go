@@ -79,6 +79,7 @@ type experimentJSON struct {
 	TargetResponsesPerArm *int          `json:"target_responses_per_arm"`
 	MDE                   *float64      `json:"mde"`
 	Salt                  string        `json:"salt"`
+	Eligibility           []ruleJSON    `json:"eligibility"`
 	Coverage              float64       `json:"coverage"`
 	Layer                 *string       `json:"layer"`
 	LayerOffset           *float64      `json:"layer_offset"`
@@ -93,7 +94,7 @@ func toExperimentJSON(e experiment.Experiment) experimentJSON {
 	out := experimentJSON{Key: e.Key, Name: e.Name, Hypothesis: e.Hypothesis, Status: string(e.Status),
 		PrimaryOutcome: e.PrimaryOutcome, Outcomes: e.Outcomes, Guardrails: e.Guardrails, Alpha: e.Alpha,
 		Correction: e.Correction, TargetResponsesPerArm: e.TargetResponsesPerArm, MDE: e.MDE, Salt: e.Salt,
-		Coverage:  e.Coverage,
+		Coverage: e.Coverage, Eligibility: toRulesJSON(e.Eligibility),
 		CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt, StartedAt: e.StartedAt, StoppedAt: e.StoppedAt,
 		Arms: make([]armJSON, len(e.Arms))}
 	for i, a := range e.Arms {
@@ -113,20 +114,21 @@ func toExperimentJSON(e experiment.Experiment) experimentJSON {
 // experimentRequest is the body of POST /v1/experiments. Pointers and nil slices tell
 // "absent" (gets the default) from a value.
 type experimentRequest struct {
-	Key                   string    `json:"key"`
-	Name                  string    `json:"name"`
-	Hypothesis            string    `json:"hypothesis"`
-	Arms                  []armJSON `json:"arms"`
-	PrimaryOutcome        string    `json:"primary_outcome"`
-	Outcomes              []string  `json:"outcomes"`
-	Guardrails            []string  `json:"guardrails"`
-	Alpha                 *float64  `json:"alpha"`
-	Correction            string    `json:"correction"`
-	TargetResponsesPerArm *int      `json:"target_responses_per_arm"`
-	MDE                   *float64  `json:"mde"`
-	Salt                  string    `json:"salt"`
-	Coverage              *float64  `json:"coverage"`
-	Layer                 string    `json:"layer"`
+	Key                   string     `json:"key"`
+	Name                  string     `json:"name"`
+	Hypothesis            string     `json:"hypothesis"`
+	Arms                  []armJSON  `json:"arms"`
+	PrimaryOutcome        string     `json:"primary_outcome"`
+	Outcomes              []string   `json:"outcomes"`
+	Guardrails            []string   `json:"guardrails"`
+	Alpha                 *float64   `json:"alpha"`
+	Correction            string     `json:"correction"`
+	TargetResponsesPerArm *int       `json:"target_responses_per_arm"`
+	MDE                   *float64   `json:"mde"`
+	Salt                  string     `json:"salt"`
+	Coverage              *float64   `json:"coverage"`
+	Layer                 string     `json:"layer"`
+	Eligibility           []ruleJSON `json:"eligibility"`
 }
 
 func toArms(in []armJSON) []experiment.Arm {
@@ -149,7 +151,7 @@ func (r experimentRequest) domain() experiment.Experiment {
 	e := experiment.Experiment{Key: r.Key, Name: r.Name, Hypothesis: r.Hypothesis, Arms: toArms(r.Arms),
 		PrimaryOutcome: r.PrimaryOutcome, Outcomes: r.Outcomes, Guardrails: r.Guardrails,
 		Correction: r.Correction, TargetResponsesPerArm: r.TargetResponsesPerArm, MDE: r.MDE, Salt: r.Salt,
-		Layer: r.Layer}
+		Layer: r.Layer, Eligibility: toRules(r.Eligibility)}
 	if r.Coverage != nil {
 		e.Coverage = *r.Coverage
 		if e.Coverage == 0 {
@@ -167,19 +169,20 @@ func (r experimentRequest) domain() experiment.Experiment {
 
 // patchRequest is the body of PATCH /v1/experiments/{key}.
 type patchRequest struct {
-	Name                  *string    `json:"name"`
-	Hypothesis            *string    `json:"hypothesis"`
-	Arms                  *[]armJSON `json:"arms"`
-	PrimaryOutcome        *string    `json:"primary_outcome"`
-	Outcomes              *[]string  `json:"outcomes"`
-	Guardrails            *[]string  `json:"guardrails"`
-	Alpha                 *float64   `json:"alpha"`
-	Correction            *string    `json:"correction"`
-	TargetResponsesPerArm *int       `json:"target_responses_per_arm"`
-	MDE                   *float64   `json:"mde"`
-	Salt                  *string    `json:"salt"`
-	Coverage              *float64   `json:"coverage"`
-	Layer                 *string    `json:"layer"`
+	Name                  *string     `json:"name"`
+	Hypothesis            *string     `json:"hypothesis"`
+	Arms                  *[]armJSON  `json:"arms"`
+	PrimaryOutcome        *string     `json:"primary_outcome"`
+	Outcomes              *[]string   `json:"outcomes"`
+	Guardrails            *[]string   `json:"guardrails"`
+	Alpha                 *float64    `json:"alpha"`
+	Correction            *string     `json:"correction"`
+	TargetResponsesPerArm *int        `json:"target_responses_per_arm"`
+	MDE                   *float64    `json:"mde"`
+	Salt                  *string     `json:"salt"`
+	Coverage              *float64    `json:"coverage"`
+	Layer                 *string     `json:"layer"`
+	Eligibility           *[]ruleJSON `json:"eligibility"`
 }
 
 func (r patchRequest) domain() experiment.Patch {
@@ -189,6 +192,10 @@ func (r patchRequest) domain() experiment.Patch {
 	if r.Arms != nil {
 		arms := toArms(*r.Arms)
 		p.Arms = &arms
+	}
+	if r.Eligibility != nil {
+		rules := toRules(*r.Eligibility)
+		p.Eligibility = &rules
 	}
 	return p
 }
@@ -223,4 +230,30 @@ type covariateJSON struct {
 	CustomerID string   `json:"customer_id"`
 	Outcome    string   `json:"outcome"`
 	Value      *float64 `json:"value"`
+}
+
+// ruleJSON is an eligibility rule: {"attribute": "channel", "op": "in", "values": ["phone"]}.
+type ruleJSON struct {
+	Attribute string   `json:"attribute"`
+	Op        string   `json:"op"`
+	Value     string   `json:"value,omitempty"`
+	Values    []string `json:"values,omitempty"`
+	Min       *float64 `json:"min,omitempty"`
+	Max       *float64 `json:"max,omitempty"`
+}
+
+func toRules(in []ruleJSON) []experiment.Rule {
+	out := make([]experiment.Rule, len(in))
+	for i, r := range in {
+		out[i] = experiment.Rule(r)
+	}
+	return out
+}
+
+func toRulesJSON(in []experiment.Rule) []ruleJSON {
+	out := make([]ruleJSON, len(in))
+	for i, r := range in {
+		out[i] = ruleJSON(r)
+	}
+	return out
 }

@@ -105,8 +105,9 @@ func notRunning(e Experiment) error {
 		Details: []Detail{{Field: "status", Message: string(e.Status)}}}
 }
 
-// assign returns the assignments of customers of a running experiment, in order.
-func (as *assigner) assign(ctx context.Context, e Experiment, ids []string, now time.Time) ([]Assignment, error) {
+// assign returns the assignments of customers of a running experiment, in order. inline
+// attributes (may be nil) stand in for stored ones in the eligibility rules.
+func (as *assigner) assign(ctx context.Context, e Experiment, ids []string, now time.Time, inline map[string]string) ([]Assignment, error) {
 	out := make([]Assignment, len(ids))
 	var missing []int
 	for i, id := range ids {
@@ -120,6 +121,12 @@ func (as *assigner) assign(ctx context.Context, e Experiment, ids []string, now 
 			out[i] = a
 		} else {
 			missing = append(missing, i)
+		}
+	}
+	if len(missing) > 0 && len(e.Eligibility) > 0 {
+		var err error
+		if missing, err = as.eligible(ctx, e, ids, missing, out, inline); err != nil {
+			return nil, err
 		}
 	}
 	if len(missing) == 0 {
@@ -165,6 +172,56 @@ func (as *assigner) assign(ctx context.Context, e Experiment, ids []string, now 
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// eligible keeps the customers (indexes into ids) that pass the eligibility rules; the others
+// get their stored assignment if they have one (rules may have changed since), else no arm.
+func (as *assigner) eligible(ctx context.Context, e Experiment, ids []string, missing []int, out []Assignment, inline map[string]string) ([]int, error) {
+	reader, ok := as.store.(AttributeReader)
+	if !ok {
+		return nil, Errorf(Internal, "the store cannot read customer attributes")
+	}
+	names := ruleAttributes(e.Eligibility)
+	list := make([]string, len(missing))
+	for j, i := range missing {
+		list[j] = ids[i]
+	}
+	stored, err := reader.CustomerAttributes(ctx, list, names)
+	if err != nil {
+		return nil, err
+	}
+	var keep, out2 []int
+	for _, i := range missing {
+		attrs := stored[ids[i]]
+		if len(inline) > 0 {
+			merged := map[string]string{}
+			for k, v := range attrs {
+				merged[k] = v
+			}
+			for k, v := range inline {
+				merged[k] = v
+			}
+			attrs = merged
+		}
+		if Eligible(e.Eligibility, attrs) {
+			keep = append(keep, i)
+		} else {
+			out2 = append(out2, i)
+		}
+	}
+	for _, i := range out2 {
+		a, err := as.store.Assignment(ctx, e.ID, ids[i])
+		switch {
+		case err == nil:
+			out[i] = a
+			as.sticky.put(e.ID, a)
+		case ErrorCode(err) == NotFound:
+			out[i] = Assignment{CustomerID: ids[i], Reason: NotEligible}
+		default:
+			return nil, err
+		}
+	}
+	return keep, nil
 }
 
 func (as *assigner) storeFailed(e Experiment, err error) {

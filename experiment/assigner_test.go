@@ -53,7 +53,7 @@ func TestAssignerGroupsConcurrentNewAssignments(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			id := fmt.Sprintf("c%d", i)
-			a, err := svc.Assign(context.Background(), "g", id)
+			a, err := svc.Assign(context.Background(), "g", id, nil)
 			switch {
 			case err != nil:
 				errs <- err
@@ -81,7 +81,7 @@ func TestAssignerGroupsConcurrentNewAssignments(t *testing.T) {
 	calls := store.calls
 	for i := range n {
 		id := fmt.Sprintf("c%d", i)
-		a, err := svc.Assign(context.Background(), "g", id)
+		a, err := svc.Assign(context.Background(), "g", id, nil)
 		if err != nil || a.New || a.Arm != AssignArm("g", id, e.Arms) {
 			t.Fatalf("repeat %s: %+v %v", id, a, err)
 		}

@@ -63,6 +63,7 @@ type Experiment struct {
 	TargetResponsesPerArm *int
 	MDE                   *float64
 	Salt                  string
+	Eligibility           []Rule  // every customer must pass these, on its attributes
 	Coverage              float64 // share of customers admitted, 0 < Coverage <= 1
 	Layer                 string  // experiments of one layer never share a customer
 	LayerOffset           float64 // start of this experiment's range in its layer's hash space
@@ -174,6 +175,7 @@ func (e Experiment) Validate(known map[string]Outcome) error {
 	if e.MDE != nil && (!(*e.MDE > 0) || math.IsInf(*e.MDE, 0)) {
 		p.Field("mde", "must be a finite number > 0")
 	}
+	validateRules(e.Eligibility, &p)
 	if !(e.Coverage > 0 && e.Coverage <= 1) {
 		p.Field("coverage", "must be > 0 and <= 1")
 	}

@@ -137,6 +137,7 @@ type Patch struct {
 	Salt                  *string
 	Coverage              *float64
 	Layer                 *string
+	Eligibility           *[]Rule
 }
 
 // PatchExperiment changes an experiment. In draft anything but the key may change; once
@@ -189,6 +190,7 @@ func (s *Service) PatchExperiment(ctx context.Context, key string, p Patch) (Exp
 	}
 	setIf(&e.Salt, p.Salt)
 	setIf(&e.Coverage, p.Coverage)
+	setIf(&e.Eligibility, p.Eligibility)
 	setIf(&e.Layer, p.Layer)
 	known, err := s.OutcomeMap(ctx)
 	if err != nil {
@@ -295,9 +297,16 @@ func (s *Service) transition(ctx context.Context, key string, to Status, apply f
 	return e, nil
 }
 
-// Assign gives a customer an arm, or returns the arm given before.
-func (s *Service) Assign(ctx context.Context, key, customerID string) (Assignment, error) {
-	as, err := s.AssignBatch(ctx, key, []string{customerID})
+// Assign gives a customer an arm, or returns the arm given before. attributes, when given,
+// stand in for the customer's stored attributes in the experiment's eligibility rules.
+func (s *Service) Assign(ctx context.Context, key, customerID string, attributes map[string]string) (Assignment, error) {
+	for name, v := range attributes {
+		if !attributePattern.MatchString(name) || CheckID(v) != "" {
+			return Assignment{}, &Error{Code: Invalid, Message: "invalid attributes",
+				Details: []Detail{{Field: "attributes." + name, Message: "names are lower-case identifiers, values 1-128 printable characters"}}}
+		}
+	}
+	as, err := s.assignBatch(ctx, key, []string{customerID}, attributes)
 	if err != nil {
 		var e *Error
 		if len(as) == 0 && asError(err, &e) && len(e.Details) == 1 && e.Details[0].Row == 1 {
@@ -311,6 +320,10 @@ func (s *Service) Assign(ctx context.Context, key, customerID string) (Assignmen
 
 // AssignBatch assigns many customers at once, returning assignments in request order.
 func (s *Service) AssignBatch(ctx context.Context, key string, customerIDs []string) ([]Assignment, error) {
+	return s.assignBatch(ctx, key, customerIDs, nil)
+}
+
+func (s *Service) assignBatch(ctx context.Context, key string, customerIDs []string, attributes map[string]string) ([]Assignment, error) {
 	var p Problems
 	if len(customerIDs) == 0 {
 		p.Field("customer_ids", "at least one customer id is required")
@@ -330,7 +343,7 @@ func (s *Service) AssignBatch(ctx context.Context, key string, customerIDs []str
 	if err != nil {
 		return nil, err
 	}
-	return s.assign.assign(ctx, e, customerIDs, s.Now())
+	return s.assign.assign(ctx, e, customerIDs, s.Now(), attributes)
 }
 
 // Assignment returns the stored assignment of a customer.

@@ -113,6 +113,7 @@ type experimentRow struct {
 	MDE                   sql.NullFloat64 `db:"mde"`
 	Salt                  string          `db:"salt"`
 	Coverage              float64         `db:"coverage"`
+	Eligibility           []byte          `db:"eligibility"`
 	Layer                 sql.NullString  `db:"layer"`
 	LayerOffset           sql.NullFloat64 `db:"layer_offset"`
 	CreatedAt             time.Time       `db:"created_at"`
@@ -165,6 +166,13 @@ func (r experimentRow) domain() (experiment.Experiment, error) {
 		e.Decision = &experiment.Decision{Arm: r.DecisionArm.String, Reason: r.DecisionReason.String,
 			DecidedBy: r.DecidedBy.String, DecidedAt: r.DecidedAt.Time.UTC()}
 	}
+	var rules []ruleRow
+	if err := json.Unmarshal(r.Eligibility, &rules); err != nil {
+		return e, fmt.Errorf("eligibility of experiment %d: %w", r.ID, err)
+	}
+	for _, x := range rules {
+		e.Eligibility = append(e.Eligibility, experiment.Rule(x))
+	}
 	var arms []armRow
 	var outcomes []experimentOutcomeRow
 	if err := json.Unmarshal(r.ArmsJSON, &arms); err != nil {
@@ -188,7 +196,7 @@ func (r experimentRow) domain() (experiment.Experiment, error) {
 
 // experimentSelect reads experiments with their arms and outcome lists in one query.
 const experimentSelect = `SELECT e.id, e.key, e.name, e.hypothesis, e.status, e.primary_outcome, e.alpha,
-	e.correction, e.target_responses_per_arm, e.mde, e.salt, e.coverage, e.layer, e.layer_offset,
+	e.correction, e.target_responses_per_arm, e.mde, e.salt, e.eligibility, e.coverage, e.layer, e.layer_offset,
 	e.created_at, e.updated_at, e.started_at,
 	e.stopped_at, e.decided_at, e.decision_arm, e.decision_reason, e.decided_by,
 	(SELECT coalesce(json_agg(json_build_object('key', a.key, 'name', a.name, 'description', a.description,
@@ -235,11 +243,11 @@ func (s *Store) CreateExperiment(ctx context.Context, e *experiment.Experiment, 
 		err := tx.GetContext(ctx, &e.ID, `
 			INSERT INTO experiments (key, name, hypothesis, status, primary_outcome, alpha, correction,
 			                         target_responses_per_arm, mde, salt, created_at, updated_at,
-			                         coverage, layer, layer_offset)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14) RETURNING id`,
+			                         coverage, layer, layer_offset, eligibility)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15) RETURNING id`,
 			e.Key, e.Name, e.Hypothesis, e.Status, e.PrimaryOutcome, e.Alpha, e.Correction,
 			targetParam(e.TargetResponsesPerArm), toNull(e.MDE), e.Salt, e.CreatedAt,
-			e.Coverage, layerParam(*e), layerOffsetParam(*e))
+			e.Coverage, layerParam(*e), layerOffsetParam(*e), rulesParam(*e))
 		if err != nil {
 			return err
 		}
@@ -257,6 +265,25 @@ func (s *Store) CreateExperiment(ctx context.Context, e *experiment.Experiment, 
 }
 
 func quote(s string) string { b, _ := json.Marshal(s); return string(b) }
+
+// ruleRow is an eligibility rule as stored (JSON).
+type ruleRow struct {
+	Attribute string   `json:"attribute"`
+	Op        string   `json:"op"`
+	Value     string   `json:"value,omitempty"`
+	Values    []string `json:"values,omitempty"`
+	Min       *float64 `json:"min,omitempty"`
+	Max       *float64 `json:"max,omitempty"`
+}
+
+func rulesParam(e experiment.Experiment) []byte {
+	rows := make([]ruleRow, len(e.Eligibility))
+	for i, r := range e.Eligibility {
+		rows[i] = ruleRow(r)
+	}
+	b, _ := json.Marshal(rows)
+	return b
+}
 
 func layerParam(e experiment.Experiment) sql.NullString {
 	return sql.NullString{String: e.Layer, Valid: e.Layer != ""}
@@ -320,12 +347,12 @@ func (s *Store) UpdateExperiment(ctx context.Context, e experiment.Experiment, f
 			       alpha = $7, correction = $8, target_responses_per_arm = $9, mde = $10, salt = $11,
 			       updated_at = $12, started_at = $13, stopped_at = $14, decided_at = $15,
 			       decision_arm = $16, decision_reason = $17, decided_by = $18,
-			       coverage = $19, layer = $20, layer_offset = $21
+			       coverage = $19, layer = $20, layer_offset = $21, eligibility = $22
 			WHERE id = $1 AND status = $2`,
 			e.ID, from, e.Name, e.Hypothesis, e.Status, e.PrimaryOutcome, e.Alpha, e.Correction,
 			targetParam(e.TargetResponsesPerArm), toNull(e.MDE), e.Salt, e.UpdatedAt,
 			e.StartedAt, e.StoppedAt, decidedAt, decisionArm, decisionReason, decidedBy,
-			e.Coverage, layerParam(e), layerOffsetParam(e))
+			e.Coverage, layerParam(e), layerOffsetParam(e), rulesParam(e))
 		if err != nil {
 			return err
 		}
