@@ -58,5 +58,5 @@ func (s *Server) eraseCustomer(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"erased": true, "experiments": report.Experiments,
-		"responses": report.Responses, "covariates": report.Covariates})
+		"responses": report.Responses, "covariates": report.Covariates, "attributes": report.Attributes})
 }

@@ -48,8 +48,8 @@ type Store interface {
 	APIKeys(ctx context.Context) ([]APIKey, error)
 	RevokeAPIKey(ctx context.Context, name string, audit AuditEntry) error
 
-	// EraseCustomer deletes a customer's responses, answers and covariates in every
-	// experiment and replaces the customer id of its assignments by ErasedID, all in one
+	// EraseCustomer deletes a customer's responses, answers, covariates and attributes in
+	// every experiment and replaces the customer id of its assignments by ErasedID, all in one
 	// transaction with the audit entry.
 	EraseCustomer(ctx context.Context, customerID string, audit AuditEntry) (Erasure, error)
 
@@ -76,6 +76,7 @@ type Erasure struct {
 	Experiments int   `json:"experiments"`
 	Responses   int64 `json:"responses"`
 	Covariates  int64 `json:"covariates"`
+	Attributes  int64 `json:"attributes"`
 }
 
 // Look is the sequential p-value of one comparison at one look.

@@ -198,6 +198,10 @@ func (s *Store) EraseCustomer(ctx context.Context, customerID string, audit expe
 			return err
 		}
 		out.Covariates, _ = res.RowsAffected()
+		if res, err = tx.ExecContext(ctx, `DELETE FROM customer_attributes WHERE customer_id = $1`, customerID); err != nil {
+			return err
+		}
+		out.Attributes, _ = res.RowsAffected()
 		for _, a := range assigned {
 			if _, err := tx.ExecContext(ctx, `UPDATE assignments SET customer_id = $3
 				WHERE experiment_id = $1 AND customer_id = $2`, a.ExperimentID, customerID,
@@ -207,7 +211,7 @@ func (s *Store) EraseCustomer(ctx context.Context, customerID string, audit expe
 		}
 		out.Experiments = len(assigned)
 		audit.Diff = map[string]any{"erasure": audit.Diff, "experiments": out.Experiments,
-			"responses": out.Responses, "covariates": out.Covariates}
+			"responses": out.Responses, "covariates": out.Covariates, "attributes": out.Attributes}
 		return writeAudit(ctx, tx, audit)
 	})
 	return out, err
