@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/krslab/krslab/experiment"
+	"github.com/krslab/krslab/experiment/postgres/pgtest"
 )
 
 // TestErasure: a customer's answers and covariates disappear from every experiment and from
@@ -28,9 +29,13 @@ func TestErasure(t *testing.T) {
 		e.must(http.StatusOK, ingest, "POST", "/v1/experiments/"+key+"/covariates:batch", map[string]any{"covariates": []map[string]any{
 			{"customer_id": who, "outcome": "trust", "value": 4}, {"customer_id": "cust-stays-1", "outcome": "trust", "value": 5}}})
 	}
+	if _, err := pgtest.Store(t).DB().Exec(`INSERT INTO customer_attributes (customer_id, name, value) VALUES ($1, 'channel', 'phone')`, who); err != nil {
+		t.Fatal(err)
+	}
 	e.must(http.StatusForbidden, editor, "DELETE", "/v1/customers/"+who, nil)
 	r := e.must(http.StatusOK, admin, "DELETE", "/v1/customers/"+who, nil)
-	if !strings.Contains(string(r.Body), `"experiments":2`) || !strings.Contains(string(r.Body), `"responses":2`) {
+	if !strings.Contains(string(r.Body), `"experiments":2`) || !strings.Contains(string(r.Body), `"responses":2`) ||
+		!strings.Contains(string(r.Body), `"attributes":1`) {
 		t.Errorf("erasure report: %s", r.Body)
 	}
 	for i, key := range []string{"erase-a", "erase-b"} {
