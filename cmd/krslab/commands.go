@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"strconv"
 	"text/tabwriter"
@@ -97,6 +98,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ReadTimeout:       2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
 	}
+	if addr := os.Getenv("KRSLAB_PPROF_ADDR"); addr != "" {
+		// Profiling for operators, on its own (loopback) address, never on the API's.
+		go func() { log.Error("pprof", "err", http.ListenAndServe(addr, pprofMux())) }()
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	log.Info("serving", "addr", *addr)
@@ -174,4 +179,12 @@ func runAPIKey(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return nil
 	}
 	return fmt.Errorf("unknown apikey subcommand %q (use create, list or revoke)", args[0])
+}
+
+func pprofMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
