@@ -100,6 +100,13 @@ func (as *assigner) forget(key string) {
 	as.mu.Unlock()
 }
 
+// forgetAll drops every cached experiment (an erasure changed their erasure counts).
+func (as *assigner) forgetAll() {
+	as.mu.Lock()
+	clear(as.experiments)
+	as.mu.Unlock()
+}
+
 func notRunning(e Experiment) error {
 	return &Error{Code: Conflict, Message: fmt.Sprintf("experiment %q is %s; customers are only assigned while it is running", e.Key, e.Status),
 		Details: []Detail{{Field: "status", Message: string(e.Status)}}}

@@ -67,6 +67,7 @@ type Experiment struct {
 	Coverage              float64 // share of customers admitted, 0 < Coverage <= 1
 	Layer                 string  // experiments of one layer never share a customer
 	LayerOffset           float64 // start of this experiment's range in its layer's hash space
+	Erasures              int64   // customers erased from this experiment (read-only)
 	CreatedAt             time.Time
 	UpdatedAt             time.Time
 	StartedAt             *time.Time

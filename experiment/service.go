@@ -538,6 +538,7 @@ func (s *Service) EraseCustomer(ctx context.Context, customerID string) (Erasure
 	er, err := s.Store.EraseCustomer(ctx, customerID, s.audit(ctx, "customer.erase", 0, subject, map[string]any{"customer": subject}))
 	if err == nil {
 		s.assign.sticky.drop(customerID)
+		s.assign.forgetAll()
 	}
 	return er, err
 }

@@ -91,6 +91,10 @@ func benchAssign(ctx context.Context, store *postgres.Store, dbURL string, clien
 		return err
 	}
 	defer store.DB().ExecContext(context.Background(), `DROP TABLE IF EXISTS bench_assignments`)
+	// Each run starts right after a checkpoint, so that no run pays for the previous one's
+	// writes (needs a superuser; without one the runs share that noise).
+	checkpoint := func() { _, _ = store.DB().ExecContext(ctx, `CHECKPOINT`) }
+	checkpoint()
 	fmt.Fprintf(stderr, "pgbench: %d clients, %v ...\n", clients, d)
 	pgTPS, pgLatency, err := pgbench(ctx, dbURL, clients, d)
 	if err != nil {
@@ -103,6 +107,7 @@ func benchAssign(ctx context.Context, store *postgres.Store, dbURL string, clien
 	}
 	defer srv.stop()
 	url := srv.url + "/v1/experiments/" + e.Key + "/assignments"
+	checkpoint()
 	fmt.Fprintf(stderr, "HTTP new assignments: %d clients, %v ...\n", clients, d)
 	var seq atomic.Int64
 	newLoad := load(ctx, clients, d, func(client *http.Client, w int) (string, error) {

@@ -19,10 +19,24 @@ type assignmentRow struct {
 	AssignedAt time.Time `db:"assigned_at"`
 }
 
-// assignSQL inserts first assignments with ON CONFLICT DO NOTHING, if the experiment is
-// still running, in one statement: an erased customer who comes back gets its anonymous
-// assignment back (so it is neither counted twice nor moved), and the last row reports
-// whether the experiment was running.
+// insertSQL inserts first assignments with ON CONFLICT DO NOTHING, if the experiment is
+// still running, in one statement; the last row reports whether it was running.
+const insertSQL = `
+	WITH run AS (SELECT 1 FROM experiments WHERE id = $1 AND status = 'running'),
+	ins AS (
+		INSERT INTO assignments (experiment_id, customer_id, arm_key, assigned_at)
+		SELECT $1, t.customer_id, t.arm_key, $4
+		FROM unnest($2::text[], $3::text[]) AS t(customer_id, arm_key)
+		WHERE EXISTS (SELECT 1 FROM run)
+		ON CONFLICT (experiment_id, customer_id) DO NOTHING
+		RETURNING customer_id, arm_key, assigned_at
+	)
+	SELECT true AS running, customer_id, arm_key, assigned_at FROM ins
+	UNION ALL
+	SELECT EXISTS (SELECT 1 FROM run), NULL, NULL, NULL`
+
+// assignSQL is insertSQL for experiments that have had erasures: an erased customer who
+// comes back gets its anonymous assignment back (so it is neither counted twice nor moved).
 const assignSQL = `
 	WITH run AS (SELECT 1 FROM experiments WHERE id = $1 AND status = 'running'),
 	revived AS (
@@ -58,7 +72,11 @@ func (s *Store) Assign(ctx context.Context, e experiment.Experiment, as []experi
 	for i, a := range as {
 		ids[i], arms[i], erased[i] = a.CustomerID, a.Arm, experiment.ErasedID(e.Salt, a.CustomerID)
 	}
-	stmt, err := s.prepared(ctx, assignSQL)
+	query, params := insertSQL, []any{e.ID, ids, arms, as[0].AssignedAt}
+	if e.Erasures > 0 {
+		query, params = assignSQL, append(params, erased)
+	}
+	stmt, err := s.prepared(ctx, query)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +86,7 @@ func (s *Store) Assign(ctx context.Context, e experiment.Experiment, as []experi
 		Arm        sql.NullString `db:"arm_key"`
 		AssignedAt sql.NullTime   `db:"assigned_at"`
 	}
-	if err := stmt.SelectContext(ctx, &rows, e.ID, ids, arms, as[0].AssignedAt, erased); err != nil {
+	if err := stmt.SelectContext(ctx, &rows, params...); err != nil {
 		return nil, mapErr(err)
 	}
 	stored := make(map[string]experiment.Assignment, len(as))
@@ -202,6 +220,9 @@ func (s *Store) EraseCustomer(ctx context.Context, customerID string, audit expe
 			return err
 		}
 		out.Attributes, _ = res.RowsAffected()
+		if _, err := tx.ExecContext(ctx, `UPDATE experiments SET erasures = erasures + 1 WHERE id = ANY($1)`, ids); err != nil {
+			return err
+		}
 		for _, a := range assigned {
 			if _, err := tx.ExecContext(ctx, `UPDATE assignments SET customer_id = $3
 				WHERE experiment_id = $1 AND customer_id = $2`, a.ExperimentID, customerID,

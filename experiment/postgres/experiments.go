@@ -113,6 +113,7 @@ type experimentRow struct {
 	MDE                   sql.NullFloat64 `db:"mde"`
 	Salt                  string          `db:"salt"`
 	Coverage              float64         `db:"coverage"`
+	Erasures              int64           `db:"erasures"`
 	Eligibility           []byte          `db:"eligibility"`
 	Layer                 sql.NullString  `db:"layer"`
 	LayerOffset           sql.NullFloat64 `db:"layer_offset"`
@@ -153,7 +154,7 @@ func (r experimentRow) domain() (experiment.Experiment, error) {
 	e := experiment.Experiment{
 		ID: r.ID, Key: r.Key, Name: r.Name, Hypothesis: r.Hypothesis, Status: experiment.Status(r.Status),
 		PrimaryOutcome: r.PrimaryOutcome, Alpha: r.Alpha, Correction: r.Correction, MDE: nullable(r.MDE),
-		Salt: r.Salt, Coverage: r.Coverage, Layer: r.Layer.String, LayerOffset: r.LayerOffset.Float64,
+		Salt: r.Salt, Coverage: r.Coverage, Erasures: r.Erasures, Layer: r.Layer.String, LayerOffset: r.LayerOffset.Float64,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 		StartedAt: nullTime(r.StartedAt), StoppedAt: nullTime(r.StoppedAt),
 		Outcomes: []string{}, Guardrails: []string{},
@@ -197,6 +198,7 @@ func (r experimentRow) domain() (experiment.Experiment, error) {
 // experimentSelect reads experiments with their arms and outcome lists in one query.
 const experimentSelect = `SELECT e.id, e.key, e.name, e.hypothesis, e.status, e.primary_outcome, e.alpha,
 	e.correction, e.target_responses_per_arm, e.mde, e.salt, e.eligibility, e.coverage, e.layer, e.layer_offset,
+	e.erasures,
 	e.created_at, e.updated_at, e.started_at,
 	e.stopped_at, e.decided_at, e.decision_arm, e.decision_reason, e.decided_by,
 	(SELECT coalesce(json_agg(json_build_object('key', a.key, 'name', a.name, 'description', a.description,
