@@ -45,6 +45,9 @@ type resultsJSON struct {
 }
 
 func (s *Server) results(c echo.Context) error {
+	if c.QueryParams().Has("segment") {
+		return s.segmentResults(c)
+	}
 	lang := c.QueryParam("lang")
 	if lang != "" && lang != "en" && lang != "nl" {
 		return &experiment.Error{Code: experiment.Invalid, Message: "invalid query",

@@ -95,11 +95,19 @@ func New(svc *experiment.Service, cfg Config) *echo.Echo {
 	v1.POST(`/experiments/:key/covariates\:batch`, s.recordCovariates, ingest)
 
 	v1.GET("/experiments/:key/results", s.results, results)
-	v1.GET("/experiments/:key/results.csv", s.resultsCSV, results)
+	v1.GET("/experiments/:key/results.csv", s.resultsCSV, results, s.segmentedCSV)
 	v1.GET("/experiments/:key/plots/:file", s.plotFile, results)
+	v1.GET("/experiments/:key/plots/segments.png", s.segmentPlot("png"), results)
+	v1.GET("/experiments/:key/plots/segments.svg", s.segmentPlot("svg"), results)
 	v1.GET("/experiments/:key/report.html", s.reportHTML, results)
 	v1.POST("/power", s.power, results)
+	v1.GET("/experiments/:key/alert-rules", s.getAlertRules, read)
+	v1.PUT("/experiments/:key/alert-rules", s.putAlertRules, edit)
+	v1.GET("/alerts", s.listAlerts, read)
+	v1.GET("/alerts/:id", s.getAlert, read)
+	v1.POST("/alerts/:id/resolve", s.resolveAlert, edit)
 	v1.GET("/audit", s.audit, s.allow(experiment.RoleAdmin))
+	v1.POST(`/customers\:batch`, s.recordAttributes, ingest)
 	v1.DELETE("/customers/:customer", s.eraseCustomer, s.allow(experiment.RoleAdmin))
 	return e
 }

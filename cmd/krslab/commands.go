@@ -102,6 +102,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		// Profiling for operators, on its own (loopback) address, never on the API's.
 		go func() { log.Error("pprof", "err", http.ListenAndServe(addr, pprofMux())) }()
 	}
+	// The webhook worker posts alerts until shutdown, then finishes the attempts in flight.
+	wctx, stopWebhooks := context.WithCancel(ctx)
+	webhooksDone := make(chan struct{})
+	go func() {
+		defer close(webhooksDone)
+		experiment.NewWebhookWorker(store, experiment.WebhookOptions{Logger: log}).Run(wctx)
+	}()
+	defer func() { stopWebhooks(); <-webhooksDone }()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	log.Info("serving", "addr", *addr)

@@ -39,5 +39,12 @@ SELECT create_distributed_table('sequential_looks', 'experiment_id', colocate_wi
 -- distributed tables).
 SET LOCAL citus.enable_unsafe_triggers = on;
 SELECT create_distributed_table('latest_answers', 'experiment_id', colocate_with => 'arms');
+-- Alerts (00006): rules, webhook, alerts and their deliveries and attempts, all keyed by
+-- experiment_id first; the alerts trigger on answers writes to the co-located shards.
+SELECT create_distributed_table('alert_rules', 'experiment_id', colocate_with => 'arms');
+SELECT create_distributed_table('alert_webhooks', 'experiment_id', colocate_with => 'arms');
+SELECT create_distributed_table('alerts', 'experiment_id', colocate_with => 'arms');
+SELECT create_distributed_table('webhook_deliveries', 'experiment_id', colocate_with => 'arms');
+SELECT create_distributed_table('webhook_attempts', 'experiment_id', colocate_with => 'arms');
 
 COMMIT;

@@ -1,0 +1,287 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/krslab/krslab/experiment"
+	"github.com/krslab/krslab/experiment/postgres/pgtest"
+	"github.com/krslab/krslab/stats"
+)
+
+// segmentFixture is a running experiment whose customers (prefix-N) carry a channel
+// attribute (phone, email or none), answer trust, satisfaction, love and nps, and some
+// have a trust covariate. It keeps the raw answers to check the SQL against.
+type segmentFixture struct {
+	svc    *experiment.Service
+	e      experiment.Experiment
+	arm    map[string]string             // customer -> arm
+	chan_  map[string]string             // customer -> channel ("" = none)
+	answer map[string]map[string]float64 // customer -> outcome -> answer
+	cov    map[string]float64            // customer -> trust covariate
+}
+
+func newSegmentFixture(t *testing.T, key, prefix string, n int) segmentFixture {
+	t.Helper()
+	s := pgtest.Store(t)
+	svc := experiment.NewService(s)
+	ctx := context.Background()
+	if _, err := svc.CreateExperiment(ctx, experiment.Experiment{Key: key, Arms: []experiment.Arm{
+		{Key: "control", Weight: 1, Control: true}, {Key: "call", Weight: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	e, err := svc.Start(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := segmentFixture{svc: svc, e: e, arm: map[string]string{}, chan_: map[string]string{},
+		answer: map[string]map[string]float64{}, cov: map[string]float64{}}
+	var ids []string
+	for i := range n {
+		ids = append(ids, fmt.Sprintf("%s-%d", prefix, i))
+	}
+	as, err := svc.AssignBatch(ctx, key, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var attrs []experiment.CustomerAttributes
+	var rs []experiment.Response
+	var cs []experiment.Covariate
+	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	for i, a := range as {
+		id := a.CustomerID
+		f.arm[id] = a.Arm
+		switch i % 3 {
+		case 0:
+			f.chan_[id] = "phone"
+		case 1:
+			f.chan_[id] = "email"
+		}
+		if c := f.chan_[id]; c != "" {
+			attrs = append(attrs, experiment.CustomerAttributes{CustomerID: id, Attributes: map[string]string{"channel": c, "tenure": "new"}})
+		}
+		if i%5 == 4 {
+			continue // no answer
+		}
+		ans := map[string]float64{"trust": float64(1 + (i*7+3)%7), "satisfaction": float64(1 + (i*5+1)%7), "nps": float64((i * 3) % 11)}
+		if i%4 != 0 {
+			ans["love"] = float64(1 + (i*3+2)%7)
+		}
+		f.answer[id] = ans
+		rs = append(rs, experiment.Response{ResponseID: "r-" + id, CustomerID: id, AnsweredAt: at, Answers: ans})
+		if i%2 == 0 {
+			f.cov[id] = float64(1 + i%7)
+			cs = append(cs, experiment.Covariate{CustomerID: id, Outcome: "trust", Value: f.cov[id]})
+		}
+	}
+	if err := svc.RecordAttributes(ctx, attrs); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.RecordResponses(ctx, key, rs, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.RecordCovariates(ctx, key, cs); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (f segmentFixture) summarize(t *testing.T, name string, max int) ([]experiment.SegmentSummary, []string) {
+	t.Helper()
+	outcomes, err := f.svc.OutcomeMap(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := f.e.AnalysedOutcomes()
+	sums, err := pgtest.Store(t).SummarizeSegments(context.Background(), f.e.ID, name, experiment.SummarySpecs(keys, outcomes, time.Time{}), max)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sums, keys
+}
+
+// TestSummarizeSegmentsAgreesWithTheRawAnswers recomputes every cell's sufficient
+// statistics from the raw answers in Go.
+func TestSummarizeSegmentsAgreesWithTheRawAnswers(t *testing.T) {
+	f := newSegmentFixture(t, "segments-raw", "segraw", 90)
+	sums, keys := f.summarize(t, "channel", experiment.MaxSegmentValues)
+	var values []string
+	for _, s := range sums {
+		values = append(values, s.Value)
+	}
+	if fmt.Sprint(values) != "[email phone (none)]" {
+		t.Fatalf("values %v, want [email phone (none)] (NoSegment last)", values)
+	}
+	index := map[string]int{}
+	for i, k := range keys {
+		index[k] = i
+	}
+	for _, s := range sums {
+		want := s.Value
+		if want == experiment.NoSegment {
+			want = ""
+		}
+		for _, arm := range []string{"control", "call"} {
+			var assigned, responded int64
+			var trust, krs stats.Moments
+			var cov stats.CovariateSums
+			var love int64
+			for id, a := range f.arm {
+				if a != arm || f.chan_[id] != want {
+					continue
+				}
+				assigned++
+				ans, ok := f.answer[id]
+				if !ok {
+					continue
+				}
+				responded++
+				y := ans["trust"]
+				trust.N++
+				trust.Sum += y
+				trust.SumSq += y * y
+				if x, ok := f.cov[id]; ok {
+					cov.NX++
+					cov.SumX += x
+					cov.SumXX += x * x
+					cov.SumXY += x * y
+					cov.SumY += y
+				}
+				if l, ok := ans["love"]; ok {
+					love++
+					k := (100*(ans["satisfaction"]-1)/6 + 100*(y-1)/6 + 100*(l-1)/6) / 3
+					krs.N++
+					krs.Sum += k
+					krs.SumSq += k * k
+				}
+			}
+			if got := s.Summary.Arms[arm]; got.Assigned != assigned || got.Responded != responded {
+				t.Errorf("%s/%s: traffic %+v, want %d assigned, %d responded", s.Value, arm, got, assigned, responded)
+			}
+			got := s.Summary.Outcomes[index["trust"]][arm]
+			if m := got.Counts.Moments(); m.N != trust.N || !near(m.Sum, trust.Sum) || !near(m.SumSq, trust.SumSq) {
+				t.Errorf("%s/%s trust: %+v, want %+v", s.Value, arm, m, trust)
+			}
+			if got.Cov == nil || *got.Cov != cov {
+				t.Errorf("%s/%s trust covariates: %+v, want %+v", s.Value, arm, got.Cov, cov)
+			}
+			k := s.Summary.Outcomes[index["krs"]][arm].Moments
+			if k.N != krs.N || !near(k.Sum, krs.Sum) || !near(k.SumSq, krs.SumSq) {
+				t.Errorf("%s/%s krs: %+v, want %+v", s.Value, arm, k, krs)
+			}
+			if n := s.Summary.Outcomes[index["love"]][arm].Counts.Moments().N; n != love {
+				t.Errorf("%s/%s love: n %d, want %d", s.Value, arm, n, love)
+			}
+		}
+	}
+
+	// The cells add up to the whole experiment.
+	whole, err := pgtest.Store(t).Summarize(context.Background(), f.e.ID, experiment.SummarySpecs(keys, mustOutcomes(t, f.svc), time.Time{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, k := range keys {
+		for _, arm := range []string{"control", "call"} {
+			var n int64
+			for _, s := range sums {
+				d := s.Summary.Outcomes[i][arm]
+				if d.Counts != nil {
+					n += d.Counts.Moments().N
+				} else {
+					n += d.Moments.N
+				}
+			}
+			w := whole.Outcomes[i][arm]
+			wn := w.Moments.N
+			if w.Counts != nil {
+				wn = w.Counts.Moments().N
+			}
+			if n != wn {
+				t.Errorf("%s/%s: cells hold %d answers, the experiment %d", k, arm, n, wn)
+			}
+		}
+	}
+}
+
+func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
+
+func mustOutcomes(t *testing.T, svc *experiment.Service) map[string]experiment.Outcome {
+	t.Helper()
+	m, err := svc.OutcomeMap(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestSaveAttributesUpserts(t *testing.T) {
+	f := newSegmentFixture(t, "segments-upsert", "segups", 30)
+	ctx := context.Background()
+	// Every phone customer becomes a chat customer; the e-mail customers stay.
+	var moved []experiment.CustomerAttributes
+	for id, c := range f.chan_ {
+		if c == "phone" {
+			moved = append(moved, experiment.CustomerAttributes{CustomerID: id, Attributes: map[string]string{"channel": "chat"}})
+		}
+	}
+	if err := f.svc.RecordAttributes(ctx, moved); err != nil {
+		t.Fatal(err)
+	}
+	sums, _ := f.summarize(t, "channel", experiment.MaxSegmentValues)
+	var values []string
+	for _, s := range sums {
+		values = append(values, s.Value)
+	}
+	if fmt.Sprint(values) != "[chat email (none)]" {
+		t.Errorf("values after the upsert %v, want [chat email (none)]", values)
+	}
+	var tenure string
+	if err := pgtest.Store(t).DB().Get(&tenure, `SELECT value FROM customer_attributes WHERE customer_id = $1 AND name = 'tenure'`, moved[0].CustomerID); err != nil || tenure != "new" {
+		t.Errorf("an attribute not sent was changed: %q, %v", tenure, err)
+	}
+
+	// Too many values for the limit.
+	_, err := pgtest.Store(t).SummarizeSegments(ctx, f.e.ID, "channel", nil, 2)
+	if experiment.ErrorCode(err) != experiment.Invalid {
+		t.Errorf("3 values with a limit of 2: %v, want invalid", err)
+	}
+}
+
+func TestRecordAttributesReportsEveryBadRow(t *testing.T) {
+	svc := experiment.NewService(pgtest.Store(t))
+	long := fmt.Sprintf("%0129d", 0)
+	err := svc.RecordAttributes(context.Background(), []experiment.CustomerAttributes{
+		{CustomerID: "ok-1", Attributes: map[string]string{"channel": "phone"}},
+		{CustomerID: "", Attributes: map[string]string{"channel": "phone"}},
+		{CustomerID: "ok-2", Attributes: map[string]string{"Channel": "phone", "tenure": long}},
+		{CustomerID: "ok-1", Attributes: map[string]string{"nps_group": "(none)"}},
+		{CustomerID: "ok-3", Attributes: map[string]string{}},
+		{CustomerID: "ok-4", Attributes: map[string]string{"channel": "a\tb"}},
+	})
+	var e *experiment.Error
+	if !asErr(err, &e) || e.Code != experiment.Invalid {
+		t.Fatalf("got %v, want invalid", err)
+	}
+	rows := map[int]int{}
+	for _, d := range e.Details {
+		rows[d.Row]++
+	}
+	if fmt.Sprint(rows) != "map[2:1 3:2 4:2 5:1 6:1]" {
+		t.Errorf("details per row %v: %v", rows, e.Details)
+	}
+	var n int
+	if err := pgtest.Store(t).DB().Get(&n, `SELECT count(*) FROM customer_attributes WHERE customer_id = 'ok-1'`); err != nil || n != 0 {
+		t.Errorf("a rejected batch stored %d attributes (%v)", n, err)
+	}
+}
+
+func asErr(err error, target **experiment.Error) bool {
+	e, ok := err.(*experiment.Error)
+	if ok {
+		*target = e
+	}
+	return ok
+}
