@@ -16,6 +16,7 @@ import (
 
 	"github.com/krslab/krslab/experiment"
 	"github.com/krslab/krslab/experiment/postgres/pgtest"
+	"github.com/krslab/krslab/experiment/webhook"
 )
 
 const alertSecret = "test-secret-of-at-least-16-chars"
@@ -32,7 +33,7 @@ type receiver struct {
 type receivedWebhook struct {
 	Delivery, Timestamp string
 	SignatureOK         bool
-	Body                experiment.WebhookPayload
+	Body                webhook.Payload
 }
 
 func newReceiver(t *testing.T, failFirst int) *receiver {
@@ -40,7 +41,7 @@ func newReceiver(t *testing.T, failFirst int) *receiver {
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
 		got := receivedWebhook{Delivery: req.Header.Get("X-Krslab-Delivery"), Timestamp: req.Header.Get("X-Krslab-Timestamp"),
-			SignatureOK: experiment.VerifyWebhook(alertSecret, body, req.Header.Get("X-Krslab-Signature"))}
+			SignatureOK: webhook.Verify(alertSecret, body, req.Header.Get("X-Krslab-Signature"))}
 		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&got.Body); err != nil {
@@ -92,7 +93,7 @@ func (s *syncBuffer) String() string {
 func startWorker(t *testing.T, logs io.Writer) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	w := experiment.NewWebhookWorker(pgtest.Store(t), experiment.WebhookOptions{
+	w := webhook.NewWorker(pgtest.Store(t), webhook.Options{
 		Poll: 20 * time.Millisecond, Backoff: 100 * time.Millisecond, Timeout: 2 * time.Second,
 		Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 	go func() { defer close(done); w.Run(ctx) }()

@@ -4,7 +4,6 @@ import (
 	"math"
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestAlertRuleMatches(t *testing.T) {
@@ -27,39 +26,10 @@ func TestAlertRuleMatches(t *testing.T) {
 	}
 }
 
-// The reference signature was computed with Python:
-// hmac.new(b'0123456789abcdef', b'{"alert_id":1}', hashlib.sha256).hexdigest()
-func TestSignWebhook(t *testing.T) {
-	const want = "sha256=fd56cc26c12b7111ab1a6bbbf176a9cf20c3ff43dbe2ec47f60403045be45c2a"
-	body := []byte(`{"alert_id":1}`)
-	if got := SignWebhook("0123456789abcdef", body); got != want {
-		t.Errorf("SignWebhook = %s, want %s", got, want)
-	}
-	if !VerifyWebhook("0123456789abcdef", body, want) || VerifyWebhook("0123456789abcdeF", body, want) ||
-		VerifyWebhook("0123456789abcdef", []byte(`{"alert_id":2}`), want) {
-		t.Error("VerifyWebhook")
-	}
+func TestWebhookFingerprint(t *testing.T) {
 	if fp := (Webhook{Secret: "0123456789abcdef"}).Fingerprint(); !strings.HasPrefix(fp, "sha256:") || len(fp) != 19 ||
 		strings.Contains(fp, "0123456789abcdef") {
 		t.Errorf("fingerprint %q", fp)
-	}
-}
-
-func TestWebhookBackoff(t *testing.T) {
-	w := NewWebhookWorker(nil, WebhookOptions{Backoff: time.Second, MaxBackoff: 10 * time.Second})
-	for n, want := range []time.Duration{0, time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 10 * time.Second, 10 * time.Second} {
-		if n == 0 {
-			continue
-		}
-		if got := w.backoff(n); got != want {
-			t.Errorf("backoff(%d) = %v, want %v", n, got, want)
-		}
-	}
-	if got := w.backoff(1000); got != 10*time.Second {
-		t.Errorf("backoff(1000) = %v", got)
-	}
-	if w.lease() <= w.opt.Timeout {
-		t.Errorf("lease %v not longer than an attempt (%v)", w.lease(), w.opt.Timeout)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/krslab/krslab/api"
 	"github.com/krslab/krslab/experiment"
 	"github.com/krslab/krslab/experiment/postgres"
+	"github.com/krslab/krslab/experiment/webhook"
 )
 
 func openStore(ctx context.Context, c common) (*postgres.Store, error) {
@@ -107,7 +108,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	webhooksDone := make(chan struct{})
 	go func() {
 		defer close(webhooksDone)
-		experiment.NewWebhookWorker(store, experiment.WebhookOptions{Logger: log}).Run(wctx)
+		webhook.NewWorker(store, webhook.Options{Logger: log}).Run(wctx)
 	}()
 	defer func() { stopWebhooks(); <-webhooksDone }()
 	errc := make(chan error, 1)

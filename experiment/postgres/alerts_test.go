@@ -14,6 +14,7 @@ import (
 
 	"github.com/krslab/krslab/experiment"
 	"github.com/krslab/krslab/experiment/postgres/pgtest"
+	"github.com/krslab/krslab/experiment/webhook"
 )
 
 const testSecret = "0123456789abcdef-secret"
@@ -31,9 +32,9 @@ func setRules(t *testing.T, f importFixture, url string, rules ...experiment.Ale
 	return stored
 }
 
-func quietWorker(t *testing.T, opt experiment.WebhookOptions) *experiment.WebhookWorker {
+func quietWorker(t *testing.T, opt webhook.Options) *webhook.Worker {
 	opt.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	return experiment.NewWebhookWorker(pgtest.Store(t), opt)
+	return webhook.NewWorker(pgtest.Store(t), opt)
 }
 
 // TestAlertsFromBulkImport: the trigger raises alerts for every way answers are written,
@@ -127,7 +128,7 @@ func (c *countingReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	c.mu.Lock()
 	c.byID[r.Header.Get("X-Krslab-Delivery")]++
-	if !experiment.VerifyWebhook(testSecret, body, r.Header.Get("X-Krslab-Signature")) {
+	if !webhook.Verify(testSecret, body, r.Header.Get("X-Krslab-Signature")) {
 		c.badSig++
 	}
 	status := c.status
@@ -167,7 +168,7 @@ func TestWebhookWorkersDeliverEachAlertOnce(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for range 3 {
-		w := quietWorker(t, experiment.WebhookOptions{Poll: 10 * time.Millisecond, Batch: 4})
+		w := quietWorker(t, webhook.Options{Poll: 10 * time.Millisecond, Batch: 4})
 		wg.Add(1)
 		go func() { defer wg.Done(); w.Run(ctx) }()
 	}
@@ -199,7 +200,7 @@ func TestWebhookRetriesBackOffThenFail(t *testing.T) {
 	rcv, url := newCountingReceiver(t, http.StatusServiceUnavailable)
 	setRules(t, f, url, experiment.AlertRule{Outcome: "nps", Op: "<=", Value: 6})
 	raise(t, f, 1)
-	w := quietWorker(t, experiment.WebhookOptions{Backoff: 50 * time.Millisecond, MaxAttempts: 4})
+	w := quietWorker(t, webhook.Options{Backoff: 50 * time.Millisecond, MaxAttempts: 4})
 	ctx := context.Background()
 	deadline := time.Now().Add(20 * time.Second)
 	for f.count(t, `SELECT count(*) FROM webhook_deliveries WHERE experiment_id = $1 AND status = 'pending'`) > 0 && time.Now().Before(deadline) {
@@ -245,8 +246,9 @@ func TestWebhookRemovedFailsPendingDeliveries(t *testing.T) {
 	setRules(t, f, "http://127.0.0.1:1/hook?token=secret-token", experiment.AlertRule{Outcome: "nps", Op: "<=", Value: 6})
 	raise(t, f, 2)
 	ctx := context.Background()
-	w := quietWorker(t, experiment.WebhookOptions{Backoff: time.Hour, MaxBackoff: 2 * time.Hour})
-	if n, err := w.DeliverDue(ctx); err != nil || n != 2 {
+	w := quietWorker(t, webhook.Options{Backoff: time.Hour, MaxBackoff: 2 * time.Hour})
+	// The package's database is shared: other tests' due deliveries may be posted too.
+	if n, err := w.DeliverDue(ctx); err != nil || n < 2 {
 		t.Fatalf("delivered %d, %v", n, err)
 	}
 	list, err := f.svc.Alerts(ctx, f.e.Key, "", 10)
@@ -263,7 +265,7 @@ func TestWebhookRemovedFailsPendingDeliveries(t *testing.T) {
 	if _, err := s.DB().Exec(`UPDATE webhook_deliveries SET next_attempt_at = now() WHERE experiment_id = $1`, f.e.ID); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := w.DeliverDue(ctx); err != nil || n != 2 {
+	if n, err := w.DeliverDue(ctx); err != nil || n < 2 {
 		t.Fatalf("delivered %d, %v", n, err)
 	}
 	if n := f.count(t, `SELECT count(*) FROM webhook_deliveries WHERE experiment_id = $1 AND status = 'failed'`); n != 2 {
