@@ -18,7 +18,7 @@ import (
 // signed, to the webhook, so that the CX team can call the customer back. The store raises
 // alerts in the same transaction as the answers (a trigger in PostgreSQL), so an
 // acknowledged response never loses its alert and a replay never raises a second one; the
-// WebhookWorker of `krslab serve` delivers them.
+// webhook.Worker (experiment/webhook) of `krslab serve` delivers them.
 
 // Limits of alert rules.
 const (
