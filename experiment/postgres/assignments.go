@@ -166,25 +166,31 @@ func (s *Store) EachAssignment(ctx context.Context, experimentID int64, fn func(
 	return mapErr(rows.Err())
 }
 
-// armCounts counts assigned and responding customers per arm.
-func armCounts(ctx context.Context, tx *sqlx.Tx, experimentID int64) (map[string]experiment.ArmCount, error) {
+// armCounts counts assigned and responding customers per arm, per value of the attribute
+// name (one value, "", when name is "").
+func armCounts(ctx context.Context, tx *sqlx.Tx, experimentID int64, name string) (map[string]map[string]experiment.ArmCount, error) {
 	var rows []struct {
-		Arm       string `db:"key"`
+		Segment   string `db:"segment"`
+		Arm       string `db:"arm_key"`
 		Assigned  int64  `db:"assigned"`
 		Responded int64  `db:"responded"`
 	}
+	a := args{experimentID}
 	// Arms nobody was assigned to yet have no row: their zero value is right.
 	err := tx.SelectContext(ctx, &rows, `
-		SELECT s.arm_key AS key, count(*) AS assigned, count(r.customer_id) AS responded
-		FROM assignments s
-		LEFT JOIN (SELECT DISTINCT customer_id FROM responses WHERE experiment_id = $1) r ON r.customer_id = s.customer_id
-		WHERE s.experiment_id = $1 GROUP BY s.arm_key`, experimentID)
+		SELECT c.segment, c.arm_key, count(*) AS assigned, count(r.customer_id) AS responded
+		FROM `+segmented(&a, "(SELECT customer_id, arm_key FROM assignments WHERE experiment_id = $1) s", "s.customer_id, s.arm_key", name)+` c
+		LEFT JOIN (SELECT DISTINCT customer_id FROM responses WHERE experiment_id = $1) r ON r.customer_id = c.customer_id
+		GROUP BY c.segment, c.arm_key`, a...)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]experiment.ArmCount, len(rows))
+	out := map[string]map[string]experiment.ArmCount{}
 	for _, r := range rows {
-		out[r.Arm] = experiment.ArmCount{Assigned: r.Assigned, Responded: r.Responded}
+		if out[r.Segment] == nil {
+			out[r.Segment] = map[string]experiment.ArmCount{}
+		}
+		out[r.Segment][r.Arm] = experiment.ArmCount{Assigned: r.Assigned, Responded: r.Responded}
 	}
 	return out, nil
 }

@@ -43,6 +43,7 @@ const covSums = `count(v.value) AS nx, coalesce(sum(v.value), 0) AS sx, coalesce
 	coalesce(sum(v.value * c.y), 0) AS sxy, coalesce(sum(c.y) FILTER (WHERE v.value IS NOT NULL), 0) AS sy`
 
 type summaryRow struct {
+	Segment string  `db:"segment"` // "" when not segmented
 	Outcome string  `db:"outcome_key"`
 	Arm     string  `db:"arm_key"`
 	Y       float64 `db:"y"`
@@ -62,49 +63,107 @@ type summaryRow struct {
 // queries read one snapshot, so counts agree across outcomes.
 func (s *Store) Summarize(ctx context.Context, experimentID int64, specs []experiment.SummarySpec) (experiment.Summary, error) {
 	var out experiment.Summary
-	err := s.inReadTx(ctx, func(tx *sqlx.Tx) error {
-		// Right after a bulk load the planner's statistics still say the tables are empty
-		// and it picks nested loops that scan the covariates once per customer; hash joins
-		// are never much worse for these per-experiment aggregates.
-		// Enough memory to group in a hash table rather than sort on disk.
-		if _, err := tx.ExecContext(ctx, `SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '64MB'`); err != nil {
-			return err
-		}
-		arms, err := armCounts(ctx, tx, experimentID)
+	err := s.inSummaryTx(ctx, func(tx *sqlx.Tx) error {
+		arms, err := armCounts(ctx, tx, experimentID, "")
 		if err != nil {
 			return err
 		}
-		out.Arms = arms
-		out.Outcomes, err = summarize(ctx, tx, experimentID, specs)
-		return err
+		rows, err := summaryRows(ctx, tx, experimentID, "", specs)
+		if err != nil {
+			return err
+		}
+		out = summaryOf(specs, arms[""], rows[""])
+		return nil
 	})
 	return out, err
 }
 
-// summarize reads every simple outcome of one kind of summary (counts per level, or sums)
-// in one pass, and each composite in one query.
-func summarize(ctx context.Context, tx *sqlx.Tx, experimentID int64, specs []experiment.SummarySpec) ([]map[string]stats.ArmData, error) {
-	out := make([]map[string]stats.ArmData, len(specs))
+// inSummaryTx reads in one snapshot, with plans fit for per-experiment aggregates.
+func (s *Store) inSummaryTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	return s.inReadTx(ctx, func(tx *sqlx.Tx) error {
+		// Right after a bulk load the planner's statistics still say the tables are empty
+		// and it picks nested loops that scan the covariates once per customer; hash joins
+		// are never much worse for these per-experiment aggregates. Enough memory to group
+		// in a hash table rather than sort on disk.
+		if _, err := tx.ExecContext(ctx, `SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '64MB'`); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+}
+
+// summaryOf folds the rows of each spec (rows[i], may be nil) into a Summary.
+func summaryOf(specs []experiment.SummarySpec, arms map[string]experiment.ArmCount, rows [][]summaryRow) experiment.Summary {
+	sum := experiment.Summary{Arms: arms, Outcomes: make([]map[string]stats.ArmData, len(specs))}
+	if sum.Arms == nil {
+		sum.Arms = map[string]experiment.ArmCount{}
+	}
+	for i, spec := range specs {
+		var r []summaryRow
+		if rows != nil {
+			r = rows[i]
+		}
+		sum.Outcomes[i] = foldSummaries(spec, r)
+	}
+	return sum
+}
+
+// segmented selects the columns cols of the rows src (aliased s, with a customer_id) with a
+// column segment: the customer's value of the attribute named by the parameter name
+// (NoSegment when it lacks one), or "" when name is "" (no segmentation). The attribute's
+// primary key makes the join add no rows.
+func segmented(a *args, src, cols, name string) string {
+	if name == "" {
+		return `(SELECT ` + cols + `, '' AS segment FROM ` + src + `)`
+	}
+	return `(SELECT ` + cols + `, coalesce(ca.value, '` + experiment.NoSegment + `') AS segment
+		FROM ` + src + ` LEFT JOIN customer_attributes ca ON ca.name = ` + a.add(name) + ` AND ca.customer_id = s.customer_id)`
+}
+
+// summaryRows reads the rows of every spec per segment value (one value, "", when name is
+// ""): rows[value][spec]. Simple outcomes of one kind of summary (counts per level, or sums)
+// take one pass together; each composite takes one query.
+func summaryRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name string, specs []experiment.SummarySpec) (map[string][][]summaryRow, error) {
+	out := map[string][][]summaryRow{}
+	add := func(i int, rows []summaryRow) {
+		for _, r := range rows {
+			if out[r.Segment] == nil {
+				out[r.Segment] = make([][]summaryRow, len(specs))
+			}
+			out[r.Segment][i] = append(out[r.Segment][i], r)
+		}
+	}
+	index := map[string]int{}
 	var counted, summed []string
 	for i, spec := range specs {
 		switch {
 		case spec.Outcome.Kind == experiment.Composite:
-			rows, err := compositeRows(ctx, tx, experimentID, spec)
+			rows, err := compositeRows(ctx, tx, experimentID, name, spec)
 			if err != nil {
 				return nil, err
 			}
-			out[i] = foldSummaries(spec, rows)
+			add(i, rows)
 		case spec.Counts:
 			counted = append(counted, spec.Outcome.Key)
+			index[spec.Outcome.Key] = i
 		default:
 			summed = append(summed, spec.Outcome.Key)
+			index[spec.Outcome.Key] = i
 		}
 	}
 	var until time.Time
 	if len(specs) > 0 {
 		until = specs[0].Until // the specs of one call share their cut-off
 	}
-	byOutcome := map[string][]summaryRow{}
+	byOutcome := func(rows []summaryRow) {
+		for _, r := range rows {
+			add(index[r.Outcome], []summaryRow{r})
+		}
+	}
+	// The latest answer of each customer and outcome, with its segment.
+	cust := func(a *args) string {
+		return segmented(a, "latest s", "s.outcome_key, s.customer_id, s.arm_key, s.value AS y", name) + ` c`
+	}
 	for _, group := range []struct {
 		keys   []string
 		counts bool
@@ -114,41 +173,31 @@ func summarize(ctx context.Context, tx *sqlx.Tx, experimentID int64, specs []exp
 		}
 		var a args
 		query := `WITH ` + latestCTE(&a, experimentID, group.keys, until) + `
-			SELECT c.outcome_key, c.arm_key, ` + aggregates(group.counts) + `,
+			SELECT c.segment, c.outcome_key, c.arm_key, ` + aggregates(group.counts) + `,
 			       0 AS nx, 0 AS sx, 0 AS sxx, 0 AS sxy, 0 AS sy
-			FROM (SELECT outcome_key, customer_id, arm_key, value AS y FROM latest) c
-			GROUP BY c.outcome_key, c.arm_key` + map[bool]string{true: ", c.y", false: ""}[group.counts]
+			FROM ` + cust(&a) + `
+			GROUP BY c.segment, c.outcome_key, c.arm_key` + map[bool]string{true: ", c.y", false: ""}[group.counts]
 		var rows []summaryRow
 		if err := tx.SelectContext(ctx, &rows, query, a...); err != nil {
 			return nil, err
 		}
-		for _, r := range rows {
-			byOutcome[r.Outcome] = append(byOutcome[r.Outcome], r)
-		}
+		byOutcome(rows)
 	}
 	// The CUPED sums cover only customers with a covariate, so they are read from the
 	// covariates side: nothing to do for the many experiments without any.
 	if simple := append(append([]string(nil), counted...), summed...); len(simple) > 0 {
 		var a args
 		query := `WITH ` + latestCTE(&a, experimentID, simple, until) + `
-			SELECT c.outcome_key, c.arm_key, 0 AS y, 0 AS n, 0 AS sum, 0 AS sumsq, ` + covSums + `
+			SELECT c.segment, c.outcome_key, c.arm_key, 0 AS y, 0 AS n, 0 AS sum, 0 AS sumsq, ` + covSums + `
 			FROM covariates v
-			JOIN (SELECT outcome_key, customer_id, arm_key, value AS y FROM latest) c
-			  ON c.outcome_key = v.outcome_key AND c.customer_id = v.customer_id
+			JOIN ` + cust(&a) + ` ON c.outcome_key = v.outcome_key AND c.customer_id = v.customer_id
 			WHERE v.experiment_id = ` + a.add(experimentID) + ` AND v.outcome_key = ANY(` + a.add(pq.StringArray(simple)) + `::text[])
-			GROUP BY c.outcome_key, c.arm_key`
+			GROUP BY c.segment, c.outcome_key, c.arm_key`
 		var rows []summaryRow
 		if err := tx.SelectContext(ctx, &rows, query, a...); err != nil {
 			return nil, err
 		}
-		for _, r := range rows {
-			byOutcome[r.Outcome] = append(byOutcome[r.Outcome], r)
-		}
-	}
-	for i, spec := range specs {
-		if spec.Outcome.Kind != experiment.Composite {
-			out[i] = foldSummaries(spec, byOutcome[spec.Outcome.Key])
-		}
+		byOutcome(rows)
 	}
 	return out, nil
 }
@@ -162,65 +211,53 @@ func aggregates(counts bool) string {
 }
 
 // compositeRows sums the composite of customers who answered every component: the mean of
-// the components rescaled to 0..100.
-func compositeRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, spec experiment.SummarySpec) ([]summaryRow, error) {
+// the components rescaled to 0..100. Without a cut-off the components' latest answers are
+// joined customer by customer on the rollup's primary key (each component is one range of
+// it, so the join needs no sort or grouping by customer); with one they are grouped from
+// the answers given before it.
+func compositeRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name string, spec experiment.SummarySpec) ([]summaryRow, error) {
 	var keys []string
-	var los, his pq.Float64Array
+	var los, his []float64
 	for _, c := range spec.Components {
 		lo, hi, _ := c.Bounds()
 		keys, los, his = append(keys, c.Key), append(los, lo), append(his, hi)
 	}
 	var a args
+	var cust string
 	if spec.Until.IsZero() {
-		return compositeFromRollup(ctx, tx, experimentID, spec, keys, los, his)
-	}
-	latest := latestCTE(&a, experimentID, keys, spec.Until)
-	query := `WITH ` + latest + `,
+		exp := a.add(experimentID)
+		var from, terms string
+		for i, k := range keys {
+			alias := fmt.Sprintf("c%d", i)
+			lo, hi := a.add(los[i]), a.add(his[i])
+			terms += fmt.Sprintf(" + 100 * (%s.value - %s::float8) / (%s::float8 - %s::float8)", alias, lo, hi, lo)
+			if i == 0 {
+				from = fmt.Sprintf("latest_answers %s", alias)
+				continue
+			}
+			from += fmt.Sprintf(" JOIN latest_answers %s ON %s.experiment_id = c0.experiment_id AND %s.outcome_key = %s AND %s.customer_id = c0.customer_id",
+				alias, alias, alias, a.add(k), alias)
+		}
+		cust = `cust AS (
+			SELECT c0.customer_id, c0.arm_key, (` + terms[3:] + `) / ` + a.add(float64(len(keys))) + `::float8 AS y
+			FROM ` + from + `
+			WHERE c0.experiment_id = ` + exp + ` AND c0.outcome_key = ` + a.add(keys[0]) + `)`
+	} else {
+		cust = latestCTE(&a, experimentID, keys, spec.Until) + `,
 		cust AS (
 			SELECT l.customer_id, l.arm_key, avg(100 * (l.value - b.lo) / (b.hi - b.lo)) AS y
 			FROM latest l
-			JOIN unnest(` + a.add(pq.StringArray(keys)) + `::text[], ` + a.add(los) + `::float8[], ` + a.add(his) + `::float8[]) AS b(key, lo, hi)
+			JOIN unnest(` + a.add(pq.StringArray(keys)) + `::text[], ` + a.add(pq.Float64Array(los)) + `::float8[], ` + a.add(pq.Float64Array(his)) + `::float8[]) AS b(key, lo, hi)
 			  ON b.key = l.outcome_key
 			GROUP BY l.customer_id, l.arm_key
-			HAVING count(*) = ` + a.add(len(keys)) + `
-		)
-		SELECT '' AS outcome_key, c.arm_key, ` + aggregates(false) + `, ` + covSums + `
-		FROM cust c LEFT JOIN covariates v
-		  ON v.experiment_id = ` + a.add(experimentID) + ` AND v.outcome_key = ` + a.add(spec.Outcome.Key) + ` AND v.customer_id = c.customer_id
-		GROUP BY c.arm_key`
-	var rows []summaryRow
-	err := tx.SelectContext(ctx, &rows, query, a...)
-	return rows, err
-}
-
-// compositeFromRollup joins the components' latest answers customer by customer: each
-// component is one range of the rollup's primary key, so the join needs no sort or
-// grouping by customer.
-func compositeFromRollup(ctx context.Context, tx *sqlx.Tx, experimentID int64, spec experiment.SummarySpec,
-	keys []string, los, his []float64) ([]summaryRow, error) {
-	var a args
-	exp := a.add(experimentID)
-	var from, terms string
-	for i, k := range keys {
-		alias := fmt.Sprintf("c%d", i)
-		lo, hi := a.add(los[i]), a.add(his[i])
-		terms += fmt.Sprintf(" + 100 * (%s.value - %s::float8) / (%s::float8 - %s::float8)", alias, lo, hi, lo)
-		if i == 0 {
-			from = fmt.Sprintf("latest_answers %s", alias)
-			continue
-		}
-		from += fmt.Sprintf(" JOIN latest_answers %s ON %s.experiment_id = c0.experiment_id AND %s.outcome_key = %s AND %s.customer_id = c0.customer_id",
-			alias, alias, alias, a.add(k), alias)
+			HAVING count(*) = ` + a.add(len(keys)) + `)`
 	}
-	query := `WITH cust AS (
-			SELECT c0.customer_id, c0.arm_key, (` + terms[3:] + `) / ` + a.add(float64(len(keys))) + `::float8 AS y
-			FROM ` + from + `
-			WHERE c0.experiment_id = ` + exp + ` AND c0.outcome_key = ` + a.add(keys[0]) + `
-		)
-		SELECT '' AS outcome_key, c.arm_key, ` + aggregates(false) + `, ` + covSums + `
-		FROM cust c LEFT JOIN covariates v
-		  ON v.experiment_id = ` + exp + ` AND v.outcome_key = ` + a.add(spec.Outcome.Key) + ` AND v.customer_id = c.customer_id
-		GROUP BY c.arm_key`
+	query := `WITH ` + cust + `
+		SELECT c.segment, '' AS outcome_key, c.arm_key, ` + aggregates(false) + `, ` + covSums + `
+		FROM ` + segmented(&a, "cust s", "s.customer_id, s.arm_key, s.y", name) + ` c
+		LEFT JOIN covariates v
+		  ON v.experiment_id = ` + a.add(experimentID) + ` AND v.outcome_key = ` + a.add(spec.Outcome.Key) + ` AND v.customer_id = c.customer_id
+		GROUP BY c.segment, c.arm_key`
 	var rows []summaryRow
 	err := tx.SelectContext(ctx, &rows, query, a...)
 	return rows, err
