@@ -117,13 +117,9 @@ func plotOptions(c echo.Context, format string) (plot.Options, string, error) {
 
 // reportHTML serves the self-contained report a product owner reads.
 func (s *Server) reportHTML(c echo.Context) error {
-	lang := c.QueryParam("lang")
-	if lang == "" {
-		lang = plot.English
-	}
-	if lang != plot.English && lang != plot.Dutch {
-		return &experiment.Error{Code: experiment.Invalid, Message: "invalid query",
-			Details: []experiment.Detail{{Field: "lang", Message: "must be en or nl"}}}
+	lang, err := langParam(c)
+	if err != nil {
+		return err
 	}
 	ctx := c.Request().Context()
 	key := param(c, "key")
@@ -140,4 +136,16 @@ func (s *Server) reportHTML(c echo.Context) error {
 		return err
 	}
 	return c.HTMLBlob(http.StatusOK, buf.Bytes())
+}
+
+// langParam reads ?lang= (en, the default, or nl).
+func langParam(c echo.Context) (string, error) {
+	switch lang := c.QueryParam("lang"); lang {
+	case "":
+		return plot.English, nil
+	case plot.English, plot.Dutch:
+		return lang, nil
+	}
+	return "", &experiment.Error{Code: experiment.Invalid, Message: "invalid query",
+		Details: []experiment.Detail{{Field: "lang", Message: "must be en or nl"}}}
 }

@@ -48,10 +48,9 @@ func (s *Server) results(c echo.Context) error {
 	if c.QueryParams().Has("segment") {
 		return s.segmentResults(c)
 	}
-	lang := c.QueryParam("lang")
-	if lang != "" && lang != "en" && lang != "nl" {
-		return &experiment.Error{Code: experiment.Invalid, Message: "invalid query",
-			Details: []experiment.Detail{{Field: "lang", Message: "must be en or nl"}}}
+	lang, err := langParam(c)
+	if err != nil {
+		return err
 	}
 	start := time.Now()
 	res, err := s.svc.Results(c.Request().Context(), param(c, "key"))

@@ -93,10 +93,9 @@ type segmentResultsJSON struct {
 
 // segmentResults serves GET /v1/experiments/{key}/results?segment=NAME.
 func (s *Server) segmentResults(c echo.Context) error {
-	lang := c.QueryParam("lang")
-	if lang != "" && lang != "en" && lang != "nl" {
-		return &experiment.Error{Code: experiment.Invalid, Message: "invalid query",
-			Details: []experiment.Detail{{Field: "lang", Message: "must be en or nl"}}}
+	lang, err := langParam(c)
+	if err != nil {
+		return err
 	}
 	start := time.Now()
 	res, err := s.svc.SegmentResults(c.Request().Context(), param(c, "key"), c.QueryParam("segment"))
