@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -73,13 +75,13 @@ func New(svc *experiment.Service, cfg Config) *echo.Echo {
 	readAssign := s.allow(experiment.RoleAdmin, experiment.RoleAnalyst, experiment.RoleIngest)
 	results := s.allow(experiment.RoleAdmin, experiment.RoleEditor, experiment.RoleAnalyst)
 
-	v1.GET("/outcomes", s.listOutcomes, read)
-	v1.GET("/outcomes/:outcome", s.getOutcome, read)
+	v1.GET("/outcomes", s.listOutcomes, read, query())
+	v1.GET("/outcomes/:outcome", s.getOutcome, read, query())
 	v1.POST("/outcomes", s.createOutcome, edit)
 
 	v1.POST("/experiments", s.createExperiment, edit)
 	v1.GET("/experiments", s.listExperiments, read)
-	v1.GET("/experiments/:key", s.getExperiment, read)
+	v1.GET("/experiments/:key", s.getExperiment, read, query())
 	v1.PATCH("/experiments/:key", s.patchExperiment, edit)
 	v1.POST("/experiments/:key/start", s.startExperiment, edit)
 	v1.POST("/experiments/:key/stop", s.stopExperiment, edit)
@@ -87,21 +89,21 @@ func New(svc *experiment.Service, cfg Config) *echo.Echo {
 
 	v1.POST("/experiments/:key/assignments", s.assign, ingest)
 	v1.POST(`/experiments/:key/assignments\:batch`, s.assignBatch, ingest)
-	v1.GET("/experiments/:key/assignments.csv", s.assignmentsCSV, readAssign)
-	v1.GET("/experiments/:key/assignments/:customer", s.getAssignment, readAssign)
+	v1.GET("/experiments/:key/assignments.csv", s.assignmentsCSV, readAssign, query())
+	v1.GET("/experiments/:key/assignments/:customer", s.getAssignment, readAssign, query())
 
 	v1.POST("/experiments/:key/responses", s.recordResponse, ingest)
 	v1.POST(`/experiments/:key/responses\:batch`, s.recordResponses, ingest)
 	v1.POST(`/experiments/:key/covariates\:batch`, s.recordCovariates, ingest)
 
-	v1.GET("/experiments/:key/results", s.results, results)
-	v1.GET("/experiments/:key/results.csv", s.resultsCSV, results, s.segmentedCSV)
+	v1.GET("/experiments/:key/results", s.results, results, query("lang", "segment"))
+	v1.GET("/experiments/:key/results.csv", s.resultsCSV, results, query("segment"), s.segmentedCSV)
 	v1.GET("/experiments/:key/plots/:file", s.plotFile, results)
 	v1.GET("/experiments/:key/plots/segments.png", s.segmentPlot("png"), results)
 	v1.GET("/experiments/:key/plots/segments.svg", s.segmentPlot("svg"), results)
-	v1.GET("/experiments/:key/report.html", s.reportHTML, results)
+	v1.GET("/experiments/:key/report.html", s.reportHTML, results, query("lang"))
 	v1.POST("/power", s.power, results)
-	v1.GET("/experiments/:key/alert-rules", s.getAlertRules, read)
+	v1.GET("/experiments/:key/alert-rules", s.getAlertRules, read, query())
 	v1.PUT("/experiments/:key/alert-rules", s.putAlertRules, edit)
 	v1.GET("/alerts", s.listAlerts, read)
 	v1.GET("/alerts/:id", s.getAlert, read)
@@ -110,6 +112,29 @@ func New(svc *experiment.Service, cfg Config) *echo.Echo {
 	v1.POST(`/customers\:batch`, s.recordAttributes, ingest)
 	v1.DELETE("/customers/:customer", s.eraseCustomer, s.allow(experiment.RoleAdmin))
 	return e
+}
+
+// query refuses query parameters other than the allowed ones, naming each: a misspelt
+// parameter must not silently give another answer than the caller asked for.
+func query(allowed ...string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			var p experiment.Problems
+			for name := range c.QueryParams() {
+				if !slices.Contains(allowed, name) {
+					if len(allowed) == 0 {
+						p.Field(name, "unknown query parameter; this route takes none")
+					} else {
+						p.Field(name, "unknown query parameter; use %s", strings.Join(allowed, ", "))
+					}
+				}
+			}
+			if err := p.Err("invalid query"); err != nil {
+				return err
+			}
+			return next(c)
+		}
+	}
 }
 
 // param returns a path parameter, unescaped: Echo leaves it escaped when the request path
