@@ -40,6 +40,7 @@ func (s *Server) createOutcome(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	c.Response().Header().Set(echo.HeaderLocation, "/v1/outcomes/"+o.Key)
 	return c.JSON(http.StatusCreated, toOutcomeJSON(o))
 }
 
