@@ -114,6 +114,7 @@ func benchAssign(ctx context.Context, store *postgres.Store, dbURL string, clien
 		id := fmt.Sprintf("b%d-%d", w, seq.Add(1))
 		return id, assignOnce(client, url, secret, id)
 	})
+	groups := meanGroupSize(srv.url)
 	fmt.Fprintf(stderr, "HTTP repeat (sticky) assignments: %d clients, %v ...\n", clients, d)
 	seen := newLoad.ids
 	var next atomic.Int64
@@ -133,6 +134,7 @@ func benchAssign(ctx context.Context, store *postgres.Store, dbURL string, clien
 		fmt.Fprintf(tw, "%s\t%.0f\t%.1f\t%.1f\t%d\t%.2f\t\n", r.name, r.l.tps, r.l.p(0.50), r.l.p(0.99), r.l.errors, r.l.tps/pgTPS)
 	}
 	tw.Flush()
+	fmt.Fprintf(stdout, "new assignments were stored in groups of %.1f on average (group commit)\n", groups)
 	fmt.Fprintf(stdout, "new_assign_ratio=%.2f p99_ms=%.1f errors=%d sticky_faster=%v\n",
 		newLoad.tps/pgTPS, newLoad.p(0.99), newLoad.errors+sticky.errors, sticky.tps > newLoad.tps)
 	return nil
@@ -282,4 +284,29 @@ func startBenchServer(ctx context.Context, dbURL string) (*benchServer, error) {
 func (s *benchServer) stop() {
 	s.cmd.Process.Signal(os.Interrupt)
 	s.cmd.Wait()
+}
+
+var groupLine = regexp.MustCompile(`(?m)^krslab_assignment_group_commit_size_(sum|count) ([0-9.e+]+)$`)
+
+// meanGroupSize reads the server's group-commit histogram from /metrics.
+func meanGroupSize(url string) float64 {
+	res, err := http.Get(url + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	var sum, count float64
+	for _, m := range groupLine.FindAllStringSubmatch(string(body), -1) {
+		v, _ := strconv.ParseFloat(m[2], 64)
+		if m[1] == "sum" {
+			sum = v
+		} else {
+			count = v
+		}
+	}
+	if count == 0 {
+		return 0
+	}
+	return sum / count
 }

@@ -70,7 +70,10 @@ func (s *Store) Assign(ctx context.Context, e experiment.Experiment, as []experi
 	arms := make(pq.StringArray, len(as))
 	erased := make(pq.StringArray, len(as))
 	for i, a := range as {
-		ids[i], arms[i], erased[i] = a.CustomerID, a.Arm, experiment.ErasedID(e.Salt, a.CustomerID)
+		ids[i], arms[i] = a.CustomerID, a.Arm
+		if e.Erasures > 0 {
+			erased[i] = experiment.ErasedID(e.Salt, a.CustomerID)
+		}
 	}
 	query, params := insertSQL, []any{e.ID, ids, arms, as[0].AssignedAt}
 	if e.Erasures > 0 {

@@ -111,9 +111,6 @@ func withDefaults(raw string, opt Options) (string, error) {
 	set("connect_timeout", strconv.Itoa(max(1, int(opt.ConnectTimeout.Seconds()))))
 	set("statement_timeout", strconv.FormatInt(opt.StatementTimeout.Milliseconds(), 10))
 	set("application_name", "krslab")
-	// Prepared statements are for saving round trips; their parameters (arrays of customer
-	// ids) differ too much in size for one generic plan to suit them all.
-	set("plan_cache_mode", "force_custom_plan")
 	u.RawQuery = q.Encode()
 	return u.String(), nil
 }
