@@ -50,7 +50,7 @@ type assignResult struct {
 }
 
 const (
-	assignWorkers  = 4 // concurrent group-commit transactions
+	assignWorkers  = 4    // concurrent group-commit transactions
 	maxGroup       = 1000 // assignments per group commit
 	stickyCapacity = 500_000
 )
