@@ -35,6 +35,12 @@ var demoBase = map[string]float64{
 	"choice_channels": 4.3, "fairness": 4.8, "influence": 3.6, "nps": 6.9, "ces": 4.8,
 }
 
+// The customer attributes of the demo, for segmented results.
+var (
+	demoChannels = []string{"phone", "phone", "email", "chat", "app"}
+	demoTenures  = []string{"under_1y", "1_5y", "5y_plus"}
+)
+
 // demoKey is the experiment `make run` points at.
 const demoKey = "complaint-callback"
 
@@ -147,7 +153,17 @@ func loadDemo(ctx context.Context, svc *experiment.Service, d demoExperiment, se
 	now := time.Now().UTC()
 	var responses []experiment.Response
 	var covariates []experiment.Covariate
+	var attributes []experiment.CustomerAttributes
 	for i, a := range assigned {
+		// What is known of every customer beforehand: the channel it mostly uses and how
+		// long it has been a customer. Interventions land best with phone customers.
+		channel := demoChannels[rng.IntN(len(demoChannels))]
+		attributes = append(attributes, experiment.CustomerAttributes{CustomerID: a.CustomerID,
+			Attributes: map[string]string{"channel": channel, "tenure": demoTenures[rng.IntN(len(demoTenures))]}})
+		lift := 0.6
+		if channel == "phone" {
+			lift = 1.8
+		}
 		// Everyone has a pre-experiment trust score from last quarter's survey.
 		mood := rng.NormFloat64() * 0.9
 		covariates = append(covariates, experiment.Covariate{CustomerID: a.CustomerID, Outcome: "trust",
@@ -166,7 +182,7 @@ func loadDemo(ctx context.Context, svc *experiment.Service, d demoExperiment, se
 			if key == "nps" {
 				lo, hi, scale = 0, 10, 1.6
 			}
-			v := base + effects[a.Arm][key] + scale*(mood+rng.NormFloat64()*0.95)
+			v := base + lift*effects[a.Arm][key] + scale*(mood+rng.NormFloat64()*0.95)
 			answers[key] = clampRound(v, lo, hi)
 		}
 		answered := now.Add(-time.Duration(rng.Float64()*float64(d.days)*24) * time.Hour)
@@ -175,6 +191,11 @@ func loadDemo(ctx context.Context, svc *experiment.Service, d demoExperiment, se
 	}
 	for start := 0; start < len(responses); start += 2000 {
 		if _, err := svc.RecordResponses(ctx, def.Key, responses[start:min(start+2000, len(responses))], true); err != nil {
+			return 0, err
+		}
+	}
+	for start := 0; start < len(attributes); start += experiment.MaxBatch {
+		if err := svc.RecordAttributes(ctx, attributes[start:min(start+experiment.MaxBatch, len(attributes))]); err != nil {
 			return 0, err
 		}
 	}

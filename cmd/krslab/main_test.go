@@ -101,6 +101,21 @@ func TestDemoLoadsBelievableExperiments(t *testing.T) {
 			t.Errorf("%s: recommendation %+v", d.def.Key, res.Recommendation)
 		}
 	}
+	// The demo customers carry attributes: the call-back works best with phone customers.
+	seg, err := svc.SegmentResults(context.Background(), demoKey, "channel")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seg.Cells) != 4 {
+		t.Errorf("%d channel cells, want 4", len(seg.Cells))
+	}
+	flagged := false
+	for _, h := range seg.Heterogeneity {
+		flagged = flagged || (h.Outcome == "krs" && h.Arm == "callback" && h.Heterogeneous)
+	}
+	if !flagged {
+		t.Error("the call-back's KRS effect should differ by channel in the demo")
+	}
 }
 
 func TestUnknownCommand(t *testing.T) {
