@@ -165,11 +165,7 @@ func toAlertJSON(a experiment.Alert) alertJSON {
 // listAlerts: GET /v1/alerts?experiment=K&status=open|resolved&limit=N, newest first.
 func (s *Server) listAlerts(c echo.Context) error {
 	var p experiment.Problems
-	for name := range c.QueryParams() {
-		if name != "experiment" && name != "status" && name != "limit" {
-			p.Field(name, "unknown query parameter; use experiment, status and limit")
-		}
-	}
+	checkQuery(c, &p, "experiment", "status", "limit")
 	limit := experiment.DefaultAlertsLimit
 	if v := c.QueryParam("limit"); v != "" {
 		n, err := strconv.Atoi(v)

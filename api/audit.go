@@ -23,11 +23,7 @@ type auditJSON struct {
 // audit lists the audit log (admin): GET /v1/audit?experiment=K&limit=N.
 func (s *Server) audit(c echo.Context) error {
 	var p experiment.Problems
-	for name := range c.QueryParams() {
-		if name != "experiment" && name != "limit" {
-			p.Field(name, "unknown query parameter; use experiment and limit")
-		}
-	}
+	checkQuery(c, &p, "experiment", "limit")
 	limit := 100
 	if v := c.QueryParam("limit"); v != "" {
 		n, err := strconv.Atoi(v)

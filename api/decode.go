@@ -71,10 +71,7 @@ func invalidBody(field, msg string) error {
 func jsonError(err error) error {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
-	var fe fieldError
 	switch {
-	case errors.As(err, &fe):
-		return invalidBody(fe.field, fe.msg)
 	case errors.As(err, &syn):
 		return invalidBody("body", fmt.Sprintf("invalid JSON at byte %d: %v", syn.Offset, syn))
 	case errors.As(err, &typ):
@@ -110,11 +107,6 @@ func jsonTypeName(goType string) string {
 	}
 	return "an object"
 }
-
-// fieldError lets custom UnmarshalJSON methods name their field.
-type fieldError struct{ field, msg string }
-
-func (e fieldError) Error() string { return e.field + ": " + e.msg }
 
 // parseAnswer reads one answer: a JSON number, or true/false for binary outcomes.
 // ok is false for null, which means not answered.

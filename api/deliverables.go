@@ -79,13 +79,7 @@ func (s *Server) plotFile(c echo.Context) error {
 func plotOptions(c echo.Context, format string) (plot.Options, string, error) {
 	opt := plot.Options{Format: format, Width: plot.DefaultWidth, Height: plot.DefaultHeight, Lang: plot.English}
 	var p experiment.Problems
-	for name := range c.QueryParams() {
-		switch name {
-		case "width", "height", "scale", "lang":
-		default:
-			p.Field(name, "unknown query parameter; use width, height, scale or lang")
-		}
-	}
+	checkQuery(c, &p, "width", "height", "scale", "lang")
 	for _, q := range []struct {
 		name string
 		dst  *int

@@ -213,13 +213,7 @@ func (s *Server) segmentResultsCSV(c echo.Context) error {
 func (s *Server) segmentPlot(format string) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		var p experiment.Problems
-		for name := range c.QueryParams() {
-			switch name {
-			case "width", "height", "scale", "lang", "segment", "outcome":
-			default:
-				p.Field(name, "unknown query parameter; use segment, outcome, width, height, scale or lang")
-			}
-		}
+		checkQuery(c, &p, "segment", "outcome", "width", "height", "scale", "lang")
 		if !c.QueryParams().Has("segment") {
 			p.Field("segment", "is required: the customer attribute to split by")
 		}

@@ -80,7 +80,7 @@ func New(svc *experiment.Service, cfg Config) *echo.Echo {
 	v1.POST("/outcomes", s.createOutcome, edit)
 
 	v1.POST("/experiments", s.createExperiment, edit)
-	v1.GET("/experiments", s.listExperiments, read)
+	v1.GET("/experiments", s.listExperiments, read, query("status"))
 	v1.GET("/experiments/:key", s.getExperiment, read, query())
 	v1.PATCH("/experiments/:key", s.patchExperiment, edit)
 	v1.POST("/experiments/:key/start", s.startExperiment, edit)
@@ -120,19 +120,26 @@ func query(allowed ...string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			var p experiment.Problems
-			for name := range c.QueryParams() {
-				if !slices.Contains(allowed, name) {
-					if len(allowed) == 0 {
-						p.Field(name, "unknown query parameter; this route takes none")
-					} else {
-						p.Field(name, "unknown query parameter; use %s", strings.Join(allowed, ", "))
-					}
-				}
-			}
+			checkQuery(c, &p, allowed...)
 			if err := p.Err("invalid query"); err != nil {
 				return err
 			}
 			return next(c)
+		}
+	}
+}
+
+// checkQuery records every query parameter that is not allowed, for handlers that report
+// them together with their own checks of the parameters.
+func checkQuery(c echo.Context, p *experiment.Problems, allowed ...string) {
+	for name := range c.QueryParams() {
+		if slices.Contains(allowed, name) {
+			continue
+		}
+		if len(allowed) == 0 {
+			p.Field(name, "unknown query parameter; this route takes none")
+		} else {
+			p.Field(name, "unknown query parameter; use %s", strings.Join(allowed, ", "))
 		}
 	}
 }
