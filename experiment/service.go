@@ -150,13 +150,17 @@ func (s *Service) PatchExperiment(ctx context.Context, key string, p Patch) (Exp
 	before := e
 	if e.Status != Draft {
 		var frozen Problems
-		for field, set := range map[string]bool{
-			"primary_outcome": p.PrimaryOutcome != nil, "outcomes": p.Outcomes != nil,
-			"guardrails": p.Guardrails != nil, "alpha": p.Alpha != nil, "correction": p.Correction != nil,
-			"target_responses_per_arm": p.TargetResponsesPerArm != nil, "mde": p.MDE != nil, "salt": p.Salt != nil,
+		// In a fixed order, so that the error lists the fields as the request names them.
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{
+			{"primary_outcome", p.PrimaryOutcome != nil}, {"outcomes", p.Outcomes != nil},
+			{"guardrails", p.Guardrails != nil}, {"alpha", p.Alpha != nil}, {"correction", p.Correction != nil},
+			{"target_responses_per_arm", p.TargetResponsesPerArm != nil}, {"mde", p.MDE != nil}, {"salt", p.Salt != nil},
 		} {
-			if set {
-				frozen.Field(field, "cannot change once the experiment is %s", e.Status)
+			if f.set {
+				frozen.Field(f.name, "cannot change once the experiment is %s", e.Status)
 			}
 		}
 		if p.Layer != nil && *p.Layer != e.Layer {
