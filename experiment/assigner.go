@@ -50,7 +50,6 @@ type assignResult struct {
 }
 
 const (
-	assignWorkers  = 4    // concurrent group-commit transactions
 	maxGroup       = 1000 // assignments per group commit
 	stickyCapacity = 500_000
 )
@@ -156,11 +155,7 @@ func (as *assigner) assign(ctx context.Context, e Experiment, ids []string, now 
 		}
 		return out, nil
 	}
-	as.start.Do(func() {
-		for range assignWorkers {
-			go as.work()
-		}
-	})
+	as.start.Do(func() { go as.work() })
 	i := missing[0]
 	req := &assignRequest{ctx: ctx, e: e, done: make(chan assignResult, 1),
 		a: Assignment{CustomerID: ids[i], Arm: AssignArm(e.Salt, ids[i], e.Arms), AssignedAt: now}}
@@ -238,7 +233,10 @@ func (as *assigner) storeFailed(e Experiment, err error) {
 }
 
 // work takes whatever requests are queued, up to maxGroup, and stores them with one
-// statement per experiment.
+// statement per experiment; the experiments of a group commit concurrently. One group is in
+// flight at a time: the requests that arrive during its commit form the next group, so under
+// load groups grow with the commit latency instead of commits multiplying (fewer, larger
+// transactions are what the database does fastest).
 func (as *assigner) work() {
 	for first := range as.queue {
 		group := []*assignRequest{first}
@@ -262,9 +260,11 @@ func (as *assigner) work() {
 			}
 			byExperiment[r.e.ID] = append(byExperiment[r.e.ID], r)
 		}
+		var wg sync.WaitGroup
 		for _, reqs := range byExperiment {
-			as.commit(reqs)
+			wg.Go(func() { as.commit(reqs) })
 		}
+		wg.Wait()
 	}
 }
 

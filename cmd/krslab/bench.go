@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"text/tabwriter"
@@ -36,6 +37,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	clients := fs.Int("clients", 32, "concurrent clients")
 	duration := fs.Duration("duration", 10*time.Second, "length of each measurement")
 	responses := fs.Int("responses", 100_000, "responses of the results benchmark (10 answers each)")
+	loadGen := fs.String("load", "auto", "HTTP load generator of the assign benchmark: wrk, go, or auto (wrk when installed)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -53,7 +55,19 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if args[0] == "assign" {
-		return benchAssign(ctx, store, c.databaseURL, *clients, *duration, fsync, stdout, stderr)
+		wrk := ""
+		switch *loadGen {
+		case "auto":
+			wrk, _ = exec.LookPath("wrk")
+		case "wrk":
+			if wrk, err = exec.LookPath("wrk"); err != nil {
+				return fmt.Errorf("--load wrk: %w (apt-get install wrk)", err)
+			}
+		case "go":
+		default:
+			return fmt.Errorf("--load: %q is not wrk, go or auto", *loadGen)
+		}
+		return benchAssign(ctx, store, c.databaseURL, wrk, *clients, *duration, fsync, stdout, stderr)
 	}
 	return benchResults(ctx, store, c.databaseURL, *responses, fsync, stdout, stderr)
 }
@@ -79,7 +93,7 @@ func benchExperiment(ctx context.Context, store *postgres.Store, outcomes []stri
 	return e, secret, err
 }
 
-func benchAssign(ctx context.Context, store *postgres.Store, dbURL string, clients int, d time.Duration, fsync string, stdout, stderr io.Writer) error {
+func benchAssign(ctx context.Context, store *postgres.Store, dbURL, wrk string, clients int, d time.Duration, fsync string, stdout, stderr io.Writer) error {
 	e, secret, err := benchExperiment(ctx, store, nil)
 	if err != nil {
 		return err
@@ -106,22 +120,46 @@ func benchAssign(ctx context.Context, store *postgres.Store, dbURL string, clien
 		return err
 	}
 	defer srv.stop()
-	url := srv.url + "/v1/experiments/" + e.Key + "/assignments"
+	path := "/v1/experiments/" + e.Key + "/assignments"
 	checkpoint()
-	fmt.Fprintf(stderr, "HTTP new assignments: %d clients, %v ...\n", clients, d)
-	var seq atomic.Int64
-	newLoad := load(ctx, clients, d, func(client *http.Client, w int) (string, error) {
-		id := fmt.Sprintf("b%d-%d", w, seq.Add(1))
-		return id, assignOnce(client, url, secret, id)
-	})
-	groups := meanGroupSize(srv.url)
-	fmt.Fprintf(stderr, "HTTP repeat (sticky) assignments: %d clients, %v ...\n", clients, d)
-	seen := newLoad.ids
-	var next atomic.Int64
-	sticky := load(ctx, clients, d, func(client *http.Client, w int) (string, error) {
-		id := seen[int(next.Add(1))%len(seen)]
-		return id, assignOnce(client, url, secret, id)
-	})
+	fmt.Fprintf(stderr, "HTTP new assignments: %d clients, %v (load: %s) ...\n", clients, d, map[bool]string{true: "wrk", false: "go"}[wrk != ""])
+	var newLoad, sticky loadStats
+	var stored, groups, storedAfter float64
+	if wrk != "" {
+		if newLoad, err = wrkLoad(ctx, wrk, srv.url, path, secret, "", clients, d); err != nil {
+			return err
+		}
+		stored, groups = settledGroupCommits(srv.url)
+		// The repeats ask for customers that are stored, read back from the database.
+		ids, err := storedCustomers(ctx, store, e.ID)
+		if err != nil {
+			return err
+		}
+		defer os.Remove(ids)
+		fmt.Fprintf(stderr, "HTTP repeat (sticky) assignments: %d clients, %v ...\n", clients, d)
+		if sticky, err = wrkLoad(ctx, wrk, srv.url, path, secret, ids, clients, d); err != nil {
+			return err
+		}
+	} else {
+		var seq atomic.Int64
+		run := load(ctx, clients, d, func(client *http.Client, w int) (string, error) {
+			id := fmt.Sprintf("b%d-%d", w, seq.Add(1))
+			return id, assignOnce(client, srv.url+path, secret, id)
+		})
+		newLoad = run.stats()
+		stored, groups = settledGroupCommits(srv.url)
+		fmt.Fprintf(stderr, "HTTP repeat (sticky) assignments: %d clients, %v ...\n", clients, d)
+		seen := run.ids
+		var next atomic.Int64
+		sticky = load(ctx, clients, d, func(client *http.Client, w int) (string, error) {
+			id := seen[int(next.Add(1))%len(seen)]
+			return id, assignOnce(client, srv.url+path, secret, id)
+		}).stats()
+	}
+	// A repeat must come from what is stored: the repeat run may not store anything.
+	if storedAfter, _ = settledGroupCommits(srv.url); storedAfter != stored {
+		return fmt.Errorf("the repeat run stored %.0f new assignments; it should only have repeated stored ones", storedAfter-stored)
+	}
 
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(stdout, "krslab bench assign: %d clients, %v per run, PostgreSQL fsync=%s\n", clients, d, fsync)
@@ -129,14 +167,14 @@ func benchAssign(ctx context.Context, store *postgres.Store, dbURL string, clien
 	fmt.Fprintf(tw, "pgbench single-row INSERT ON CONFLICT DO NOTHING\t%.0f\t%.1f (avg)\t-\t0\t1.00\t\n", pgTPS, pgLatency)
 	for _, r := range []struct {
 		name string
-		l    loadResult
+		l    loadStats
 	}{{"HTTP new assignments", newLoad}, {"HTTP repeat assignments (sticky)", sticky}} {
-		fmt.Fprintf(tw, "%s\t%.0f\t%.1f\t%.1f\t%d\t%.2f\t\n", r.name, r.l.tps, r.l.p(0.50), r.l.p(0.99), r.l.errors, r.l.tps/pgTPS)
+		fmt.Fprintf(tw, "%s\t%.0f\t%.1f\t%.1f\t%d\t%.2f\t\n", r.name, r.l.tps, r.l.p50, r.l.p99, r.l.errors, r.l.tps/pgTPS)
 	}
 	tw.Flush()
-	fmt.Fprintf(stdout, "new assignments were stored in groups of %.1f on average (group commit)\n", groups)
+	fmt.Fprintf(stdout, "new assignments were stored in groups of %.1f on average (group commit)\n", stored/max(groups, 1))
 	fmt.Fprintf(stdout, "new_assign_ratio=%.2f p99_ms=%.1f errors=%d sticky_faster=%v\n",
-		newLoad.tps/pgTPS, newLoad.p(0.99), newLoad.errors+sticky.errors, sticky.tps > newLoad.tps)
+		newLoad.tps/pgTPS, newLoad.p99, newLoad.errors+sticky.errors, sticky.tps > newLoad.tps)
 	return nil
 }
 
@@ -157,7 +195,33 @@ func assignOnce(client *http.Client, url, secret, id string) error {
 	return nil
 }
 
-// loadResult is what a load run measured.
+// storedCustomers writes the customers stored in an experiment to a temporary file, one
+// per line, and returns its name.
+func storedCustomers(ctx context.Context, store *postgres.Store, experimentID int64) (string, error) {
+	var ids []string
+	if err := store.DB().SelectContext(ctx, &ids, `SELECT customer_id FROM assignments WHERE experiment_id = $1`, experimentID); err != nil {
+		return "", err
+	}
+	if len(ids) == 0 {
+		return "", errors.New("the new-assignment run stored no customers")
+	}
+	f, err := os.CreateTemp("", "krslab-bench-ids-*")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	_, err = io.WriteString(f, strings.Join(ids, "\n")+"\n")
+	return f.Name(), err
+}
+
+// loadStats is what a load run measured: requests per second without errors, and latency
+// percentiles in milliseconds.
+type loadStats struct {
+	tps, p50, p99 float64
+	errors        int
+}
+
+// loadResult is what a load run of the Go load generator measured.
 type loadResult struct {
 	tps       float64
 	errors    int
@@ -170,6 +234,10 @@ func (r loadResult) p(q float64) float64 {
 		return 0
 	}
 	return float64(r.latencies[int(q*float64(len(r.latencies)-1))].Microseconds()) / 1000
+}
+
+func (r loadResult) stats() loadStats {
+	return loadStats{tps: r.tps, p50: r.p(0.50), p99: r.p(0.99), errors: r.errors}
 }
 
 // load runs clients loops of do for d and measures throughput and latency.
@@ -288,25 +356,37 @@ func (s *benchServer) stop() {
 
 var groupLine = regexp.MustCompile(`(?m)^krslab_assignment_group_commit_size_(sum|count) ([0-9.e+]+)$`)
 
-// meanGroupSize reads the server's group-commit histogram from /metrics.
-func meanGroupSize(url string) float64 {
+// settledGroupCommits is groupCommits once the requests a load generator left in flight
+// when it stopped have been stored.
+func settledGroupCommits(url string) (stored, groups float64) {
+	stored, groups = groupCommits(url)
+	for range 50 {
+		time.Sleep(100 * time.Millisecond)
+		s, g := groupCommits(url)
+		if s == stored && g == groups {
+			break
+		}
+		stored, groups = s, g
+	}
+	return stored, groups
+}
+
+// groupCommits reads the server's group-commit histogram from /metrics: the assignments
+// stored and the statements that stored them.
+func groupCommits(url string) (stored, groups float64) {
 	res, err := http.Get(url + "/metrics")
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
-	var sum, count float64
 	for _, m := range groupLine.FindAllStringSubmatch(string(body), -1) {
 		v, _ := strconv.ParseFloat(m[2], 64)
 		if m[1] == "sum" {
-			sum = v
+			stored = v
 		} else {
-			count = v
+			groups = v
 		}
 	}
-	if count == 0 {
-		return 0
-	}
-	return sum / count
+	return stored, groups
 }

@@ -1,0 +1,38 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"regexp"
+	"testing"
+
+	"github.com/krslab/krslab/experiment/postgres/pgtest"
+)
+
+// TestBenchAssignRuns runs `krslab bench assign` briefly with each load generator: it must
+// measure, check that the repeat run stored nothing, and print its summary line. The figures
+// themselves are for a quiet machine, not for a test.
+func TestBenchAssignRuns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts servers and pgbench")
+	}
+	for _, load := range []string{"wrk", "go"} {
+		t.Run(load, func(t *testing.T) {
+			if _, err := exec.LookPath(load); load == "wrk" && err != nil {
+				if os.Getenv("KRSLAB_REQUIRE_DB") == "1" {
+					t.Fatal("wrk is not installed (apt-get install wrk)")
+				}
+				t.Skip("wrk is not installed")
+			}
+			cmd := exec.Command(binary(t), "bench", "assign", "--duration", "1s", "--clients", "8", "--load", load)
+			cmd.Env = append(os.Environ(), "DATABASE_URL="+pgtest.URL(t))
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			if !regexp.MustCompile(`new_assign_ratio=[0-9.]+ p99_ms=[0-9.]+ errors=0 sticky_faster=(true|false)`).Match(out) {
+				t.Fatalf("no summary line with zero errors:\n%s", out)
+			}
+		})
+	}
+}

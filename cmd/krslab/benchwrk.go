@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"time"
+)
+
+// wrkScript drives wrk against POST /assignments. Each thread numbers its customers
+// <prefix><thread>-<n>, or, given a file of stored customers (KRSLAB_WRK_IDS), cycles
+// through them, each thread from its own place. done() prints one machine-readable line.
+const wrkScript = `
+local path, key, prefix = os.getenv("KRSLAB_WRK_PATH"), os.getenv("KRSLAB_WRK_KEY"), os.getenv("KRSLAB_WRK_PREFIX")
+local idfile = os.getenv("KRSLAB_WRK_IDS") or ""
+local nextid = 0
+function setup(thread)
+  thread:set("tid", nextid)
+  nextid = nextid + 1
+end
+function init(args)
+  count = 0
+  ids = {}
+  if idfile ~= "" then
+    for line in io.lines(idfile) do ids[#ids + 1] = line end
+  end
+  headers = { ["Authorization"] = "Bearer " .. key, ["Content-Type"] = "application/json" }
+end
+function request()
+  count = count + 1
+  local id = prefix .. tid .. "-" .. count
+  if #ids > 0 then id = ids[(count * 7919 + tid * 104729) % #ids + 1] end
+  return wrk.format("POST", path, headers, '{"customer_id":"' .. id .. '"}')
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("krslab-wrk requests=%d duration_us=%d p50_us=%d p99_us=%d status_errors=%d socket_errors=%d\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), e.status,
+    e.connect + e.read + e.write + e.timeout))
+end
+`
+
+var wrkLine = regexp.MustCompile(`krslab-wrk requests=(\d+) duration_us=(\d+) p50_us=(\d+) p99_us=(\d+) status_errors=(\d+) socket_errors=(\d+)`)
+
+// wrkLoad runs wrk with clients connections on two threads (as pgbench's -j 2) for d
+// against path: new customers, or the customers in the file ids when it is not "". wrk is a
+// C load generator, as pgbench is: on a small machine a load generator in Go takes a share
+// of the CPU that the server and PostgreSQL need.
+func wrkLoad(ctx context.Context, bin, baseURL, path, secret, ids string, clients int, d time.Duration) (loadStats, error) {
+	script, err := os.CreateTemp("", "krslab-wrk-*.lua")
+	if err != nil {
+		return loadStats{}, err
+	}
+	defer os.Remove(script.Name())
+	if _, err := script.WriteString(wrkScript); err != nil {
+		return loadStats{}, err
+	}
+	script.Close()
+	cmd := exec.CommandContext(ctx, bin, "-t", "2", "-c", strconv.Itoa(clients),
+		"-d", fmt.Sprintf("%ds", max(1, int(d.Seconds()))), "-s", script.Name(), baseURL)
+	cmd.Env = append(os.Environ(), "KRSLAB_WRK_PATH="+path, "KRSLAB_WRK_KEY="+secret,
+		"KRSLAB_WRK_PREFIX=w", "KRSLAB_WRK_IDS="+ids)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return loadStats{}, fmt.Errorf("wrk: %v\n%s", err, out)
+	}
+	m := wrkLine.FindSubmatch(out)
+	if m == nil {
+		return loadStats{}, fmt.Errorf("wrk output without its summary line:\n%s", out)
+	}
+	n := make([]float64, len(m)-1)
+	for i := range n {
+		n[i], _ = strconv.ParseFloat(string(m[i+1]), 64)
+	}
+	errs := int(n[4] + n[5])
+	return loadStats{tps: (n[0] - float64(errs)) / (n[1] / 1e6), p50: n[2] / 1000, p99: n[3] / 1000, errors: errs}, nil
+}
