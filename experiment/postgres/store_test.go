@@ -153,3 +153,47 @@ func TestCitusDistributionCoversTheSchema(t *testing.T) {
 		}
 	}
 }
+
+// TestAnswerReferencesAreChecked covers the statement-level checks that stand in for the
+// answers' foreign keys (migration 00009): an answer must belong to a stored response, to an
+// outcome the experiment measures (or a component of one) and to one of its arms; deleting a
+// response deletes its answers and their latest values.
+func TestAnswerReferencesAreChecked(t *testing.T) {
+	f := newImportFixture(t, "answer-references")
+	ctx := context.Background()
+	f.assign(t, "c1")
+	if _, err := f.svc.RecordResponses(ctx, f.e.Key, []experiment.Response{{ResponseID: "r1", CustomerID: "c1",
+		AnsweredAt: mustTime(t, "2026-03-01T08:00:00Z"), Answers: map[string]float64{"trust": 5, "nps": 9}}}, false); err != nil {
+		t.Fatal(err)
+	}
+	db := pgtest.Store(t).DB()
+	insert := `INSERT INTO answers (experiment_id, outcome_key, customer_id, response_id, arm_key, answered_at, value)
+		SELECT experiment_id, $2, customer_id, $3, arm_key, answered_at, 1 FROM answers WHERE experiment_id = $1 LIMIT 1`
+	for _, c := range []struct{ outcome, response, want string }{
+		{"trust", "no-such-response", "response no-such-response"},
+		{"happiness_index", "r1", "outcome happiness_index"},
+	} {
+		_, err := db.ExecContext(ctx, insert, f.e.ID, c.outcome, c.response)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s/%s: err = %v, want one naming %q", c.outcome, c.response, err, c.want)
+		}
+	}
+	if _, err := db.ExecContext(ctx, `UPDATE answers SET arm_key = 'nope' WHERE experiment_id = $1`, f.e.ID); err == nil ||
+		!strings.Contains(err.Error(), "arm nope") {
+		t.Errorf("answer moved to an unknown arm: %v", err)
+	}
+	// A component of the experiment's freedom_of_choice composite is answerable although the
+	// experiment does not list it.
+	if _, err := db.ExecContext(ctx, insert, f.e.ID, "choice_channels", "r1"); err != nil {
+		t.Errorf("component answer refused: %v", err)
+	}
+	if _, err := db.ExecContext(ctx, `DELETE FROM responses WHERE experiment_id = $1`, f.e.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.count(t, `SELECT count(*) FROM answers WHERE experiment_id = $1`); n != 0 {
+		t.Errorf("%d answers outlived their response", n)
+	}
+	if n := f.count(t, `SELECT count(*) FROM latest_answers WHERE experiment_id = $1`); n != 0 {
+		t.Errorf("%d latest answers outlived their response", n)
+	}
+}
