@@ -33,12 +33,16 @@ func newEnv(t *testing.T) *env {
 	return newEnvOn(t, store)
 }
 
-func newEnvOn(t *testing.T, store *postgres.Store) *env {
+// newEnvOn starts the API on store; configure, if any, adjusts its configuration.
+func newEnvOn(t *testing.T, store *postgres.Store, configure ...func(*api.Config)) *env {
 	t.Helper()
 	svc := experiment.NewService(store)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := httptest.NewServer(api.New(svc, api.Config{Logger: log, Ready: store, BodyLimit: 4 << 20,
-		Metrics: api.NewMetrics(store.DB().DB)}))
+	cfg := api.Config{Logger: log, Ready: store, BodyLimit: 4 << 20, Metrics: api.NewMetrics(store.DB().DB)}
+	for _, c := range configure {
+		c(&cfg)
+	}
+	srv := httptest.NewServer(api.New(svc, cfg))
 	t.Cleanup(srv.Close)
 	e := &env{t: t, srv: srv, svc: svc, keys: map[experiment.Role]string{}}
 	for _, role := range []experiment.Role{experiment.RoleAdmin, experiment.RoleEditor, experiment.RoleAnalyst, experiment.RoleIngest} {

@@ -29,6 +29,9 @@ type Checker interface {
 // Config configures the HTTP server.
 type Config struct {
 	BodyLimit int64 // bytes; default 16 MiB
+	// ImportLimit bounds the body of a CSV import (…:import routes), which is streamed
+	// rather than held in memory; default 1 GiB.
+	ImportLimit int64
 	Logger    *slog.Logger
 	Ready     Checker
 	Metrics   *Metrics // nil: a registry of its own without database pool metrics
@@ -47,6 +50,9 @@ func New(svc *experiment.Service, cfg Config) *echo.Echo {
 	if cfg.BodyLimit <= 0 {
 		cfg.BodyLimit = 16 << 20
 	}
+	if cfg.ImportLimit <= 0 {
+		cfg.ImportLimit = 1 << 30
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -61,7 +67,11 @@ func New(svc *experiment.Service, cfg Config) *echo.Echo {
 	e.Use(middleware.RequestID())
 	e.Use(s.logRequests)
 	e.Use(middleware.Recover())
-	e.Use(middleware.BodyLimit(strconv.FormatInt(cfg.BodyLimit, 10) + "B"))
+	// Imports stream their body and have a limit of their own.
+	isImport := func(c echo.Context) bool { return strings.HasSuffix(c.Path(), ":import") }
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Skipper: isImport,
+		Limit: strconv.FormatInt(cfg.BodyLimit, 10) + "B"}))
+	importLimit := middleware.BodyLimit(strconv.FormatInt(cfg.ImportLimit, 10) + "B")
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", s.readyz)
@@ -95,6 +105,9 @@ func New(svc *experiment.Service, cfg Config) *echo.Echo {
 	v1.POST("/experiments/:key/responses", s.recordResponse, ingest)
 	v1.POST(`/experiments/:key/responses\:batch`, s.recordResponses, ingest)
 	v1.POST(`/experiments/:key/covariates\:batch`, s.recordCovariates, ingest)
+	v1.POST(`/experiments/:key/responses\:import`, s.importCSV("responses"), ingest, importLimit)
+	v1.POST(`/experiments/:key/assignments\:import`, s.importCSV("assignments"), ingest, importLimit)
+	v1.POST(`/experiments/:key/covariates\:import`, s.importCSV("covariates"), ingest, importLimit)
 
 	v1.GET("/experiments/:key/results", s.results, results, query("lang", "segment"))
 	v1.GET("/experiments/:key/results.csv", s.resultsCSV, results, query("segment"), s.segmentedCSV)

@@ -72,6 +72,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	addr := fs.String("addr", envOr("KRSLAB_ADDR", ":8080"), "listen address (env KRSLAB_ADDR)")
 	migrate := fs.Bool("migrate", false, "apply pending migrations before serving")
 	bodyLimit := fs.Int64("body-limit", envInt("KRSLAB_BODY_LIMIT", 16<<20), "largest request body in bytes (env KRSLAB_BODY_LIMIT)")
+	importLimit := fs.Int64("import-limit", envInt("KRSLAB_IMPORT_LIMIT", 1<<30), "largest CSV body of the :import routes in bytes, streamed (env KRSLAB_IMPORT_LIMIT)")
 	maxConns := fs.Int("db-max-conns", int(envInt("KRSLAB_DB_MAX_CONNS", 16)), "database connection pool size (env KRSLAB_DB_MAX_CONNS)")
 	drain := fs.Duration("shutdown-timeout", 20*time.Second, "how long in-flight requests may finish on SIGTERM")
 	if err := fs.Parse(args); err != nil {
@@ -90,7 +91,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		log.Info("migrated", "applied", len(applied))
 	}
-	handler := api.New(experiment.NewService(store), api.Config{BodyLimit: *bodyLimit, Logger: log, Ready: store,
+	handler := api.New(experiment.NewService(store), api.Config{BodyLimit: *bodyLimit, ImportLimit: *importLimit, Logger: log, Ready: store,
 		Metrics: api.NewMetrics(store.DB().DB)})
 	srv := &http.Server{
 		Addr:              *addr,
