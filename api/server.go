@@ -32,9 +32,9 @@ type Config struct {
 	// ImportLimit bounds the body of a CSV import (…:import routes), which is streamed
 	// rather than held in memory; default 1 GiB.
 	ImportLimit int64
-	Logger    *slog.Logger
-	Ready     Checker
-	Metrics   *Metrics // nil: a registry of its own without database pool metrics
+	Logger      *slog.Logger
+	Ready       Checker
+	Metrics     *Metrics // nil: a registry of its own without database pool metrics
 }
 
 // Server holds the dependencies of the handlers.
