@@ -39,6 +39,8 @@ SELECT create_distributed_table('sequential_looks', 'experiment_id', colocate_wi
 -- distributed tables).
 SET LOCAL citus.enable_unsafe_triggers = on;
 SELECT create_distributed_table('latest_answers', 'experiment_id', colocate_with => 'arms');
+-- The answers' reference check (00009) and the deletion of a response's answers are
+-- triggers too; they read and write only the co-located shards of the same experiment.
 -- Alerts (00006): rules, webhook, alerts and their deliveries and attempts, all keyed by
 -- experiment_id first; the alerts trigger on answers writes to the co-located shards.
 SELECT create_distributed_table('alert_rules', 'experiment_id', colocate_with => 'arms');
