@@ -15,7 +15,6 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"text/tabwriter"
@@ -122,42 +121,41 @@ func benchAssign(ctx context.Context, store *postgres.Store, dbURL, wrk string, 
 	defer srv.stop()
 	path := "/v1/experiments/" + e.Key + "/assignments"
 	checkpoint()
+	// run measures one load, with wrk when it is installed, else with the Go load generator:
+	// new customers, or the stored ones in repeat.
+	run := func(repeat []string) (loadStats, error) {
+		if wrk != "" {
+			return wrkLoad(ctx, wrk, srv.url, path, secret, repeat, clients, d)
+		}
+		var n atomic.Int64
+		return load(ctx, clients, d, func(client *http.Client, w int) error {
+			k := n.Add(1)
+			id := fmt.Sprintf("w%d-%d", w, k)
+			if repeat != nil {
+				id = repeat[int(k)%len(repeat)]
+			}
+			return assignOnce(client, srv.url+path, secret, id)
+		}).stats(), nil
+	}
 	fmt.Fprintf(stderr, "HTTP new assignments: %d clients, %v (load: %s) ...\n", clients, d, map[bool]string{true: "wrk", false: "go"}[wrk != ""])
-	var newLoad, sticky loadStats
-	var stored, groups, storedAfter float64
-	if wrk != "" {
-		if newLoad, err = wrkLoad(ctx, wrk, srv.url, path, secret, "", clients, d); err != nil {
-			return err
-		}
-		stored, groups = settledGroupCommits(srv.url)
-		// The repeats ask for customers that are stored, read back from the database.
-		ids, err := storedCustomers(ctx, store, e.ID)
-		if err != nil {
-			return err
-		}
-		defer os.Remove(ids)
-		fmt.Fprintf(stderr, "HTTP repeat (sticky) assignments: %d clients, %v ...\n", clients, d)
-		if sticky, err = wrkLoad(ctx, wrk, srv.url, path, secret, ids, clients, d); err != nil {
-			return err
-		}
-	} else {
-		var seq atomic.Int64
-		run := load(ctx, clients, d, func(client *http.Client, w int) (string, error) {
-			id := fmt.Sprintf("b%d-%d", w, seq.Add(1))
-			return id, assignOnce(client, srv.url+path, secret, id)
-		})
-		newLoad = run.stats()
-		stored, groups = settledGroupCommits(srv.url)
-		fmt.Fprintf(stderr, "HTTP repeat (sticky) assignments: %d clients, %v ...\n", clients, d)
-		seen := run.ids
-		var next atomic.Int64
-		sticky = load(ctx, clients, d, func(client *http.Client, w int) (string, error) {
-			id := seen[int(next.Add(1))%len(seen)]
-			return id, assignOnce(client, srv.url+path, secret, id)
-		}).stats()
+	newLoad, err := run(nil)
+	if err != nil {
+		return err
+	}
+	stored, groups := settledGroupCommits(srv.url)
+	// The repeats ask for customers read back from the database: a load generator may
+	// abandon its last requests when it stops, before they were stored.
+	ids, err := storedCustomers(ctx, store, e.ID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "HTTP repeat (sticky) assignments: %d clients, %v ...\n", clients, d)
+	sticky, err := run(ids)
+	if err != nil {
+		return err
 	}
 	// A repeat must come from what is stored: the repeat run may not store anything.
-	if storedAfter, _ = settledGroupCommits(srv.url); storedAfter != stored {
+	if storedAfter, _ := settledGroupCommits(srv.url); storedAfter != stored {
 		return fmt.Errorf("the repeat run stored %.0f new assignments; it should only have repeated stored ones", storedAfter-stored)
 	}
 
@@ -195,23 +193,16 @@ func assignOnce(client *http.Client, url, secret, id string) error {
 	return nil
 }
 
-// storedCustomers writes the customers stored in an experiment to a temporary file, one
-// per line, and returns its name.
-func storedCustomers(ctx context.Context, store *postgres.Store, experimentID int64) (string, error) {
+// storedCustomers lists the customers stored in an experiment.
+func storedCustomers(ctx context.Context, store *postgres.Store, experimentID int64) ([]string, error) {
 	var ids []string
 	if err := store.DB().SelectContext(ctx, &ids, `SELECT customer_id FROM assignments WHERE experiment_id = $1`, experimentID); err != nil {
-		return "", err
+		return nil, err
 	}
 	if len(ids) == 0 {
-		return "", errors.New("the new-assignment run stored no customers")
+		return nil, errors.New("the new-assignment run stored no customers")
 	}
-	f, err := os.CreateTemp("", "krslab-bench-ids-*")
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	_, err = io.WriteString(f, strings.Join(ids, "\n")+"\n")
-	return f.Name(), err
+	return ids, nil
 }
 
 // loadStats is what a load run measured: requests per second without errors, and latency
@@ -226,7 +217,6 @@ type loadResult struct {
 	tps       float64
 	errors    int
 	latencies []time.Duration // sorted
-	ids       []string
 }
 
 func (r loadResult) p(q float64) float64 {
@@ -241,7 +231,7 @@ func (r loadResult) stats() loadStats {
 }
 
 // load runs clients loops of do for d and measures throughput and latency.
-func load(ctx context.Context, clients int, d time.Duration, do func(*http.Client, int) (string, error)) loadResult {
+func load(ctx context.Context, clients int, d time.Duration, do func(*http.Client, int) error) loadResult {
 	transport := &http.Transport{MaxIdleConns: clients * 2, MaxIdleConnsPerHost: clients * 2}
 	defer transport.CloseIdleConnections()
 	client := &http.Client{Transport: transport, Timeout: 30 * time.Second}
@@ -254,21 +244,17 @@ func load(ctx context.Context, clients int, d time.Duration, do func(*http.Clien
 		go func() {
 			defer wg.Done()
 			var lat []time.Duration
-			var ids []string
 			errs := 0
 			for time.Now().Before(deadline) && ctx.Err() == nil {
 				start := time.Now()
-				id, err := do(client, w)
+				err := do(client, w)
 				lat = append(lat, time.Since(start))
 				if err != nil {
 					errs++
-				} else {
-					ids = append(ids, id)
 				}
 			}
 			mu.Lock()
 			res.latencies = append(res.latencies, lat...)
-			res.ids = append(res.ids, ids...)
 			res.errors += errs
 			mu.Unlock()
 		}()
@@ -290,16 +276,15 @@ func pgbench(ctx context.Context, dbURL string, clients int, d time.Duration) (t
 	} else if _, err := exec.LookPath(bin); err != nil {
 		bin = "/usr/lib/postgresql/15/bin/pgbench"
 	}
-	script, err := os.CreateTemp("", "krslab-pgbench-*.sql")
+	script, err := tempFile("krslab-pgbench-*.sql", `\set id random(1, 2000000000)
+INSERT INTO bench_assignments (experiment_id, customer_id, arm_key, assigned_at) VALUES (1, 'pg-' || :id, 'control', now()) ON CONFLICT DO NOTHING;
+`)
 	if err != nil {
 		return 0, 0, err
 	}
-	defer os.Remove(script.Name())
-	fmt.Fprintln(script, `\set id random(1, 2000000000)`)
-	fmt.Fprintln(script, `INSERT INTO bench_assignments (experiment_id, customer_id, arm_key, assigned_at) VALUES (1, 'pg-' || :id, 'control', now()) ON CONFLICT DO NOTHING;`)
-	script.Close()
+	defer os.Remove(script)
 	out, err := exec.CommandContext(ctx, bin, "-n", "-M", "prepared", "-c", strconv.Itoa(clients), "-j", "2",
-		"-T", strconv.Itoa(int(d.Seconds())), "-f", script.Name(), dbURL).CombinedOutput()
+		"-T", strconv.Itoa(int(d.Seconds())), "-f", script, dbURL).CombinedOutput()
 	if err != nil {
 		return 0, 0, fmt.Errorf("pgbench: %v\n%s", err, out)
 	}
@@ -389,4 +374,18 @@ func groupCommits(url string) (stored, groups float64) {
 		}
 	}
 	return stored, groups
+}
+
+// tempFile writes content to a new temporary file and returns its name.
+func tempFile(pattern, content string) (string, error) {
+	f, err := os.CreateTemp("", pattern)
+	if err != nil {
+		return "", err
+	}
+	if _, err := f.WriteString(content); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), f.Close()
 }

@@ -7,14 +7,15 @@ import (
 	"os/exec"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 )
 
 // wrkScript drives wrk against POST /assignments. Each thread numbers its customers
-// <prefix><thread>-<n>, or, given a file of stored customers (KRSLAB_WRK_IDS), cycles
-// through them, each thread from its own place. done() prints one machine-readable line.
+// w<thread>-<n>, or, given a file of stored customers (KRSLAB_WRK_IDS), cycles through
+// them, each thread from its own place. done() prints one machine-readable line.
 const wrkScript = `
-local path, key, prefix = os.getenv("KRSLAB_WRK_PATH"), os.getenv("KRSLAB_WRK_KEY"), os.getenv("KRSLAB_WRK_PREFIX")
+local path, key = os.getenv("KRSLAB_WRK_PATH"), os.getenv("KRSLAB_WRK_KEY")
 local idfile = os.getenv("KRSLAB_WRK_IDS") or ""
 local nextid = 0
 function setup(thread)
@@ -31,7 +32,7 @@ function init(args)
 end
 function request()
   count = count + 1
-  local id = prefix .. tid .. "-" .. count
+  local id = "w" .. tid .. "-" .. count
   if #ids > 0 then id = ids[(count * 7919 + tid * 104729) % #ids + 1] end
   return wrk.format("POST", path, headers, '{"customer_id":"' .. id .. '"}')
 end
@@ -46,23 +47,25 @@ end
 var wrkLine = regexp.MustCompile(`krslab-wrk requests=(\d+) duration_us=(\d+) p50_us=(\d+) p99_us=(\d+) status_errors=(\d+) socket_errors=(\d+)`)
 
 // wrkLoad runs wrk with clients connections on two threads (as pgbench's -j 2) for d
-// against path: new customers, or the customers in the file ids when it is not "". wrk is a
+// against path: new customers, or the stored ones in repeat when it is not nil. wrk is a
 // C load generator, as pgbench is: on a small machine a load generator in Go takes a share
 // of the CPU that the server and PostgreSQL need.
-func wrkLoad(ctx context.Context, bin, baseURL, path, secret, ids string, clients int, d time.Duration) (loadStats, error) {
-	script, err := os.CreateTemp("", "krslab-wrk-*.lua")
+func wrkLoad(ctx context.Context, bin, baseURL, path, secret string, repeat []string, clients int, d time.Duration) (loadStats, error) {
+	script, err := tempFile("krslab-wrk-*.lua", wrkScript)
 	if err != nil {
 		return loadStats{}, err
 	}
-	defer os.Remove(script.Name())
-	if _, err := script.WriteString(wrkScript); err != nil {
-		return loadStats{}, err
+	defer os.Remove(script)
+	ids := ""
+	if repeat != nil {
+		if ids, err = tempFile("krslab-wrk-ids-*", strings.Join(repeat, "\n")+"\n"); err != nil {
+			return loadStats{}, err
+		}
+		defer os.Remove(ids)
 	}
-	script.Close()
 	cmd := exec.CommandContext(ctx, bin, "-t", "2", "-c", strconv.Itoa(clients),
-		"-d", fmt.Sprintf("%ds", max(1, int(d.Seconds()))), "-s", script.Name(), baseURL)
-	cmd.Env = append(os.Environ(), "KRSLAB_WRK_PATH="+path, "KRSLAB_WRK_KEY="+secret,
-		"KRSLAB_WRK_PREFIX=w", "KRSLAB_WRK_IDS="+ids)
+		"-d", fmt.Sprintf("%ds", max(1, int(d.Seconds()))), "-s", script, baseURL)
+	cmd.Env = append(os.Environ(), "KRSLAB_WRK_PATH="+path, "KRSLAB_WRK_KEY="+secret, "KRSLAB_WRK_IDS="+ids)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return loadStats{}, fmt.Errorf("wrk: %v\n%s", err, out)
