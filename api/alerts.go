@@ -166,14 +166,7 @@ func toAlertJSON(a experiment.Alert) alertJSON {
 func (s *Server) listAlerts(c echo.Context) error {
 	var p experiment.Problems
 	checkQuery(c, &p, "experiment", "status", "limit")
-	limit := experiment.DefaultAlertsLimit
-	if v := c.QueryParam("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			p.Field("limit", "must be an integer")
-		}
-		limit = n
-	}
+	limit := limitQuery(c, &p, experiment.DefaultAlertsLimit)
 	if err := p.Err("invalid query"); err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package api
 import (
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -24,14 +23,7 @@ type auditJSON struct {
 func (s *Server) audit(c echo.Context) error {
 	var p experiment.Problems
 	checkQuery(c, &p, "experiment", "limit")
-	limit := 100
-	if v := c.QueryParam("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			p.Field("limit", "must be an integer")
-		}
-		limit = n
-	}
+	limit := limitQuery(c, &p, 100)
 	if err := p.Err("invalid query"); err != nil {
 		return err
 	}

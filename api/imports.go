@@ -39,15 +39,7 @@ func (s *Server) importCSV(kind string) echo.HandlerFunc {
 		im := experiment.NewImporter(s.svc, bulk)
 		body := &bodySource{r: c.Request().Body}
 		ctx, key := c.Request().Context(), param(c, "key")
-		var res experiment.ImportResult
-		switch kind {
-		case "responses":
-			res, err = im.ImportResponses(ctx, key, body.open, experiment.ImportOptions{})
-		case "assignments":
-			res, err = im.ImportAssignments(ctx, key, body.open, experiment.ImportOptions{})
-		default:
-			res, err = im.ImportCovariates(ctx, key, body.open, experiment.ImportOptions{})
-		}
+		res, err := im.Import(ctx, kind, key, body.open, experiment.ImportOptions{})
 		if body.err != nil {
 			return bodyReadError(body.err)
 		}

@@ -142,6 +142,20 @@ func query(allowed ...string) echo.MiddlewareFunc {
 	}
 }
 
+// limitQuery reads the query parameter limit, def when absent; a value that is not an
+// integer is recorded in p. The range is the service's to check.
+func limitQuery(c echo.Context, p *experiment.Problems, def int) int {
+	v := c.QueryParam("limit")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		p.Field("limit", "must be an integer")
+	}
+	return n
+}
+
 // checkQuery records every query parameter that is not allowed, for handlers that report
 // them together with their own checks of the parameters.
 func checkQuery(c echo.Context, p *experiment.Problems, allowed ...string) {

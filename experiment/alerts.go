@@ -198,14 +198,20 @@ func (s *Service) alertStore() (AlertStore, error) {
 	return as, nil
 }
 
+// alertExperiment returns the alert store and the experiment key names.
+func (s *Service) alertExperiment(ctx context.Context, key string) (AlertStore, Experiment, error) {
+	as, err := s.alertStore()
+	if err != nil {
+		return nil, Experiment{}, err
+	}
+	e, err := s.Store.Experiment(ctx, key)
+	return as, e, err
+}
+
 // AlertRules returns an experiment's alert rules and webhook (secret included: the API
 // shows only its fingerprint).
 func (s *Service) AlertRules(ctx context.Context, key string) (Experiment, AlertRules, error) {
-	as, err := s.alertStore()
-	if err != nil {
-		return Experiment{}, AlertRules{}, err
-	}
-	e, err := s.Store.Experiment(ctx, key)
+	as, e, err := s.alertExperiment(ctx, key)
 	if err != nil {
 		return Experiment{}, AlertRules{}, err
 	}
@@ -217,11 +223,7 @@ func (s *Service) AlertRules(ctx context.Context, key string) (Experiment, Alert
 // without a secret keeps the stored one; no webhook removes it (alerts are then recorded but
 // not posted). Rules apply to responses stored from now on, never to earlier ones.
 func (s *Service) SetAlertRules(ctx context.Context, key string, in AlertRules) (Experiment, AlertRules, error) {
-	as, err := s.alertStore()
-	if err != nil {
-		return Experiment{}, AlertRules{}, err
-	}
-	e, err := s.Store.Experiment(ctx, key)
+	as, e, err := s.alertExperiment(ctx, key)
 	if err != nil {
 		return Experiment{}, AlertRules{}, err
 	}

@@ -196,6 +196,23 @@ func (im *Importer) ImportCovariates(ctx context.Context, key string, src Import
 	return finish(res, err, "covariates", start)
 }
 
+// ImportKinds are what can be imported, the kind argument of Import.
+var ImportKinds = []string{"responses", "assignments", "covariates"}
+
+// Import loads a file of one of the ImportKinds.
+func (im *Importer) Import(ctx context.Context, kind, key string, src ImportSource, opt ImportOptions) (ImportResult, error) {
+	switch kind {
+	case "responses":
+		return im.ImportResponses(ctx, key, src, opt)
+	case "assignments":
+		return im.ImportAssignments(ctx, key, src, opt)
+	case "covariates":
+		return im.ImportCovariates(ctx, key, src, opt)
+	}
+	return ImportResult{}, &Error{Code: Invalid, Message: fmt.Sprintf("unknown import %q", kind),
+		Details: []Detail{{Field: "kind", Message: "must be one of " + strings.Join(ImportKinds, ", ")}}}
+}
+
 // run calls the bulk store with the options of an import and closes the rejects file's
 // reader when the store is done.
 func (im *Importer) run(ctx context.Context, e Experiment, action string, src ImportSource, opt ImportOptions, statuses []Status, load func(BulkOptions) (ImportResult, error)) (res ImportResult, err error) {

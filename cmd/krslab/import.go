@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -46,7 +47,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	switch {
-	case kind != "responses" && kind != "assignments" && kind != "covariates":
+	case !slices.Contains(experiment.ImportKinds, kind):
 		return fmt.Errorf("unknown import %q (use responses, assignments or covariates)", kind)
 	case *key == "":
 		return errors.New("import needs --experiment KEY")
@@ -90,15 +91,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 
 	bar.start()
-	var res experiment.ImportResult
-	switch kind {
-	case "responses":
-		res, err = im.ImportResponses(ctx, *key, src, opt)
-	case "assignments":
-		res, err = im.ImportAssignments(ctx, *key, src, opt)
-	case "covariates":
-		res, err = im.ImportCovariates(ctx, *key, src, opt)
-	}
+	res, err := im.Import(ctx, kind, *key, src, opt)
 	bar.stop()
 	if cerr := rejects.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("rejects file: %w", cerr)
