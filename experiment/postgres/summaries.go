@@ -22,8 +22,8 @@ func (a *args) add(v any) string {
 }
 
 // latestCTE is, per customer and outcome, the answer that counts: the latest by answered_at,
-// then by arrival (DOMAIN.md). Without a cut-off it is maintained in latest_answers; with
-// one (the timeline) it is derived from the answers given before the cut-off.
+// then by arrival (DOMAIN.md). Without a cut-off it is kept on the responses (latest_answers,
+// migration 00010); with one (the timeline) it is derived from the answers given before it.
 func latestCTE(a *args, experimentID int64, keys []string, until time.Time) string {
 	exp, ks := a.add(experimentID), a.add(pq.StringArray(keys))
 	if until.IsZero() {
@@ -211,10 +211,7 @@ func aggregates(counts bool) string {
 }
 
 // compositeRows sums the composite of customers who answered every component: the mean of
-// the components rescaled to 0..100. Without a cut-off the components' latest answers are
-// joined customer by customer on the rollup's primary key (each component is one range of
-// it, so the join needs no sort or grouping by customer); with one they are grouped from
-// the answers given before it.
+// the components rescaled to 0..100, from each component's latest answer.
 func compositeRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name string, spec experiment.SummarySpec) ([]summaryRow, error) {
 	var keys []string
 	var los, his []float64
@@ -223,27 +220,7 @@ func compositeRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name st
 		keys, los, his = append(keys, c.Key), append(los, lo), append(his, hi)
 	}
 	var a args
-	var cust string
-	if spec.Until.IsZero() {
-		exp := a.add(experimentID)
-		var from, terms string
-		for i, k := range keys {
-			alias := fmt.Sprintf("c%d", i)
-			lo, hi := a.add(los[i]), a.add(his[i])
-			terms += fmt.Sprintf(" + 100 * (%s.value - %s::float8) / (%s::float8 - %s::float8)", alias, lo, hi, lo)
-			if i == 0 {
-				from = fmt.Sprintf("latest_answers %s", alias)
-				continue
-			}
-			from += fmt.Sprintf(" JOIN latest_answers %s ON %s.experiment_id = c0.experiment_id AND %s.outcome_key = %s AND %s.customer_id = c0.customer_id",
-				alias, alias, alias, a.add(k), alias)
-		}
-		cust = `cust AS (
-			SELECT c0.customer_id, c0.arm_key, (` + terms[3:] + `) / ` + a.add(float64(len(keys))) + `::float8 AS y
-			FROM ` + from + `
-			WHERE c0.experiment_id = ` + exp + ` AND c0.outcome_key = ` + a.add(keys[0]) + `)`
-	} else {
-		cust = latestCTE(&a, experimentID, keys, spec.Until) + `,
+	cust := latestCTE(&a, experimentID, keys, spec.Until) + `,
 		cust AS (
 			SELECT l.customer_id, l.arm_key, avg(100 * (l.value - b.lo) / (b.hi - b.lo)) AS y
 			FROM latest l
@@ -251,7 +228,6 @@ func compositeRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name st
 			  ON b.key = l.outcome_key
 			GROUP BY l.customer_id, l.arm_key
 			HAVING count(*) = ` + a.add(len(keys)) + `)`
-	}
 	query := `WITH ` + cust + `
 		SELECT c.segment, '' AS outcome_key, c.arm_key, ` + aggregates(false) + `, ` + covSums + `
 		FROM ` + segmented(&a, "cust s", "s.customer_id, s.arm_key, s.y", name) + ` c
