@@ -52,7 +52,8 @@ ALTER TABLE responses
         AND array_position(outcome_keys, NULL) IS NULL
         AND array_position(answer_values, NULL) IS NULL
         AND NOT (answer_values && '{NaN,Infinity,-Infinity}'::double precision[])),
-    ADD FOREIGN KEY (experiment_id, arm_key) REFERENCES arms (experiment_id, key);
+    -- The assignment is checked once per statement (responses_check), not row by row.
+    DROP CONSTRAINT responses_experiment_id_customer_id_fkey;
 
 DROP TRIGGER responses_delete_answers ON responses;
 DROP FUNCTION responses_delete_answers();
@@ -60,9 +61,10 @@ DROP TABLE latest_answers, answers;
 DROP FUNCTION latest_answers_insert(), latest_answers_delete(), answers_check();
 
 -- +goose StatementBegin
--- responses_check checks what a statement wrote, once per distinct reference: the arm is the
--- customer's assigned arm; every outcome is one the experiment analyses or a component of
--- one of them, and appears once in its response.
+-- responses_check checks what a statement wrote, once per distinct reference, where a
+-- foreign key would check every row: the customer is assigned in the experiment and the arm
+-- is the assigned one; every outcome is one the experiment analyses or a component of one of
+-- them, and appears once in its response.
 CREATE FUNCTION responses_check() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     problem text;
@@ -70,9 +72,12 @@ BEGIN
     WITH o AS (SELECT DISTINCT w.experiment_id, k.key
                FROM (SELECT DISTINCT experiment_id, outcome_keys FROM written) w, unnest(w.outcome_keys) k(key))
     SELECT p.problem INTO problem FROM (
-        (SELECT format('response %s: customer %s is assigned to another arm than %s', w.response_id, w.customer_id, w.arm_key) AS problem
-         FROM written w JOIN assignments s ON s.experiment_id = w.experiment_id AND s.customer_id = w.customer_id
-         WHERE s.arm_key <> w.arm_key
+        (SELECT CASE WHEN s.customer_id IS NULL
+                     THEN format('response %s: customer %s is not assigned in experiment %s', w.response_id, w.customer_id, w.experiment_id)
+                     ELSE format('response %s: customer %s is assigned to another arm than %s', w.response_id, w.customer_id, w.arm_key)
+                END AS problem
+         FROM written w LEFT JOIN assignments s ON s.experiment_id = w.experiment_id AND s.customer_id = w.customer_id
+         WHERE s.arm_key IS DISTINCT FROM w.arm_key
          LIMIT 1)
         UNION ALL
         (SELECT format('outcome %s is neither an outcome of experiment %s nor a component of one', o.key, o.experiment_id)
@@ -97,6 +102,39 @@ BEGIN
     RETURN NULL;
 END $$;
 -- +goose StatementEnd
+
+-- +goose StatementBegin
+-- The other side of that reference: an assignment with responses is neither deleted nor
+-- moved to another customer or arm. (Erasure deletes the responses before it anonymises the
+-- assignment.)
+CREATE FUNCTION assignments_keep_responses() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    exp bigint;
+    cust text;
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        SELECT o.experiment_id, o.customer_id INTO exp, cust FROM old_rows o
+        WHERE NOT EXISTS (SELECT 1 FROM new_rows n WHERE n.experiment_id = o.experiment_id
+                            AND n.customer_id = o.customer_id AND n.arm_key = o.arm_key)
+          AND EXISTS (SELECT 1 FROM responses r WHERE r.experiment_id = o.experiment_id AND r.customer_id = o.customer_id)
+        LIMIT 1;
+    ELSE
+        SELECT o.experiment_id, o.customer_id INTO exp, cust FROM old_rows o
+        WHERE EXISTS (SELECT 1 FROM responses r WHERE r.experiment_id = o.experiment_id AND r.customer_id = o.customer_id)
+        LIMIT 1;
+    END IF;
+    IF cust IS NOT NULL THEN
+        RAISE EXCEPTION 'assignments: customer % of experiment % has responses', cust, exp
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    RETURN NULL;
+END $$;
+-- +goose StatementEnd
+
+CREATE TRIGGER assignments_keep_responses_update AFTER UPDATE ON assignments
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION assignments_keep_responses();
+CREATE TRIGGER assignments_keep_responses_delete AFTER DELETE ON assignments
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION assignments_keep_responses();
 
 CREATE TRIGGER responses_check_insert AFTER INSERT ON responses
     REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION responses_check();
@@ -223,9 +261,14 @@ DROP TRIGGER responses_latest_delete ON responses;
 DROP TRIGGER responses_latest_insert ON responses;
 DROP TRIGGER responses_check_update ON responses;
 DROP TRIGGER responses_check_insert ON responses;
-DROP FUNCTION responses_latest_delete(), responses_latest_insert(), responses_supersede(bigint[], text[]), responses_check();
+DROP TRIGGER assignments_keep_responses_delete ON assignments;
+DROP TRIGGER assignments_keep_responses_update ON assignments;
+DROP FUNCTION responses_latest_delete(), responses_latest_insert(), responses_supersede(bigint[], text[]),
+    responses_check(), assignments_keep_responses();
 -- The tables of one row per answer come back empty, with their triggers, by migrating down
 -- to 00003 and up again; dump the answers first when they matter.
 ALTER TABLE responses
+    ADD FOREIGN KEY (experiment_id, customer_id) REFERENCES assignments (experiment_id, customer_id)
+        ON UPDATE CASCADE,
     DROP COLUMN superseded, DROP COLUMN answer_values, DROP COLUMN outcome_keys,
     DROP COLUMN seq, DROP COLUMN arm_key;

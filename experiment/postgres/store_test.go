@@ -157,7 +157,8 @@ func TestCitusDistributionCoversTheSchema(t *testing.T) {
 }
 
 // TestResponseAnswersAreChecked covers what the database itself holds of a response's
-// answers (migration 00010): its arm is the customer's, its outcomes are the experiment's
+// answers (migration 00010): its customer is assigned and its arm is the assigned one (and
+// that assignment then stays), its outcomes are the experiment's
 // (or components of them) and each appears once, its values are finite; and the latest
 // answer per customer and outcome is kept as responses come and go.
 func TestResponseAnswersAreChecked(t *testing.T) {
@@ -193,6 +194,21 @@ func TestResponseAnswersAreChecked(t *testing.T) {
 		_, err := db.ExecContext(ctx, insert, f.e.ID, "x-"+c.name, c.arm, c.keys, c.values)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: err = %v, want one naming %q", c.name, err, c.want)
+		}
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, outcome_keys, answer_values)
+		SELECT experiment_id, 'x-nobody', 'nobody', arm_key, answered_at, content_hash, '{}', '{}' FROM responses WHERE experiment_id = $1`, f.e.ID); err == nil ||
+		!strings.Contains(err.Error(), "customer nobody is not assigned") {
+		t.Errorf("response of an unassigned customer: err = %v", err)
+	}
+	// The assignment of a customer with responses stays as it is.
+	for _, q := range []string{
+		`UPDATE assignments SET arm_key = '` + other + `' WHERE experiment_id = $1`,
+		`UPDATE assignments SET customer_id = 'c2' WHERE experiment_id = $1`,
+		`DELETE FROM assignments WHERE experiment_id = $1`,
+	} {
+		if _, err := db.ExecContext(ctx, q, f.e.ID); err == nil || !strings.Contains(err.Error(), "customer c1 of experiment") {
+			t.Errorf("%s: err = %v, want a refusal naming customer c1", q, err)
 		}
 	}
 	// A component of the experiment's freedom_of_choice composite is answerable although the
