@@ -78,7 +78,6 @@ func (s *Store) SaveResponses(ctx context.Context, experimentID int64, rs []expe
 			return experiment.Errorf(experiment.Conflict, "some response_ids were stored concurrently; retry the request")
 		}
 		return nil
-		return err
 	})
 	if err != nil {
 		return nil, err
