@@ -255,20 +255,10 @@ SELECT experiment_id, outcome_key, customer_id, arm_key, answered_at, seq, value
 FROM answers WHERE latest;
 
 -- +goose Down
-DROP VIEW latest_answers, answers;
-DROP TRIGGER responses_alerts ON responses;
-DROP TRIGGER responses_latest_delete ON responses;
-DROP TRIGGER responses_latest_insert ON responses;
-DROP TRIGGER responses_check_update ON responses;
-DROP TRIGGER responses_check_insert ON responses;
-DROP TRIGGER assignments_keep_responses_delete ON assignments;
-DROP TRIGGER assignments_keep_responses_update ON assignments;
-DROP FUNCTION responses_latest_delete(), responses_latest_insert(), responses_supersede(bigint[], text[]),
-    responses_check(), assignments_keep_responses();
--- The tables of one row per answer come back empty, with their triggers, by migrating down
--- to 00003 and up again; dump the answers first when they matter.
-ALTER TABLE responses
-    ADD FOREIGN KEY (experiment_id, customer_id) REFERENCES assignments (experiment_id, customer_id)
-        ON UPDATE CASCADE,
-    DROP COLUMN superseded, DROP COLUMN answer_values, DROP COLUMN outcome_keys,
-    DROP COLUMN seq, DROP COLUMN arm_key;
+-- Going back would need the tables of one row per answer rebuilt with their triggers; restore
+-- a dump taken before this migration instead.
+-- +goose StatementBegin
+DO $$ BEGIN
+    RAISE EXCEPTION 'migration 00010 (answers in responses) cannot be undone; restore a dump taken before it';
+END $$;
+-- +goose StatementEnd
