@@ -31,24 +31,24 @@ func benchResults(ctx context.Context, store *postgres.Store, dbURL string, resp
 	for i, q := range []string{
 		`INSERT INTO assignments (experiment_id, customer_id, arm_key)
 		 SELECT $1, 'c' || g, CASE WHEN g % 2 = 0 THEN 'control' ELSE 'treatment' END FROM generate_series(1, $2) g`,
-		`INSERT INTO responses (experiment_id, response_id, customer_id, answered_at, content_hash)
-		 SELECT $1, 'r' || g, 'c' || g, now() - (g % 20) * interval '1 day', sha256(('r' || g)::bytea)
+		`INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, outcome_keys, answer_values)
+		 SELECT $1, 'r' || g, 'c' || g, CASE WHEN g % 2 = 0 THEN 'control' ELSE 'treatment' END,
+		        now() - (g % 20) * interval '1 day', sha256(('r' || g)::bytea), $3::text[],
+		        -- (+ g * 0 ties the subquery to its row, so that every response draws its own values)
+		        (SELECT array_agg(CASE WHEN o.key = 'nps' THEN floor(random() * 11) ELSE 1 + floor(random() * 7) END + g * 0
+		                          ORDER BY o.pos)
+		         FROM unnest($3::text[]) WITH ORDINALITY AS o(key, pos))
 		 FROM generate_series(1, $2) g`,
-		`INSERT INTO answers (experiment_id, outcome_key, customer_id, response_id, arm_key, answered_at, value)
-		 SELECT $1, o.key, 'c' || g, 'r' || g, CASE WHEN g % 2 = 0 THEN 'control' ELSE 'treatment' END,
-		        now() - (g % 20) * interval '1 day',
-		        CASE WHEN o.key = 'nps' THEN floor(random() * 11) ELSE 1 + floor(random() * 7) END
-		 FROM generate_series(1, $2) g CROSS JOIN unnest($3::text[]) AS o(key)`,
 	} {
 		args := []any{e.ID, responses}
-		if i == 2 {
+		if i == 1 {
 			args = append(args, pq.StringArray(answeredOutcomes))
 		}
 		if _, err := db.ExecContext(ctx, q, args...); err != nil {
 			return err
 		}
 	}
-	if _, err := db.ExecContext(ctx, `ANALYZE assignments; ANALYZE responses; ANALYZE answers; ANALYZE latest_answers`); err != nil {
+	if _, err := db.ExecContext(ctx, `ANALYZE assignments; ANALYZE responses`); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "loaded in %v\n", time.Since(start).Round(time.Millisecond))

@@ -24,31 +24,30 @@ var _ experiment.BulkStore = (*Store)(nil)
 // statistics: the summaries plan badly on tables the planner still believes small.
 const analyzeAfter = 10000
 
-// ImportResponses stages one row per response line and one per answer (a bad line as one
-// row with its problem) in a table partitioned by kind, so that one COPY stream fills
-// three tables and the checks on responses never scan the answers.
+// ImportResponses stages one row per line: a response with its answers as arrays, or a bad
+// line with its problem, in a table partitioned by kind, so that the checks on responses
+// never read the bad lines.
 func (s *Store) ImportResponses(ctx context.Context, e experiment.Experiment, fill func(stage func(experiment.ResponseLine) error) error, opt experiment.BulkOptions) (experiment.ImportResult, error) {
 	var res experiment.ImportResult
 	err := s.bulkTx(ctx, e, opt, &res, func(tx *sqlx.Tx) error {
 		if err := execAll(ctx, tx,
 			`CREATE TEMP TABLE import_lines (
-				kind         "char" NOT NULL,
-				line         int NOT NULL,
-				response_id  text,
-				customer_id  text,
-				answered_at  timestamptz,
-				content_hash bytea,
-				outcome_key  text,
-				value        double precision,
-				problem      text
+				kind          "char" NOT NULL,
+				line          int NOT NULL,
+				response_id   text,
+				customer_id   text,
+				answered_at   timestamptz,
+				content_hash  bytea,
+				outcome_keys  text[],
+				answer_values double precision[],
+				problem       text
 			) PARTITION BY LIST (kind) ON COMMIT DROP`,
 			`CREATE TEMP TABLE import_responses PARTITION OF import_lines FOR VALUES IN ('r') ON COMMIT DROP`,
-			`CREATE TEMP TABLE import_answers PARTITION OF import_lines FOR VALUES IN ('a') ON COMMIT DROP`,
 			`CREATE TEMP TABLE import_bad PARTITION OF import_lines FOR VALUES IN ('b') ON COMMIT DROP`,
 		); err != nil {
 			return err
 		}
-		err := copyIn(ctx, tx, `COPY import_lines (kind, line, response_id, customer_id, answered_at, content_hash, outcome_key, value, problem) FROM STDIN`,
+		err := copyIn(ctx, tx, `COPY import_lines (kind, line, response_id, customer_id, answered_at, content_hash, outcome_keys, answer_values, problem) FROM STDIN`,
 			func(row func(...any) error) error {
 				return fill(func(l experiment.ResponseLine) error {
 					res.Lines++
@@ -57,25 +56,17 @@ func (s *Store) ImportResponses(ctx context.Context, e experiment.Experiment, fi
 						return row("b", line, nil, nil, nil, nil, nil, nil, l.Problem)
 					}
 					r := l.Response
-					if err := row("r", line, r.ResponseID, r.CustomerID, r.AnsweredAt, l.Hash[:], nil, nil, nil); err != nil {
-						return err
-					}
-					for k, v := range r.Answers {
-						if err := row("a", line, nil, nil, nil, nil, k, v+0, nil); err != nil {
-							return err
-						}
-					}
-					return nil
+					keys, values := answerArrays(r.Answers)
+					res.Answers += int64(len(keys))
+					return row("r", line, r.ResponseID, r.CustomerID, r.AnsweredAt, l.Hash[:], keys, values, nil)
 				})
 			})
 		if err != nil {
 			return err
 		}
 		progress(opt, "checking")
-		// The staging tables have no statistics yet; without them the planner guesses.
-		if err := execAll(ctx, tx, `ANALYZE import_responses`, `ANALYZE import_answers`); err != nil {
-			return err
-		}
+		// (The planner sizes the staging table from its pages: a table never analysed is
+		// estimated from its size on disk, which is enough for these joins.)
 		// The checks that need the database or the whole file add lines to import_bad.
 		if _, err := tx.ExecContext(ctx, `
 			INSERT INTO import_lines (kind, line, problem)
@@ -98,54 +89,47 @@ func (s *Store) ImportResponses(ctx context.Context, e experiment.Experiment, fi
 			return err
 		}
 		progress(opt, "storing")
-		if _, err := tx.ExecContext(ctx, `
-			CREATE TEMP TABLE import_good ON COMMIT DROP AS
-			SELECT r.line, r.response_id, r.customer_id, r.answered_at, r.content_hash, a.arm_key,
-			       EXISTS (SELECT 1 FROM responses s WHERE s.experiment_id = $1 AND s.response_id = r.response_id) AS replay
+		// The good lines: replays of stored responses are counted, the others stored.
+		const good = `NOT EXISTS (SELECT 1 FROM import_bad b WHERE b.line = r.line)`
+		var want struct {
+			Replayed int64 `db:"replayed"`
+			Stored   int64 `db:"stored"`
+			Answers  int64 `db:"answers"`
+		}
+		if err := tx.GetContext(ctx, &want, `
+			SELECT count(*) FILTER (WHERE replay) AS replayed, count(*) FILTER (WHERE NOT replay) AS stored,
+			       coalesce(sum(cardinality(outcome_keys)) FILTER (WHERE NOT replay), 0) AS answers
+			FROM (SELECT r.outcome_keys,
+			             EXISTS (SELECT 1 FROM responses s WHERE s.experiment_id = $1 AND s.response_id = r.response_id) AS replay
+			      FROM import_responses r WHERE `+good+`) g`, e.ID); err != nil {
+			return err
+		}
+		res.Replayed, res.Answers = want.Replayed, want.Answers
+		// Responses go in file order, so that seq, which breaks ties of answered_at, follows
+		// arrival as DOMAIN.md defines it.
+		r, err := tx.ExecContext(ctx, `
+			INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, outcome_keys, answer_values)
+			SELECT $1, r.response_id, r.customer_id, a.arm_key, r.answered_at, r.content_hash, r.outcome_keys, r.answer_values
 			FROM import_responses r
 			JOIN assignments a ON a.experiment_id = $1 AND a.customer_id = r.customer_id
-			WHERE NOT EXISTS (SELECT 1 FROM import_bad b WHERE b.line = r.line)`, e.ID); err != nil {
-			return err
-		}
-		if err := tx.GetContext(ctx, &res.Replayed, `SELECT count(*) FROM import_good WHERE replay`); err != nil {
-			return err
-		}
-		r, err := tx.ExecContext(ctx, `
-			INSERT INTO responses (experiment_id, response_id, customer_id, answered_at, content_hash)
-			SELECT $1, response_id, customer_id, answered_at, content_hash
-			FROM import_good WHERE NOT replay
-			ON CONFLICT (experiment_id, response_id) DO NOTHING`, e.ID)
-		if err != nil {
-			return err
-		}
-		res.Stored, _ = r.RowsAffected()
-		var want int64
-		if err := tx.GetContext(ctx, &want, `SELECT count(*) FROM import_good WHERE NOT replay`); err != nil {
-			return err
-		}
-		if res.Stored != want {
+			WHERE `+good+`
+			  AND NOT EXISTS (SELECT 1 FROM responses s WHERE s.experiment_id = $1 AND s.response_id = r.response_id)
+			ORDER BY r.line`, e.ID)
+		if isUniqueViolation(err) || err == nil && rowsAffected(r) != want.Stored {
 			// Another writer stored some of these response ids after the check: a rerun
 			// sees them as replays or conflicts.
 			return experiment.Errorf(experiment.Conflict, "some response_ids were stored concurrently; nothing was imported, run the import again")
 		}
-		// Answers go in file order, so that seq, which breaks ties of answered_at, follows
-		// arrival as DOMAIN.md defines it.
-		if r, err = tx.ExecContext(ctx, `
-			INSERT INTO answers (experiment_id, response_id, outcome_key, customer_id, arm_key, answered_at, value)
-			SELECT $1, g.response_id, a.outcome_key, g.customer_id, g.arm_key, g.answered_at, a.value
-			FROM import_answers a
-			JOIN import_good g ON g.line = a.line
-			WHERE NOT g.replay
-			ORDER BY a.line`, e.ID); err != nil {
+		if err != nil {
 			return err
 		}
-		res.Answers, _ = r.RowsAffected()
+		res.Stored = want.Stored
 		return nil
 	})
 	if err != nil {
 		return res, err
 	}
-	return res, s.analyze(ctx, opt, res.Answers, "responses", "answers", "latest_answers")
+	return res, s.analyze(ctx, opt, res.Answers, "responses")
 }
 
 // ImportAssignments stages the customers with their arm by the hash rule and inserts the

@@ -196,6 +196,18 @@ func (s *Store) SchemaCurrent(ctx context.Context) (bool, error) {
 	return !pending, nil
 }
 
+// isUniqueViolation says whether err is a unique violation reported by the database.
+func isUniqueViolation(err error) bool {
+	var pe *pq.Error
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// rowsAffected is r's count of rows, 0 when the driver cannot tell.
+func rowsAffected(r sql.Result) int64 {
+	n, _ := r.RowsAffected()
+	return n
+}
+
 // mapErr turns database errors into domain errors: unique violations are conflicts,
 // lost connections are unavailable, anything else internal (with the cause kept for logs).
 func mapErr(err error) error {

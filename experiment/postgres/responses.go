@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -11,7 +12,7 @@ import (
 	"github.com/krslab/krslab/experiment"
 )
 
-// SaveResponses stores a batch of responses and their answers in one transaction.
+// SaveResponses stores a batch of responses with their answers in one statement.
 func (s *Store) SaveResponses(ctx context.Context, experimentID int64, rs []experiment.Response) ([]bool, error) {
 	replayed := make([]bool, len(rs))
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
@@ -39,33 +40,35 @@ func (s *Store) SaveResponses(ctx context.Context, experimentID int64, rs []expe
 			return err
 		}
 		var (
-			ids, custs         pq.StringArray
+			ids, custs, armCol pq.StringArray
 			answered           []string
 			hashCol            pq.ByteaArray
-			aResp, aOut, aCust pq.StringArray
-			aArm, aAnswered    pq.StringArray
-			aValue             pq.Float64Array
+			keyCol, valueCol   []string
 		)
 		for i, r := range rs {
 			if replayed[i] {
 				continue
 			}
 			ts := r.AnsweredAt.Format("2006-01-02T15:04:05.999999999Z07:00")
-			ids, custs, answered = append(ids, r.ResponseID), append(custs, r.CustomerID), append(answered, ts)
-			hashCol = append(hashCol, hashes[i][:])
-			for k, v := range r.Answers {
-				aResp, aOut, aCust = append(aResp, r.ResponseID), append(aOut, k), append(aCust, r.CustomerID)
-				aArm, aAnswered, aValue = append(aArm, arms[r.CustomerID]), append(aAnswered, ts), append(aValue, v)
-			}
+			ids, custs, armCol = append(ids, r.ResponseID), append(custs, r.CustomerID), append(armCol, arms[r.CustomerID])
+			answered, hashCol = append(answered, ts), append(hashCol, hashes[i][:])
+			keys, values := answerArrays(r.Answers)
+			k, _ := keys.Value()
+			v, _ := values.Value()
+			keyCol, valueCol = append(keyCol, k.(string)), append(valueCol, v.(string))
 		}
 		if len(ids) == 0 {
 			return nil
 		}
+		// The answers travel as array literals, one per response: unnest cannot take an
+		// array of arrays of different lengths.
 		res, err := tx.ExecContext(ctx, `
-			INSERT INTO responses (experiment_id, response_id, customer_id, answered_at, content_hash)
-			SELECT $1, t.* FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::bytea[]) AS t
+			INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, outcome_keys, answer_values)
+			SELECT $1, t.id, t.customer, t.arm, t.answered, t.hash, t.keys::text[], t.answers::float8[]
+			FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::bytea[], $7::text[], $8::text[])
+			  AS t(id, customer, arm, answered, hash, keys, answers)
 			ON CONFLICT (experiment_id, response_id) DO NOTHING`,
-			experimentID, ids, custs, pq.StringArray(answered), hashCol)
+			experimentID, ids, custs, armCol, pq.StringArray(answered), hashCol, pq.StringArray(keyCol), pq.StringArray(valueCol))
 		if err != nil {
 			return err
 		}
@@ -74,16 +77,26 @@ func (s *Store) SaveResponses(ctx context.Context, experimentID int64, rs []expe
 			// the client retry, which then sees them as replays or conflicts.
 			return experiment.Errorf(experiment.Conflict, "some response_ids were stored concurrently; retry the request")
 		}
-		_, err = tx.ExecContext(ctx, `
-			INSERT INTO answers (experiment_id, response_id, outcome_key, customer_id, arm_key, answered_at, value)
-			SELECT $1, t.* FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::float8[]) AS t`,
-			experimentID, aResp, aOut, aCust, aArm, aAnswered, aValue)
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return replayed, nil
+}
+
+// answerArrays are a response's answers as the parallel arrays of its row, by outcome key.
+func answerArrays(answers map[string]float64) (pq.StringArray, pq.Float64Array) {
+	keys := make(pq.StringArray, 0, len(answers))
+	for k := range answers {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	values := make(pq.Float64Array, len(keys))
+	for i, k := range keys {
+		values[i] = answers[k] + 0 // no negative zero
+	}
+	return keys, values
 }
 
 func armsOf(ctx context.Context, tx *sqlx.Tx, experimentID int64, customers pq.StringArray) (map[string]string, error) {

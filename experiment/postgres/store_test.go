@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"os"
 	"regexp"
 	"strings"
@@ -154,46 +156,105 @@ func TestCitusDistributionCoversTheSchema(t *testing.T) {
 	}
 }
 
-// TestAnswerReferencesAreChecked covers the statement-level checks that stand in for the
-// answers' foreign keys (migration 00009): an answer must belong to a stored response, to an
-// outcome the experiment measures (or a component of one) and to one of its arms; deleting a
-// response deletes its answers and their latest values.
-func TestAnswerReferencesAreChecked(t *testing.T) {
+// TestResponseAnswersAreChecked covers what the database itself holds of a response's
+// answers (migration 00010): its customer is assigned and its arm is the assigned one (and
+// that assignment then stays), its outcomes are the experiment's
+// (or components of them) and each appears once, its values are finite; and the latest
+// answer per customer and outcome is kept as responses come and go.
+func TestResponseAnswersAreChecked(t *testing.T) {
 	f := newImportFixture(t, "answer-references")
 	ctx := context.Background()
 	f.assign(t, "c1")
-	if _, err := f.svc.RecordResponses(ctx, f.e.Key, []experiment.Response{{ResponseID: "r1", CustomerID: "c1",
-		AnsweredAt: mustTime(t, "2026-03-01T08:00:00Z"), Answers: map[string]float64{"trust": 5, "nps": 9}}}, false); err != nil {
-		t.Fatal(err)
-	}
-	db := pgtest.Store(t).DB()
-	insert := `INSERT INTO answers (experiment_id, outcome_key, customer_id, response_id, arm_key, answered_at, value)
-		SELECT experiment_id, $2, customer_id, $3, arm_key, answered_at, 1 FROM answers WHERE experiment_id = $1 LIMIT 1`
-	for _, c := range []struct{ outcome, response, want string }{
-		{"trust", "no-such-response", "response no-such-response"},
-		{"happiness_index", "r1", "outcome happiness_index"},
-	} {
-		_, err := db.ExecContext(ctx, insert, f.e.ID, c.outcome, c.response)
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s/%s: err = %v, want one naming %q", c.outcome, c.response, err, c.want)
+	record := func(id, at string, answers map[string]float64) {
+		t.Helper()
+		if _, err := f.svc.RecordResponses(ctx, f.e.Key, []experiment.Response{{ResponseID: id, CustomerID: "c1",
+			AnsweredAt: mustTime(t, at), Answers: answers}}, false); err != nil {
+			t.Fatal(err)
 		}
 	}
-	if _, err := db.ExecContext(ctx, `UPDATE answers SET arm_key = 'nope' WHERE experiment_id = $1`, f.e.ID); err == nil ||
-		!strings.Contains(err.Error(), "arm nope") {
-		t.Errorf("answer moved to an unknown arm: %v", err)
+	record("r1", "2026-03-01T08:00:00Z", map[string]float64{"trust": 5, "nps": 9})
+	db := pgtest.Store(t).DB()
+	insert := `INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, outcome_keys, answer_values)
+		SELECT experiment_id, $2, customer_id, $3, answered_at, content_hash, $4::text[], $5::float8[] FROM responses WHERE experiment_id = $1 LIMIT 1`
+	var other string
+	if err := db.GetContext(ctx, &other, `SELECT key FROM arms WHERE experiment_id = $1 AND key <> (SELECT arm_key FROM responses WHERE experiment_id = $1)`, f.e.ID); err != nil {
+		t.Fatal(err)
+	}
+	var arm string
+	if err := db.GetContext(ctx, &arm, `SELECT arm_key FROM responses WHERE experiment_id = $1`, f.e.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ name, arm, keys, values, want string }{
+		{"other arm", other, "{trust}", "{1}", "assigned to another arm"},
+		{"unknown outcome", arm, "{happiness_index}", "{1}", "outcome happiness_index"},
+		{"outcome twice", arm, "{trust,trust}", "{1,2}", "more than once"},
+		{"missing value", arm, "{trust,nps}", "{1}", "responses_answers_check"},
+		{"not a number", arm, "{trust}", "{NaN}", "responses_answers_check"},
+	} {
+		_, err := db.ExecContext(ctx, insert, f.e.ID, "x-"+c.name, c.arm, c.keys, c.values)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want one naming %q", c.name, err, c.want)
+		}
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, outcome_keys, answer_values)
+		SELECT experiment_id, 'x-nobody', 'nobody', arm_key, answered_at, content_hash, '{}', '{}' FROM responses WHERE experiment_id = $1`, f.e.ID); err == nil ||
+		!strings.Contains(err.Error(), "customer nobody is not assigned") {
+		t.Errorf("response of an unassigned customer: err = %v", err)
+	}
+	// The assignment of a customer with responses stays as it is.
+	for _, q := range []string{
+		`UPDATE assignments SET arm_key = '` + other + `' WHERE experiment_id = $1`,
+		`UPDATE assignments SET customer_id = 'c2' WHERE experiment_id = $1`,
+		`DELETE FROM assignments WHERE experiment_id = $1`,
+	} {
+		if _, err := db.ExecContext(ctx, q, f.e.ID); err == nil || !strings.Contains(err.Error(), "customer c1 of experiment") {
+			t.Errorf("%s: err = %v, want a refusal naming customer c1", q, err)
+		}
 	}
 	// A component of the experiment's freedom_of_choice composite is answerable although the
 	// experiment does not list it.
-	if _, err := db.ExecContext(ctx, insert, f.e.ID, "choice_channels", "r1"); err != nil {
+	if _, err := db.ExecContext(ctx, insert, f.e.ID, "r-component", arm, "{choice_channels}", "{3}"); err != nil {
 		t.Errorf("component answer refused: %v", err)
 	}
+
+	latest := func() map[string]string {
+		t.Helper()
+		var rows []struct {
+			Outcome  string  `db:"outcome_key"`
+			Response string  `db:"response_id"`
+			Value    float64 `db:"value"`
+		}
+		if err := db.SelectContext(ctx, &rows, `SELECT outcome_key, response_id, value FROM answers
+			WHERE experiment_id = $1 AND latest ORDER BY outcome_key`, f.e.ID); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, r := range rows {
+			out[r.Outcome] = fmt.Sprintf("%s=%g", r.Response, r.Value)
+		}
+		return out
+	}
+	check := func(step string, want map[string]string) {
+		t.Helper()
+		if got := latest(); !maps.Equal(got, want) {
+			t.Errorf("%s: latest answers %v, want %v", step, got, want)
+		}
+	}
+	check("one response", map[string]string{"trust": "r1=5", "nps": "r1=9", "choice_channels": "r-component=3"})
+	// A later answer supersedes trust only; an earlier one that arrives later supersedes
+	// nothing; the same answered_at is broken by arrival.
+	record("r2", "2026-03-02T08:00:00Z", map[string]float64{"trust": 3})
+	record("r0", "2026-02-28T08:00:00Z", map[string]float64{"trust": 1, "nps": 1})
+	record("r3", "2026-03-02T08:00:00Z", map[string]float64{"trust": 4})
+	check("later and earlier", map[string]string{"trust": "r3=4", "nps": "r1=9", "choice_channels": "r-component=3"})
+	if _, err := db.ExecContext(ctx, `DELETE FROM responses WHERE experiment_id = $1 AND response_id IN ('r3', 'r1')`, f.e.ID); err != nil {
+		t.Fatal(err)
+	}
+	check("after deleting r3 and r1", map[string]string{"trust": "r2=3", "nps": "r0=1", "choice_channels": "r-component=3"})
 	if _, err := db.ExecContext(ctx, `DELETE FROM responses WHERE experiment_id = $1`, f.e.ID); err != nil {
 		t.Fatal(err)
 	}
 	if n := f.count(t, `SELECT count(*) FROM answers WHERE experiment_id = $1`); n != 0 {
 		t.Errorf("%d answers outlived their response", n)
-	}
-	if n := f.count(t, `SELECT count(*) FROM latest_answers WHERE experiment_id = $1`); n != 0 {
-		t.Errorf("%d latest answers outlived their response", n)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -22,8 +23,8 @@ func (a *args) add(v any) string {
 }
 
 // latestCTE is, per customer and outcome, the answer that counts: the latest by answered_at,
-// then by arrival (DOMAIN.md). Without a cut-off it is maintained in latest_answers; with
-// one (the timeline) it is derived from the answers given before the cut-off.
+// then by arrival (DOMAIN.md). Without a cut-off it is kept on the responses (latest_answers,
+// migration 00010); with one (the timeline) it is derived from the answers given before it.
 func latestCTE(a *args, experimentID int64, keys []string, until time.Time) string {
 	exp, ks := a.add(experimentID), a.add(pq.StringArray(keys))
 	if until.IsZero() {
@@ -81,11 +82,9 @@ func (s *Store) Summarize(ctx context.Context, experimentID int64, specs []exper
 // inSummaryTx reads in one snapshot, with plans fit for per-experiment aggregates.
 func (s *Store) inSummaryTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	return s.inReadTx(ctx, func(tx *sqlx.Tx) error {
-		// Right after a bulk load the planner's statistics still say the tables are empty
-		// and it picks nested loops that scan the covariates once per customer; hash joins
-		// are never much worse for these per-experiment aggregates. Enough memory to group
-		// in a hash table rather than sort on disk.
-		if _, err := tx.ExecContext(ctx, `SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '64MB'`); err != nil {
+		// Enough memory to group in a hash table rather than sort on disk; no JIT, whose
+		// compilation costs more than these per-experiment aggregates save by it.
+		if _, err := tx.ExecContext(ctx, `SET LOCAL jit = off; SET LOCAL work_mem = '64MB'`); err != nil {
 			return err
 		}
 		return fn(tx)
@@ -121,80 +120,80 @@ func segmented(a *args, src, cols, name string) string {
 }
 
 // summaryRows reads the rows of every spec per segment value (one value, "", when name is
-// ""): rows[value][spec]. Simple outcomes of one kind of summary (counts per level, or sums)
-// take one pass together; each composite takes one query.
+// ""): rows[value][spec]. All simple outcomes take one pass over the experiment's answers
+// (a level and its count for the counted ones, n and sums for the others), all composites
+// another, and the CUPED sums of simple outcomes a third when the experiment has covariates.
 func summaryRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name string, specs []experiment.SummarySpec) (map[string][][]summaryRow, error) {
 	out := map[string][][]summaryRow{}
-	add := func(i int, rows []summaryRow) {
+	index := map[string]int{}
+	byOutcome := func(rows []summaryRow) {
 		for _, r := range rows {
 			if out[r.Segment] == nil {
 				out[r.Segment] = make([][]summaryRow, len(specs))
 			}
+			i := index[r.Outcome]
 			out[r.Segment][i] = append(out[r.Segment][i], r)
 		}
 	}
-	index := map[string]int{}
-	var counted, summed []string
+	var counted, simple []string
+	var composites []experiment.SummarySpec
 	for i, spec := range specs {
+		index[spec.Outcome.Key] = i
 		switch {
 		case spec.Outcome.Kind == experiment.Composite:
-			rows, err := compositeRows(ctx, tx, experimentID, name, spec)
-			if err != nil {
-				return nil, err
-			}
-			add(i, rows)
+			composites = append(composites, spec)
 		case spec.Counts:
 			counted = append(counted, spec.Outcome.Key)
-			index[spec.Outcome.Key] = i
+			simple = append(simple, spec.Outcome.Key)
 		default:
-			summed = append(summed, spec.Outcome.Key)
-			index[spec.Outcome.Key] = i
+			simple = append(simple, spec.Outcome.Key)
 		}
 	}
 	var until time.Time
 	if len(specs) > 0 {
 		until = specs[0].Until // the specs of one call share their cut-off
 	}
-	byOutcome := func(rows []summaryRow) {
-		for _, r := range rows {
-			add(index[r.Outcome], []summaryRow{r})
-		}
+	var withCovariates bool
+	if err := tx.GetContext(ctx, &withCovariates, `SELECT EXISTS (SELECT 1 FROM covariates WHERE experiment_id = $1)`, experimentID); err != nil {
+		return nil, err
 	}
 	// The latest answer of each customer and outcome, with its segment.
 	cust := func(a *args) string {
 		return segmented(a, "latest s", "s.outcome_key, s.customer_id, s.arm_key, s.value AS y", name) + ` c`
 	}
-	for _, group := range []struct {
-		keys   []string
-		counts bool
-	}{{counted, true}, {summed, false}} {
-		if len(group.keys) == 0 {
-			continue
-		}
+	var queries []string
+	var params []args
+	if len(simple) > 0 {
 		var a args
-		query := `WITH ` + latestCTE(&a, experimentID, group.keys, until) + `
-			SELECT c.segment, c.outcome_key, c.arm_key, ` + aggregates(group.counts) + `,
+		// y is the level of a counted outcome, 0 for the others (whose rows carry the sums).
+		level := `CASE WHEN c.outcome_key = ANY(` + a.add(pq.StringArray(counted)) + `::text[]) THEN c.y ELSE 0 END`
+		queries = append(queries, `WITH `+latestCTE(&a, experimentID, simple, until)+`
+			SELECT c.segment, c.outcome_key, c.arm_key, `+level+` AS y, count(*) AS n, sum(c.y) AS sum, sum(c.y * c.y) AS sumsq,
 			       0 AS nx, 0 AS sx, 0 AS sxx, 0 AS sxy, 0 AS sy
-			FROM ` + cust(&a) + `
-			GROUP BY c.segment, c.outcome_key, c.arm_key` + map[bool]string{true: ", c.y", false: ""}[group.counts]
-		var rows []summaryRow
-		if err := tx.SelectContext(ctx, &rows, query, a...); err != nil {
-			return nil, err
-		}
-		byOutcome(rows)
+			FROM `+cust(&a)+`
+			GROUP BY c.segment, c.outcome_key, c.arm_key, `+level)
+		params = append(params, a)
 	}
 	// The CUPED sums cover only customers with a covariate, so they are read from the
 	// covariates side: nothing to do for the many experiments without any.
-	if simple := append(append([]string(nil), counted...), summed...); len(simple) > 0 {
+	if len(simple) > 0 && withCovariates {
 		var a args
-		query := `WITH ` + latestCTE(&a, experimentID, simple, until) + `
-			SELECT c.segment, c.outcome_key, c.arm_key, 0 AS y, 0 AS n, 0 AS sum, 0 AS sumsq, ` + covSums + `
+		queries = append(queries, `WITH `+latestCTE(&a, experimentID, simple, until)+`
+			SELECT c.segment, c.outcome_key, c.arm_key, 0 AS y, 0 AS n, 0 AS sum, 0 AS sumsq, `+covSums+`
 			FROM covariates v
-			JOIN ` + cust(&a) + ` ON c.outcome_key = v.outcome_key AND c.customer_id = v.customer_id
-			WHERE v.experiment_id = ` + a.add(experimentID) + ` AND v.outcome_key = ANY(` + a.add(pq.StringArray(simple)) + `::text[])
-			GROUP BY c.segment, c.outcome_key, c.arm_key`
+			JOIN `+cust(&a)+` ON c.outcome_key = v.outcome_key AND c.customer_id = v.customer_id
+			WHERE v.experiment_id = `+a.add(experimentID)+` AND v.outcome_key = ANY(`+a.add(pq.StringArray(simple))+`::text[])
+			GROUP BY c.segment, c.outcome_key, c.arm_key`)
+		params = append(params, a)
+	}
+	if len(composites) > 0 {
+		var a args
+		queries = append(queries, compositeQuery(&a, experimentID, name, composites, until))
+		params = append(params, a)
+	}
+	for i, q := range queries {
 		var rows []summaryRow
-		if err := tx.SelectContext(ctx, &rows, query, a...); err != nil {
+		if err := tx.SelectContext(ctx, &rows, q, params[i]...); err != nil {
 			return nil, err
 		}
 		byOutcome(rows)
@@ -202,65 +201,37 @@ func summaryRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name stri
 	return out, nil
 }
 
-// aggregates are the per-group columns: a level and its count, or n and the sums.
-func aggregates(counts bool) string {
-	if counts {
-		return `c.y, count(*) AS n, 0 AS sum, 0 AS sumsq`
-	}
-	return `0 AS y, count(*) AS n, sum(c.y) AS sum, sum(c.y * c.y) AS sumsq`
-}
-
-// compositeRows sums the composite of customers who answered every component: the mean of
-// the components rescaled to 0..100. Without a cut-off the components' latest answers are
-// joined customer by customer on the rollup's primary key (each component is one range of
-// it, so the join needs no sort or grouping by customer); with one they are grouped from
-// the answers given before it.
-func compositeRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name string, spec experiment.SummarySpec) ([]summaryRow, error) {
-	var keys []string
-	var los, his []float64
-	for _, c := range spec.Components {
-		lo, hi, _ := c.Bounds()
-		keys, los, his = append(keys, c.Key), append(los, lo), append(his, hi)
-	}
-	var a args
-	var cust string
-	if spec.Until.IsZero() {
-		exp := a.add(experimentID)
-		var from, terms string
-		for i, k := range keys {
-			alias := fmt.Sprintf("c%d", i)
-			lo, hi := a.add(los[i]), a.add(his[i])
-			terms += fmt.Sprintf(" + 100 * (%s.value - %s::float8) / (%s::float8 - %s::float8)", alias, lo, hi, lo)
-			if i == 0 {
-				from = fmt.Sprintf("latest_answers %s", alias)
-				continue
+// compositeQuery sums every composite of customers who answered all its components: the mean
+// of the components rescaled to 0..100, from each component's latest answer, with the CUPED
+// sums of the composite's covariate. One pass serves all composites.
+func compositeQuery(a *args, experimentID int64, name string, specs []experiment.SummarySpec, until time.Time) string {
+	var composite, keys, all pq.StringArray
+	var los, his pq.Float64Array
+	var counts []int64
+	for _, spec := range specs {
+		for _, c := range spec.Components {
+			lo, hi, _ := c.Bounds()
+			composite, keys, los, his = append(composite, spec.Outcome.Key), append(keys, c.Key), append(los, lo), append(his, hi)
+			counts = append(counts, int64(len(spec.Components)))
+			if !slices.Contains(all, c.Key) {
+				all = append(all, c.Key)
 			}
-			from += fmt.Sprintf(" JOIN latest_answers %s ON %s.experiment_id = c0.experiment_id AND %s.outcome_key = %s AND %s.customer_id = c0.customer_id",
-				alias, alias, alias, a.add(k), alias)
 		}
-		cust = `cust AS (
-			SELECT c0.customer_id, c0.arm_key, (` + terms[3:] + `) / ` + a.add(float64(len(keys))) + `::float8 AS y
-			FROM ` + from + `
-			WHERE c0.experiment_id = ` + exp + ` AND c0.outcome_key = ` + a.add(keys[0]) + `)`
-	} else {
-		cust = latestCTE(&a, experimentID, keys, spec.Until) + `,
-		cust AS (
-			SELECT l.customer_id, l.arm_key, avg(100 * (l.value - b.lo) / (b.hi - b.lo)) AS y
-			FROM latest l
-			JOIN unnest(` + a.add(pq.StringArray(keys)) + `::text[], ` + a.add(pq.Float64Array(los)) + `::float8[], ` + a.add(pq.Float64Array(his)) + `::float8[]) AS b(key, lo, hi)
-			  ON b.key = l.outcome_key
-			GROUP BY l.customer_id, l.arm_key
-			HAVING count(*) = ` + a.add(len(keys)) + `)`
 	}
-	query := `WITH ` + cust + `
-		SELECT c.segment, '' AS outcome_key, c.arm_key, ` + aggregates(false) + `, ` + covSums + `
-		FROM ` + segmented(&a, "cust s", "s.customer_id, s.arm_key, s.y", name) + ` c
+	cust := latestCTE(a, experimentID, all, until) + `,
+		b AS (SELECT * FROM unnest(` + a.add(composite) + `::text[], ` + a.add(keys) + `::text[], ` + a.add(los) + `::float8[], ` +
+		a.add(his) + `::float8[], ` + a.add(pq.Int64Array(counts)) + `::int[]) AS b(composite, key, lo, hi, n)),
+		cust AS (
+			SELECT b.composite AS outcome_key, l.customer_id, l.arm_key, avg(100 * (l.value - b.lo) / (b.hi - b.lo)) AS y
+			FROM latest l JOIN b ON b.key = l.outcome_key
+			GROUP BY b.composite, l.customer_id, l.arm_key
+			HAVING count(*) = max(b.n))`
+	return `WITH ` + cust + `
+		SELECT c.segment, c.outcome_key, c.arm_key, 0 AS y, count(*) AS n, sum(c.y) AS sum, sum(c.y * c.y) AS sumsq, ` + covSums + `
+		FROM ` + segmented(a, "cust s", "s.outcome_key, s.customer_id, s.arm_key, s.y", name) + ` c
 		LEFT JOIN covariates v
-		  ON v.experiment_id = ` + a.add(experimentID) + ` AND v.outcome_key = ` + a.add(spec.Outcome.Key) + ` AND v.customer_id = c.customer_id
-		GROUP BY c.segment, c.arm_key`
-	var rows []summaryRow
-	err := tx.SelectContext(ctx, &rows, query, a...)
-	return rows, err
+		  ON v.experiment_id = ` + a.add(experimentID) + ` AND v.outcome_key = c.outcome_key AND v.customer_id = c.customer_id
+		GROUP BY c.segment, c.outcome_key, c.arm_key`
 }
 
 // foldSummaries turns the grouped rows into per-arm stats input.

@@ -31,18 +31,15 @@ SELECT create_distributed_table('arms', 'experiment_id');
 SELECT create_distributed_table('experiment_outcomes', 'experiment_id', colocate_with => 'arms');
 SELECT create_distributed_table('assignments', 'experiment_id', colocate_with => 'arms');
 SELECT create_distributed_table('responses', 'experiment_id', colocate_with => 'arms');
-SELECT create_distributed_table('answers', 'experiment_id', colocate_with => 'arms');
 SELECT create_distributed_table('covariates', 'experiment_id', colocate_with => 'arms');
 SELECT create_distributed_table('sequential_looks', 'experiment_id', colocate_with => 'arms');
--- latest_answers is kept by triggers on answers; co-located, each shard's trigger writes
--- to its own shard (Citus needs citus.enable_unsafe_triggers = on for triggers on
--- distributed tables).
+-- Answers live in their response's row (00010); the views answers and latest_answers read
+-- responses. The triggers on responses (the reference check, the latest-answer rule and the
+-- alerts) read and write only the co-located shards of the same experiment (Citus needs
+-- citus.enable_unsafe_triggers = on for triggers on distributed tables).
 SET LOCAL citus.enable_unsafe_triggers = on;
-SELECT create_distributed_table('latest_answers', 'experiment_id', colocate_with => 'arms');
--- The answers' reference check (00009) and the deletion of a response's answers are
--- triggers too; they read and write only the co-located shards of the same experiment.
 -- Alerts (00006): rules, webhook, alerts and their deliveries and attempts, all keyed by
--- experiment_id first; the alerts trigger on answers writes to the co-located shards.
+-- experiment_id first.
 SELECT create_distributed_table('alert_rules', 'experiment_id', colocate_with => 'arms');
 SELECT create_distributed_table('alert_webhooks', 'experiment_id', colocate_with => 'arms');
 SELECT create_distributed_table('alerts', 'experiment_id', colocate_with => 'arms');
