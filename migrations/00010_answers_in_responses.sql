@@ -6,9 +6,12 @@
 --
 -- The latest-answer rule of DOMAIN.md (per customer and outcome, the latest by answered_at,
 -- then by arrival) is kept on the rows: superseded lists the outcomes of a response that a
--- later response of the same customer answered again. Nearly every customer answers once,
--- so it is nearly always empty; the triggers below recompute it for the customers a
--- statement touches who have more than one response.
+-- later response of the same customer answered again, and only_response says whether the
+-- customer has no other response in the experiment. Nearly every customer answers once, so
+-- superseded is nearly always empty and only_response true; the triggers below recompute
+-- both for the customers a statement touches who have more than one response. The results
+-- read a customer's latest answers straight from its only response, and group by customer
+-- only the few who have several.
 --
 -- The views answers (one row per answer, with latest) and latest_answers (the answers that
 -- count) keep the one-row-per-answer shape for the summaries and for ad-hoc SQL.
@@ -19,7 +22,8 @@ ALTER TABLE responses
     ADD COLUMN seq           bigint,
     ADD COLUMN outcome_keys  text[],
     ADD COLUMN answer_values double precision[],
-    ADD COLUMN superseded    text[] NOT NULL DEFAULT '{}';
+    ADD COLUMN superseded    text[] NOT NULL DEFAULT '{}',
+    ADD COLUMN only_response boolean NOT NULL DEFAULT true;
 
 CREATE SEQUENCE responses_seq_seq OWNED BY responses.seq;
 
@@ -142,25 +146,34 @@ CREATE TRIGGER responses_check_update AFTER UPDATE ON responses
     REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION responses_check();
 
 -- +goose StatementBegin
--- responses_supersede recomputes superseded for every response of the given customers.
+-- responses_supersede recomputes superseded and only_response for every response of the
+-- given customers.
 CREATE FUNCTION responses_supersede(experiment_ids bigint[], customer_ids text[]) RETURNS void LANGUAGE sql AS $$
     WITH c AS (SELECT DISTINCT * FROM unnest(experiment_ids, customer_ids) AS c(experiment_id, customer_id)),
-    ranked AS (
-        SELECT r.experiment_id, r.response_id, k.key,
-               row_number() OVER (PARTITION BY r.experiment_id, r.customer_id, k.key
-                                  ORDER BY r.answered_at DESC, r.seq DESC) AS rank
+    rs AS (
+        SELECT r.experiment_id, r.response_id, r.customer_id, r.answered_at, r.seq, r.outcome_keys,
+               count(*) OVER (PARTITION BY r.experiment_id, r.customer_id) AS n
         FROM c JOIN responses r ON r.experiment_id = c.experiment_id AND r.customer_id = c.customer_id
-        CROSS JOIN LATERAL unnest(r.outcome_keys) AS k(key)
+    ),
+    ranked AS (
+        SELECT rs.experiment_id, rs.response_id, k.key,
+               row_number() OVER (PARTITION BY rs.experiment_id, rs.customer_id, k.key
+                                  ORDER BY rs.answered_at DESC, rs.seq DESC) AS rank
+        FROM rs CROSS JOIN LATERAL unnest(rs.outcome_keys) AS k(key)
+    ),
+    later AS (
+        SELECT experiment_id, response_id, array_agg(key ORDER BY key) AS superseded
+        FROM ranked WHERE rank > 1 GROUP BY experiment_id, response_id
     ),
     sup AS (
-        SELECT experiment_id, response_id,
-               coalesce(array_agg(key ORDER BY key) FILTER (WHERE rank > 1), '{}') AS superseded
-        FROM ranked GROUP BY experiment_id, response_id
+        SELECT rs.experiment_id, rs.response_id, rs.n = 1 AS only_response,
+               coalesce(later.superseded, '{}') AS superseded
+        FROM rs LEFT JOIN later ON later.experiment_id = rs.experiment_id AND later.response_id = rs.response_id
     )
-    UPDATE responses r SET superseded = sup.superseded
+    UPDATE responses r SET superseded = sup.superseded, only_response = sup.only_response
     FROM sup
     WHERE r.experiment_id = sup.experiment_id AND r.response_id = sup.response_id
-      AND r.superseded <> sup.superseded;
+      AND (r.superseded <> sup.superseded OR r.only_response <> sup.only_response);
 $$;
 -- +goose StatementEnd
 
@@ -198,6 +211,9 @@ BEGIN
     RETURN NULL;
 END $$;
 -- +goose StatementEnd
+
+-- The few customers with several responses, whose latest answers the results group.
+CREATE INDEX responses_several ON responses (experiment_id, customer_id) WHERE NOT only_response;
 
 CREATE TRIGGER responses_latest_insert AFTER INSERT ON responses
     REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION responses_latest_insert();

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -157,6 +158,101 @@ func summaryRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name stri
 	if err := tx.GetContext(ctx, &withCovariates, `SELECT EXISTS (SELECT 1 FROM covariates WHERE experiment_id = $1)`, experimentID); err != nil {
 		return nil, err
 	}
+	var queries []string
+	var params []args
+	switch {
+	case len(simple) == 0 && len(composites) == 0:
+	case until.IsZero():
+		var a args
+		queries = append(queries, currentQuery(&a, experimentID, name, simple, counted, composites, withCovariates))
+		params = append(params, a)
+	default:
+		queries, params = cutOffQueries(experimentID, name, simple, counted, composites, until, withCovariates)
+	}
+	for i, q := range queries {
+		var rows []summaryRow
+		if err := tx.SelectContext(ctx, &rows, q, params[i]...); err != nil {
+			return nil, err
+		}
+		byOutcome(rows)
+	}
+	return out, nil
+}
+
+// level is the y of a summary row: the level of a counted outcome (param counted), 0 for the
+// others, whose rows carry n and the sums.
+func level(a *args, counted []string) string {
+	return `CASE WHEN c.outcome_key = ANY(` + a.add(pq.StringArray(counted)) + `::text[]) THEN c.y ELSE 0 END`
+}
+
+// currentQuery reads every spec from one pass over the experiment's responses. A customer
+// with one response (nearly all) has its latest answers in that row: its simple outcomes are
+// its answers and its composites are computed from the row's arrays. Only the few customers
+// with several responses go through grouping by customer, for their composites.
+func currentQuery(a *args, experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, withCovariates bool) string {
+	exp := a.add(experimentID)
+	var fromRow []string
+	var composite, keys, all pq.StringArray
+	var los, his pq.Float64Array
+	var counts []int64
+	for _, spec := range composites {
+		var terms []string
+		for _, c := range spec.Components {
+			lo, hi, _ := c.Bounds()
+			k, l, h := a.add(c.Key), a.add(lo), a.add(hi)
+			terms = append(terms, fmt.Sprintf("100 * (r.answer_values[array_position(r.outcome_keys, %s::text)] - %s::float8) / (%s::float8 - %s::float8)", k, l, h, l))
+			composite, keys, los, his = append(composite, spec.Outcome.Key), append(keys, c.Key), append(los, lo), append(his, hi)
+			counts = append(counts, int64(len(spec.Components)))
+			if !slices.Contains(all, c.Key) {
+				all = append(all, c.Key)
+			}
+		}
+		fromRow = append(fromRow, fmt.Sprintf("(%s::text, (%s) / %d)", a.add(spec.Outcome.Key), strings.Join(terms, " + "), len(terms)))
+	}
+	src := `SELECT r.customer_id, r.arm_key, x.outcome_key, x.y
+		FROM responses r
+		CROSS JOIN LATERAL (
+			SELECT u.k, u.v FROM unnest(r.outcome_keys, r.answer_values) AS u(k, v)
+			WHERE u.k = ANY(` + a.add(pq.StringArray(simple)) + `::text[]) AND u.k <> ALL (r.superseded)`
+	if len(composites) > 0 {
+		src += `
+			UNION ALL
+			SELECT c.k, c.v FROM (VALUES ` + strings.Join(fromRow, ", ") + `) AS c(k, v)
+			WHERE r.only_response AND c.v IS NOT NULL`
+	}
+	src += `
+		) AS x(outcome_key, y)
+		WHERE r.experiment_id = ` + exp
+	if len(composites) > 0 {
+		src += `
+		UNION ALL
+		SELECT l.customer_id, l.arm_key, b.composite, avg(100 * (l.value - b.lo) / (b.hi - b.lo))
+		FROM (SELECT r.customer_id, r.arm_key, u.k, u.v AS value
+		      FROM responses r CROSS JOIN LATERAL unnest(r.outcome_keys, r.answer_values) AS u(k, v)
+		      WHERE r.experiment_id = ` + exp + ` AND NOT r.only_response
+		        AND u.k = ANY(` + a.add(all) + `::text[]) AND u.k <> ALL (r.superseded)) l
+		JOIN unnest(` + a.add(composite) + `::text[], ` + a.add(keys) + `::text[], ` + a.add(los) + `::float8[], ` +
+			a.add(his) + `::float8[], ` + a.add(pq.Int64Array(counts)) + `::int[]) AS b(composite, key, lo, hi, n) ON b.key = l.k
+		GROUP BY b.composite, l.customer_id, l.arm_key
+		HAVING count(*) = max(b.n)`
+	}
+	y := level(a, counted)
+	cov, join := `0 AS nx, 0 AS sx, 0 AS sxx, 0 AS sxy, 0 AS sy`, ``
+	if withCovariates {
+		cov = covSums
+		join = `
+		LEFT JOIN covariates v ON v.experiment_id = ` + exp + ` AND v.outcome_key = c.outcome_key AND v.customer_id = c.customer_id`
+	}
+	return `WITH src AS (` + src + `)
+		SELECT c.segment, c.outcome_key, c.arm_key, ` + y + ` AS y, count(*) AS n, sum(c.y) AS sum, sum(c.y * c.y) AS sumsq, ` + cov + `
+		FROM ` + segmented(a, "src s", "s.customer_id, s.arm_key, s.outcome_key, s.y", name) + ` c` + join + `
+		GROUP BY c.segment, c.outcome_key, c.arm_key, ` + y
+}
+
+// cutOffQueries read the specs as they stood before a cut-off (the timeline), deriving the
+// latest answers from those given before it: all simple outcomes in one pass, their CUPED
+// sums in another when the experiment has covariates, all composites in a third.
+func cutOffQueries(experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, until time.Time, withCovariates bool) ([]string, []args) {
 	// The latest answer of each customer and outcome, with its segment.
 	cust := func(a *args) string {
 		return segmented(a, "latest s", "s.outcome_key, s.customer_id, s.arm_key, s.value AS y", name) + ` c`
@@ -165,17 +261,16 @@ func summaryRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name stri
 	var params []args
 	if len(simple) > 0 {
 		var a args
-		// y is the level of a counted outcome, 0 for the others (whose rows carry the sums).
-		level := `CASE WHEN c.outcome_key = ANY(` + a.add(pq.StringArray(counted)) + `::text[]) THEN c.y ELSE 0 END`
+		y := level(&a, counted)
 		queries = append(queries, `WITH `+latestCTE(&a, experimentID, simple, until)+`
-			SELECT c.segment, c.outcome_key, c.arm_key, `+level+` AS y, count(*) AS n, sum(c.y) AS sum, sum(c.y * c.y) AS sumsq,
+			SELECT c.segment, c.outcome_key, c.arm_key, `+y+` AS y, count(*) AS n, sum(c.y) AS sum, sum(c.y * c.y) AS sumsq,
 			       0 AS nx, 0 AS sx, 0 AS sxx, 0 AS sxy, 0 AS sy
 			FROM `+cust(&a)+`
-			GROUP BY c.segment, c.outcome_key, c.arm_key, `+level)
+			GROUP BY c.segment, c.outcome_key, c.arm_key, `+y)
 		params = append(params, a)
 	}
 	// The CUPED sums cover only customers with a covariate, so they are read from the
-	// covariates side: nothing to do for the many experiments without any.
+	// covariates side.
 	if len(simple) > 0 && withCovariates {
 		var a args
 		queries = append(queries, `WITH `+latestCTE(&a, experimentID, simple, until)+`
@@ -191,14 +286,7 @@ func summaryRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name stri
 		queries = append(queries, compositeQuery(&a, experimentID, name, composites, until))
 		params = append(params, a)
 	}
-	for i, q := range queries {
-		var rows []summaryRow
-		if err := tx.SelectContext(ctx, &rows, q, params[i]...); err != nil {
-			return nil, err
-		}
-		byOutcome(rows)
-	}
-	return out, nil
+	return queries, params
 }
 
 // compositeQuery sums every composite of customers who answered all its components: the mean
