@@ -180,11 +180,24 @@ func armCounts(ctx context.Context, tx *sqlx.Tx, experimentID int64, name string
 	}
 	a := args{experimentID}
 	// Arms nobody was assigned to yet have no row: their zero value is right.
-	err := tx.SelectContext(ctx, &rows, `
+	query := `
 		SELECT c.segment, c.arm_key, count(*) AS assigned, count(r.customer_id) AS responded
-		FROM `+segmented(&a, "(SELECT customer_id, arm_key FROM assignments WHERE experiment_id = $1) s", "s.customer_id, s.arm_key", name)+` c
+		FROM ` + segmented(&a, "(SELECT customer_id, arm_key FROM assignments WHERE experiment_id = $1) s", "s.customer_id, s.arm_key", name) + ` c
 		LEFT JOIN (SELECT DISTINCT customer_id FROM responses WHERE experiment_id = $1) r ON r.customer_id = c.customer_id
-		GROUP BY c.segment, c.arm_key`, a...)
+		GROUP BY c.segment, c.arm_key`
+	if name == "" {
+		// Without segments the counts come per arm: customers with one response counted
+		// by row, the few with several counted once each (found by a partial index).
+		query = `
+			SELECT '' AS segment, s.arm_key, s.assigned, coalesce(sum(r.n), 0) AS responded
+			FROM (SELECT arm_key, count(*) AS assigned FROM assignments WHERE experiment_id = $1 GROUP BY arm_key) s
+			LEFT JOIN (SELECT arm_key, count(*) AS n FROM responses WHERE experiment_id = $1 AND only_response GROUP BY arm_key
+			           UNION ALL
+			           SELECT arm_key, count(DISTINCT customer_id) FROM responses WHERE experiment_id = $1 AND NOT only_response GROUP BY arm_key) r
+			  ON r.arm_key = s.arm_key
+			GROUP BY s.arm_key, s.assigned`
+	}
+	err := tx.SelectContext(ctx, &rows, query, a...)
 	if err != nil {
 		return nil, err
 	}

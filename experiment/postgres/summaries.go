@@ -166,6 +166,11 @@ func summaryRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name stri
 		var a args
 		queries = append(queries, currentQuery(&a, experimentID, name, simple, counted, composites, withCovariates))
 		params = append(params, a)
+		if len(composites) > 0 {
+			var a args
+			queries = append(queries, severalQuery(&a, experimentID, name, composites, withCovariates))
+			params = append(params, a)
+		}
 	default:
 		queries, params = cutOffQueries(experimentID, name, simple, counted, composites, until, withCovariates)
 	}
@@ -187,66 +192,91 @@ func level(a *args, counted []string) string {
 
 // currentQuery reads every spec from one pass over the experiment's responses. A customer
 // with one response (nearly all) has its latest answers in that row: its simple outcomes are
-// its answers and its composites are computed from the row's arrays. Only the few customers
-// with several responses go through grouping by customer, for their composites.
+// its answers, and its composites are computed from the row's arrays and appended to them,
+// so that one unnest per row yields both. The few customers with several responses get
+// their composites from severalQuery instead.
 func currentQuery(a *args, experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, withCovariates bool) string {
 	exp := a.add(experimentID)
-	var fromRow []string
-	var composite, keys, all pq.StringArray
-	var los, his pq.Float64Array
-	var counts []int64
-	for _, spec := range composites {
-		var terms []string
-		for _, c := range spec.Components {
-			lo, hi, _ := c.Bounds()
-			k, l, h := a.add(c.Key), a.add(lo), a.add(hi)
-			terms = append(terms, fmt.Sprintf("100 * (r.answer_values[array_position(r.outcome_keys, %s::text)] - %s::float8) / (%s::float8 - %s::float8)", k, l, h, l))
-			composite, keys, los, his = append(composite, spec.Outcome.Key), append(keys, c.Key), append(los, lo), append(his, hi)
-			counts = append(counts, int64(len(spec.Components)))
-			if !slices.Contains(all, c.Key) {
-				all = append(all, c.Key)
+	keys, values := `r.outcome_keys`, `r.answer_values`
+	if len(composites) > 0 {
+		var names pq.StringArray
+		var exprs, nulls []string
+		for _, spec := range composites {
+			var terms []string
+			for _, c := range spec.Components {
+				lo, hi, _ := c.Bounds()
+				k, l, h := a.add(c.Key), a.add(lo), a.add(hi)
+				terms = append(terms, fmt.Sprintf("100 * (r.answer_values[array_position(r.outcome_keys, %s::text)] - %s::float8) / (%s::float8 - %s::float8)", k, l, h, l))
 			}
+			names = append(names, spec.Outcome.Key)
+			exprs = append(exprs, fmt.Sprintf("(%s) / %d", strings.Join(terms, " + "), len(terms)))
+			nulls = append(nulls, "NULL")
 		}
-		fromRow = append(fromRow, fmt.Sprintf("(%s::text, (%s) / %d)", a.add(spec.Outcome.Key), strings.Join(terms, " + "), len(terms)))
+		keys = `r.outcome_keys || ` + a.add(names) + `::text[]`
+		values = `r.answer_values || CASE WHEN r.only_response THEN ARRAY[` + strings.Join(exprs, ", ") + `]::float8[]
+			ELSE '{` + strings.Join(nulls, ",") + `}'::float8[] END`
 	}
-	src := `SELECT r.customer_id, r.arm_key, x.outcome_key, x.y
-		FROM responses r
-		CROSS JOIN LATERAL (
-			SELECT u.k, u.v FROM unnest(r.outcome_keys, r.answer_values) AS u(k, v)
-			WHERE u.k = ANY(` + a.add(pq.StringArray(simple)) + `::text[]) AND u.k <> ALL (r.superseded)`
-	if len(composites) > 0 {
-		src += `
-			UNION ALL
-			SELECT c.k, c.v FROM (VALUES ` + strings.Join(fromRow, ", ") + `) AS c(k, v)
-			WHERE r.only_response AND c.v IS NOT NULL`
-	}
-	src += `
-		) AS x(outcome_key, y)
-		WHERE r.experiment_id = ` + exp
-	if len(composites) > 0 {
-		src += `
-		UNION ALL
-		SELECT l.customer_id, l.arm_key, b.composite, avg(100 * (l.value - b.lo) / (b.hi - b.lo))
-		FROM (SELECT r.customer_id, r.arm_key, u.k, u.v AS value
-		      FROM responses r CROSS JOIN LATERAL unnest(r.outcome_keys, r.answer_values) AS u(k, v)
-		      WHERE r.experiment_id = ` + exp + ` AND NOT r.only_response
-		        AND u.k = ANY(` + a.add(all) + `::text[]) AND u.k <> ALL (r.superseded)) l
-		JOIN unnest(` + a.add(composite) + `::text[], ` + a.add(keys) + `::text[], ` + a.add(los) + `::float8[], ` +
-			a.add(his) + `::float8[], ` + a.add(pq.Int64Array(counts)) + `::int[]) AS b(composite, key, lo, hi, n) ON b.key = l.k
-		GROUP BY b.composite, l.customer_id, l.arm_key
-		HAVING count(*) = max(b.n)`
-	}
-	y := level(a, counted)
+	wanted := append(append(pq.StringArray(nil), simple...), outcomeKeys(composites)...)
+	y := `CASE WHEN x.k = ANY(` + a.add(pq.StringArray(counted)) + `::text[]) THEN x.v ELSE 0 END`
+	src := `(SELECT r.customer_id, r.arm_key, x.k AS outcome_key, x.v AS y, ` + y + ` AS level
+		FROM responses r CROSS JOIN LATERAL unnest(` + keys + `, ` + values + `) AS x(k, v)
+		WHERE r.experiment_id = ` + exp + ` AND x.k = ANY(` + a.add(wanted) + `::text[]) AND x.v IS NOT NULL
+		  AND x.k <> ALL (r.superseded)) s`
 	cov, join := `0 AS nx, 0 AS sx, 0 AS sxx, 0 AS sxy, 0 AS sy`, ``
 	if withCovariates {
 		cov = covSums
 		join = `
 		LEFT JOIN covariates v ON v.experiment_id = ` + exp + ` AND v.outcome_key = c.outcome_key AND v.customer_id = c.customer_id`
 	}
-	return `WITH src AS (` + src + `)
-		SELECT c.segment, c.outcome_key, c.arm_key, ` + y + ` AS y, count(*) AS n, sum(c.y) AS sum, sum(c.y * c.y) AS sumsq, ` + cov + `
-		FROM ` + segmented(a, "src s", "s.customer_id, s.arm_key, s.outcome_key, s.y", name) + ` c` + join + `
-		GROUP BY c.segment, c.outcome_key, c.arm_key, ` + y
+	return `SELECT c.segment, c.outcome_key, c.arm_key, c.level AS y, count(*) AS n, sum(c.y) AS sum, sum(c.y * c.y) AS sumsq, ` + cov + `
+		FROM ` + segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y, s.level", name) + ` c` + join + `
+		GROUP BY c.segment, c.outcome_key, c.arm_key, c.level`
+}
+
+// severalQuery sums the composites of the customers with several responses, from the latest
+// answers of each component grouped by customer (a partial index finds those customers).
+func severalQuery(a *args, experimentID int64, name string, specs []experiment.SummarySpec, withCovariates bool) string {
+	var composite, keys, all pq.StringArray
+	var los, his pq.Float64Array
+	var counts []int64
+	for _, spec := range specs {
+		for _, c := range spec.Components {
+			lo, hi, _ := c.Bounds()
+			composite, keys, los, his = append(composite, spec.Outcome.Key), append(keys, c.Key), append(los, lo), append(his, hi)
+			counts = append(counts, int64(len(spec.Components)))
+			if !slices.Contains(all, c.Key) {
+				all = append(all, c.Key)
+			}
+		}
+	}
+	exp := a.add(experimentID)
+	src := `(SELECT l.customer_id, l.arm_key, b.composite AS outcome_key, avg(100 * (l.value - b.lo) / (b.hi - b.lo)) AS y
+		FROM (SELECT r.customer_id, r.arm_key, u.k, u.v AS value
+		      FROM responses r CROSS JOIN LATERAL unnest(r.outcome_keys, r.answer_values) AS u(k, v)
+		      WHERE r.experiment_id = ` + exp + ` AND NOT r.only_response
+		        AND u.k = ANY(` + a.add(all) + `::text[]) AND u.k <> ALL (r.superseded)) l
+		JOIN unnest(` + a.add(composite) + `::text[], ` + a.add(keys) + `::text[], ` + a.add(los) + `::float8[], ` +
+		a.add(his) + `::float8[], ` + a.add(pq.Int64Array(counts)) + `::int[]) AS b(composite, key, lo, hi, n) ON b.key = l.k
+		GROUP BY b.composite, l.customer_id, l.arm_key
+		HAVING count(*) = max(b.n)) s`
+	cov, join := `0 AS nx, 0 AS sx, 0 AS sxx, 0 AS sxy, 0 AS sy`, ``
+	if withCovariates {
+		cov = covSums
+		join = `
+		LEFT JOIN covariates v ON v.experiment_id = ` + exp + ` AND v.outcome_key = c.outcome_key AND v.customer_id = c.customer_id`
+	}
+	return `SELECT c.segment, c.outcome_key, c.arm_key, 0 AS y, count(*) AS n, sum(c.y) AS sum, sum(c.y * c.y) AS sumsq, ` + cov + `
+		FROM ` + segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y", name) + ` c` + join + `
+		GROUP BY c.segment, c.outcome_key, c.arm_key`
+}
+
+// outcomeKeys are the keys of the specs' outcomes.
+func outcomeKeys(specs []experiment.SummarySpec) []string {
+	keys := make([]string, len(specs))
+	for i, s := range specs {
+		keys[i] = s.Outcome.Key
+	}
+	return keys
 }
 
 // cutOffQueries read the specs as they stood before a cut-off (the timeline), deriving the
