@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -284,4 +285,103 @@ func asErr(err error, target **experiment.Error) bool {
 		*target = e
 	}
 	return ok
+}
+
+// TestCurrentResultsAgreeWithTheCutOffPath checks the two ways the summaries find each
+// customer's latest answers against each other: the current results read them from the
+// response rows (only_response, superseded), a cut-off derives them from all answers given
+// before it. With a cut-off after every answer both must agree on every cell, segmented or
+// not, here with customers who answered again later (partly), earlier, at the same moment,
+// and who completed a composite's components over several responses.
+func TestCurrentResultsAgreeWithTheCutOffPath(t *testing.T) {
+	f := newSegmentFixture(t, "current-vs-cutoff", "cut", 120)
+	ctx := context.Background()
+	base := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	var rs []experiment.Response
+	for i := 0; i < 120; i++ {
+		id := fmt.Sprintf("cut-%d", i)
+		switch i % 6 {
+		case 1: // later, partly: trust and love again
+			rs = append(rs, experiment.Response{ResponseID: "later-" + id, CustomerID: id, AnsweredAt: base.Add(24 * time.Hour),
+				Answers: map[string]float64{"trust": float64(1 + i%7), "love": float64(1 + (i+3)%7)}})
+		case 2: // earlier, arriving later: supersedes nothing
+			rs = append(rs, experiment.Response{ResponseID: "earlier-" + id, CustomerID: id, AnsweredAt: base.Add(-24 * time.Hour),
+				Answers: map[string]float64{"trust": 7, "satisfaction": 7, "love": 7, "nps": 10}})
+		case 3: // the same moment: arrival decides
+			rs = append(rs, experiment.Response{ResponseID: "tie-" + id, CustomerID: id, AnsweredAt: base,
+				Answers: map[string]float64{"nps": float64(i % 11)}})
+		}
+	}
+	if _, err := f.svc.RecordResponses(ctx, f.e.Key, rs, true); err != nil {
+		t.Fatal(err)
+	}
+	outcomes, err := f.svc.OutcomeMap(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := f.e.AnalysedOutcomes()
+	now := experiment.SummarySpecs(keys, outcomes, time.Time{})
+	cut := experiment.SummarySpecs(keys, outcomes, base.Add(48*time.Hour))
+	s := pgtest.Store(t)
+	a, err := s.Summarize(ctx, f.e.ID, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Summarize(ctx, f.e.ID, cut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameSummary(t, "unsegmented", keys, a, b)
+	if a.Outcomes[slices.Index(keys, "krs")]["control"].Moments.N == 0 {
+		t.Fatal("no KRS in control: the fixture does not exercise composites")
+	}
+	as, err := s.SummarizeSegments(ctx, f.e.ID, "channel", now, experiment.MaxSegmentValues)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs, err := s.SummarizeSegments(ctx, f.e.ID, "channel", cut, experiment.MaxSegmentValues)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(as) != len(bs) {
+		t.Fatalf("%d segments now, %d with the cut-off", len(as), len(bs))
+	}
+	responded := map[string]int64{}
+	for i := range as {
+		sameSummary(t, "segment "+as[i].Value, keys, as[i].Summary, bs[i].Summary)
+		for arm, c := range as[i].Summary.Arms {
+			responded[arm] += c.Responded
+		}
+	}
+	// The unsegmented arm counts (per arm, by row) and the segmented ones (by customer).
+	for arm, c := range a.Arms {
+		if c.Responded != responded[arm] || c.Responded == 0 {
+			t.Errorf("%s: %d responded, %d over the segments", arm, c.Responded, responded[arm])
+		}
+	}
+}
+
+// sameSummary compares two summaries cell by cell, sums to 1e-9 relative.
+func sameSummary(t *testing.T, what string, keys []string, a, b experiment.Summary) {
+	t.Helper()
+	near := func(x, y float64) bool { return math.Abs(x-y) <= 1e-9*math.Max(1, math.Max(math.Abs(x), math.Abs(y))) }
+	for i, key := range keys {
+		for arm, x := range a.Outcomes[i] {
+			y := b.Outcomes[i][arm]
+			switch {
+			case x.Moments.N != y.Moments.N || !near(x.Moments.Sum, y.Moments.Sum) || !near(x.Moments.SumSq, y.Moments.SumSq):
+				t.Errorf("%s %s %s: moments %+v, with the cut-off %+v", what, key, arm, x.Moments, y.Moments)
+			case (x.Counts == nil) != (y.Counts == nil) || x.Counts != nil && !slices.Equal(x.Counts.N, y.Counts.N):
+				t.Errorf("%s %s %s: counts %+v, with the cut-off %+v", what, key, arm, x.Counts, y.Counts)
+			case (x.Cov == nil) != (y.Cov == nil):
+				t.Errorf("%s %s %s: covariate sums %+v, with the cut-off %+v", what, key, arm, x.Cov, y.Cov)
+			case x.Cov != nil && (x.Cov.NX != y.Cov.NX || !near(x.Cov.SumX, y.Cov.SumX) || !near(x.Cov.SumXX, y.Cov.SumXX) ||
+				!near(x.Cov.SumXY, y.Cov.SumXY) || !near(x.Cov.SumY, y.Cov.SumY)):
+				t.Errorf("%s %s %s: covariate sums %+v, with the cut-off %+v", what, key, arm, *x.Cov, *y.Cov)
+			}
+		}
+		if len(a.Outcomes[i]) != len(b.Outcomes[i]) {
+			t.Errorf("%s %s: arms %d, with the cut-off %d", what, key, len(a.Outcomes[i]), len(b.Outcomes[i]))
+		}
+	}
 }
