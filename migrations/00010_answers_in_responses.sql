@@ -73,6 +73,11 @@ CREATE FUNCTION responses_check() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     problem text;
 BEGIN
+    -- The bulk import checks its staged lines the same way before it inserts them (the arm
+    -- comes from the assignment by a join) and says so for its one statement.
+    IF current_setting('krslab.checked', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
     WITH o AS (SELECT DISTINCT w.experiment_id, k.key
                FROM (SELECT DISTINCT experiment_id, outcome_keys FROM written) w, unnest(w.outcome_keys) k(key))
     SELECT p.problem INTO problem FROM (
@@ -93,9 +98,8 @@ BEGIN
                            WHERE e.experiment_id = o.experiment_id AND c.component_key = o.key)
          LIMIT 1)
         UNION ALL
-        (SELECT format('response %s answers an outcome more than once', w.response_id)
+        (SELECT format('a response answers an outcome more than once: %s', d.outcome_keys)
          FROM (SELECT DISTINCT outcome_keys FROM written WHERE cardinality(outcome_keys) > 1) d
-         JOIN written w ON w.outcome_keys = d.outcome_keys
          WHERE (SELECT count(DISTINCT k) FROM unnest(d.outcome_keys) k) < cardinality(d.outcome_keys)
          LIMIT 1)
     ) p
@@ -185,6 +189,11 @@ DECLARE
     exps bigint[];
     custs text[];
 BEGIN
+    -- The bulk import finds those customers before it inserts, which costs an index probe
+    -- that finds nothing instead of one that finds the new row, and recomputes them itself.
+    IF current_setting('krslab.checked', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
     SELECT array_agg(experiment_id), array_agg(customer_id) INTO exps, custs
     FROM (SELECT DISTINCT w.experiment_id, w.customer_id FROM written w
           WHERE EXISTS (SELECT 1 FROM responses r

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/krslab/krslab/experiment"
 )
@@ -105,8 +106,23 @@ func (s *Store) ImportResponses(ctx context.Context, e experiment.Experiment, fi
 			return err
 		}
 		res.Replayed, res.Answers = want.Replayed, want.Answers
+		// The customers of the file who have another response, in the file or stored: their
+		// latest answers are recomputed after the insert (responses_supersede).
+		var several pq.StringArray
+		if err := tx.GetContext(ctx, &several, `
+			SELECT coalesce(array_agg(customer_id), '{}') FROM (
+				SELECT r.customer_id FROM import_responses r WHERE `+good+` GROUP BY r.customer_id HAVING count(*) > 1
+				UNION
+				SELECT r.customer_id FROM import_responses r
+				WHERE `+good+` AND EXISTS (SELECT 1 FROM responses s WHERE s.experiment_id = $1 AND s.customer_id = r.customer_id)) c`, e.ID); err != nil {
+			return err
+		}
 		// Responses go in file order, so that seq, which breaks ties of answered_at, follows
-		// arrival as DOMAIN.md defines it.
+		// arrival as DOMAIN.md defines it. The lines were checked above as the triggers on
+		// responses would check them, so the insert tells them (krslab.checked).
+		if err := execAll(ctx, tx, `SET LOCAL krslab.checked = on`); err != nil {
+			return err
+		}
 		r, err := tx.ExecContext(ctx, `
 			INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, outcome_keys, answer_values)
 			SELECT $1, r.response_id, r.customer_id, a.arm_key, r.answered_at, r.content_hash, r.outcome_keys, r.answer_values
@@ -122,6 +138,15 @@ func (s *Store) ImportResponses(ctx context.Context, e experiment.Experiment, fi
 		}
 		if err != nil {
 			return err
+		}
+		if err := execAll(ctx, tx, `SET LOCAL krslab.checked = off`); err != nil {
+			return err
+		}
+		if len(several) > 0 {
+			if _, err := tx.ExecContext(ctx, `SELECT responses_supersede(array_fill($1::bigint, ARRAY[cardinality($2::text[])]), $2::text[])`,
+				e.ID, several); err != nil {
+				return err
+			}
 		}
 		res.Stored = want.Stored
 		return nil
@@ -265,7 +290,9 @@ func (s *Store) ImportCovariates(ctx context.Context, e experiment.Experiment, f
 // memory, and with the experiment locked against lifecycle changes until it commits.
 func (s *Store) bulkTx(ctx context.Context, e experiment.Experiment, opt experiment.BulkOptions, res *experiment.ImportResult, load func(tx *sqlx.Tx) error) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
-		if err := execAll(ctx, tx, `SET LOCAL statement_timeout = 0`, `SET LOCAL work_mem = '256MB'`); err != nil {
+		// No JIT: the staging tables are never analysed, and the planner's guesses for them
+		// can cross the JIT thresholds, whose compilation then costs more than it saves.
+		if err := execAll(ctx, tx, `SET LOCAL statement_timeout = 0`, `SET LOCAL work_mem = '256MB'`, `SET LOCAL jit = off`); err != nil {
 			return err
 		}
 		var status experiment.Status
