@@ -23,15 +23,11 @@ func (a *args) add(v any) string {
 	return fmt.Sprintf("$%d", len(*a))
 }
 
-// latestCTE is, per customer and outcome, the answer that counts: the latest by answered_at,
-// then by arrival (DOMAIN.md). Without a cut-off it is kept on the responses (latest_answers,
-// migration 00010); with one (the timeline) it is derived from the answers given before it.
+// latestCTE is, per customer and outcome, the answer that counted at a cut-off: of the
+// answers given before it, the latest by answered_at, then by arrival (DOMAIN.md). The
+// current latest answers are kept on the response rows instead (currentQuery).
 func latestCTE(a *args, experimentID int64, keys []string, until time.Time) string {
 	exp, ks := a.add(experimentID), a.add(pq.StringArray(keys))
-	if until.IsZero() {
-		return `latest AS (SELECT outcome_key, customer_id, arm_key, value FROM latest_answers
-			WHERE experiment_id = ` + exp + ` AND outcome_key = ANY(` + ks + `::text[]))`
-	}
 	cut := a.add(until.UTC().Format(time.RFC3339Nano))
 	return `latest AS (
 		SELECT DISTINCT ON (outcome_key, customer_id) outcome_key, customer_id, arm_key, value
