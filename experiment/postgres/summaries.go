@@ -218,20 +218,24 @@ func currentQuery(a *args, experimentID int64, name string, simple, counted []st
 		FROM responses r CROSS JOIN LATERAL unnest(` + keys + `, ` + values + `) AS x(k, v)
 		WHERE r.experiment_id = ` + exp + ` AND x.k = ANY(` + a.add(wanted) + `::text[]) AND x.v IS NOT NULL
 		  AND x.k <> ALL (r.superseded)) s`
-	cov, join := `0 AS nx, 0 AS sx, 0 AS sxx, 0 AS sxy, 0 AS sy`, ``
-	if withCovariates {
-		cov = covSums
-		join = `
-		LEFT JOIN covariates v ON v.experiment_id = ` + exp + ` AND v.outcome_key = c.outcome_key AND v.customer_id = c.customer_id`
-	}
-	return `SELECT c.segment, c.outcome_key, c.arm_key, c.level AS y, count(*) AS n, sum(c.y) AS sum, sum(c.y * c.y) AS sumsq, ` + cov + `
-		FROM ` + segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y, s.level", name) + ` c` + join + `
-		GROUP BY c.segment, c.outcome_key, c.arm_key, c.level`
+	return cells(a, segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y, s.level", name), exp, "c.level", withCovariates)
 }
 
 // severalQuery sums the composites of the customers with several responses, from the latest
 // answers of each component grouped by customer (a partial index finds those customers).
 func severalQuery(a *args, experimentID int64, name string, specs []experiment.SummarySpec, withCovariates bool) string {
+	exp := a.add(experimentID)
+	b, all := components(a, specs)
+	src := `(` + compositeOf(b, `(SELECT r.customer_id, r.arm_key, u.k, u.v AS value
+		      FROM responses r CROSS JOIN LATERAL unnest(r.outcome_keys, r.answer_values) AS u(k, v)
+		      WHERE r.experiment_id = `+exp+` AND NOT r.only_response
+		        AND u.k = ANY(`+a.add(all)+`::text[]) AND u.k <> ALL (r.superseded))`) + `) s`
+	return cells(a, segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y", name), exp, "0", withCovariates)
+}
+
+// components is the composites' components as a relation b(composite, key, lo, hi, n), n
+// being the composite's number of components, and the distinct component keys.
+func components(a *args, specs []experiment.SummarySpec) (string, pq.StringArray) {
 	var composite, keys, all pq.StringArray
 	var los, his pq.Float64Array
 	var counts []int64
@@ -245,25 +249,37 @@ func severalQuery(a *args, experimentID int64, name string, specs []experiment.S
 			}
 		}
 	}
-	exp := a.add(experimentID)
-	src := `(SELECT l.customer_id, l.arm_key, b.composite AS outcome_key, avg(100 * (l.value - b.lo) / (b.hi - b.lo)) AS y
-		FROM (SELECT r.customer_id, r.arm_key, u.k, u.v AS value
-		      FROM responses r CROSS JOIN LATERAL unnest(r.outcome_keys, r.answer_values) AS u(k, v)
-		      WHERE r.experiment_id = ` + exp + ` AND NOT r.only_response
-		        AND u.k = ANY(` + a.add(all) + `::text[]) AND u.k <> ALL (r.superseded)) l
-		JOIN unnest(` + a.add(composite) + `::text[], ` + a.add(keys) + `::text[], ` + a.add(los) + `::float8[], ` +
-		a.add(his) + `::float8[], ` + a.add(pq.Int64Array(counts)) + `::int[]) AS b(composite, key, lo, hi, n) ON b.key = l.k
+	return `unnest(` + a.add(composite) + `::text[], ` + a.add(keys) + `::text[], ` + a.add(los) + `::float8[], ` +
+		a.add(his) + `::float8[], ` + a.add(pq.Int64Array(counts)) + `::int[]) AS b(composite, key, lo, hi, n)`, all
+}
+
+// compositeOf is each customer's composites from the latest component answers l
+// (customer_id, arm_key, k, value): the mean of the components rescaled to 0..100, for
+// customers who answered every component.
+func compositeOf(b, l string) string {
+	return `SELECT l.customer_id, l.arm_key, b.composite AS outcome_key, avg(100 * (l.value - b.lo) / (b.hi - b.lo)) AS y
+		FROM ` + l + ` l JOIN ` + b + ` ON b.key = l.k
 		GROUP BY b.composite, l.customer_id, l.arm_key
-		HAVING count(*) = max(b.n)) s`
+		HAVING count(*) = max(b.n)`
+}
+
+// cells groups the rows c (segment, customer_id, arm_key, outcome_key, y) into summary rows
+// per segment, outcome, arm and level (an expression, "0" for none), with the CUPED sums
+// when the experiment has covariates.
+func cells(a *args, c, exp, level string, withCovariates bool) string {
 	cov, join := `0 AS nx, 0 AS sx, 0 AS sxx, 0 AS sxy, 0 AS sy`, ``
 	if withCovariates {
 		cov = covSums
 		join = `
 		LEFT JOIN covariates v ON v.experiment_id = ` + exp + ` AND v.outcome_key = c.outcome_key AND v.customer_id = c.customer_id`
 	}
-	return `SELECT c.segment, c.outcome_key, c.arm_key, 0 AS y, count(*) AS n, sum(c.y) AS sum, sum(c.y * c.y) AS sumsq, ` + cov + `
-		FROM ` + segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y", name) + ` c` + join + `
-		GROUP BY c.segment, c.outcome_key, c.arm_key`
+	group := `GROUP BY c.segment, c.outcome_key, c.arm_key`
+	if level != "0" { // (a constant would name a column by position)
+		group += `, ` + level
+	}
+	return `SELECT c.segment, c.outcome_key, c.arm_key, ` + level + ` AS y, count(*) AS n, sum(c.y) AS sum, sum(c.y * c.y) AS sumsq, ` + cov + `
+		FROM ` + c + ` c` + join + `
+		` + group
 }
 
 // outcomeKeys are the keys of the specs' outcomes.
@@ -315,37 +331,15 @@ func cutOffQueries(experimentID int64, name string, simple, counted []string, co
 	return queries, params
 }
 
-// compositeQuery sums every composite of customers who answered all its components: the mean
-// of the components rescaled to 0..100, from each component's latest answer, with the CUPED
-// sums of the composite's covariate. One pass serves all composites.
+// compositeQuery sums every composite of customers who answered all its components, from
+// each component's latest answer before the cut-off, with the CUPED sums of the composite's
+// covariate. One pass serves all composites.
 func compositeQuery(a *args, experimentID int64, name string, specs []experiment.SummarySpec, until time.Time) string {
-	var composite, keys, all pq.StringArray
-	var los, his pq.Float64Array
-	var counts []int64
-	for _, spec := range specs {
-		for _, c := range spec.Components {
-			lo, hi, _ := c.Bounds()
-			composite, keys, los, his = append(composite, spec.Outcome.Key), append(keys, c.Key), append(los, lo), append(his, hi)
-			counts = append(counts, int64(len(spec.Components)))
-			if !slices.Contains(all, c.Key) {
-				all = append(all, c.Key)
-			}
-		}
-	}
+	b, all := components(a, specs)
 	cust := latestCTE(a, experimentID, all, until) + `,
-		b AS (SELECT * FROM unnest(` + a.add(composite) + `::text[], ` + a.add(keys) + `::text[], ` + a.add(los) + `::float8[], ` +
-		a.add(his) + `::float8[], ` + a.add(pq.Int64Array(counts)) + `::int[]) AS b(composite, key, lo, hi, n)),
-		cust AS (
-			SELECT b.composite AS outcome_key, l.customer_id, l.arm_key, avg(100 * (l.value - b.lo) / (b.hi - b.lo)) AS y
-			FROM latest l JOIN b ON b.key = l.outcome_key
-			GROUP BY b.composite, l.customer_id, l.arm_key
-			HAVING count(*) = max(b.n))`
+		cust AS (` + compositeOf(b, `(SELECT customer_id, arm_key, outcome_key AS k, value FROM latest)`) + `)`
 	return `WITH ` + cust + `
-		SELECT c.segment, c.outcome_key, c.arm_key, 0 AS y, count(*) AS n, sum(c.y) AS sum, sum(c.y * c.y) AS sumsq, ` + covSums + `
-		FROM ` + segmented(a, "cust s", "s.outcome_key, s.customer_id, s.arm_key, s.y", name) + ` c
-		LEFT JOIN covariates v
-		  ON v.experiment_id = ` + a.add(experimentID) + ` AND v.outcome_key = c.outcome_key AND v.customer_id = c.customer_id
-		GROUP BY c.segment, c.outcome_key, c.arm_key`
+		` + cells(a, segmented(a, "cust s", "s.outcome_key, s.customer_id, s.arm_key, s.y", name), a.add(experimentID), "0", true)
 }
 
 // foldSummaries turns the grouped rows into per-arm stats input.
