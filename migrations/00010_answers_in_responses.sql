@@ -189,11 +189,19 @@ DECLARE
     exps bigint[];
     custs text[];
 BEGIN
-    -- The bulk import finds those customers before it inserts, which costs an index probe
-    -- that finds nothing instead of one that finds the new row, and recomputes them itself.
+    -- The bulk import locks its customers and finds those with other responses before it
+    -- inserts (an index probe that finds nothing instead of one that finds the new row),
+    -- and recomputes them itself.
     IF current_setting('krslab.checked', true) = 'on' THEN
         RETURN NULL;
     END IF;
+    -- Two transactions that store responses of the same customer at once would not see each
+    -- other's: the customer's assignment row, locked in a fixed order, makes the second wait
+    -- for the first to commit, and then see its response.
+    PERFORM 1 FROM assignments a
+    WHERE (a.experiment_id, a.customer_id) IN (SELECT experiment_id, customer_id FROM written)
+    ORDER BY a.experiment_id, a.customer_id
+    FOR NO KEY UPDATE OF a;
     SELECT array_agg(experiment_id), array_agg(customer_id) INTO exps, custs
     FROM (SELECT DISTINCT w.experiment_id, w.customer_id FROM written w
           WHERE EXISTS (SELECT 1 FROM responses r

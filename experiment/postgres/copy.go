@@ -107,7 +107,18 @@ func (s *Store) ImportResponses(ctx context.Context, e experiment.Experiment, fi
 		}
 		res.Replayed, res.Answers = want.Replayed, want.Answers
 		// The customers of the file who have another response, in the file or stored: their
-		// latest answers are recomputed after the insert (responses_supersede).
+		// latest answers are recomputed after the insert (responses_supersede). Their
+		// assignment rows are locked first, in the order the trigger on responses locks them,
+		// so that a concurrent writer of responses of the same customers waits for this import
+		// or this import for it.
+		if _, err := tx.ExecContext(ctx, `
+			SELECT count(*) FROM (
+				SELECT 1 FROM assignments a
+				WHERE a.experiment_id = $1 AND a.customer_id IN (SELECT customer_id FROM import_responses)
+				ORDER BY a.experiment_id, a.customer_id
+				FOR NO KEY UPDATE OF a) l`, e.ID); err != nil {
+			return err
+		}
 		var several pq.StringArray
 		if err := tx.GetContext(ctx, &several, `
 			SELECT coalesce(array_agg(customer_id), '{}') FROM (

@@ -7,6 +7,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -256,5 +257,40 @@ func TestResponseAnswersAreChecked(t *testing.T) {
 	}
 	if n := f.count(t, `SELECT count(*) FROM answers WHERE experiment_id = $1`); n != 0 {
 		t.Errorf("%d answers outlived their response", n)
+	}
+}
+
+// TestConcurrentResponsesOfOneCustomer stores two responses of each customer from two
+// writers at once: each must see the other's, so that exactly the later answer counts.
+func TestConcurrentResponsesOfOneCustomer(t *testing.T) {
+	f := newImportFixture(t, "concurrent-latest")
+	ctx := context.Background()
+	ids := make([]string, 40)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("cc%d", i)
+	}
+	f.assign(t, ids...)
+	base := mustTime(t, "2026-03-01T08:00:00Z")
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		for j := range 2 {
+			wg.Go(func() {
+				_, err := f.svc.RecordResponses(ctx, f.e.Key, []experiment.Response{{ResponseID: fmt.Sprintf("%s-%d", id, j), CustomerID: id,
+					AnsweredAt: base.Add(time.Duration(j) * time.Hour), Answers: map[string]float64{"trust": float64(1 + j)}}}, false)
+				if err != nil {
+					t.Error(err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if n := f.count(t, `SELECT count(*) FROM latest_answers WHERE experiment_id = $1 AND value = 2`); n != int64(len(ids)) {
+		t.Errorf("%d customers have the later answer as their latest, want %d", n, len(ids))
+	}
+	if n := f.count(t, `SELECT count(*) FROM latest_answers WHERE experiment_id = $1`); n != int64(len(ids)) {
+		t.Errorf("%d latest answers, want one per customer: %d", n, len(ids))
+	}
+	if n := f.count(t, `SELECT count(*) FROM responses WHERE experiment_id = $1 AND only_response`); n != 0 {
+		t.Errorf("%d responses say they are their customer's only one", n)
 	}
 }
