@@ -189,15 +189,19 @@ DECLARE
     exps bigint[];
     custs text[];
 BEGIN
-    -- The bulk import locks its customers and finds those with other responses before it
-    -- inserts (an index probe that finds nothing instead of one that finds the new row),
-    -- and recomputes them itself.
+    -- The bulk import holds the experiment's advisory lock exclusively and finds the
+    -- customers with other responses before it inserts (an index probe that finds nothing
+    -- instead of one that finds the new row), and recomputes them itself.
     IF current_setting('krslab.checked', true) = 'on' THEN
         RETURN NULL;
     END IF;
     -- Two transactions that store responses of the same customer at once would not see each
-    -- other's: the customer's assignment row, locked in a fixed order, makes the second wait
-    -- for the first to commit, and then see its response.
+    -- other's. The writers of an experiment's responses hold the advisory lock (7541, the
+    -- experiment's id) shared, which the bulk import holds exclusively (it then needs no lock
+    -- per customer); among themselves they lock the customer's assignment row, in a fixed
+    -- order, so that the second waits for the first to commit and then sees its response.
+    PERFORM pg_advisory_xact_lock_shared(7541, (e.experiment_id & 2147483647)::int)
+    FROM (SELECT DISTINCT experiment_id FROM written ORDER BY 1) e;
     PERFORM 1 FROM assignments a
     WHERE (a.experiment_id, a.customer_id) IN (SELECT experiment_id, customer_id FROM written)
     ORDER BY a.experiment_id, a.customer_id

@@ -31,6 +31,9 @@ const analyzeAfter = 10000
 func (s *Store) ImportResponses(ctx context.Context, e experiment.Experiment, fill func(stage func(experiment.ResponseLine) error) error, opt experiment.BulkOptions) (experiment.ImportResult, error) {
 	var res experiment.ImportResult
 	err := s.bulkTx(ctx, e, opt, &res, func(tx *sqlx.Tx) error {
+		if err := lockResponses(ctx, tx, e.ID, true); err != nil {
+			return err
+		}
 		if err := execAll(ctx, tx,
 			`CREATE TEMP TABLE import_lines (
 				kind          "char" NOT NULL,
@@ -107,18 +110,8 @@ func (s *Store) ImportResponses(ctx context.Context, e experiment.Experiment, fi
 		}
 		res.Replayed, res.Answers = want.Replayed, want.Answers
 		// The customers of the file who have another response, in the file or stored: their
-		// latest answers are recomputed after the insert (responses_supersede). Their
-		// assignment rows are locked first, in the order the trigger on responses locks them,
-		// so that a concurrent writer of responses of the same customers waits for this import
-		// or this import for it.
-		if _, err := tx.ExecContext(ctx, `
-			SELECT count(*) FROM (
-				SELECT 1 FROM assignments a
-				WHERE a.experiment_id = $1 AND a.customer_id IN (SELECT customer_id FROM import_responses)
-				ORDER BY a.experiment_id, a.customer_id
-				FOR NO KEY UPDATE OF a) l`, e.ID); err != nil {
-			return err
-		}
+		// latest answers are recomputed after the insert (responses_supersede). The
+		// experiment's responses lock, taken at the start, keeps other writers out meanwhile.
 		var several pq.StringArray
 		if err := tx.GetContext(ctx, &several, `
 			SELECT coalesce(array_agg(customer_id), '{}') FROM (
@@ -447,6 +440,18 @@ func (s *Store) analyze(ctx context.Context, opt experiment.BulkOptions, stored 
 	progress(opt, "analyzing")
 	_, err := s.db.ExecContext(ctx, `ANALYZE `+strings.Join(tables, ", "))
 	return mapErr(err)
+}
+
+// lockResponses takes the advisory lock on an experiment's responses (migration 00010):
+// shared by the writers of single responses and batches, who lock each customer as well,
+// exclusive for the bulk import, which then needs no lock per customer.
+func lockResponses(ctx context.Context, tx *sqlx.Tx, experimentID int64, exclusive bool) error {
+	fn := "pg_advisory_xact_lock_shared"
+	if exclusive {
+		fn = "pg_advisory_xact_lock"
+	}
+	_, err := tx.ExecContext(ctx, `SELECT `+fn+`(7541, ($1::bigint & 2147483647)::int)`, experimentID)
+	return err
 }
 
 func execAll(ctx context.Context, tx *sqlx.Tx, stmts ...string) error {

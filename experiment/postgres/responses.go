@@ -16,6 +16,10 @@ import (
 func (s *Store) SaveResponses(ctx context.Context, experimentID int64, rs []experiment.Response) ([]bool, error) {
 	replayed := make([]bool, len(rs))
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		// Before anything is written: a bulk import of this experiment holds it exclusively.
+		if err := lockResponses(ctx, tx, experimentID, false); err != nil {
+			return err
+		}
 		customers := make(pq.StringArray, len(rs))
 		responseIDs := make(pq.StringArray, len(rs))
 		hashes := make([][32]byte, len(rs))

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -292,5 +293,49 @@ func TestConcurrentResponsesOfOneCustomer(t *testing.T) {
 	}
 	if n := f.count(t, `SELECT count(*) FROM responses WHERE experiment_id = $1 AND only_response`); n != 0 {
 		t.Errorf("%d responses say they are their customer's only one", n)
+	}
+}
+
+// TestImportWaitsForResponsesInFlight: a bulk import of an experiment waits for a writer of
+// its responses that has not committed yet, and then counts that writer's response.
+func TestImportWaitsForResponsesInFlight(t *testing.T) {
+	f := newImportFixture(t, "import-waits")
+	ctx := context.Background()
+	f.assign(t, "w1", "w2")
+	db := pgtest.Store(t).DB()
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	// A response of w1 answered later than the file's, written but not committed.
+	if _, err := tx.ExecContext(ctx, `INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, outcome_keys, answer_values)
+		SELECT experiment_id, 'in-flight', customer_id, arm_key, '2026-03-02T08:00:00Z', sha256('x'), '{trust}', '{7}'
+		FROM assignments WHERE experiment_id = $1 AND customer_id = 'w1'`, f.e.ID); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.im.ImportResponses(ctx, f.e.Key, text(responsesHeader+"f1,w1,2026-03-01T08:00:00Z,2,,,\nf2,w2,2026-03-01T08:00:00Z,3,,,\n"), experiment.ImportOptions{})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("the import ended (%v) while a response of its experiment was in flight", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var latest []string
+	if err := db.SelectContext(ctx, &latest, `SELECT response_id || '=' || value FROM answers
+		WHERE experiment_id = $1 AND outcome_key = 'trust' AND latest ORDER BY customer_id`, f.e.ID); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(latest, []string{"in-flight=7", "f2=3"}) {
+		t.Errorf("latest trust answers %v, want [in-flight=7 f2=3]", latest)
 	}
 }
