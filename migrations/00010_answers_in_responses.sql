@@ -78,6 +78,19 @@ BEGIN
     IF current_setting('krslab.checked', true) = 'on' THEN
         RETURN NULL;
     END IF;
+    -- Two transactions that store responses of the same customer at once would not see each
+    -- other's. The writers of an experiment's responses hold the advisory lock (7541, the
+    -- experiment's id) shared, which the bulk import holds exclusively (it then needs no lock
+    -- per customer); among themselves they lock the customer's assignment row, in a fixed
+    -- order, so that the second waits for the first to commit and then sees its response.
+    -- Taken before the checks, so that they see an erasure that committed meanwhile; this
+    -- trigger fires before responses_latest_insert (triggers fire in the order of their names).
+    PERFORM pg_advisory_xact_lock_shared(7541, (e.experiment_id & 2147483647)::int)
+    FROM (SELECT DISTINCT experiment_id FROM written ORDER BY 1) e;
+    PERFORM 1 FROM assignments a
+    WHERE (a.experiment_id, a.customer_id) IN (SELECT experiment_id, customer_id FROM written)
+    ORDER BY a.experiment_id, a.customer_id
+    FOR NO KEY UPDATE OF a;
     WITH o AS (SELECT DISTINCT w.experiment_id, k.key
                FROM (SELECT DISTINCT experiment_id, outcome_keys FROM written) w, unnest(w.outcome_keys) k(key))
     SELECT p.problem INTO problem FROM (
@@ -195,17 +208,7 @@ BEGIN
     IF current_setting('krslab.checked', true) = 'on' THEN
         RETURN NULL;
     END IF;
-    -- Two transactions that store responses of the same customer at once would not see each
-    -- other's. The writers of an experiment's responses hold the advisory lock (7541, the
-    -- experiment's id) shared, which the bulk import holds exclusively (it then needs no lock
-    -- per customer); among themselves they lock the customer's assignment row, in a fixed
-    -- order, so that the second waits for the first to commit and then sees its response.
-    PERFORM pg_advisory_xact_lock_shared(7541, (e.experiment_id & 2147483647)::int)
-    FROM (SELECT DISTINCT experiment_id FROM written ORDER BY 1) e;
-    PERFORM 1 FROM assignments a
-    WHERE (a.experiment_id, a.customer_id) IN (SELECT experiment_id, customer_id FROM written)
-    ORDER BY a.experiment_id, a.customer_id
-    FOR NO KEY UPDATE OF a;
+    -- (responses_check, which fires first, has locked the customers.)
     SELECT array_agg(experiment_id), array_agg(customer_id) INTO exps, custs
     FROM (SELECT DISTINCT w.experiment_id, w.customer_id FROM written w
           WHERE EXISTS (SELECT 1 FROM responses r

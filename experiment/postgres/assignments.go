@@ -221,9 +221,34 @@ func (s *Store) EraseCustomer(ctx context.Context, customerID string, audit expe
 			Salt         string `db:"salt"`
 		}
 		// One primary-key probe per experiment rather than a scan of all assignments.
-		if err := tx.SelectContext(ctx, &assigned, `SELECT a.experiment_id, e.salt FROM experiments e
-			JOIN assignments a ON a.experiment_id = e.id AND a.customer_id = $1 FOR UPDATE OF a`, customerID); err != nil {
+		find := func(lock string) error {
+			assigned = assigned[:0]
+			return tx.SelectContext(ctx, &assigned, `SELECT a.experiment_id, e.salt FROM experiments e
+				JOIN assignments a ON a.experiment_id = e.id AND a.customer_id = $1
+				ORDER BY a.experiment_id`+lock, customerID)
+		}
+		if err := find(""); err != nil {
 			return err
+		}
+		// The experiments' responses locks first, exclusively and in order, as an import
+		// takes them and before the assignment rows (which writers of responses lock while
+		// they hold the lock shared): no response of the customer is in flight meanwhile.
+		locked := map[int64]bool{}
+		for _, a := range assigned {
+			if err := lockResponses(ctx, tx, a.ExperimentID, true); err != nil {
+				return err
+			}
+			locked[a.ExperimentID] = true
+		}
+		if err := find(" FOR UPDATE OF a"); err != nil {
+			return err
+		}
+		for _, a := range assigned { // assigned meanwhile
+			if !locked[a.ExperimentID] {
+				if err := lockResponses(ctx, tx, a.ExperimentID, true); err != nil {
+					return err
+				}
+			}
 		}
 		ids := make(pq.Int64Array, len(assigned))
 		for i, a := range assigned {

@@ -31,9 +31,6 @@ const analyzeAfter = 10000
 func (s *Store) ImportResponses(ctx context.Context, e experiment.Experiment, fill func(stage func(experiment.ResponseLine) error) error, opt experiment.BulkOptions) (experiment.ImportResult, error) {
 	var res experiment.ImportResult
 	err := s.bulkTx(ctx, e, opt, &res, func(tx *sqlx.Tx) error {
-		if err := lockResponses(ctx, tx, e.ID, true); err != nil {
-			return err
-		}
 		if err := execAll(ctx, tx,
 			`CREATE TEMP TABLE import_lines (
 				kind          "char" NOT NULL,
@@ -61,7 +58,6 @@ func (s *Store) ImportResponses(ctx context.Context, e experiment.Experiment, fi
 					}
 					r := l.Response
 					keys, values := answerArrays(r.Answers)
-					res.Answers += int64(len(keys))
 					return row("r", line, r.ResponseID, r.CustomerID, r.AnsweredAt, l.Hash[:], keys, values, nil)
 				})
 			})
@@ -69,6 +65,12 @@ func (s *Store) ImportResponses(ctx context.Context, e experiment.Experiment, fi
 			return err
 		}
 		progress(opt, "checking")
+		// From here to the commit no other writer of this experiment's responses may run: the
+		// checks and the latest-answer rule below see every stored response. (Not before:
+		// the file may still be uploading.)
+		if err := lockResponses(ctx, tx, e.ID, true); err != nil {
+			return err
+		}
 		// (The planner sizes the staging table from its pages: a table never analysed is
 		// estimated from its size on disk, which is enough for these joins.)
 		// The checks that need the database or the whole file add lines to import_bad.
@@ -124,7 +126,8 @@ func (s *Store) ImportResponses(ctx context.Context, e experiment.Experiment, fi
 		// Responses go in file order, so that seq, which breaks ties of answered_at, follows
 		// arrival as DOMAIN.md defines it. The lines were checked above as the triggers on
 		// responses would check them, so the insert tells them (krslab.checked).
-		if err := execAll(ctx, tx, `SET LOCAL krslab.checked = on`); err != nil {
+		// (On Citus the setting must reach the shards' triggers too.)
+		if err := execAll(ctx, tx, `SET LOCAL citus.propagate_set_commands = 'local'`, `SET LOCAL krslab.checked = on`); err != nil {
 			return err
 		}
 		r, err := tx.ExecContext(ctx, `
@@ -440,18 +443,6 @@ func (s *Store) analyze(ctx context.Context, opt experiment.BulkOptions, stored 
 	progress(opt, "analyzing")
 	_, err := s.db.ExecContext(ctx, `ANALYZE `+strings.Join(tables, ", "))
 	return mapErr(err)
-}
-
-// lockResponses takes the advisory lock on an experiment's responses (migration 00010):
-// shared by the writers of single responses and batches, who lock each customer as well,
-// exclusive for the bulk import, which then needs no lock per customer.
-func lockResponses(ctx context.Context, tx *sqlx.Tx, experimentID int64, exclusive bool) error {
-	fn := "pg_advisory_xact_lock_shared"
-	if exclusive {
-		fn = "pg_advisory_xact_lock"
-	}
-	_, err := tx.ExecContext(ctx, `SELECT `+fn+`(7541, ($1::bigint & 2147483647)::int)`, experimentID)
-	return err
 }
 
 func execAll(ctx context.Context, tx *sqlx.Tx, stmts ...string) error {

@@ -89,6 +89,18 @@ func (s *Store) SaveResponses(ctx context.Context, experimentID int64, rs []expe
 	return replayed, nil
 }
 
+// lockResponses takes the advisory lock on an experiment's responses (migration 00010):
+// shared by the writers of single responses and batches, who lock each customer as well,
+// exclusive for the bulk import, which then needs no lock per customer.
+func lockResponses(ctx context.Context, tx *sqlx.Tx, experimentID int64, exclusive bool) error {
+	fn := "pg_advisory_xact_lock_shared"
+	if exclusive {
+		fn = "pg_advisory_xact_lock"
+	}
+	_, err := tx.ExecContext(ctx, `SELECT `+fn+`(7541, ($1::bigint & 2147483647)::int)`, experimentID)
+	return err
+}
+
 // answerArrays are a response's answers as the parallel arrays of its row, by outcome key.
 func answerArrays(answers map[string]float64) (pq.StringArray, pq.Float64Array) {
 	keys := make(pq.StringArray, 0, len(answers))

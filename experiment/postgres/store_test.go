@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/krslab/krslab/experiment"
 	"github.com/krslab/krslab/experiment/postgres/pgtest"
 )
@@ -296,46 +298,108 @@ func TestConcurrentResponsesOfOneCustomer(t *testing.T) {
 	}
 }
 
+// responseInFlight writes a response of customer (answered at, trust = value) in a
+// transaction it leaves open, as a writer that has not committed yet.
+func responseInFlight(t *testing.T, f importFixture, id, customer, at string, value float64) *sqlx.Tx {
+	t.Helper()
+	tx, err := pgtest.Store(t).DB().BeginTxx(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Rollback() })
+	if _, err := tx.Exec(`INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, outcome_keys, answer_values)
+		SELECT experiment_id, $3::text, customer_id, arm_key, $4::timestamptz, sha256($3::text::bytea), '{trust}', ARRAY[$5::float8]
+		FROM assignments WHERE experiment_id = $1 AND customer_id = $2`, f.e.ID, customer, id, at, value); err != nil {
+		t.Fatal(err)
+	}
+	return tx
+}
+
+// waitsFor runs fn, checks that it is still waiting while tx is open, commits tx and
+// returns fn's error. (A machine too slow to end fn in the pause passes without proving it.)
+func waitsFor(t *testing.T, what string, tx *sqlx.Tx, fn func() error) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
+	select {
+	case err := <-done:
+		t.Fatalf("%s ended (%v) while another transaction of its experiment was in flight", what, err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	return <-done
+}
+
 // TestImportWaitsForResponsesInFlight: a bulk import of an experiment waits for a writer of
 // its responses that has not committed yet, and then counts that writer's response.
 func TestImportWaitsForResponsesInFlight(t *testing.T) {
 	f := newImportFixture(t, "import-waits")
 	ctx := context.Background()
 	f.assign(t, "w1", "w2")
-	db := pgtest.Store(t).DB()
-	tx, err := db.BeginTxx(ctx, nil)
+	tx := responseInFlight(t, f, "in-flight", "w1", "2026-03-02T08:00:00Z", 7)
+	err := waitsFor(t, "the import", tx, func() error {
+		_, err := f.im.ImportResponses(ctx, f.e.Key, text(responsesHeader+"f1,w1,2026-03-01T08:00:00Z,2,,,\nf2,w2,2026-03-01T08:00:00Z,3,,,\n"), experiment.ImportOptions{})
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tx.Rollback()
-	// A response of w1 answered later than the file's, written but not committed.
-	if _, err := tx.ExecContext(ctx, `INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, outcome_keys, answer_values)
-		SELECT experiment_id, 'in-flight', customer_id, arm_key, '2026-03-02T08:00:00Z', sha256('x'), '{trust}', '{7}'
-		FROM assignments WHERE experiment_id = $1 AND customer_id = 'w1'`, f.e.ID); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() {
-		_, err := f.im.ImportResponses(ctx, f.e.Key, text(responsesHeader+"f1,w1,2026-03-01T08:00:00Z,2,,,\nf2,w2,2026-03-01T08:00:00Z,3,,,\n"), experiment.ImportOptions{})
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		t.Fatalf("the import ended (%v) while a response of its experiment was in flight", err)
-	case <-time.After(300 * time.Millisecond):
-	}
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
 	var latest []string
-	if err := db.SelectContext(ctx, &latest, `SELECT response_id || '=' || value FROM answers
+	if err := pgtest.Store(t).DB().SelectContext(ctx, &latest, `SELECT response_id || '=' || value FROM answers
 		WHERE experiment_id = $1 AND outcome_key = 'trust' AND latest ORDER BY customer_id`, f.e.ID); err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(latest, []string{"in-flight=7", "f2=3"}) {
 		t.Errorf("latest trust answers %v, want [in-flight=7 f2=3]", latest)
+	}
+}
+
+// TestErasureWaitsForResponsesInFlight: erasing a customer waits for a response of it that
+// is being written, and erases that one too.
+func TestErasureWaitsForResponsesInFlight(t *testing.T) {
+	f := newImportFixture(t, "erasure-waits")
+	f.assign(t, "e1")
+	tx := responseInFlight(t, f, "in-flight", "e1", "2026-03-02T08:00:00Z", 7)
+	if err := waitsFor(t, "the erasure", tx, func() error {
+		_, err := f.svc.EraseCustomer(context.Background(), "e1")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.count(t, `SELECT count(*) FROM responses WHERE experiment_id = $1`); n != 0 {
+		t.Errorf("%d responses outlived the erasure of their customer", n)
+	}
+}
+
+// TestResponsesWaitForAnErasureInFlight: a response of a customer whose erasure is being
+// committed waits for it, and is then refused: the customer is no longer assigned.
+func TestResponsesWaitForAnErasureInFlight(t *testing.T) {
+	f := newImportFixture(t, "responses-wait")
+	ctx := context.Background()
+	f.assign(t, "e2")
+	tx, err := pgtest.Store(t).DB().BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	// What EraseCustomer does, up to its commit.
+	if _, err := tx.Exec(`SELECT pg_advisory_xact_lock(7541, ($1::bigint & 2147483647)::int)`, f.e.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(`UPDATE assignments SET customer_id = 'erased-e2' WHERE experiment_id = $1 AND customer_id = 'e2'`, f.e.ID); err != nil {
+		t.Fatal(err)
+	}
+	err = waitsFor(t, "the response", tx, func() error {
+		_, err := f.svc.RecordResponses(ctx, f.e.Key, []experiment.Response{{ResponseID: "late", CustomerID: "e2",
+			AnsweredAt: mustTime(t, "2026-03-01T08:00:00Z"), Answers: map[string]float64{"trust": 5}}}, false)
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "not assigned") {
+		t.Errorf("response of an erased customer: err = %v, want a refusal: not assigned", err)
+	}
+	if n := f.count(t, `SELECT count(*) FROM responses WHERE experiment_id = $1`); n != 0 {
+		t.Errorf("%d responses of an erased customer stored", n)
 	}
 }
