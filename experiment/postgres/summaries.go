@@ -117,9 +117,11 @@ func segmented(a *args, src, cols, name string) string {
 }
 
 // summaryRows reads the rows of every spec per segment value (one value, "", when name is
-// ""): rows[value][spec]. All simple outcomes take one pass over the experiment's answers
-// (a level and its count for the counted ones, n and sums for the others), all composites
-// another, and the CUPED sums of simple outcomes a third when the experiment has covariates.
+// ""): rows[value][spec]: a level and its count for counted outcomes, n and sums for the
+// others, and the CUPED sums when the experiment has covariates. The current results take
+// one pass over the experiment's responses (currentQuery) and one over the few customers
+// with several (severalQuery); a cut-off one pass for simple outcomes and one for
+// composites (cutOffQueries).
 func summaryRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name string, specs []experiment.SummarySpec) (map[string][][]summaryRow, error) {
 	out := map[string][][]summaryRow{}
 	index := map[string]int{}
@@ -180,7 +182,7 @@ func summaryRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name stri
 	return out, nil
 }
 
-// level is the y of a summary row: the level of a counted outcome (param counted), 0 for the
+// level is the y of a summary row of cells: the level of a counted outcome, 0 for the
 // others, whose rows carry n and the sums.
 func level(a *args, counted []string) string {
 	return `CASE WHEN c.outcome_key = ANY(` + a.add(pq.StringArray(counted)) + `::text[]) THEN c.y ELSE 0 END`
@@ -213,12 +215,11 @@ func currentQuery(a *args, experimentID int64, name string, simple, counted []st
 			ELSE '{` + strings.Join(nulls, ",") + `}'::float8[] END`
 	}
 	wanted := append(append(pq.StringArray(nil), simple...), outcomeKeys(composites)...)
-	y := `CASE WHEN x.k = ANY(` + a.add(pq.StringArray(counted)) + `::text[]) THEN x.v ELSE 0 END`
-	src := `(SELECT r.customer_id, r.arm_key, x.k AS outcome_key, x.v AS y, ` + y + ` AS level
+	src := `(SELECT r.customer_id, r.arm_key, x.k AS outcome_key, x.v AS y
 		FROM responses r CROSS JOIN LATERAL unnest(` + keys + `, ` + values + `) AS x(k, v)
 		WHERE r.experiment_id = ` + exp + ` AND x.k = ANY(` + a.add(wanted) + `::text[]) AND x.v IS NOT NULL
 		  AND x.k <> ALL (r.superseded)) s`
-	return cells(a, segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y, s.level", name), exp, "c.level", withCovariates)
+	return cells(a, segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y", name), experimentID, level(a, counted), withCovariates)
 }
 
 // severalQuery sums the composites of the customers with several responses, from the latest
@@ -230,7 +231,7 @@ func severalQuery(a *args, experimentID int64, name string, specs []experiment.S
 		      FROM responses r CROSS JOIN LATERAL unnest(r.outcome_keys, r.answer_values) AS u(k, v)
 		      WHERE r.experiment_id = `+exp+` AND NOT r.only_response
 		        AND u.k = ANY(`+a.add(all)+`::text[]) AND u.k <> ALL (r.superseded))`) + `) s`
-	return cells(a, segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y", name), exp, "0", withCovariates)
+	return cells(a, segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y", name), experimentID, "0", withCovariates)
 }
 
 // components is the composites' components as a relation b(composite, key, lo, hi, n), n
@@ -266,12 +267,12 @@ func compositeOf(b, l string) string {
 // cells groups the rows c (segment, customer_id, arm_key, outcome_key, y) into summary rows
 // per segment, outcome, arm and level (an expression, "0" for none), with the CUPED sums
 // when the experiment has covariates.
-func cells(a *args, c, exp, level string, withCovariates bool) string {
+func cells(a *args, c string, experimentID int64, level string, withCovariates bool) string {
 	cov, join := `0 AS nx, 0 AS sx, 0 AS sxx, 0 AS sxy, 0 AS sy`, ``
 	if withCovariates {
 		cov = covSums
 		join = `
-		LEFT JOIN covariates v ON v.experiment_id = ` + exp + ` AND v.outcome_key = c.outcome_key AND v.customer_id = c.customer_id`
+		LEFT JOIN covariates v ON v.experiment_id = ` + a.add(experimentID) + ` AND v.outcome_key = c.outcome_key AND v.customer_id = c.customer_id`
 	}
 	group := `GROUP BY c.segment, c.outcome_key, c.arm_key`
 	if level != "0" { // (a constant would name a column by position)
@@ -292,40 +293,22 @@ func outcomeKeys(specs []experiment.SummarySpec) []string {
 }
 
 // cutOffQueries read the specs as they stood before a cut-off (the timeline), deriving the
-// latest answers from those given before it: all simple outcomes in one pass, their CUPED
-// sums in another when the experiment has covariates, all composites in a third.
+// latest answers from those given before it: all simple outcomes in one pass, all
+// composites in another.
 func cutOffQueries(experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, until time.Time, withCovariates bool) ([]string, []args) {
-	// The latest answer of each customer and outcome, with its segment.
-	cust := func(a *args) string {
-		return segmented(a, "latest s", "s.outcome_key, s.customer_id, s.arm_key, s.value AS y", name) + ` c`
-	}
 	var queries []string
 	var params []args
 	if len(simple) > 0 {
 		var a args
-		y := level(&a, counted)
-		queries = append(queries, `WITH `+latestCTE(&a, experimentID, simple, until)+`
-			SELECT c.segment, c.outcome_key, c.arm_key, `+y+` AS y, count(*) AS n, sum(c.y) AS sum, sum(c.y * c.y) AS sumsq,
-			       0 AS nx, 0 AS sx, 0 AS sxx, 0 AS sxy, 0 AS sy
-			FROM `+cust(&a)+`
-			GROUP BY c.segment, c.outcome_key, c.arm_key, `+y)
-		params = append(params, a)
-	}
-	// The CUPED sums cover only customers with a covariate, so they are read from the
-	// covariates side.
-	if len(simple) > 0 && withCovariates {
-		var a args
-		queries = append(queries, `WITH `+latestCTE(&a, experimentID, simple, until)+`
-			SELECT c.segment, c.outcome_key, c.arm_key, 0 AS y, 0 AS n, 0 AS sum, 0 AS sumsq, `+covSums+`
-			FROM covariates v
-			JOIN `+cust(&a)+` ON c.outcome_key = v.outcome_key AND c.customer_id = v.customer_id
-			WHERE v.experiment_id = `+a.add(experimentID)+` AND v.outcome_key = ANY(`+a.add(pq.StringArray(simple))+`::text[])
-			GROUP BY c.segment, c.outcome_key, c.arm_key`)
+		latest := latestCTE(&a, experimentID, simple, until)
+		c := segmented(&a, "latest s", "s.outcome_key, s.customer_id, s.arm_key, s.value AS y", name)
+		queries = append(queries, `WITH `+latest+`
+		`+cells(&a, c, experimentID, level(&a, counted), withCovariates))
 		params = append(params, a)
 	}
 	if len(composites) > 0 {
 		var a args
-		queries = append(queries, compositeQuery(&a, experimentID, name, composites, until))
+		queries = append(queries, compositeQuery(&a, experimentID, name, composites, until, withCovariates))
 		params = append(params, a)
 	}
 	return queries, params
@@ -334,12 +317,12 @@ func cutOffQueries(experimentID int64, name string, simple, counted []string, co
 // compositeQuery sums every composite of customers who answered all its components, from
 // each component's latest answer before the cut-off, with the CUPED sums of the composite's
 // covariate. One pass serves all composites.
-func compositeQuery(a *args, experimentID int64, name string, specs []experiment.SummarySpec, until time.Time) string {
+func compositeQuery(a *args, experimentID int64, name string, specs []experiment.SummarySpec, until time.Time, withCovariates bool) string {
 	b, all := components(a, specs)
 	cust := latestCTE(a, experimentID, all, until) + `,
 		cust AS (` + compositeOf(b, `(SELECT customer_id, arm_key, outcome_key AS k, value FROM latest)`) + `)`
 	return `WITH ` + cust + `
-		` + cells(a, segmented(a, "cust s", "s.outcome_key, s.customer_id, s.arm_key, s.y", name), a.add(experimentID), "0", true)
+		` + cells(a, segmented(a, "cust s", "s.outcome_key, s.customer_id, s.arm_key, s.y", name), experimentID, "0", withCovariates)
 }
 
 // foldSummaries turns the grouped rows into per-arm stats input.
