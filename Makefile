@@ -29,17 +29,19 @@ unit:
 race:
 	$(GO) test -count=1 -race $(RACE_PKGS)
 
-# A short run of every fuzz target (the decoders and the answer validator); the seed
-# corpus and any past failures in testdata/fuzz run in `unit` too. The budget is a count of
-# executions, not a duration: with a duration, Go before 1.27 can fail a target with a bare
-# "context deadline exceeded" when a worker is mid-run as the time ends on a busy machine
-# (golang/go#75804); a count has no deadline to race.
+# A short run of every fuzz target (the decoders, the answer validator and the importer's
+# reading of a responses line); the seed corpus and any past failures in testdata/fuzz run
+# in `unit` too. The budget is a count of executions, not a duration: with a duration, Go
+# before 1.27 can fail a target with a bare "context deadline exceeded" when a worker is
+# mid-run as the time ends on a busy machine (golang/go#75804); a count has no deadline to
+# race.
 FUZZTIME ?= 20000x
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzResponsesCSV$$' -fuzztime $(FUZZTIME) ./api/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeJSON$$' -fuzztime $(FUZZTIME) ./api/
 	$(GO) test -run '^$$' -fuzz '^FuzzCheckAnswer$$' -fuzztime $(FUZZTIME) ./experiment/
 	$(GO) test -run '^$$' -fuzz '^FuzzCheckResponse$$' -fuzztime $(FUZZTIME) ./experiment/
+	$(GO) test -run '^$$' -fuzz '^FuzzResponseLine$$' -fuzztime $(FUZZTIME) ./experiment/
 
 # Execute the analyst notebooks against a live demo server (needs Debian's
 # jupyter-nbconvert, python3-ipykernel, python3-pandas, python3-matplotlib, python3-requests).

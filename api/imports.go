@@ -3,8 +3,10 @@ package api
 import (
 	"errors"
 	"io"
+	"io/fs"
 	"mime"
 	"net/http"
+	"os"
 
 	"github.com/labstack/echo/v4"
 
@@ -21,10 +23,10 @@ type importResult struct {
 	ElapsedMS float64 `json:"elapsed_ms"`
 }
 
-// importCSV streams a CSV file of any size (up to Config.ImportLimit) from the request body
-// through the bulk importer of `krslab import`: COPY into staging tables, checks in Go and
-// SQL, and one transaction, all-or-nothing. The body is read once, as it arrives, and never
-// held in memory. details[].row counts data rows, as in the batches (the header is row 0).
+// importCSV imports a CSV file of any size (up to Config.ImportLimit) from the request body
+// with the bulk importer of `krslab import`: checks in Go and SQL, COPY, one transaction,
+// all-or-nothing. The body is first copied to a temporary file (spoolBody), never held in
+// memory. details[].row counts data rows, as in the batches (the header is row 0).
 func (s *Server) importCSV(kind string) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		mt, _, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
@@ -37,12 +39,13 @@ func (s *Server) importCSV(kind string) echo.HandlerFunc {
 			return experiment.Errorf(experiment.Internal, "the store cannot import")
 		}
 		im := experiment.NewImporter(s.svc, bulk)
-		body := &bodySource{r: c.Request().Body}
+		body, err := spoolBody(c.Request().Body)
+		if err != nil {
+			return err
+		}
+		defer body.Close()
 		ctx, key := c.Request().Context(), param(c, "key")
 		res, err := im.Import(ctx, kind, key, body.open, experiment.ImportOptions{})
-		if body.err != nil {
-			return bodyReadError(body.err)
-		}
 		if err != nil {
 			var de *experiment.Error
 			if errors.As(err, &de) && len(de.Details) > 0 && de.Details[0].Row > 0 {
@@ -71,30 +74,45 @@ func (s *Server) importCSV(kind string) echo.HandlerFunc {
 	}
 }
 
-// bodySource is a request body as an ImportSource. It can be opened once: an HTTP import
-// never re-reads its file (that is only for a rejects file, which it does not write). It
-// keeps the error of reading the body, so that a body over the limit is a 413, not a bad
-// CSV.
-type bodySource struct {
-	r      io.ReadCloser
-	opened bool
-	err    error
+// spooledBody is a request body copied to a temporary file, as an ImportSource. The
+// importer may read it more than once (a file with bad lines is read again to name them),
+// and no lock of the import is held while a slow client is still uploading.
+type spooledBody struct {
+	f *os.File
 }
 
-func (b *bodySource) open() (io.ReadCloser, error) {
-	if b.opened {
-		return nil, errors.New("the request body can be read only once")
+// spoolBody copies r to a temporary file; a body that cannot be read in full (over the
+// limit, cut off) is the request's error.
+func spoolBody(r io.Reader) (*spooledBody, error) {
+	f, err := os.CreateTemp("", "krslab-import-*.csv")
+	if err != nil {
+		return nil, err
 	}
-	b.opened = true
+	b := &spooledBody{f: f}
+	if _, err := io.Copy(f, r); err != nil {
+		b.Close()
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return nil, err // the disk's, not the client's
+		}
+		return nil, bodyReadError(err)
+	}
 	return b, nil
 }
 
-func (b *bodySource) Read(p []byte) (int, error) {
-	n, err := b.r.Read(p)
-	if err != nil && !errors.Is(err, io.EOF) && b.err == nil {
-		b.err = err
+// open reads the file from its start; the readers it returns are read one at a time.
+func (b *spooledBody) open() (io.ReadCloser, error) {
+	if _, err := b.f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
 	}
-	return n, err
+	return io.NopCloser(b.f), nil
 }
 
-func (b *bodySource) Close() error { return nil } // the server closes the request body
+// Close removes the file.
+func (b *spooledBody) Close() error {
+	err := b.f.Close()
+	if rerr := os.Remove(b.f.Name()); err == nil {
+		err = rerr
+	}
+	return err
+}

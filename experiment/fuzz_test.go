@@ -1,7 +1,10 @@
 package experiment_test
 
 import (
+	"encoding/csv"
 	"math"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,6 +54,33 @@ func FuzzCheckResponse(f *testing.F) {
 			if experiment.CheckID(rid) != "" || experiment.CheckID(cid) != "" {
 				t.Fatalf("bad ids accepted: %q %q", rid, cid)
 			}
+		}
+	})
+}
+
+// FuzzResponseLine: the importer's reading of a responses line (answer columns resolved
+// once, no map) agrees with the API's reading of the same CSV row: the same problems, or
+// the same response, arm and content hash.
+func FuzzResponseLine(f *testing.F) {
+	f.Add("r1,c1,2026-03-01T10:00:00Z,5,10,,7,true,,")
+	f.Add("r1,c1,2026-03-01T10:00:00+02:00, 5 ,,,,,0,1")
+	f.Add("r1,c1,2026-03-01T10:00:00.5Z,-0,,,,,,")
+	f.Add(`"r,1","c""1",2026-03-01T10:00:00Z,8,11,50,1.5,2,x,`)
+	f.Add("r1,c1,2099-01-01T00:00:00Z,,,,,,,")
+	f.Add("r1,c1")
+	outcomes := builtins()
+	e := validExperiment()
+	allowed := experiment.AnswerKeys(e, outcomes)
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	header := []string{"response_id", "customer_id", "answered_at", "trust", "nps", "krs", "satisfaction", "churned", "love", "happiness"}
+	f.Fuzz(func(t *testing.T, line string) {
+		rec, err := csv.NewReader(strings.NewReader(line)).Read()
+		if err != nil {
+			return
+		}
+		fast, api := experiment.ReadResponseLines(e, header, [][]string{rec}, allowed, outcomes, now)
+		if !reflect.DeepEqual(fast, api) {
+			t.Fatalf("%q:\nimporter %+v\nAPI      %+v", line, fast[0], api[0])
 		}
 	})
 }

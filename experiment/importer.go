@@ -21,7 +21,8 @@ import (
 const MaxShownBad = 100
 
 // BulkStore loads staged lines in one transaction: all good lines, or, when a line is bad
-// and BulkOptions.SkipBad is not set, nothing. The postgres package implements it.
+// and BulkOptions.SkipBad is not set, nothing. The postgres package implements it. A store
+// may call fill more than once; each call reads the file from its start.
 type BulkStore interface {
 	// ImportResponses stores the responses and their answers. A response_id stored before
 	// with the same content hash is a replay (skipped); with other content, a bad line; so
@@ -39,10 +40,19 @@ type BulkStore interface {
 // ResponseLine is one line of a responses file. When Problem is set the line is bad and
 // only Line counts.
 type ResponseLine struct {
-	Line     int
-	Response Response // AnsweredAt in UTC
-	Hash     [32]byte // Response.ContentHash
-	Problem  string
+	Line       int
+	ResponseID string
+	CustomerID string
+	AnsweredAt time.Time // in UTC
+	// Arm is the customer's arm by the hash rule. Arms, weights and salt are frozen once
+	// responses are accepted, so it is the arm of the customer's assignment, if any; the store
+	// still checks it against the assignment.
+	Arm    string
+	Keys   []string  // the answered outcomes in key order; shared between lines, read only
+	Values []float64 // the answers, in the order of Keys
+	Hash   [32]byte  // Response.ContentHash
+	// Problem says why the line is bad.
+	Problem string
 }
 
 // AssignmentLine is one line of an assignments file, with the arm of the hash rule.
@@ -91,8 +101,9 @@ type ImportResult struct {
 	Elapsed  time.Duration
 }
 
-// ImportSource opens the file to import. It is opened a second time to copy bad lines to
-// the rejects file, so it must give the same bytes each time.
+// ImportSource opens the file to import. It may be opened again: by a store that reads the
+// file a second time when its direct path fails, and to copy bad lines to the rejects file.
+// It must give the same bytes each time.
 type ImportSource func() (io.ReadCloser, error)
 
 // ImportOptions are the choices of one import.
@@ -133,10 +144,13 @@ func (im *Importer) ImportResponses(ctx context.Context, key string, src ImportS
 	}
 	allowed := AnswerKeys(e, outcomes)
 	now := im.Service.Now()
-	var lines int64
 	fill := func(stage func(ResponseLine) error) error {
-		return readCSV(src, opt.Progress, &lines, CheckResponseHeader, func(line int, header, rec []string) error {
-			return stage(responseLine(line, header, rec, allowed, outcomes, now))
+		var rr *responseReader
+		return readCSV(src, opt.Progress, CheckResponseHeader, func(line int, header, rec []string) error {
+			if rr == nil {
+				rr = newResponseReader(e, header, allowed, outcomes, now)
+			}
+			return stage(rr.line(line, rec))
 		})
 	}
 	res, err := im.run(ctx, e, "responses.import", src, opt, []Status{Running, Stopped}, func(bo BulkOptions) (ImportResult, error) {
@@ -157,9 +171,8 @@ func (im *Importer) ImportAssignments(ctx context.Context, key string, src Impor
 		return ImportResult{}, statusError(e, "customers are only assigned while it is running")
 	}
 	now := im.Service.Now()
-	var lines int64
 	fill := func(stage func(AssignmentLine) error) error {
-		return readCSV(src, opt.Progress, &lines, checkAssignmentHeader, func(line int, header, rec []string) error {
+		return readCSV(src, opt.Progress, checkAssignmentHeader, func(line int, header, rec []string) error {
 			return stage(assignmentLine(line, header, rec, e, now))
 		})
 	}
@@ -184,9 +197,8 @@ func (im *Importer) ImportCovariates(ctx context.Context, key string, src Import
 	for _, k := range e.AnalysedOutcomes() {
 		analysed[k] = true
 	}
-	var lines int64
 	fill := func(stage func(CovariateLine) error) error {
-		return readCSV(src, opt.Progress, &lines, checkCovariateHeader, func(line int, header, rec []string) error {
+		return readCSV(src, opt.Progress, checkCovariateHeader, func(line int, header, rec []string) error {
 			return stage(covariateLine(line, header, rec, outcomes, analysed))
 		})
 	}
@@ -246,7 +258,7 @@ func finish(res ImportResult, err error, kind string, start time.Time) (ImportRe
 // readCSV reads src, checks its header and hands every data line to fn with its line
 // number (the header is line 1). A line with the wrong number of columns is handed on too,
 // for fn to refuse; malformed CSV (a stray quote) ends the import.
-func readCSV(src ImportSource, progress func(string, int64), lines *int64, checkHeader func([]string) error, fn func(line int, header, rec []string) error) error {
+func readCSV(src ImportSource, progress func(string, int64), checkHeader func([]string) error, fn func(line int, header, rec []string) error) error {
 	f, err := src()
 	if err != nil {
 		return err
@@ -273,6 +285,7 @@ func readCSV(src ImportSource, progress func(string, int64), lines *int64, check
 	if progress != nil {
 		progress("loading", 0)
 	}
+	var lines int64
 	for {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
@@ -282,9 +295,9 @@ func readCSV(src ImportSource, progress func(string, int64), lines *int64, check
 			return malformed(err)
 		}
 		line, _ := r.FieldPos(0)
-		*lines++
-		if progress != nil && *lines%4096 == 0 {
-			progress("loading", *lines)
+		lines++
+		if progress != nil && lines%4096 == 0 {
+			progress("loading", lines)
 		}
 		if err := fn(line, header, rec); err != nil {
 			return err
@@ -316,19 +329,6 @@ func checkCovariateHeader(header []string) error {
 			Details: []Detail{{Field: "header", Message: fmt.Sprintf("must be customer_id,outcome,value, not %q", strings.Join(header, ","))}}}
 	}
 	return nil
-}
-
-// responseLine reads and checks one line exactly as the API reads a CSV batch row.
-func responseLine(line int, header, rec []string, allowed, outcomes map[string]Outcome, now time.Time) ResponseLine {
-	if len(rec) != len(header) {
-		return ResponseLine{Line: line, Problem: columns(rec, header)}
-	}
-	r := ResponseFromRecord(header, rec)
-	if d := CheckResponse(r, allowed, outcomes, now); len(d) > 0 {
-		return ResponseLine{Line: line, Problem: reason(d)}
-	}
-	r.AnsweredAt = r.AnsweredAt.UTC()
-	return ResponseLine{Line: line, Response: r, Hash: r.ContentHash()}
 }
 
 func assignmentLine(line int, header, rec []string, e Experiment, now time.Time) AssignmentLine {

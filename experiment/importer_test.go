@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -105,8 +106,10 @@ func TestImporterStagesResponsesAsTheAPIReadsThem(t *testing.T) {
 	good := bulk.responses[0]
 	want := experiment.Response{ResponseID: "r1", CustomerID: "c1", AnsweredAt: time.Date(2026, 3, 1, 9, 0, 0, 5e8, time.UTC),
 		Answers: map[string]float64{"trust": 5, "nps": 10}}
-	if good.Line != 2 || good.Problem != "" || good.Hash != want.ContentHash() || !good.Response.AnsweredAt.Equal(want.AnsweredAt) ||
-		good.Response.AnsweredAt.Location() != time.UTC {
+	if good.Line != 2 || good.Problem != "" || good.Hash != want.ContentHash() || !good.AnsweredAt.Equal(want.AnsweredAt) ||
+		good.AnsweredAt.Location() != time.UTC || good.ResponseID != "r1" || good.CustomerID != "c1" ||
+		!slices.Equal(good.Keys, []string{"nps", "trust"}) || !slices.Equal(good.Values, []float64{10, 5}) ||
+		good.Arm != experiment.AssignArm(im.Service.Store.(importStore).e.Salt, "c1", im.Service.Store.(importStore).e.Arms) {
 		t.Errorf("good line staged as %+v", good)
 	}
 	problems := map[int]string{3: "answers: at least one answer is required", 4: "answers.krs: krs is a composite",

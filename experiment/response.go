@@ -56,29 +56,36 @@ func CheckID(id string) string {
 // ContentHash identifies the content of a response for idempotent replays: the same
 // response_id with the same hash is a replay, with another hash a conflict.
 func (r Response) ContentHash() [32]byte {
-	h := sha256.New()
-	writeString := func(s string) {
-		var n [8]byte
-		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
-		h.Write(n[:])
-		h.Write([]byte(s))
-	}
-	writeString(r.CustomerID)
-	writeString(r.AnsweredAt.UTC().Format(time.RFC3339Nano))
 	keys := make([]string, 0, len(r.Answers))
 	for k := range r.Answers {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	for _, k := range keys {
-		writeString(k)
-		var v [8]byte
-		binary.BigEndian.PutUint64(v[:], math.Float64bits(r.Answers[k]+0)) // +0 folds -0 into 0
-		h.Write(v[:])
+	values := make([]float64, len(keys))
+	for i, k := range keys {
+		values[i] = r.Answers[k]
 	}
-	var sum [32]byte
-	h.Sum(sum[:0])
+	sum, _ := contentHash(nil, r.CustomerID, r.AnsweredAt, keys, values)
 	return sum
+}
+
+// contentHash is the SHA-256 of a response's content: its customer, its answered_at in
+// UTC (RFC 3339), and its answers in key order, each string preceded by its length and
+// each value as the bits of a float64, with -0 folded into 0. buf is scratch space, handed
+// back for the next call.
+func contentHash(buf []byte, customerID string, answeredAt time.Time, keys []string, values []float64) ([32]byte, []byte) {
+	appendString := func(b []byte, s string) []byte {
+		return append(binary.BigEndian.AppendUint64(b, uint64(len(s))), s...)
+	}
+	buf = appendString(buf[:0], customerID)
+	var ts [40]byte
+	at := answeredAt.UTC().AppendFormat(ts[:0], time.RFC3339Nano)
+	buf = append(binary.BigEndian.AppendUint64(buf, uint64(len(at))), at...)
+	for i, k := range keys {
+		buf = appendString(buf, k)
+		buf = binary.BigEndian.AppendUint64(buf, math.Float64bits(values[i]+0))
+	}
+	return sha256.Sum256(buf), buf
 }
 
 // AnswerKeys returns the outcome keys a response of e may answer: its outcomes and

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,152 +26,263 @@ var _ experiment.BulkStore = (*Store)(nil)
 // statistics: the summaries plan badly on tables the planner still believes small.
 const analyzeAfter = 10000
 
-// ImportResponses stages one row per line: a response with its answers as arrays, or a bad
-// line with its problem, in a table partitioned by kind, so that the checks on responses
-// never read the bad lines.
+// importStatisticsTarget sizes an import's analysis: a sample of 9,000 rows (300 per unit),
+// enough for what the plans read from it (how many rows an experiment has, that ids are
+// nearly unique, how many customers answered more than once) at a third of the cost of the
+// default 30,000.
+const importStatisticsTarget = 30
+
+// ImportResponses copies the file straight into responses when it can: under the
+// experiment's responses lock, held exclusively, in a savepoint. The triggers on responses
+// check the customers' assignments and find the customers with other responses, as for any
+// writer, in one join each; the outcomes were checked line by line (krslab.checked =
+// 'outcomes', see migration 00011). A file with
+// a bad line, a replayed or repeated response_id or a customer without that assignment
+// rolls the savepoint back and is read again into staging (stageResponses), which names
+// every bad line.
 func (s *Store) ImportResponses(ctx context.Context, e experiment.Experiment, fill func(stage func(experiment.ResponseLine) error) error, opt experiment.BulkOptions) (experiment.ImportResult, error) {
 	var res experiment.ImportResult
-	err := s.bulkTx(ctx, e, opt, &res, func(tx *sqlx.Tx) error {
-		if err := execAll(ctx, tx,
-			`CREATE TEMP TABLE import_lines (
-				kind          "char" NOT NULL,
-				line          int NOT NULL,
-				response_id   text,
-				customer_id   text,
-				answered_at   timestamptz,
-				content_hash  bytea,
-				outcome_keys  text[],
-				answer_values double precision[],
-				problem       text
-			) PARTITION BY LIST (kind) ON COMMIT DROP`,
-			`CREATE TEMP TABLE import_responses PARTITION OF import_lines FOR VALUES IN ('r') ON COMMIT DROP`,
-			`CREATE TEMP TABLE import_bad PARTITION OF import_lines FOR VALUES IN ('b') ON COMMIT DROP`,
-		); err != nil {
-			return err
-		}
-		err := copyIn(ctx, tx, `COPY import_lines (kind, line, response_id, customer_id, answered_at, content_hash, outcome_keys, answer_values, problem) FROM STDIN`,
-			func(row func(...any) error) error {
-				return fill(func(l experiment.ResponseLine) error {
-					res.Lines++
-					line := int64(l.Line)
-					if l.Problem != "" {
-						return row("b", line, nil, nil, nil, nil, nil, nil, l.Problem)
-					}
-					r := l.Response
-					keys, values := answerArrays(r.Answers)
-					return row("r", line, r.ResponseID, r.CustomerID, r.AnsweredAt, l.Hash[:], keys, values, nil)
-				})
-			})
-		if err != nil {
-			return err
-		}
-		progress(opt, "checking")
-		// From here to the commit no other writer of this experiment's responses may run: the
-		// checks and the latest-answer rule below see every stored response. (Not before:
-		// the file may still be uploading.)
+	err := s.bulkTx(ctx, e, opt, &res, func(tx *sqlx.Tx, conn *sqlx.Conn) error {
+		// No other writer of this experiment's responses runs until the commit: the checks
+		// and the latest-answer rule see every stored response.
 		if err := lockResponses(ctx, tx, e.ID, true); err != nil {
 			return err
 		}
-		// (The planner sizes the staging table from its pages: a table never analysed is
-		// estimated from its size on disk, which is enough for these joins.)
-		// The checks that need the database or the whole file add lines to import_bad.
-		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO import_lines (kind, line, problem)
-			SELECT 'b', line, format('response_id: %s duplicates line %s of this file', response_id, first)
-			FROM (SELECT line, response_id, min(line) OVER (PARTITION BY response_id) AS first
-			      FROM import_responses) d
-			WHERE line > first
-			UNION ALL
-			SELECT 'b', r.line, 'customer_id: customer is not assigned in this experiment; assign before recording responses'
-			FROM import_responses r
-			WHERE NOT EXISTS (SELECT 1 FROM assignments a WHERE a.experiment_id = $1 AND a.customer_id = r.customer_id)
-			UNION ALL
-			SELECT 'b', r.line, format('response_id: response %s was recorded before with other content', r.response_id)
-			FROM import_responses r
-			JOIN responses s ON s.experiment_id = $1 AND s.response_id = r.response_id
-			WHERE s.content_hash <> r.content_hash`, e.ID); err != nil {
-			return err
-		}
-		if res.Rejected, err = badLines(ctx, tx, `SELECT line, problem FROM import_bad`, opt); err != nil {
-			return err
-		}
-		progress(opt, "storing")
-		// The good lines: replays of stored responses are counted, the others stored.
-		const good = `NOT EXISTS (SELECT 1 FROM import_bad b WHERE b.line = r.line)`
-		var want struct {
-			Replayed int64 `db:"replayed"`
-			Stored   int64 `db:"stored"`
-			Answers  int64 `db:"answers"`
-		}
-		if err := tx.GetContext(ctx, &want, `
-			SELECT count(*) FILTER (WHERE replay) AS replayed, count(*) FILTER (WHERE NOT replay) AS stored,
-			       coalesce(sum(cardinality(outcome_keys)) FILTER (WHERE NOT replay), 0) AS answers
-			FROM (SELECT r.outcome_keys,
-			             EXISTS (SELECT 1 FROM responses s WHERE s.experiment_id = $1 AND s.response_id = r.response_id) AS replay
-			      FROM import_responses r WHERE `+good+`) g`, e.ID); err != nil {
-			return err
-		}
-		res.Replayed, res.Answers = want.Replayed, want.Answers
-		// The customers of the file who have another response, in the file or stored: their
-		// latest answers are recomputed after the insert (responses_supersede). The
-		// experiment's responses lock, taken at the start, keeps other writers out meanwhile.
-		var several pq.StringArray
-		if err := tx.GetContext(ctx, &several, `
-			SELECT coalesce(array_agg(customer_id), '{}') FROM (
-				SELECT r.customer_id FROM import_responses r WHERE `+good+` GROUP BY r.customer_id HAVING count(*) > 1
-				UNION
-				SELECT r.customer_id FROM import_responses r
-				WHERE `+good+` AND EXISTS (SELECT 1 FROM responses s WHERE s.experiment_id = $1 AND s.customer_id = r.customer_id)) c`, e.ID); err != nil {
-			return err
-		}
-		// Responses go in file order, so that seq, which breaks ties of answered_at, follows
-		// arrival as DOMAIN.md defines it. The lines were checked above as the triggers on
-		// responses would check them, so the insert tells them (krslab.checked).
-		// (On Citus the setting must reach the shards' triggers too.)
-		if err := execAll(ctx, tx, `SET LOCAL citus.propagate_set_commands = 'local'`, `SET LOCAL krslab.checked = on`); err != nil {
-			return err
-		}
-		r, err := tx.ExecContext(ctx, `
-			INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, outcome_keys, answer_values)
-			SELECT $1, r.response_id, r.customer_id, a.arm_key, r.answered_at, r.content_hash, r.outcome_keys, r.answer_values
-			FROM import_responses r
-			JOIN assignments a ON a.experiment_id = $1 AND a.customer_id = r.customer_id
-			WHERE `+good+`
-			  AND NOT EXISTS (SELECT 1 FROM responses s WHERE s.experiment_id = $1 AND s.response_id = r.response_id)
-			ORDER BY r.line`, e.ID)
-		if isUniqueViolation(err) || err == nil && rowsAffected(r) != want.Stored {
-			// Another writer stored some of these response ids after the check: a rerun
-			// sees them as replays or conflicts.
-			return experiment.Errorf(experiment.Conflict, "some response_ids were stored concurrently; nothing was imported, run the import again")
+		done, err := copyResponses(ctx, tx, conn, e, fill, &res)
+		if err == nil && !done {
+			res = experiment.ImportResult{}
+			err = stageResponses(ctx, tx, conn, e, fill, opt, &res)
 		}
 		if err != nil {
 			return err
 		}
-		if err := execAll(ctx, tx, `SET LOCAL krslab.checked = off`); err != nil {
+		// Statistics of the columns the planner filters and joins on; the arrays' statistics
+		// would cost more than the rest of the analysis and serve no plan.
+		return analyze(ctx, tx, opt, res.Answers, "responses (experiment_id, customer_id, response_id, only_response)")
+	})
+	return res, err
+}
+
+// errStage ends the direct copy of a file that needs staging.
+var errStage = errors.New("the file needs staging")
+
+// onStage, when set (by tests), is called when an import of responses goes to staging.
+var onStage func()
+
+// copyResponses copies the lines of a file with no bad line straight into responses and
+// reports whether it did; when it did not, nothing of it is left.
+func copyResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn, e experiment.Experiment, fill func(stage func(experiment.ResponseLine) error) error, res *experiment.ImportResult) (bool, error) {
+	// The customers with several responses: when the experiment has none yet, those the
+	// file names more than once, found here ('outcomes, latest'); otherwise the triggers
+	// join the file with the experiment's responses ('outcomes').
+	var earlier bool
+	if err := tx.GetContext(ctx, &earlier, `SELECT EXISTS (SELECT 1 FROM responses WHERE experiment_id = $1)`, e.ID); err != nil {
+		return false, err
+	}
+	mode, rep := "outcomes", (*repeats)(nil)
+	if !earlier {
+		mode, rep = "outcomes, latest", newRepeats()
+	}
+	if err := execAll(ctx, tx, `SAVEPOINT import_direct`, `SET LOCAL krslab.checked = '`+mode+`'`); err != nil {
+		return false, err
+	}
+	stored, err := copyRows(ctx, conn, `COPY responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, outcome_keys, answer_values) FROM STDIN`,
+		func(w *copyWriter) error {
+			return fill(func(l experiment.ResponseLine) error {
+				res.Lines++
+				if l.Problem != "" {
+					return errStage
+				}
+				if rep != nil {
+					rep.add(l.CustomerID)
+				}
+				res.Answers += int64(len(l.Keys))
+				w.Int(e.ID)
+				w.Text(l.ResponseID)
+				w.Text(l.CustomerID)
+				w.Text(l.Arm)
+				w.Time(l.AnsweredAt)
+				w.Bytes(l.Hash[:])
+				w.TextArray(l.Keys)
+				w.FloatArray(l.Values)
+				return w.EndRow()
+			})
+		})
+	switch {
+	case errors.Is(err, errStage) || isUniqueViolation(err) || isForeignKeyViolation(err):
+		return false, execAll(ctx, tx, `ROLLBACK TO SAVEPOINT import_direct`, `SET LOCAL krslab.checked = off`)
+	case err != nil:
+		return false, fileError(err)
+	}
+	res.Stored = stored
+	if err := execAll(ctx, tx, `SET LOCAL krslab.checked = off`, `RELEASE SAVEPOINT import_direct`); err != nil {
+		return false, err
+	}
+	if rep == nil || !rep.overflow && len(rep.candidates) == 0 {
+		return true, nil
+	}
+	// The repeats are confirmed among the candidates, or found among all the experiment's
+	// responses, which are the file's.
+	query, args := `SELECT customer_id FROM responses WHERE experiment_id = $1 GROUP BY customer_id HAVING count(*) > 1`, []any{e.ID}
+	if !rep.overflow {
+		query = `SELECT customer_id FROM responses WHERE experiment_id = $1 AND customer_id = ANY($2)
+			GROUP BY customer_id HAVING count(*) > 1`
+		args = append(args, pq.StringArray(rep.candidates))
+	}
+	_, err = tx.ExecContext(ctx, `SELECT responses_supersede(array_fill($1::bigint, ARRAY[count(*)::int]), array_agg(customer_id))
+		FROM (`+query+`) c HAVING count(*) > 0`, args...)
+	return true, err
+}
+
+// stageResponses stages one row per line: a response with its answers as arrays, or a bad
+// line with its problem, in a table partitioned by kind, so that the checks on responses
+// never read the bad lines.
+func stageResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn, e experiment.Experiment, fill func(stage func(experiment.ResponseLine) error) error, opt experiment.BulkOptions, res *experiment.ImportResult) error {
+	if onStage != nil {
+		onStage()
+	}
+	if err := execAll(ctx, tx,
+		`CREATE TEMP TABLE import_lines (
+			kind          "char" NOT NULL,
+			line          int NOT NULL,
+			response_id   text,
+			customer_id   text,
+			answered_at   timestamptz,
+			content_hash  bytea,
+			outcome_keys  text[],
+			answer_values double precision[],
+			problem       text
+		) PARTITION BY LIST (kind) ON COMMIT DROP`,
+		`CREATE TEMP TABLE import_responses PARTITION OF import_lines FOR VALUES IN ('r') ON COMMIT DROP`,
+		`CREATE TEMP TABLE import_bad PARTITION OF import_lines FOR VALUES IN ('b') ON COMMIT DROP`,
+	); err != nil {
+		return err
+	}
+	_, err := copyRows(ctx, conn, `COPY import_lines (kind, line, response_id, customer_id, answered_at, content_hash, outcome_keys, answer_values, problem) FROM STDIN`,
+		func(w *copyWriter) error {
+			return fill(func(l experiment.ResponseLine) error {
+				res.Lines++
+				if l.Problem != "" {
+					w.Text("b")
+					w.Int(int64(l.Line))
+					w.Null()
+					w.Null()
+					w.Null()
+					w.Null()
+					w.Null()
+					w.Null()
+					w.Text(l.Problem)
+					return w.EndRow()
+				}
+				w.Text("r")
+				w.Int(int64(l.Line))
+				w.Text(l.ResponseID)
+				w.Text(l.CustomerID)
+				w.Time(l.AnsweredAt)
+				w.Bytes(l.Hash[:])
+				w.TextArray(l.Keys)
+				w.FloatArray(l.Values)
+				w.Null()
+				return w.EndRow()
+			})
+		})
+	if err != nil {
+		return fileError(err)
+	}
+	progress(opt, "checking")
+	// (The planner sizes the staging table from its pages: a table never analysed is
+	// estimated from its size on disk, which is enough for these joins.)
+	// The checks that need the database or the whole file add lines to import_bad.
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO import_lines (kind, line, problem)
+		SELECT 'b', line, format('response_id: %s duplicates line %s of this file', response_id, first)
+		FROM (SELECT line, response_id, min(line) OVER (PARTITION BY response_id) AS first
+		      FROM import_responses) d
+		WHERE line > first
+		UNION ALL
+		SELECT 'b', r.line, 'customer_id: customer is not assigned in this experiment; assign before recording responses'
+		FROM import_responses r
+		WHERE NOT EXISTS (SELECT 1 FROM assignments a WHERE a.experiment_id = $1 AND a.customer_id = r.customer_id)
+		UNION ALL
+		SELECT 'b', r.line, format('response_id: response %s was recorded before with other content', r.response_id)
+		FROM import_responses r
+		JOIN responses s ON s.experiment_id = $1 AND s.response_id = r.response_id
+		WHERE s.content_hash <> r.content_hash`, e.ID); err != nil {
+		return err
+	}
+	if res.Rejected, err = badLines(ctx, tx, `SELECT line, problem FROM import_bad`, opt); err != nil {
+		return err
+	}
+	progress(opt, "storing")
+	// The good lines: replays of stored responses are counted, the others stored.
+	const good = `NOT EXISTS (SELECT 1 FROM import_bad b WHERE b.line = r.line)`
+	var want struct {
+		Replayed int64 `db:"replayed"`
+		Stored   int64 `db:"stored"`
+		Answers  int64 `db:"answers"`
+	}
+	if err := tx.GetContext(ctx, &want, `
+		SELECT count(*) FILTER (WHERE replay) AS replayed, count(*) FILTER (WHERE NOT replay) AS stored,
+		       coalesce(sum(cardinality(outcome_keys)) FILTER (WHERE NOT replay), 0) AS answers
+		FROM (SELECT r.outcome_keys,
+		             EXISTS (SELECT 1 FROM responses s WHERE s.experiment_id = $1 AND s.response_id = r.response_id) AS replay
+		      FROM import_responses r WHERE `+good+`) g`, e.ID); err != nil {
+		return err
+	}
+	res.Replayed, res.Answers = want.Replayed, want.Answers
+	// The customers of the file who have another response, in the file or stored: their
+	// latest answers are recomputed after the insert (responses_supersede). The
+	// experiment's responses lock, taken at the start, keeps other writers out meanwhile.
+	var several pq.StringArray
+	if err := tx.GetContext(ctx, &several, `
+		SELECT coalesce(array_agg(customer_id), '{}') FROM (
+			SELECT r.customer_id FROM import_responses r WHERE `+good+` GROUP BY r.customer_id HAVING count(*) > 1
+			UNION
+			SELECT r.customer_id FROM import_responses r
+			WHERE `+good+` AND EXISTS (SELECT 1 FROM responses s WHERE s.experiment_id = $1 AND s.customer_id = r.customer_id)) c`, e.ID); err != nil {
+		return err
+	}
+	// Responses go in file order, so that seq, which breaks ties of answered_at, follows
+	// arrival as DOMAIN.md defines it. The lines were checked above as the triggers on
+	// responses would check them, so the insert tells them (krslab.checked).
+	// (On Citus the setting must reach the shards' triggers too.)
+	if err := execAll(ctx, tx, `SET LOCAL citus.propagate_set_commands = 'local'`, `SET LOCAL krslab.checked = on`); err != nil {
+		return err
+	}
+	r, err := tx.ExecContext(ctx, `
+		INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, outcome_keys, answer_values)
+		SELECT $1, r.response_id, r.customer_id, a.arm_key, r.answered_at, r.content_hash, r.outcome_keys, r.answer_values
+		FROM import_responses r
+		JOIN assignments a ON a.experiment_id = $1 AND a.customer_id = r.customer_id
+		WHERE `+good+`
+		  AND NOT EXISTS (SELECT 1 FROM responses s WHERE s.experiment_id = $1 AND s.response_id = r.response_id)
+		ORDER BY r.line`, e.ID)
+	if isUniqueViolation(err) || err == nil && rowsAffected(r) != want.Stored {
+		// Another writer stored some of these response ids after the check: a rerun
+		// sees them as replays or conflicts.
+		return experiment.Errorf(experiment.Conflict, "some response_ids were stored concurrently; nothing was imported, run the import again")
+	}
+	if err != nil {
+		return err
+	}
+	if err := execAll(ctx, tx, `SET LOCAL krslab.checked = off`); err != nil {
+		return err
+	}
+	if len(several) > 0 {
+		if _, err := tx.ExecContext(ctx, `SELECT responses_supersede(array_fill($1::bigint, ARRAY[cardinality($2::text[])]), $2::text[])`,
+			e.ID, several); err != nil {
 			return err
 		}
-		if len(several) > 0 {
-			if _, err := tx.ExecContext(ctx, `SELECT responses_supersede(array_fill($1::bigint, ARRAY[cardinality($2::text[])]), $2::text[])`,
-				e.ID, several); err != nil {
-				return err
-			}
-		}
-		res.Stored = want.Stored
-		return nil
-	})
-	if err != nil {
-		return res, err
 	}
-	// Statistics of the columns the planner filters and joins on; the arrays' statistics
-	// would cost more than the rest of the analysis and serve no plan.
-	return res, s.analyze(ctx, opt, res.Answers, "responses (experiment_id, customer_id, response_id, only_response)")
+	res.Stored = want.Stored
+	return nil
 }
 
 // ImportAssignments stages the customers with their arm by the hash rule and inserts the
 // first line of every customer that has no assignment yet.
 func (s *Store) ImportAssignments(ctx context.Context, e experiment.Experiment, fill func(stage func(experiment.AssignmentLine) error) error, opt experiment.BulkOptions) (experiment.ImportResult, error) {
 	var res experiment.ImportResult
-	err := s.bulkTx(ctx, e, opt, &res, func(tx *sqlx.Tx) error {
+	err := s.bulkTx(ctx, e, opt, &res, func(tx *sqlx.Tx, conn *sqlx.Conn) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE import_assignments (
 				line        int NOT NULL,
 				customer_id text,
@@ -181,19 +293,30 @@ func (s *Store) ImportAssignments(ctx context.Context, e experiment.Experiment, 
 			) ON COMMIT DROP`); err != nil {
 			return err
 		}
-		err := copyIn(ctx, tx, `COPY import_assignments (line, customer_id, arm_key, assigned_at, erased_id, problem) FROM STDIN`,
-			func(row func(...any) error) error {
+		_, err := copyRows(ctx, conn, `COPY import_assignments (line, customer_id, arm_key, assigned_at, erased_id, problem) FROM STDIN`,
+			func(w *copyWriter) error {
 				return fill(func(l experiment.AssignmentLine) error {
 					res.Lines++
+					w.Int(int64(l.Line))
 					if l.Problem != "" {
-						return row(int64(l.Line), nil, nil, nil, nil, l.Problem)
+						w.Null()
+						w.Null()
+						w.Null()
+						w.Null()
+						w.Text(l.Problem)
+						return w.EndRow()
 					}
 					a := l.Assignment
-					return row(int64(l.Line), a.CustomerID, a.Arm, a.AssignedAt, l.ErasedID, nil)
+					w.Text(a.CustomerID)
+					w.Text(a.Arm)
+					w.Time(a.AssignedAt)
+					w.Text(l.ErasedID)
+					w.Null()
+					return w.EndRow()
 				})
 			})
 		if err != nil {
-			return err
+			return fileError(err)
 		}
 		progress(opt, "checking")
 		if err := execAll(ctx, tx, `ANALYZE import_assignments`); err != nil {
@@ -222,18 +345,15 @@ func (s *Store) ImportAssignments(ctx context.Context, e experiment.Experiment, 
 		}
 		res.Stored, _ = r.RowsAffected()
 		res.Replayed = res.Lines - res.Rejected - res.Stored
-		return nil
+		return analyze(ctx, tx, opt, res.Stored, "assignments")
 	})
-	if err != nil {
-		return res, err
-	}
-	return res, s.analyze(ctx, opt, res.Stored, "assignments")
+	return res, err
 }
 
 // ImportCovariates stages the values and upserts them; a later import replaces a value.
 func (s *Store) ImportCovariates(ctx context.Context, e experiment.Experiment, fill func(stage func(experiment.CovariateLine) error) error, opt experiment.BulkOptions) (experiment.ImportResult, error) {
 	var res experiment.ImportResult
-	err := s.bulkTx(ctx, e, opt, &res, func(tx *sqlx.Tx) error {
+	err := s.bulkTx(ctx, e, opt, &res, func(tx *sqlx.Tx, conn *sqlx.Conn) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE import_covariates (
 				line        int NOT NULL,
 				customer_id text,
@@ -243,19 +363,28 @@ func (s *Store) ImportCovariates(ctx context.Context, e experiment.Experiment, f
 			) ON COMMIT DROP`); err != nil {
 			return err
 		}
-		err := copyIn(ctx, tx, `COPY import_covariates (line, customer_id, outcome_key, value, problem) FROM STDIN`,
-			func(row func(...any) error) error {
+		_, err := copyRows(ctx, conn, `COPY import_covariates (line, customer_id, outcome_key, value, problem) FROM STDIN`,
+			func(w *copyWriter) error {
 				return fill(func(l experiment.CovariateLine) error {
 					res.Lines++
+					w.Int(int64(l.Line))
 					if l.Problem != "" {
-						return row(int64(l.Line), nil, nil, nil, l.Problem)
+						w.Null()
+						w.Null()
+						w.Null()
+						w.Text(l.Problem)
+						return w.EndRow()
 					}
 					c := l.Covariate
-					return row(int64(l.Line), c.CustomerID, c.Outcome, c.Value+0, nil)
+					w.Text(c.CustomerID)
+					w.Text(c.Outcome)
+					w.Float(c.Value + 0)
+					w.Null()
+					return w.EndRow()
 				})
 			})
 		if err != nil {
-			return err
+			return fileError(err)
 		}
 		progress(opt, "checking")
 		if err := execAll(ctx, tx, `ANALYZE import_covariates`); err != nil {
@@ -286,19 +415,23 @@ func (s *Store) ImportCovariates(ctx context.Context, e experiment.Experiment, f
 			return err
 		}
 		res.Stored, _ = r.RowsAffected()
-		return nil
+		return analyze(ctx, tx, opt, res.Stored, "covariates")
 	})
-	if err != nil {
-		return res, err
-	}
-	return res, s.analyze(ctx, opt, res.Stored, "covariates")
+	return res, err
 }
 
 // bulkTx runs one import in a transaction with its audit entry: without the statement
 // timeout (an import of a large file takes longer than any request), with room to sort in
 // memory, and with the experiment locked against lifecycle changes until it commits.
-func (s *Store) bulkTx(ctx context.Context, e experiment.Experiment, opt experiment.BulkOptions, res *experiment.ImportResult, load func(tx *sqlx.Tx) error) error {
-	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+//
+// load gets the transaction's connection too, for its COPY (copyRows).
+func (s *Store) bulkTx(ctx context.Context, e experiment.Experiment, opt experiment.BulkOptions, res *experiment.ImportResult, load func(tx *sqlx.Tx, conn *sqlx.Conn) error) error {
+	conn, err := s.db.Connx(ctx)
+	if err != nil {
+		return mapErr(err)
+	}
+	defer conn.Close()
+	return s.runTxOn(ctx, func() (*sqlx.Tx, error) { return conn.BeginTxx(ctx, nil) }, func(tx *sqlx.Tx) error {
 		// No JIT: the staging tables are never analysed, and the planner's guesses for them
 		// can cross the JIT thresholds, whose compilation then costs more than it saves.
 		if err := execAll(ctx, tx, `SET LOCAL statement_timeout = 0`, `SET LOCAL work_mem = '256MB'`, `SET LOCAL jit = off`); err != nil {
@@ -316,7 +449,7 @@ func (s *Store) bulkTx(ctx context.Context, e experiment.Experiment, opt experim
 			return &experiment.Error{Code: experiment.Conflict, Message: fmt.Sprintf("experiment %q is %s", e.Key, status),
 				Details: []experiment.Detail{{Field: "status", Message: string(status)}}}
 		}
-		if err := load(tx); err != nil {
+		if err := load(tx, conn); err != nil {
 			return err
 		}
 		return writeImportAudit(ctx, tx, opt.Audit, *res)
@@ -340,54 +473,16 @@ func writeImportAudit(ctx context.Context, tx *sqlx.Tx, a experiment.AuditEntry,
 	return err
 }
 
-// copyIn streams the rows fill produces into a COPY ... FROM STDIN statement.
-func copyIn(ctx context.Context, tx *sqlx.Tx, query string, fill func(row func(...any) error) error) error {
-	stmt, err := tx.PrepareContext(ctx, query)
-	if err != nil {
+// fileError is the error of a copy whose rows come from a file (copyRows): an error that
+// is not the database's, nor already one for the user, is the file's, to be read as such.
+func fileError(err error) error {
+	var de *experiment.Error
+	var pqe *pq.Error
+	if err == nil || errors.As(err, &de) || errors.As(err, &pqe) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	defer stmt.Close()
-	// The file is read, checked and hashed in this goroutine while another one encodes the
-	// rows for the server and sends them: two cores rather than one for a large file.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	rows := make(chan []any, 4096)
-	sent := make(chan error, 1)
-	go func() {
-		var err error
-		for args := range rows {
-			if err != nil {
-				continue // drain, so that fill never blocks
-			}
-			if _, err = stmt.ExecContext(ctx, args...); err != nil {
-				cancel()
-			}
-		}
-		sent <- err
-	}()
-	err = fill(func(args ...any) error {
-		select {
-		case rows <- args:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	})
-	close(rows)
-	copyErr := <-sent
-	switch {
-	case copyErr != nil:
-		return copyErr
-	case err != nil:
-		// The file, not the database, failed: keep its message, it is the user's to read.
-		var de *experiment.Error
-		if errors.As(err, &de) {
-			return err
-		}
-		return &experiment.Error{Code: experiment.Invalid, Message: "reading the file: " + err.Error(), Cause: err}
-	}
-	_, err = stmt.ExecContext(ctx) // ends the COPY and reports what the server refused
-	return err
+	return &experiment.Error{Code: experiment.Invalid, Message: "reading the file: " + err.Error(), Cause: err}
 }
 
 // badLines counts the distinct bad lines of query (line, problem). Unless opt.SkipBad, any
@@ -434,15 +529,17 @@ func badLines(ctx context.Context, tx *sqlx.Tx, query string, opt experiment.Bul
 		Message: fmt.Sprintf("%d bad %s; nothing was imported", n, plural(n, "line", "lines"))}
 }
 
-// analyze refreshes the planner's statistics of the tables an import filled, once it has
-// committed, when it stored enough rows to change the plans.
-func (s *Store) analyze(ctx context.Context, opt experiment.BulkOptions, stored int64, tables ...string) error {
+// analyze refreshes the planner's statistics of the tables an import filled, when it stored
+// enough rows to change the plans. It runs in the import's transaction, which it sees, so
+// that the statistics come with the rows; and on pages the import just wrote, before their
+// first reader after the commit has to mark every row on them as committed.
+func analyze(ctx context.Context, tx *sqlx.Tx, opt experiment.BulkOptions, stored int64, tables ...string) error {
 	if stored < analyzeAfter {
 		return nil
 	}
 	progress(opt, "analyzing")
-	_, err := s.db.ExecContext(ctx, `ANALYZE `+strings.Join(tables, ", "))
-	return mapErr(err)
+	return execAll(ctx, tx, fmt.Sprintf(`SET LOCAL default_statistics_target = %d`, importStatisticsTarget),
+		`ANALYZE `+strings.Join(tables, ", "), `RESET default_statistics_target`)
 }
 
 func execAll(ctx context.Context, tx *sqlx.Tx, stmts ...string) error {

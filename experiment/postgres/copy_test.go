@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/krslab/krslab/experiment"
+	"github.com/krslab/krslab/experiment/postgres"
 	"github.com/krslab/krslab/experiment/postgres/pgtest"
 )
 
@@ -61,6 +62,7 @@ func (f importFixture) assign(t *testing.T, ids ...string) {
 const responsesHeader = "response_id,customer_id,answered_at,trust,satisfaction,love,nps\n"
 
 func TestImportResponsesStoresAndKeepsTheLatestAnswerRule(t *testing.T) {
+	staged := postgres.CountStagedImports(t.Cleanup)
 	f := newImportFixture(t, "import-good")
 	ctx := context.Background()
 	f.assign(t, "c1", "c2", "c3")
@@ -80,8 +82,8 @@ func TestImportResponsesStoresAndKeepsTheLatestAnswerRule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Lines != 5 || res.Stored != 5 || res.Answers != 4+1+1+4+4 || res.Replayed != 0 || res.Rejected != 0 {
-		t.Fatalf("result %+v", res)
+	if res.Lines != 5 || res.Stored != 5 || res.Answers != 4+1+1+4+4 || res.Replayed != 0 || res.Rejected != 0 || *staged != 0 {
+		t.Fatalf("result %+v (staged %d times)", res, *staged)
 	}
 	if n := f.count(t, `SELECT count(*) FROM answers WHERE experiment_id = $1`); n != 14+1 { // and the API's
 		t.Errorf("%d answers stored, want 15", n)
@@ -342,4 +344,107 @@ func mustTime(t *testing.T, s string) time.Time {
 		t.Fatal(err)
 	}
 	return ts
+}
+
+// The latest-answer rule of a file copied straight into an experiment without responses,
+// whose repeated customers the import finds itself: from its candidates, or, past their
+// limit, among all the experiment's responses.
+func TestImportResponsesCopiedStraightKeepTheLatestAnswerRule(t *testing.T) {
+	for _, limit := range []int{100_000, 1} {
+		t.Run(fmt.Sprintf("candidates=%d", limit), func(t *testing.T) {
+			postgres.LimitRepeatCandidates(limit, t.Cleanup)
+			staged := postgres.CountStagedImports(t.Cleanup)
+			f := newImportFixture(t, fmt.Sprintf("import-direct-%d", limit))
+			f.assign(t, "c1", "c2", "c3", "c4")
+			file := responsesHeader +
+				"r1,c1,2026-03-01T10:00:00Z,1,5,5,9\n" +
+				"r2,c2,2026-03-01T10:00:00Z,2,,,\n" +
+				"r3,c1,2026-03-01T11:00:00Z,7,,,\n" +
+				"r4,c3,2026-03-01T10:00:00Z,3,,,\n" +
+				"r5,c1,2026-03-01T11:00:00Z,4,,,\n" + // ties r3 on answered_at, arrives later: wins
+				"r6,c2,2026-03-01T09:00:00Z,6,6,,\n" + // older than r2: r2's trust counts, r6's satisfaction
+				"r7,c4,2026-03-01T10:00:00Z,5,,,\n"
+			res, err := f.im.ImportResponses(context.Background(), f.e.Key, text(file), experiment.ImportOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Stored != 7 || res.Answers != 11 || *staged != 0 {
+				t.Fatalf("result %+v, staged %d times", res, *staged)
+			}
+			var got []string
+			if err := pgtest.Store(t).DB().Select(&got, `SELECT format('%s:%s=%s', customer_id, outcome_key, value)
+				FROM latest_answers WHERE experiment_id = $1 ORDER BY 1`, f.e.ID); err != nil {
+				t.Fatal(err)
+			}
+			want := "c1:love=5 c1:nps=9 c1:satisfaction=5 c1:trust=4 c2:satisfaction=6 c2:trust=2 c3:trust=3 c4:trust=5"
+			if strings.Join(got, " ") != want {
+				t.Errorf("latest answers %v, want %s", got, want)
+			}
+			if n := f.count(t, `SELECT count(*) FROM responses WHERE experiment_id = $1 AND NOT only_response`); n != 5 {
+				t.Errorf("%d responses of customers with several, want 5", n)
+			}
+		})
+	}
+}
+
+// A file without bad lines goes to staging, which names the line, when the database refuses
+// a copied line: a customer without an assignment, or with another arm than the hash rule's
+// (which a frozen experiment never has, but the database has the last word).
+func TestImportResponsesCopiedStraightFallBackToStaging(t *testing.T) {
+	staged := postgres.CountStagedImports(t.Cleanup)
+	f := newImportFixture(t, "import-fallback")
+	ctx := context.Background()
+	f.assign(t, "c1", "c2")
+	_, err := f.im.ImportResponses(ctx, f.e.Key, text(responsesHeader+"r1,c1,2026-03-01T10:00:00Z,5,,,\nr2,ghost,2026-03-01T10:00:00Z,5,,,\n"), experiment.ImportOptions{})
+	if e, ok := err.(*experiment.Error); !ok || len(e.Details) != 1 || e.Details[0].Row != 3 || !strings.Contains(e.Details[0].Message, "not assigned") || *staged != 1 {
+		t.Fatalf("unassigned customer: %v (staged %d times)", err, *staged)
+	}
+	db := pgtest.Store(t).DB()
+	if _, err := db.Exec(`UPDATE assignments SET arm_key = CASE arm_key WHEN 'control' THEN 'call' ELSE 'control' END
+		WHERE experiment_id = $1 AND customer_id = 'c2'`, f.e.ID); err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.im.ImportResponses(ctx, f.e.Key, text(responsesHeader+"r1,c1,2026-03-01T10:00:00Z,5,,,\nr2,c2,2026-03-01T10:00:00Z,5,,,\n"), experiment.ImportOptions{})
+	if err != nil || res.Stored != 2 || *staged != 2 {
+		t.Fatalf("arm of the assignment: %+v %v (staged %d times)", res, err, *staged)
+	}
+	if n := f.count(t, `SELECT count(*) FROM responses r JOIN assignments a USING (experiment_id, customer_id)
+		WHERE r.experiment_id = $1 AND r.arm_key = a.arm_key`); n != 2 {
+		t.Errorf("%d responses with the arm of their assignment, want 2", n)
+	}
+}
+
+// Ids with the characters COPY's text format and array literals escape are stored as they
+// are, on both paths.
+func TestImportResponsesKeepIdsExactly(t *testing.T) {
+	for _, bad := range []bool{false, true} {
+		t.Run(fmt.Sprintf("staged=%v", bad), func(t *testing.T) {
+			f := newImportFixture(t, fmt.Sprintf("import-ids-%v", bad))
+			ids := []string{`c\1`, `c"2`, `c{3},`, `c\N`, `klant é ✓`, `\.`}
+			f.assign(t, ids...)
+			var b strings.Builder
+			w := csv.NewWriter(&b)
+			_ = w.Write(strings.Split(strings.TrimSpace(responsesHeader), ","))
+			for i, id := range ids {
+				_ = w.Write([]string{"r" + id, id, fmt.Sprintf("2026-03-01T10:00:0%dZ", i), "5", "", "", ""})
+			}
+			if bad {
+				_ = w.Write([]string{"bad", ids[0], "2026-03-01T10:00:00Z", "99", "", "", ""})
+			}
+			w.Flush()
+			res, err := f.im.ImportResponses(context.Background(), f.e.Key, text(b.String()), experiment.ImportOptions{SkipBad: bad})
+			if err != nil || res.Stored != int64(len(ids)) {
+				t.Fatalf("%+v %v", res, err)
+			}
+			var got []string
+			if err := pgtest.Store(t).DB().Select(&got, `SELECT customer_id || '|' || response_id FROM responses WHERE experiment_id = $1 ORDER BY seq`, f.e.ID); err != nil {
+				t.Fatal(err)
+			}
+			for i, id := range ids {
+				if got[i] != id+"|r"+id {
+					t.Errorf("stored %q, want %q", got[i], id+"|r"+id)
+				}
+			}
+		})
+	}
 }

@@ -202,6 +202,13 @@ func isUniqueViolation(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "23505"
 }
 
+// isForeignKeyViolation reports a reference the database refused, such as a response of a
+// customer that is not assigned (responses_check).
+func isForeignKeyViolation(err error) bool {
+	var pe *pq.Error
+	return errors.As(err, &pe) && pe.Code == "23503"
+}
+
 // rowsAffected is r's count of rows, 0 when the driver cannot tell.
 func rowsAffected(r sql.Result) int64 {
 	n, _ := r.RowsAffected()
@@ -253,7 +260,13 @@ func (s *Store) inReadTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error 
 }
 
 func (s *Store) runTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *sqlx.Tx) error) error {
-	tx, err := s.db.BeginTxx(ctx, opts)
+	return s.runTxOn(ctx, func() (*sqlx.Tx, error) { return s.db.BeginTxx(ctx, opts) }, fn)
+}
+
+// runTxOn runs fn in the transaction begin starts: committed when fn succeeds, rolled back
+// when it fails.
+func (s *Store) runTxOn(ctx context.Context, begin func() (*sqlx.Tx, error), fn func(tx *sqlx.Tx) error) error {
+	tx, err := begin()
 	if err != nil {
 		return mapErr(err)
 	}
