@@ -20,7 +20,9 @@ type assignmentRow struct {
 }
 
 // insertSQL inserts first assignments with ON CONFLICT DO NOTHING, if the experiment is
-// still running, in one statement; the last row reports whether it was running.
+// still running, in one statement; the last row reports whether it was running. Rows go in
+// in customer order: two transactions that insert some of the same new customers then wait
+// for each other in the same order, never in a cycle (a deadlock).
 const insertSQL = `
 	WITH run AS (SELECT 1 FROM experiments WHERE id = $1 AND status = 'running'),
 	ins AS (
@@ -28,6 +30,7 @@ const insertSQL = `
 		SELECT $1, t.customer_id, t.arm_key, $4
 		FROM unnest($2::text[], $3::text[]) AS t(customer_id, arm_key)
 		WHERE EXISTS (SELECT 1 FROM run)
+		ORDER BY t.customer_id
 		ON CONFLICT (experiment_id, customer_id) DO NOTHING
 		RETURNING customer_id, arm_key, assigned_at
 	)
@@ -51,6 +54,7 @@ const assignSQL = `
 		SELECT $1, t.customer_id, t.arm_key, $4
 		FROM unnest($2::text[], $3::text[]) AS t(customer_id, arm_key)
 		WHERE EXISTS (SELECT 1 FROM run) AND t.customer_id NOT IN (SELECT customer_id FROM revived)
+		ORDER BY t.customer_id
 		ON CONFLICT (experiment_id, customer_id) DO NOTHING
 		RETURNING customer_id, arm_key, assigned_at
 	)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -73,13 +74,18 @@ func (w *copyWriter) Bytes(b []byte) {
 	}
 }
 
-// TextArray writes a text[]: every element quoted, so that no key needs rules of its own.
+// TextArray writes a text[]. An element is quoted only when the array syntax needs it, as
+// PostgreSQL's own output does: outcome keys, the usual elements, never are.
 func (w *copyWriter) TextArray(elems []string) {
 	w.sep()
 	w.buf = append(w.buf, '{')
 	for i, e := range elems {
 		if i > 0 {
 			w.buf = append(w.buf, ',')
+		}
+		if !needsArrayQuotes(e) {
+			w.buf = appendCopyText(w.buf, e)
+			continue
 		}
 		w.buf = append(w.buf, '"')
 		for j := 0; j < len(e); j++ {
@@ -92,6 +98,21 @@ func (w *copyWriter) TextArray(elems []string) {
 		w.buf = append(w.buf, '"')
 	}
 	w.buf = append(w.buf, '}')
+}
+
+// needsArrayQuotes reports whether an element of an array literal must be quoted: empty,
+// NULL in any case, or with a character the syntax gives a meaning (or trims).
+func needsArrayQuotes(e string) bool {
+	if e == "" || strings.EqualFold(e, "null") {
+		return true
+	}
+	for i := 0; i < len(e); i++ {
+		switch c := e[i]; c {
+		case '"', '\\', '{', '}', ',', ' ', '\t', '\n', '\r', '\v', '\f':
+			return true
+		}
+	}
+	return false
 }
 
 // FloatArray writes a double precision[].
@@ -133,6 +154,9 @@ func appendFloat(b []byte, f float64) []byte {
 
 // appendCopyText appends s with the escapes of COPY's text format.
 func appendCopyText(b []byte, s string) []byte {
+	if strings.IndexAny(s, "\\\n\r\t") < 0 {
+		return append(b, s...)
+	}
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; c {
 		case '\\':
