@@ -403,3 +403,38 @@ func TestResponsesWaitForAnErasureInFlight(t *testing.T) {
 		t.Errorf("%d responses of an erased customer stored", n)
 	}
 }
+
+// Concurrent batches that assign some of the same new customers, in opposite orders (two
+// API instances, or two groups), wait for each other in one order and never deadlock.
+func TestConcurrentAssignmentBatchesDoNotDeadlock(t *testing.T) {
+	f := newImportFixture(t, "concurrent-batches")
+	ctx := context.Background()
+	for round := range 10 {
+		ids := make([]string, 50)
+		for i := range ids {
+			ids[i] = fmt.Sprintf("b%d-%02d", round, i)
+		}
+		reversed := slices.Clone(ids)
+		slices.Reverse(reversed)
+		var wg sync.WaitGroup
+		got := make([][]experiment.Assignment, 2)
+		for k, batch := range [][]string{ids, reversed} {
+			wg.Go(func() {
+				a, err := f.svc.AssignBatch(ctx, f.e.Key, batch)
+				if err != nil {
+					t.Errorf("round %d: %v", round, err)
+				}
+				got[k] = a
+			})
+		}
+		wg.Wait()
+		if t.Failed() {
+			return
+		}
+		for i, a := range got[0] {
+			if b := got[1][len(ids)-1-i]; a.CustomerID != b.CustomerID || a.Arm != b.Arm {
+				t.Fatalf("round %d: %+v and %+v", round, a, b)
+			}
+		}
+	}
+}
