@@ -192,8 +192,11 @@ func TestResponseAnswersAreChecked(t *testing.T) {
 		{"other arm", other, "{trust}", "{1}", "assigned to another arm"},
 		{"unknown outcome", arm, "{happiness_index}", "{1}", "outcome happiness_index"},
 		{"outcome twice", arm, "{trust,trust}", "{1,2}", "more than once"},
-		{"missing value", arm, "{trust,nps}", "{1}", "responses_answers_check"},
-		{"not a number", arm, "{trust}", "{NaN}", "responses_answers_check"},
+		{"missing value", arm, "{trust,nps}", "{1}", "one finite value per outcome key"},
+		{"not a number", arm, "{trust}", "{NaN}", "one finite value per outcome key"},
+		{"infinite", arm, "{trust}", "{-Infinity}", "one finite value per outcome key"},
+		{"no key", arm, "{trust,NULL}", "{1,2}", "one finite value per outcome key"},
+		{"no value", arm, "{trust,nps}", "{1,NULL}", "one finite value per outcome key"},
 	} {
 		_, err := db.ExecContext(ctx, insert, f.e.ID, "x-"+c.name, c.arm, c.keys, c.values)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
