@@ -86,7 +86,7 @@ func copyResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn, e experime
 	if err := execAll(ctx, tx, `SAVEPOINT import_direct`, `SET LOCAL krslab.checked = '`+mode+`'`); err != nil {
 		return false, err
 	}
-	stored, err := copyRows(ctx, conn, `COPY responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, outcome_keys, answer_values) FROM STDIN`,
+	stored, err := copyRows(ctx, conn, `COPY responses (experiment_id, `+strings.Join(responseColumns, ", ")+`) FROM STDIN`,
 		func(w *copyWriter) error {
 			return fill(func(l experiment.ResponseLine) error {
 				res.Lines++
@@ -98,13 +98,7 @@ func copyResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn, e experime
 				}
 				res.Answers += int64(len(l.Keys))
 				w.Int(e.ID)
-				w.Text(l.ResponseID)
-				w.Text(l.CustomerID)
-				w.Text(l.Arm)
-				w.Time(l.AnsweredAt)
-				w.Bytes(l.Hash[:])
-				w.TextArray(l.Keys)
-				w.FloatArray(l.Values)
+				writeResponse(w, l)
 				return w.EndRow()
 			})
 		})
@@ -134,6 +128,20 @@ func copyResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn, e experime
 	return true, err
 }
 
+// responseColumns are the columns of a response line in a COPY row (writeResponse).
+var responseColumns = []string{"response_id", "customer_id", "arm_key", "answered_at", "content_hash", "outcome_keys", "answer_values"}
+
+// writeResponse writes the responseColumns of a good line.
+func writeResponse(w *copyWriter, l experiment.ResponseLine) {
+	w.Text(l.ResponseID)
+	w.Text(l.CustomerID)
+	w.Text(l.Arm)
+	w.Time(l.AnsweredAt)
+	w.Bytes(l.Hash[:])
+	w.TextArray(l.Keys)
+	w.FloatArray(l.Values)
+}
+
 // stageResponses stages one row per line: a response with its answers as arrays, or a bad
 // line with its problem, in a table partitioned by kind, so that the checks on responses
 // never read the bad lines.
@@ -147,6 +155,7 @@ func stageResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn, e experim
 			line          int NOT NULL,
 			response_id   text,
 			customer_id   text,
+			arm_key       text, -- the hash rule's, unused: the insert takes the assignment's
 			answered_at   timestamptz,
 			content_hash  bytea,
 			outcome_keys  text[],
@@ -158,30 +167,22 @@ func stageResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn, e experim
 	); err != nil {
 		return err
 	}
-	_, err := copyRows(ctx, conn, `COPY import_lines (kind, line, response_id, customer_id, answered_at, content_hash, outcome_keys, answer_values, problem) FROM STDIN`,
+	_, err := copyRows(ctx, conn, `COPY import_lines (kind, line, `+strings.Join(responseColumns, ", ")+`, problem) FROM STDIN`,
 		func(w *copyWriter) error {
 			return fill(func(l experiment.ResponseLine) error {
 				res.Lines++
 				if l.Problem != "" {
 					w.Text("b")
 					w.Int(int64(l.Line))
-					w.Null()
-					w.Null()
-					w.Null()
-					w.Null()
-					w.Null()
-					w.Null()
+					for range responseColumns {
+						w.Null()
+					}
 					w.Text(l.Problem)
 					return w.EndRow()
 				}
 				w.Text("r")
 				w.Int(int64(l.Line))
-				w.Text(l.ResponseID)
-				w.Text(l.CustomerID)
-				w.Time(l.AnsweredAt)
-				w.Bytes(l.Hash[:])
-				w.TextArray(l.Keys)
-				w.FloatArray(l.Values)
+				writeResponse(w, l)
 				w.Null()
 				return w.EndRow()
 			})
