@@ -3,10 +3,8 @@ package api
 import (
 	"errors"
 	"io"
-	"io/fs"
 	"mime"
 	"net/http"
-	"os"
 
 	"github.com/labstack/echo/v4"
 
@@ -45,7 +43,7 @@ func (s *Server) importCSV(kind string) echo.HandlerFunc {
 		}
 		defer body.Close()
 		ctx, key := c.Request().Context(), param(c, "key")
-		res, err := im.Import(ctx, kind, key, body.open, experiment.ImportOptions{})
+		res, err := im.Import(ctx, kind, key, body.Open, experiment.ImportOptions{})
 		if err != nil {
 			var de *experiment.Error
 			if errors.As(err, &de) && len(de.Details) > 0 && de.Details[0].Row > 0 {
@@ -74,45 +72,29 @@ func (s *Server) importCSV(kind string) echo.HandlerFunc {
 	}
 }
 
-// spooledBody is a request body copied to a temporary file, as an ImportSource. The
-// importer may read it more than once (a file with bad lines is read again to name them),
-// and no lock of the import is held while a slow client is still uploading.
-type spooledBody struct {
-	f *os.File
+// spoolBody copies a request body to a temporary file: the importer may read it more than
+// once (a file with bad lines is read again to name them), and no lock of the import is
+// held while a slow client is still uploading. A body that cannot be read in full (over
+// the limit, cut off) is the request's error; a file that cannot be written, the server's.
+func spoolBody(r io.Reader) (*experiment.Spool, error) {
+	body := &bodyReader{r: r}
+	s, err := experiment.NewSpool(body)
+	if body.err != nil {
+		return nil, bodyReadError(body.err)
+	}
+	return s, err
 }
 
-// spoolBody copies r to a temporary file; a body that cannot be read in full (over the
-// limit, cut off) is the request's error.
-func spoolBody(r io.Reader) (*spooledBody, error) {
-	f, err := os.CreateTemp("", "krslab-import-*.csv")
-	if err != nil {
-		return nil, err
-	}
-	b := &spooledBody{f: f}
-	if _, err := io.Copy(f, r); err != nil {
-		b.Close()
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			return nil, err // the disk's, not the client's
-		}
-		return nil, bodyReadError(err)
-	}
-	return b, nil
+// bodyReader keeps the error of reading a request body.
+type bodyReader struct {
+	r   io.Reader
+	err error
 }
 
-// open reads the file from its start; the readers it returns are read one at a time.
-func (b *spooledBody) open() (io.ReadCloser, error) {
-	if _, err := b.f.Seek(0, io.SeekStart); err != nil {
-		return nil, err
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		b.err = err
 	}
-	return io.NopCloser(b.f), nil
-}
-
-// Close removes the file.
-func (b *spooledBody) Close() error {
-	err := b.f.Close()
-	if rerr := os.Remove(b.f.Name()); err == nil {
-		err = rerr
-	}
-	return err
+	return n, err
 }

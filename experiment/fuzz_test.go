@@ -67,6 +67,8 @@ func FuzzResponseLine(f *testing.F) {
 	f.Add("r1,c1,2026-03-01T10:00:00.5Z,-0,,,,,,")
 	f.Add(`"r,1","c""1",2026-03-01T10:00:00Z,8,11,50,1.5,2,x,`)
 	f.Add("r1,c1,2099-01-01T00:00:00Z,,,,,,,")
+	f.Add("r1,c1,0001-01-01T00:00:00Z,5,,,,,,")
+	f.Add("r1,c1,0001-01-01T01:00:00+01:00,5,,,,,,")
 	f.Add("r1,c1")
 	outcomes := builtins()
 	e := validExperiment()

@@ -52,7 +52,7 @@ func (rr *responseReader) line(line int, rec []string) ResponseLine {
 		return rr.checked(line, rec)
 	}
 	at, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(rec[2]))
-	if err != nil || at.After(rr.now.Add(MaxFutureSkew)) {
+	if err != nil || at.IsZero() || at.After(rr.now.Add(MaxFutureSkew)) {
 		return rr.checked(line, rec)
 	}
 	var answered uint64

@@ -29,8 +29,8 @@ BEGIN
     -- the experiment's responses lock exclusively, so that the locks below are needless, and
     -- has checked every line's outcomes and values. What is left to check is that every customer is
     -- assigned to the arm written: one join, planned for the size of the file rather than
-    -- reusing a plan made for a batch of a few rows. Whatever it doubts goes through the
-    -- full check below, which names the problem. Such a statement writes one experiment,
+    -- reusing a plan made for a batch of a few rows. When it fails the import reads the file
+    -- again into staging, which names the lines. Such a statement writes one experiment,
     -- which responses_latest_insert relies on.
     IF current_setting('krslab.checked', true) IN ('outcomes', 'outcomes, latest') THEN
         SELECT experiment_id INTO exp FROM written LIMIT 1;
@@ -42,9 +42,11 @@ BEGIN
         IF others > 0 THEN
             RAISE EXCEPTION 'responses: a statement with krslab.checked = outcomes writes the responses of one experiment';
         END IF;
-        IF doubtful = 0 THEN
-            RETURN NULL;
+        IF doubtful > 0 THEN
+            RAISE EXCEPTION 'responses: % responses of customers not assigned, or not to the arm written, in experiment %',
+                doubtful, exp USING ERRCODE = 'foreign_key_violation';
         END IF;
+        RETURN NULL;
     END IF;
     -- Two transactions that store responses of the same customer at once would not see each
     -- other's. The writers of an experiment's responses hold the advisory lock (7541, the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -24,7 +25,8 @@ const importUsage = `Usage: krslab import responses|assignments|covariates --exp
 
 Everything is checked before anything is stored: one bad line stores nothing and the bad
 lines are listed, unless --skip-bad, which stores the good lines and writes the bad ones
-with a reason column to the rejects file.
+with a reason column to the rejects file. FILE may be a pipe (/dev/stdin, <(zcat f.gz));
+it is then copied to a temporary file first, as the import may read it twice.
 `
 
 // runImport loads a CSV file in one transaction; a progress bar goes to stderr when it is a
@@ -61,6 +63,25 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if *rejectsPath == "" {
 		*rejectsPath = path + ".rejects.csv"
+		if !info.Mode().IsRegular() {
+			*rejectsPath = filepath.Base(path) + ".rejects.csv"
+		}
+	}
+	size, open := info.Size(), func() (*os.File, error) { return os.Open(path) }
+	if !info.Mode().IsRegular() {
+		// A pipe (/dev/stdin, <(zcat ...)) can be read only once; the import may read its
+		// file again (to name bad lines, to write rejects), so it reads a copy.
+		in, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		spool, err := experiment.NewSpool(in)
+		in.Close()
+		if err != nil {
+			return fmt.Errorf("copying %s: %w", path, err)
+		}
+		defer spool.Close()
+		size, open = spool.Size(), func() (*os.File, error) { return os.Open(spool.Path()) }
 	}
 
 	store, err := openStore(ctx, c)
@@ -72,16 +93,13 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	im := experiment.NewImporter(svc, store)
 	ctx = experiment.WithActor(ctx, "cli")
 
-	bar := newProgressBar(stderr, info.Size())
-	var opened atomic.Bool
+	bar := newProgressBar(stderr, size)
 	src := func() (io.ReadCloser, error) {
-		f, err := os.Open(path)
+		f, err := open()
 		if err != nil {
 			return nil, err
 		}
-		if opened.Swap(true) {
-			return f, nil // the second pass, for rejects, is not progress
-		}
+		bar.read.Store(0) // every pass over the file starts the bar again
 		return countingReader{f, &bar.read}, nil
 	}
 	rejects := &lazyFile{path: *rejectsPath}

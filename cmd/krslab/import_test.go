@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/krslab/krslab/experiment"
@@ -28,6 +29,25 @@ func writeFile(t *testing.T, name, content string) string {
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return path
+}
+
+// pipe returns a named pipe that yields content once.
+func pipe(t *testing.T, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "in.csv")
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer f.Close()
+		f.WriteString(content)
+	}()
 	return path
 }
 
@@ -80,8 +100,9 @@ func TestImportCommand(t *testing.T) {
 		t.Fatalf("rejects %q %v", got, err)
 	}
 
-	// The full file again: 99 replays and the one line that was missing.
-	out, err = krslab(t, "import", "responses", "--experiment", "cli-import", writeFile(t, "good.csv", responses.String()))
+	// The full file again, from a pipe: 99 replays and the one line that was missing. The
+	// replays send the import to staging, which reads the file a second time.
+	out, err = krslab(t, "import", "responses", "--experiment", "cli-import", pipe(t, responses.String()))
 	if err != nil || !strings.HasPrefix(out, "imported 1 responses (5 answers) in ") || !strings.HasSuffix(out, "; 99 replayed, 0 rejected\n") {
 		t.Fatalf("replay: %q %v", out, err)
 	}

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,10 +25,12 @@ var _ experiment.BulkStore = (*Store)(nil)
 // statistics: the summaries plan badly on tables the planner still believes small.
 const analyzeAfter = 10000
 
-// importStatisticsTarget sizes an import's analysis: a sample of 9,000 rows (300 per unit),
-// enough for what the plans read from it (how many rows an experiment has, that ids are
-// nearly unique, how many customers answered more than once) at a third of the cost of the
-// default 30,000.
+// importStatisticsTarget sizes an import's analysis: a sample of 9,000 rows (300 per unit)
+// instead of the default 30,000, at a third of the cost. It is enough for what the plans
+// read from it: how many rows the table has, the share of each of the 30 largest
+// experiments (the others are estimated small, which is what their plans want), that ids
+// are nearly unique, how many customers answered more than once. Autovacuum's later
+// analyses use the server's default.
 const importStatisticsTarget = 30
 
 // ImportResponses copies the file straight into responses when it can: under the
@@ -83,7 +84,9 @@ func copyResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn, e experime
 	if !earlier {
 		mode, rep = "outcomes, latest", newRepeats()
 	}
-	if err := execAll(ctx, tx, `SAVEPOINT import_direct`, `SET LOCAL krslab.checked = '`+mode+`'`); err != nil {
+	// (On Citus the setting must reach the shards' triggers too.)
+	if err := execAll(ctx, tx, `SAVEPOINT import_direct`, `SET LOCAL citus.propagate_set_commands = 'local'`,
+		`SET LOCAL krslab.checked = '`+mode+`'`); err != nil {
 		return false, err
 	}
 	stored, err := copyRows(ctx, conn, `COPY responses (experiment_id, `+strings.Join(responseColumns, ", ")+`) FROM STDIN`,
@@ -106,7 +109,7 @@ func copyResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn, e experime
 	case errors.Is(err, errStage) || isUniqueViolation(err) || isForeignKeyViolation(err):
 		return false, execAll(ctx, tx, `ROLLBACK TO SAVEPOINT import_direct`, `SET LOCAL krslab.checked = off`)
 	case err != nil:
-		return false, fileError(err)
+		return false, err
 	}
 	res.Stored = stored
 	if err := execAll(ctx, tx, `SET LOCAL krslab.checked = off`, `RELEASE SAVEPOINT import_direct`); err != nil {
@@ -188,7 +191,7 @@ func stageResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn, e experim
 			})
 		})
 	if err != nil {
-		return fileError(err)
+		return err
 	}
 	progress(opt, "checking")
 	// (The planner sizes the staging table from its pages: a table never analysed is
@@ -231,16 +234,18 @@ func stageResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn, e experim
 		return err
 	}
 	res.Replayed, res.Answers = want.Replayed, want.Answers
-	// The customers of the file who have another response, in the file or stored: their
-	// latest answers are recomputed after the insert (responses_supersede). The
-	// experiment's responses lock, taken at the start, keeps other writers out meanwhile.
+	// The customers of the lines to store who have another response, in the file or
+	// stored: their latest answers are recomputed after the insert (responses_supersede).
+	// Replays store nothing and change no customer's latest answers. The experiment's
+	// responses lock, taken at the start, keeps other writers out meanwhile.
+	const stores = good + ` AND NOT EXISTS (SELECT 1 FROM responses s WHERE s.experiment_id = $1 AND s.response_id = r.response_id)`
 	var several pq.StringArray
 	if err := tx.GetContext(ctx, &several, `
 		SELECT coalesce(array_agg(customer_id), '{}') FROM (
-			SELECT r.customer_id FROM import_responses r WHERE `+good+` GROUP BY r.customer_id HAVING count(*) > 1
+			SELECT r.customer_id FROM import_responses r WHERE `+stores+` GROUP BY r.customer_id HAVING count(*) > 1
 			UNION
 			SELECT r.customer_id FROM import_responses r
-			WHERE `+good+` AND EXISTS (SELECT 1 FROM responses s WHERE s.experiment_id = $1 AND s.customer_id = r.customer_id)) c`, e.ID); err != nil {
+			WHERE `+stores+` AND EXISTS (SELECT 1 FROM responses s WHERE s.experiment_id = $1 AND s.customer_id = r.customer_id)) c`, e.ID); err != nil {
 		return err
 	}
 	// Responses go in file order, so that seq, which breaks ties of answered_at, follows
@@ -255,8 +260,7 @@ func stageResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn, e experim
 		SELECT $1, r.response_id, r.customer_id, a.arm_key, r.answered_at, r.content_hash, r.outcome_keys, r.answer_values
 		FROM import_responses r
 		JOIN assignments a ON a.experiment_id = $1 AND a.customer_id = r.customer_id
-		WHERE `+good+`
-		  AND NOT EXISTS (SELECT 1 FROM responses s WHERE s.experiment_id = $1 AND s.response_id = r.response_id)
+		WHERE `+stores+`
 		ORDER BY r.line`, e.ID)
 	if isUniqueViolation(err) || err == nil && rowsAffected(r) != want.Stored {
 		// Another writer stored some of these response ids after the check: a rerun
@@ -317,7 +321,7 @@ func (s *Store) ImportAssignments(ctx context.Context, e experiment.Experiment, 
 				})
 			})
 		if err != nil {
-			return fileError(err)
+			return err
 		}
 		progress(opt, "checking")
 		if err := execAll(ctx, tx, `ANALYZE import_assignments`); err != nil {
@@ -385,7 +389,7 @@ func (s *Store) ImportCovariates(ctx context.Context, e experiment.Experiment, f
 				})
 			})
 		if err != nil {
-			return fileError(err)
+			return err
 		}
 		progress(opt, "checking")
 		if err := execAll(ctx, tx, `ANALYZE import_covariates`); err != nil {
@@ -474,18 +478,6 @@ func writeImportAudit(ctx context.Context, tx *sqlx.Tx, a experiment.AuditEntry,
 	return err
 }
 
-// fileError is the error of a copy whose rows come from a file (copyRows): an error that
-// is not the database's, nor already one for the user, is the file's, to be read as such.
-func fileError(err error) error {
-	var de *experiment.Error
-	var pqe *pq.Error
-	if err == nil || errors.As(err, &de) || errors.As(err, &pqe) || errors.Is(err, driver.ErrBadConn) ||
-		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	return &experiment.Error{Code: experiment.Invalid, Message: "reading the file: " + err.Error(), Cause: err}
-}
-
 // badLines counts the distinct bad lines of query (line, problem). Unless opt.SkipBad, any
 // bad line ends the import with the first MaxShownBad of them; with SkipBad every bad line
 // goes to opt.OnBad, in line order, with all its problems.
@@ -539,8 +531,22 @@ func analyze(ctx context.Context, tx *sqlx.Tx, opt experiment.BulkOptions, store
 		return nil
 	}
 	progress(opt, "analyzing")
-	return execAll(ctx, tx, fmt.Sprintf(`SET LOCAL default_statistics_target = %d`, importStatisticsTarget),
-		`ANALYZE `+strings.Join(tables, ", "), `RESET default_statistics_target`)
+	// ANALYZE waits for a VACUUM of the table, and the import's locks would make the
+	// experiment's writers wait with it: after a short wait it leaves the statistics to
+	// autovacuum instead.
+	if err := execAll(ctx, tx, `SAVEPOINT import_analyze`, `SET LOCAL lock_timeout = '1s'`,
+		fmt.Sprintf(`SET LOCAL default_statistics_target = %d`, importStatisticsTarget)); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `ANALYZE `+strings.Join(tables, ", "))
+	if isLockTimeout(err) {
+		return execAll(ctx, tx, `ROLLBACK TO SAVEPOINT import_analyze`)
+	}
+	if err != nil {
+		return err
+	}
+	// (The settings last until the commit; only the import's audit entry follows.)
+	return execAll(ctx, tx, `RELEASE SAVEPOINT import_analyze`)
 }
 
 func execAll(ctx context.Context, tx *sqlx.Tx, stmts ...string) error {

@@ -470,3 +470,63 @@ func TestCopyTextArraysReadBack(t *testing.T) {
 		}
 	}
 }
+
+// An import whose connection is lost in the middle of its COPY (a server restart, a
+// terminated backend) fails as the database's unavailability, promptly, and stores nothing.
+func TestImportResponsesLosingTheConnectionFails(t *testing.T) {
+	f := newImportFixture(t, "import-lost")
+	db := pgtest.Store(t).DB()
+	var b strings.Builder
+	b.WriteString(responsesHeader)
+	ids := make([]string, 5000)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("c%05d", i)
+		fmt.Fprintf(&b, "r%05d,%s,2026-03-01T10:00:00Z,5,4,4,9\n", i, ids[i])
+	}
+	f.assign(t, ids...)
+	file := b.String()
+	src := func() (io.ReadCloser, error) {
+		// Halfway through the file, the backend running the COPY is terminated.
+		return io.NopCloser(&cutReader{r: strings.NewReader(file), at: len(file) / 2, cut: func() {
+			if _, err := db.Exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+				WHERE query LIKE 'COPY responses%' AND pid <> pg_backend_pid()`); err != nil {
+				t.Error(err)
+			}
+		}}), nil
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.im.ImportResponses(context.Background(), f.e.Key, src, experiment.ImportOptions{})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if experiment.ErrorCode(err) != experiment.Unavailable {
+			t.Errorf("err = %v, want the database unavailable", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the import still runs 30 s after its connection was lost")
+	}
+	if n := f.count(t, `SELECT count(*) FROM responses WHERE experiment_id = $1`); n != 0 {
+		t.Errorf("%d responses stored", n)
+	}
+}
+
+// cutReader calls cut once, when the reading passes byte at.
+type cutReader struct {
+	r   io.Reader
+	at  int
+	n   int
+	cut func()
+}
+
+func (c *cutReader) Read(p []byte) (int, error) {
+	if c.cut != nil && c.n+len(p) > c.at {
+		c.cut()
+		c.cut = nil
+		time.Sleep(100 * time.Millisecond) // for the backend to go
+	}
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}

@@ -6,12 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"github.com/krslab/krslab/experiment"
 )
 
 // copyWriter encodes rows in the text format of COPY ... FROM STDIN and sends them to the
@@ -174,16 +177,24 @@ func appendCopyText(b []byte, s string) []byte {
 	return b
 }
 
-// errCopyStopped ends the rows of a copy early; copyRows then aborts the COPY.
-var errCopyStopped = errors.New("copy stopped")
-
 // copyRows runs query, a COPY ... FROM STDIN, on conn (in its transaction), with the rows
 // that fill writes, and returns how many the server stored. When fill fails the COPY is
-// aborted (nothing it sent is stored) and fill's error returned as it is; when the server
-// refused rows, its error.
-func copyRows(ctx context.Context, conn *sqlx.Conn, query string, fill func(w *copyWriter) error) (int64, error) {
-	var stored int64
-	err := conn.Raw(func(dc any) error {
+// aborted (nothing it sent is stored) and fill's error returned, as the file's (fileError);
+// when the server refused rows or the connection failed, that error, as it is.
+func copyRows(ctx context.Context, conn *sqlx.Conn, query string, fill func(w *copyWriter) error) (stored int64, err error) {
+	err = conn.Raw(func(dc any) (err error) {
+		// database/sql closes a connection whose Raw function fails with ErrBadConn or
+		// panics, and closing waits for the transaction open on it, which waits for this
+		// function: the import would hang. Such failures leave here as plain errors; the
+		// transaction's rollback then finds the connection broken and drops it.
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("copy: panic: %v\n%s", p, debug.Stack())
+			}
+			if errors.Is(err, driver.ErrBadConn) {
+				err = &experiment.Error{Code: experiment.Unavailable, Message: "database unavailable: the connection was lost during COPY"}
+			}
+		}()
 		prep, ok := dc.(driver.ConnPrepareContext)
 		if !ok {
 			return fmt.Errorf("copy: driver connection %T cannot prepare", dc)
@@ -210,13 +221,13 @@ func copyRows(ctx context.Context, conn *sqlx.Conn, query string, fill func(w *c
 		w := &copyWriter{buf: make([]byte, 0, copyFlushSize+4096), start: true, send: send}
 		if err := fill(w); err != nil {
 			if sendErr != nil {
-				return sendErr // the server's refusal, not the file's
+				return sendErr // the server's refusal or the connection's failure, not the file's
 			}
 			// lib/pq has no way to fail a COPY once it runs: a row short of its columns
 			// makes the server abort it, so that none of it is stored or seen by triggers.
 			_ = send([]byte("\n"))
 			_, _ = stmt.Exec(nil) //nolint:staticcheck // the driver's own way to end a COPY
-			return err
+			return fileError(err)
 		}
 		if len(w.buf) > 0 {
 			if err := send(w.buf); err != nil {
@@ -231,4 +242,14 @@ func copyRows(ctx context.Context, conn *sqlx.Conn, query string, fill func(w *c
 		return err
 	})
 	return stored, err
+}
+
+// fileError is an error of reading the file of a copy: one that is not already an error
+// for the user, a cancellation or a signal to the caller (errStage) says so.
+func fileError(err error) error {
+	var de *experiment.Error
+	if errors.As(err, &de) || errors.Is(err, errStage) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return &experiment.Error{Code: experiment.Invalid, Message: "reading the file: " + err.Error(), Cause: err}
 }

@@ -202,6 +202,12 @@ func isUniqueViolation(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "23505"
 }
 
+// isLockTimeout reports a statement that gave up waiting for a lock (lock_timeout).
+func isLockTimeout(err error) bool {
+	var pe *pq.Error
+	return errors.As(err, &pe) && pe.Code == "55P03"
+}
+
 // isForeignKeyViolation reports a reference the database refused, such as a response of a
 // customer that is not assigned (responses_check).
 func isForeignKeyViolation(err error) bool {
