@@ -49,10 +49,10 @@ func (s *Store) ImportResponses(ctx context.Context, e experiment.Experiment, fi
 		if err := lockResponses(ctx, tx, e.ID, true); err != nil {
 			return err
 		}
-		done, err := copyResponses(ctx, tx, conn, e, fill, &res)
+		done, err := s.copyResponses(ctx, tx, conn, e, fill, &res)
 		if err == nil && !done {
 			res = experiment.ImportResult{}
-			err = stageResponses(ctx, tx, conn, e, fill, opt, &res)
+			err = s.stageResponses(ctx, tx, conn, e, fill, opt, &res)
 		}
 		if err != nil {
 			return err
@@ -72,7 +72,7 @@ var onStage func()
 
 // copyResponses copies the lines of a file with no bad line straight into responses and
 // reports whether it did; when it did not, nothing of it is left.
-func copyResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn, e experiment.Experiment, fill func(stage func(experiment.ResponseLine) error) error, res *experiment.ImportResult) (bool, error) {
+func (s *Store) copyResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn, e experiment.Experiment, fill func(stage func(experiment.ResponseLine) error) error, res *experiment.ImportResult) (bool, error) {
 	// The customers with several responses: when the experiment has none yet, those the
 	// file names more than once, found here ('outcomes, latest'); otherwise the triggers
 	// join the file with the experiment's responses ('outcomes').
@@ -89,6 +89,7 @@ func copyResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn, e experime
 		`SET LOCAL krslab.checked = '`+mode+`'`); err != nil {
 		return false, err
 	}
+	keySets := s.lineKeySets(ctx)
 	stored, err := copyRows(ctx, conn, `COPY responses (experiment_id, `+strings.Join(responseColumns, ", ")+`) FROM STDIN`,
 		func(w *copyWriter) error {
 			return fill(func(l experiment.ResponseLine) error {
@@ -100,8 +101,12 @@ func copyResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn, e experime
 					rep.add(l.CustomerID)
 				}
 				res.Answers += int64(len(l.Keys))
+				keySet, err := keySets.id(l.Keys)
+				if err != nil {
+					return err
+				}
 				w.Int(e.ID)
-				writeResponse(w, l)
+				writeResponse(w, l, keySet)
 				return w.EndRow()
 			})
 		})
@@ -132,23 +137,23 @@ func copyResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn, e experime
 }
 
 // responseColumns are the columns of a response line in a COPY row (writeResponse).
-var responseColumns = []string{"response_id", "customer_id", "arm_key", "answered_at", "content_hash", "outcome_keys", "answer_values"}
+var responseColumns = []string{"response_id", "customer_id", "arm_key", "answered_at", "content_hash", "key_set", "answer_values"}
 
-// writeResponse writes the responseColumns of a good line.
-func writeResponse(w *copyWriter, l experiment.ResponseLine) {
+// writeResponse writes the responseColumns of a good line, whose keys are those of keySet.
+func writeResponse(w *copyWriter, l experiment.ResponseLine, keySet int64) {
 	w.Text(l.ResponseID)
 	w.Text(l.CustomerID)
 	w.Text(l.Arm)
 	w.Time(l.AnsweredAt)
 	w.Bytes(l.Hash[:])
-	w.TextArray(l.Keys)
+	w.Int(keySet)
 	w.FloatArray(l.Values)
 }
 
 // stageResponses stages one row per line: a response with its answers as arrays, or a bad
 // line with its problem, in a table partitioned by kind, so that the checks on responses
 // never read the bad lines.
-func stageResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn, e experiment.Experiment, fill func(stage func(experiment.ResponseLine) error) error, opt experiment.BulkOptions, res *experiment.ImportResult) error {
+func (s *Store) stageResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn, e experiment.Experiment, fill func(stage func(experiment.ResponseLine) error) error, opt experiment.BulkOptions, res *experiment.ImportResult) error {
 	if onStage != nil {
 		onStage()
 	}
@@ -161,7 +166,7 @@ func stageResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn, e experim
 			arm_key       text, -- the hash rule's, unused: the insert takes the assignment's
 			answered_at   timestamptz,
 			content_hash  bytea,
-			outcome_keys  text[],
+			key_set       bigint,
 			answer_values double precision[],
 			problem       text
 		) PARTITION BY LIST (kind) ON COMMIT DROP`,
@@ -170,6 +175,7 @@ func stageResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn, e experim
 	); err != nil {
 		return err
 	}
+	keySets := s.lineKeySets(ctx)
 	_, err := copyRows(ctx, conn, `COPY import_lines (kind, line, `+strings.Join(responseColumns, ", ")+`, problem) FROM STDIN`,
 		func(w *copyWriter) error {
 			return fill(func(l experiment.ResponseLine) error {
@@ -183,9 +189,13 @@ func stageResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn, e experim
 					w.Text(l.Problem)
 					return w.EndRow()
 				}
+				keySet, err := keySets.id(l.Keys)
+				if err != nil {
+					return err
+				}
 				w.Text("r")
 				w.Int(int64(l.Line))
-				writeResponse(w, l)
+				writeResponse(w, l, keySet)
 				w.Null()
 				return w.EndRow()
 			})
@@ -227,8 +237,8 @@ func stageResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn, e experim
 	}
 	if err := tx.GetContext(ctx, &want, `
 		SELECT count(*) FILTER (WHERE replay) AS replayed, count(*) FILTER (WHERE NOT replay) AS stored,
-		       coalesce(sum(cardinality(outcome_keys)) FILTER (WHERE NOT replay), 0) AS answers
-		FROM (SELECT r.outcome_keys,
+		       coalesce(sum(cardinality(answer_values)) FILTER (WHERE NOT replay), 0) AS answers
+		FROM (SELECT r.answer_values,
 		             EXISTS (SELECT 1 FROM responses s WHERE s.experiment_id = $1 AND s.response_id = r.response_id) AS replay
 		      FROM import_responses r WHERE `+good+`) g`, e.ID); err != nil {
 		return err
@@ -256,8 +266,8 @@ func stageResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn, e experim
 		return err
 	}
 	r, err := tx.ExecContext(ctx, `
-		INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, outcome_keys, answer_values)
-		SELECT $1, r.response_id, r.customer_id, a.arm_key, r.answered_at, r.content_hash, r.outcome_keys, r.answer_values
+		INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, key_set, answer_values)
+		SELECT $1, r.response_id, r.customer_id, a.arm_key, r.answered_at, r.content_hash, r.key_set, r.answer_values
 		FROM import_responses r
 		JOIN assignments a ON a.experiment_id = $1 AND a.customer_id = r.customer_id
 		WHERE `+stores+`

@@ -30,6 +30,8 @@ type Store struct {
 
 	mu    sync.Mutex
 	stmts map[string]*sqlx.Stmt
+
+	keySets keySets
 }
 
 var _ experiment.Store = (*Store)(nil)

@@ -15,6 +15,17 @@ import (
 // SaveResponses stores a batch of responses with their answers in one statement.
 func (s *Store) SaveResponses(ctx context.Context, experimentID int64, rs []experiment.Response) ([]bool, error) {
 	replayed := make([]bool, len(rs))
+	// The key sets first, each committed on its own (keySets), outside the transaction.
+	keySets := make([]int64, len(rs))
+	values := make([]pq.Float64Array, len(rs))
+	for i, r := range rs {
+		keys, v := answerArrays(r.Answers)
+		id, err := s.keySetID(ctx, keys)
+		if err != nil {
+			return nil, err
+		}
+		keySets[i], values[i] = id, v
+	}
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		// Before anything is written: a bulk import of this experiment holds it exclusively.
 		if err := lockResponses(ctx, tx, experimentID, false); err != nil {
@@ -47,7 +58,8 @@ func (s *Store) SaveResponses(ctx context.Context, experimentID int64, rs []expe
 			ids, custs, armCol pq.StringArray
 			answered           []string
 			hashCol            pq.ByteaArray
-			keyCol, valueCol   []string
+			keyCol             pq.Int64Array
+			valueCol           []string
 		)
 		for i, r := range rs {
 			if replayed[i] {
@@ -56,23 +68,21 @@ func (s *Store) SaveResponses(ctx context.Context, experimentID int64, rs []expe
 			ts := r.AnsweredAt.Format("2006-01-02T15:04:05.999999999Z07:00")
 			ids, custs, armCol = append(ids, r.ResponseID), append(custs, r.CustomerID), append(armCol, arms[r.CustomerID])
 			answered, hashCol = append(answered, ts), append(hashCol, hashes[i][:])
-			keys, values := answerArrays(r.Answers)
-			k, _ := keys.Value()
-			v, _ := values.Value()
-			keyCol, valueCol = append(keyCol, k.(string)), append(valueCol, v.(string))
+			v, _ := values[i].Value()
+			keyCol, valueCol = append(keyCol, keySets[i]), append(valueCol, v.(string))
 		}
 		if len(ids) == 0 {
 			return nil
 		}
-		// The answers travel as array literals, one per response: unnest cannot take an
+		// The values travel as array literals, one per response: unnest cannot take an
 		// array of arrays of different lengths.
 		res, err := tx.ExecContext(ctx, `
-			INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, outcome_keys, answer_values)
-			SELECT $1, t.id, t.customer, t.arm, t.answered, t.hash, t.keys::text[], t.answers::float8[]
-			FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::bytea[], $7::text[], $8::text[])
-			  AS t(id, customer, arm, answered, hash, keys, answers)
+			INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, key_set, answer_values)
+			SELECT $1, t.id, t.customer, t.arm, t.answered, t.hash, t.key_set, t.answers::float8[]
+			FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::bytea[], $7::bigint[], $8::text[])
+			  AS t(id, customer, arm, answered, hash, key_set, answers)
 			ON CONFLICT (experiment_id, response_id) DO NOTHING`,
-			experimentID, ids, custs, armCol, pq.StringArray(answered), hashCol, pq.StringArray(keyCol), pq.StringArray(valueCol))
+			experimentID, ids, custs, armCol, pq.StringArray(answered), hashCol, keyCol, pq.StringArray(valueCol))
 		if err != nil {
 			return err
 		}

@@ -178,8 +178,10 @@ func TestResponseAnswersAreChecked(t *testing.T) {
 	}
 	record("r1", "2026-03-01T08:00:00Z", map[string]float64{"trust": 5, "nps": 9})
 	db := pgtest.Store(t).DB()
-	insert := `INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, outcome_keys, answer_values)
-		SELECT experiment_id, $2, customer_id, $3, answered_at, content_hash, $4::text[], $5::float8[] FROM responses WHERE experiment_id = $1 LIMIT 1`
+	insert := `WITH ks AS (INSERT INTO answer_key_sets (outcome_keys) VALUES ($4::text[])
+		                       ON CONFLICT (outcome_keys) DO UPDATE SET outcome_keys = excluded.outcome_keys RETURNING id)
+		INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, key_set, answer_values)
+		SELECT experiment_id, $2, customer_id, $3, answered_at, content_hash, (SELECT id FROM ks), $5::float8[] FROM responses WHERE experiment_id = $1 LIMIT 1`
 	var other string
 	if err := db.GetContext(ctx, &other, `SELECT key FROM arms WHERE experiment_id = $1 AND key <> (SELECT arm_key FROM responses WHERE experiment_id = $1)`, f.e.ID); err != nil {
 		t.Fatal(err)
@@ -191,11 +193,11 @@ func TestResponseAnswersAreChecked(t *testing.T) {
 	for _, c := range []struct{ name, arm, keys, values, want string }{
 		{"other arm", other, "{trust}", "{1}", "assigned to another arm"},
 		{"unknown outcome", arm, "{happiness_index}", "{1}", "outcome happiness_index"},
-		{"outcome twice", arm, "{trust,trust}", "{1,2}", "more than once"},
+		{"outcome twice", arm, "{trust,trust}", "{1,2}", "answer_key_sets_keys_check"},
 		{"missing value", arm, "{trust,nps}", "{1}", "one finite value per outcome key"},
 		{"not a number", arm, "{trust}", "{NaN}", "one finite value per outcome key"},
 		{"infinite", arm, "{trust}", "{-Infinity}", "one finite value per outcome key"},
-		{"no key", arm, "{trust,NULL}", "{1,2}", "one finite value per outcome key"},
+		{"no key", arm, "{trust,NULL}", "{1,2}", "answer_key_sets_keys_check"},
 		{"no value", arm, "{trust,nps}", "{1,NULL}", "one finite value per outcome key"},
 	} {
 		_, err := db.ExecContext(ctx, insert, f.e.ID, "x-"+c.name, c.arm, c.keys, c.values)
@@ -203,10 +205,15 @@ func TestResponseAnswersAreChecked(t *testing.T) {
 			t.Errorf("%s: err = %v, want one naming %q", c.name, err, c.want)
 		}
 	}
-	if _, err := db.ExecContext(ctx, `INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, outcome_keys, answer_values)
-		SELECT experiment_id, 'x-nobody', 'nobody', arm_key, answered_at, content_hash, '{}', '{}' FROM responses WHERE experiment_id = $1`, f.e.ID); err == nil ||
+	if _, err := db.ExecContext(ctx, `INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, key_set, answer_values)
+		SELECT experiment_id, 'x-nobody', 'nobody', arm_key, answered_at, content_hash, key_set, answer_values FROM responses WHERE experiment_id = $1`, f.e.ID); err == nil ||
 		!strings.Contains(err.Error(), "customer nobody is not assigned") {
 		t.Errorf("response of an unassigned customer: err = %v", err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, key_set, answer_values)
+		SELECT experiment_id, 'x-no-key-set', customer_id, arm_key, answered_at, content_hash, -1, answer_values FROM responses WHERE experiment_id = $1`, f.e.ID); err == nil ||
+		!strings.Contains(err.Error(), "key set -1 does not exist") {
+		t.Errorf("response of a key set that does not exist: err = %v", err)
 	}
 	// The assignment of a customer with responses stays as it is.
 	for _, q := range []string{
@@ -310,8 +317,12 @@ func responseInFlight(t *testing.T, f importFixture, id, customer, at string, va
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { tx.Rollback() })
-	if _, err := tx.Exec(`INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, outcome_keys, answer_values)
-		SELECT experiment_id, $3::text, customer_id, arm_key, $4::timestamptz, sha256($3::text::bytea), '{trust}', ARRAY[$5::float8]
+	if _, err := pgtest.Store(t).DB().Exec(`INSERT INTO answer_key_sets (outcome_keys) VALUES ('{trust}') ON CONFLICT DO NOTHING`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(`INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, key_set, answer_values)
+		SELECT experiment_id, $3::text, customer_id, arm_key, $4::timestamptz, sha256($3::text::bytea),
+		       (SELECT id FROM answer_key_sets WHERE outcome_keys = '{trust}'), ARRAY[$5::float8]
 		FROM assignments WHERE experiment_id = $1 AND customer_id = $2`, f.e.ID, customer, id, at, value); err != nil {
 		t.Fatal(err)
 	}

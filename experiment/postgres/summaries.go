@@ -195,28 +195,38 @@ func level(a *args, counted []string) string {
 // their composites from severalQuery instead.
 func currentQuery(a *args, experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, withCovariates bool) string {
 	exp := a.add(experimentID)
-	keys, values := `r.outcome_keys`, `r.answer_values`
+	keys, values := `ks.outcome_keys`, `r.answer_values`
+	keySets := `answer_key_sets`
 	if len(composites) > 0 {
+		// Where each component stands in each key set, found once per key set rather than
+		// once per row.
 		var names pq.StringArray
-		var exprs, nulls []string
+		var exprs, nulls, positions []string
+		pos := map[string]string{}
 		for _, spec := range composites {
 			var terms []string
 			for _, c := range spec.Components {
+				if _, ok := pos[c.Key]; !ok {
+					pos[c.Key] = fmt.Sprintf("p%d", len(pos))
+					positions = append(positions, fmt.Sprintf("array_position(outcome_keys, %s::text) AS %s", a.add(c.Key), pos[c.Key]))
+				}
 				lo, hi, _ := c.Bounds()
-				k, l, h := a.add(c.Key), a.add(lo), a.add(hi)
-				terms = append(terms, fmt.Sprintf("100 * (r.answer_values[array_position(r.outcome_keys, %s::text)] - %s::float8) / (%s::float8 - %s::float8)", k, l, h, l))
+				l, h := a.add(lo), a.add(hi)
+				terms = append(terms, fmt.Sprintf("100 * (r.answer_values[ks.%s] - %s::float8) / (%s::float8 - %s::float8)", pos[c.Key], l, h, l))
 			}
 			names = append(names, spec.Outcome.Key)
 			exprs = append(exprs, fmt.Sprintf("(%s) / %d", strings.Join(terms, " + "), len(terms)))
 			nulls = append(nulls, "NULL")
 		}
-		keys = `r.outcome_keys || ` + a.add(names) + `::text[]`
+		keySets = `(SELECT id, outcome_keys, ` + strings.Join(positions, ", ") + ` FROM answer_key_sets)`
+		keys = `ks.outcome_keys || ` + a.add(names) + `::text[]`
 		values = `r.answer_values || CASE WHEN r.only_response THEN ARRAY[` + strings.Join(exprs, ", ") + `]::float8[]
 			ELSE '{` + strings.Join(nulls, ",") + `}'::float8[] END`
 	}
 	wanted := append(append(pq.StringArray(nil), simple...), outcomeKeys(composites)...)
 	src := `(SELECT r.customer_id, r.arm_key, x.k AS outcome_key, x.v AS y
-		FROM responses r CROSS JOIN LATERAL unnest(` + keys + `, ` + values + `) AS x(k, v)
+		FROM responses r JOIN ` + keySets + ` ks ON ks.id = r.key_set
+		CROSS JOIN LATERAL unnest(` + keys + `, ` + values + `) AS x(k, v)
 		WHERE r.experiment_id = ` + exp + ` AND x.k = ANY(` + a.add(wanted) + `::text[]) AND x.v IS NOT NULL
 		  AND x.k <> ALL (r.superseded)) s`
 	return cells(a, segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y", name), experimentID, level(a, counted), withCovariates)
@@ -228,7 +238,8 @@ func severalQuery(a *args, experimentID int64, name string, specs []experiment.S
 	exp := a.add(experimentID)
 	b, all := components(a, specs)
 	src := `(` + compositeOf(b, `(SELECT r.customer_id, r.arm_key, u.k, u.v AS value
-		      FROM responses r CROSS JOIN LATERAL unnest(r.outcome_keys, r.answer_values) AS u(k, v)
+		      FROM responses r JOIN answer_key_sets ks ON ks.id = r.key_set
+		      CROSS JOIN LATERAL unnest(ks.outcome_keys, r.answer_values) AS u(k, v)
 		      WHERE r.experiment_id = `+exp+` AND NOT r.only_response
 		        AND u.k = ANY(`+a.add(all)+`::text[]) AND u.k <> ALL (r.superseded))`) + `) s`
 	return cells(a, segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y", name), experimentID, "0", withCovariates)

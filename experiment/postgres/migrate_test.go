@@ -1,0 +1,82 @@
+package postgres_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/pressly/goose/v3"
+
+	"github.com/krslab/krslab/experiment/postgres/pgtest"
+	"github.com/krslab/krslab/migrations"
+)
+
+// Migration 00012 moves the keys of every response into shared key sets: the answers read
+// the same before and after, and each distinct list of keys becomes one key set.
+func TestAnswerKeySetsMigrationKeepsTheAnswers(t *testing.T) {
+	admin := pgtest.Store(t).DB()
+	ctx := context.Background()
+	name := fmt.Sprintf("krslab_migrate_%d", time.Now().UnixNano())
+	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.ExecContext(context.Background(), `DROP DATABASE `+name+` WITH (FORCE)`) })
+	u, err := url.Parse(pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	db, err := sql.Open("postgres", u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS, goose.WithLogger(goose.NopLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(ctx, 11); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO experiments (key, name, status, primary_outcome, salt, started_at) VALUES ('m', 'm', 'running', 'krs', 's', now())`,
+		`INSERT INTO arms (experiment_id, key, position, weight, control) SELECT id, 'control', 0, 1, true FROM experiments`,
+		`INSERT INTO arms (experiment_id, key, position, weight, control) SELECT id, 'call', 1, 1, false FROM experiments`,
+		`INSERT INTO experiment_outcomes (experiment_id, outcome_key, position) SELECT id, 'krs', 0 FROM experiments`,
+		`INSERT INTO experiment_outcomes (experiment_id, outcome_key, position) SELECT id, 'nps', 1 FROM experiments`,
+		`INSERT INTO assignments (experiment_id, customer_id, arm_key) SELECT id, c, 'control' FROM experiments, unnest('{c1,c2,c3}'::text[]) c`,
+		`INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, outcome_keys, answer_values)
+		 SELECT e.id, r.id, r.c, 'control', r.at::timestamptz, sha256(r.id::bytea), r.k::text[], r.v::float8[]
+		 FROM experiments e, (VALUES ('r1', 'c1', '2026-03-01T10:00:00Z', '{love,nps,satisfaction,trust}', '{5,9,6,7}'),
+		                             ('r2', 'c1', '2026-03-02T10:00:00Z', '{trust}', '{2}'),
+		                             ('r3', 'c2', '2026-03-01T10:00:00Z', '{love,nps,satisfaction,trust}', '{1,0,2,3}'),
+		                             ('r4', 'c3', '2026-03-01T10:00:00Z', '{nps}', '{10}')) AS r(id, c, at, k, v)`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	answers := func() string {
+		t.Helper()
+		var s string
+		if err := db.QueryRowContext(ctx, `SELECT string_agg(format('%s/%s/%s=%s latest=%s', response_id, customer_id, outcome_key, value, latest), ' '
+			ORDER BY response_id, outcome_key) FROM answers`).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	before := answers()
+	if _, err := p.UpTo(ctx, 12); err != nil {
+		t.Fatal(err)
+	}
+	if after := answers(); after != before {
+		t.Errorf("answers after the migration:\n%s\nbefore:\n%s", after, before)
+	}
+	var sets int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM answer_key_sets`).Scan(&sets); err != nil || sets != 3 {
+		t.Errorf("%d key sets, want 3 (%v)", sets, err)
+	}
+}
