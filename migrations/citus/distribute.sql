@@ -39,8 +39,8 @@ SELECT create_distributed_table('sequential_looks', 'experiment_id', colocate_wi
 -- responses. The triggers on responses (the reference check, the latest-answer rule and the
 -- alerts) read and write only the co-located shards of the same experiment (Citus needs
 -- citus.enable_unsafe_triggers = on for triggers on distributed tables). The bulk import
--- switches two of them off for its insert with SET LOCAL krslab.checked, which it sends to
--- the workers with citus.propagate_set_commands = 'local'; the advisory lock that orders
+-- tells them what it checked itself with SET LOCAL krslab.checked (00010, 00011), which it
+-- sends to the workers with citus.propagate_set_commands = 'local'; the advisory lock that orders
 -- writers of an experiment's responses is taken on the coordinator and, by the triggers, on
 -- the node of the experiment's shard.
 SET LOCAL citus.enable_unsafe_triggers = on;
