@@ -7,12 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/lib/pq"
 
 	"github.com/krslab/krslab/experiment"
 	"github.com/krslab/krslab/experiment/postgres"
@@ -449,25 +446,6 @@ func TestImportResponsesKeepIdsExactly(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// The array literals of COPY rows read back as the elements written, quoted or not.
-func TestCopyTextArraysReadBack(t *testing.T) {
-	db := pgtest.Store(t).DB()
-	for _, elems := range [][]string{
-		{"trust", "nps"},
-		{"", "null", "NULL", "a b", `a"b`, `a\b`, "{x}", "a,b", "tab\there", "new\nline", "é ✓", `\N`},
-	} {
-		// COPY's text format escapes backslashes and control characters; undo that first.
-		literal := strings.NewReplacer(`\\`, `\`, `\t`, "\t", `\n`, "\n", `\r`, "\r").Replace(postgres.CopyTextArray(elems))
-		var got pq.StringArray
-		if err := db.Get(&got, `SELECT $1::text[]`, literal); err != nil {
-			t.Fatalf("%q: %v", literal, err)
-		}
-		if !slices.Equal(got, elems) {
-			t.Errorf("%q read back as %q, want %q", literal, got, elems)
-		}
 	}
 }
 

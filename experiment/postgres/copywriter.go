@@ -77,47 +77,6 @@ func (w *copyWriter) Bytes(b []byte) {
 	}
 }
 
-// TextArray writes a text[]. An element is quoted only when the array syntax needs it, as
-// PostgreSQL's own output does: outcome keys, the usual elements, never are.
-func (w *copyWriter) TextArray(elems []string) {
-	w.sep()
-	w.buf = append(w.buf, '{')
-	for i, e := range elems {
-		if i > 0 {
-			w.buf = append(w.buf, ',')
-		}
-		if !needsArrayQuotes(e) {
-			w.buf = appendCopyText(w.buf, e)
-			continue
-		}
-		w.buf = append(w.buf, '"')
-		for j := 0; j < len(e); j++ {
-			if c := e[j]; c == '"' || c == '\\' {
-				// a backslash before it in the array literal, and every backslash doubled for COPY
-				w.buf = append(w.buf, '\\', '\\')
-			}
-			w.buf = appendCopyText(w.buf, e[j:j+1])
-		}
-		w.buf = append(w.buf, '"')
-	}
-	w.buf = append(w.buf, '}')
-}
-
-// needsArrayQuotes reports whether an element of an array literal must be quoted: empty,
-// NULL in any case, or with a character the syntax gives a meaning (or trims).
-func needsArrayQuotes(e string) bool {
-	if e == "" || strings.EqualFold(e, "null") {
-		return true
-	}
-	for i := 0; i < len(e); i++ {
-		switch c := e[i]; c {
-		case '"', '\\', '{', '}', ',', ' ', '\t', '\n', '\r', '\v', '\f':
-			return true
-		}
-	}
-	return false
-}
-
 // FloatArray writes a double precision[].
 func (w *copyWriter) FloatArray(values []float64) {
 	w.sep()

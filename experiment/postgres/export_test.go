@@ -17,10 +17,3 @@ func LimitRepeatCandidates(limit int, cleanup func(func())) {
 	maxRepeatCandidates = limit
 	cleanup(func() { maxRepeatCandidates = old })
 }
-
-// CopyTextArray is a text[] as copyWriter writes it into a COPY row.
-func CopyTextArray(elems []string) string {
-	w := &copyWriter{start: true}
-	w.TextArray(elems)
-	return string(w.buf)
-}
