@@ -2,11 +2,18 @@
 -- shared by every response that answers the same outcomes, instead of repeating the keys in
 -- each row. The keys were two fifths of a response row; an export of 100,000 responses was
 -- 41 MB of rows and is now about 26 MB, which every import, analysis and results pass reads
--- or writes. Key sets are few (the answered columns of the survey exports), immutable and
--- never deleted; the service caches them.
+-- or writes. Key sets are few (the answered columns of the survey exports) and never change.
+--
+-- A key set's id is derived from its keys (answer_key_set_id): the first 8 bytes of the
+-- SHA-256 of the keys joined by commas, read as a signed big-endian integer. The service
+-- computes the same id itself, so it never has to ask for one, and an id always means the
+-- same keys, on any copy of the database. The writers of responses add the key sets they
+-- use in the same transaction (ON CONFLICT DO NOTHING).
 --
 -- The check of a response's values (one finite value per key) reads its key set, and the
--- views answers and latest_answers, the latest-answer rule and the alerts join them.
+-- views answers and latest_answers, the latest-answer rule and the alerts join them. The
+-- alerts of a statement are raised by response id (alerts_raise_rows), so that the bulk
+-- import, which adds the key sets of a file it copies once the file is in, raises its own.
 
 -- +goose Up
 -- +goose StatementBegin
@@ -16,23 +23,27 @@ CREATE FUNCTION answer_keys_valid(keys text[]) RETURNS boolean LANGUAGE sql IMMU
 $$;
 -- +goose StatementEnd
 
+-- +goose StatementBegin
+CREATE FUNCTION answer_key_set_id(keys text[]) RETURNS bigint LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT ('x' || encode(substr(sha256(convert_to(array_to_string(keys, ','), 'UTF8')), 1, 8), 'hex'))::bit(64)::bigint
+$$;
+-- +goose StatementEnd
+
 CREATE TABLE answer_key_sets (
-    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    outcome_keys text[] NOT NULL UNIQUE CONSTRAINT answer_key_sets_keys_check CHECK (answer_keys_valid(outcome_keys))
+    id           bigint PRIMARY KEY,
+    outcome_keys text[] NOT NULL CONSTRAINT answer_key_sets_keys_check CHECK (answer_keys_valid(outcome_keys)),
+    CONSTRAINT answer_key_sets_id_check CHECK (id = answer_key_set_id(outcome_keys))
 );
 
-INSERT INTO answer_key_sets (outcome_keys)
-SELECT DISTINCT outcome_keys FROM responses ORDER BY 1;
+INSERT INTO answer_key_sets (id, outcome_keys)
+SELECT DISTINCT answer_key_set_id(outcome_keys), outcome_keys FROM responses;
 
-ALTER TABLE responses ADD COLUMN key_set bigint;
--- (The rows were checked when they were written.)
-SET LOCAL krslab.checked = on;
-UPDATE responses r SET key_set = ks.id FROM answer_key_sets ks WHERE ks.outcome_keys = r.outcome_keys;
-SET LOCAL krslab.checked = off;
-
+-- The column is rewritten in place (one pass over the table, no second row version, no
+-- trigger); the views that read it go first.
 DROP VIEW latest_answers;
 DROP VIEW answers;
-ALTER TABLE responses ALTER COLUMN key_set SET NOT NULL, DROP COLUMN outcome_keys;
+ALTER TABLE responses ALTER COLUMN outcome_keys TYPE bigint USING answer_key_set_id(outcome_keys);
+ALTER TABLE responses RENAME COLUMN outcome_keys TO key_set;
 
 -- One row per answer. latest says whether it is the answer that counts for its customer.
 CREATE VIEW answers AS
@@ -55,21 +66,21 @@ DECLARE
     others bigint;
     doubtful bigint;
 BEGIN
-    -- (A key set's keys are distinct by its own check, answer_key_sets_keys_check.)
+    -- (A key set's keys are distinct by its own check, answer_key_sets_keys_check. In the
+    -- modes below the writer has added the key sets it uses, or adds them before it commits.)
     -- The bulk import stages a file with bad lines, checks its lines the same way before it
     -- inserts them (the arm comes from the assignment by a join) and says so ('on').
     IF current_setting('krslab.checked', true) = 'on' THEN
         RETURN NULL;
     END IF;
-    -- A file without bad lines it copies straight into responses ('outcomes', or 'outcomes,
-    -- latest', see responses_latest_insert). It holds
-    -- the experiment's responses lock exclusively, so that the locks below are needless, and
-    -- has checked every line's outcomes and values. What is left to check is that every customer is
-    -- assigned to the arm written: one join, planned for the size of the file rather than
+    -- A file without bad lines it copies straight into responses ('outcomes'). It holds the
+    -- experiment's responses lock exclusively, so that the locks below are needless, and has
+    -- checked every line's outcomes and values. What is left to check is that every customer
+    -- is assigned to the arm written: one join, planned for the size of the file rather than
     -- reusing a plan made for a batch of a few rows. When it fails the import reads the file
     -- again into staging, which names the lines. Such a statement writes one experiment,
-    -- which responses_latest_insert relies on.
-    IF current_setting('krslab.checked', true) IN ('outcomes', 'outcomes, latest') THEN
+    -- which the import's own steps after the copy (key sets, latest answers, alerts) rely on.
+    IF current_setting('krslab.checked', true) = 'outcomes' THEN
         SELECT experiment_id INTO exp FROM written LIMIT 1;
         EXECUTE 'SELECT count(*) FILTER (WHERE w.experiment_id <> $1),
                         count(*) FILTER (WHERE s.arm_key IS DISTINCT FROM w.arm_key)
@@ -141,6 +152,32 @@ END $$;
 -- +goose StatementEnd
 
 -- +goose StatementBegin
+CREATE OR REPLACE FUNCTION responses_latest_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    exps bigint[];
+    custs text[];
+BEGIN
+    -- The bulk import recomputes the customers with other responses itself: staged ('on'),
+    -- it finds them before it inserts (an index probe that finds nothing instead of one that
+    -- finds the new row); copying a file ('outcomes'), after the copy, once the key sets of
+    -- the rows, which the recomputation reads, are in.
+    IF current_setting('krslab.checked', true) IN ('on', 'outcomes') THEN
+        RETURN NULL;
+    END IF;
+    -- (responses_check, which fires first, has locked the customers.)
+    SELECT array_agg(experiment_id), array_agg(customer_id) INTO exps, custs
+    FROM (SELECT DISTINCT w.experiment_id, w.customer_id FROM written w
+          WHERE EXISTS (SELECT 1 FROM responses r
+                        WHERE r.experiment_id = w.experiment_id AND r.customer_id = w.customer_id
+                          AND r.response_id <> w.response_id)) c;
+    IF exps IS NOT NULL THEN
+        PERFORM responses_supersede(exps, custs);
+    END IF;
+    RETURN NULL;
+END $$;
+-- +goose StatementEnd
+
+-- +goose StatementBegin
 -- responses_supersede recomputes superseded and only_response for every response of the
 -- given customers.
 CREATE OR REPLACE FUNCTION responses_supersede(experiment_ids bigint[], customer_ids text[]) RETURNS void LANGUAGE sql AS $$
@@ -174,16 +211,13 @@ $$;
 -- +goose StatementEnd
 
 -- +goose StatementBegin
-CREATE OR REPLACE FUNCTION alerts_raise() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    -- Most installations have no rules, and most answers concern no rule: leave at once.
-    IF NOT EXISTS (SELECT 1 FROM alert_rules) THEN
-        RETURN NULL;
-    END IF;
+-- alerts_raise_rows raises the alerts of the given responses, and their webhook deliveries.
+CREATE FUNCTION alerts_raise_rows(experiment_ids bigint[], response_ids text[]) RETURNS void LANGUAGE sql AS $$
     WITH raised AS (
         INSERT INTO alerts (experiment_id, response_id, rule_id, outcome_key, op, threshold, value, answered_at)
         SELECT i.experiment_id, i.response_id, r.rule_id, r.outcome_key, r.op, r.value, a.value, i.answered_at
-        FROM inserted i
+        FROM unnest(experiment_ids, response_ids) AS x(experiment_id, response_id)
+        JOIN responses i ON i.experiment_id = x.experiment_id AND i.response_id = x.response_id
         JOIN answer_key_sets ks ON ks.id = i.key_set
         CROSS JOIN LATERAL unnest(ks.outcome_keys, i.answer_values) AS a(outcome_key, value)
         JOIN alert_rules r ON r.experiment_id = i.experiment_id AND r.outcome_key = a.outcome_key
@@ -202,6 +236,21 @@ BEGIN
     SELECT a.experiment_id, a.alert_id
     FROM raised a JOIN alert_webhooks w ON w.experiment_id = a.experiment_id
     ORDER BY a.experiment_id, a.alert_id;
+$$;
+-- +goose StatementEnd
+
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION alerts_raise() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    -- Most installations have no rules, and most answers concern no rule: leave at once.
+    -- The bulk import copying a file raises the file's alerts itself, once its key sets are
+    -- in (krslab.checked = 'outcomes').
+    IF NOT EXISTS (SELECT 1 FROM alert_rules) OR current_setting('krslab.checked', true) = 'outcomes' THEN
+        RETURN NULL;
+    END IF;
+    PERFORM alerts_raise_rows(array_agg(i.experiment_id), array_agg(i.response_id))
+    FROM inserted i
+    WHERE EXISTS (SELECT 1 FROM alert_rules r WHERE r.experiment_id = i.experiment_id);
     RETURN NULL;
 END $$;
 -- +goose StatementEnd

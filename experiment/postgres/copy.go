@@ -72,24 +72,32 @@ var onStage func()
 
 // copyResponses copies the lines of a file with no bad line straight into responses and
 // reports whether it did; when it did not, nothing of it is left.
+//
+// With krslab.checked = 'outcomes' the triggers only check the customers' assignments; the
+// rest is done here once the rows are in: the file's key sets are added, the customers
+// with several responses have their latest answers recomputed, and the alerts are raised.
 func (s *Store) copyResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn, e experiment.Experiment, fill func(stage func(experiment.ResponseLine) error) error, res *experiment.ImportResult) (bool, error) {
-	// The customers with several responses: when the experiment has none yet, those the
-	// file names more than once, found here ('outcomes, latest'); otherwise the triggers
-	// join the file with the experiment's responses ('outcomes').
-	var earlier bool
-	if err := tx.GetContext(ctx, &earlier, `SELECT EXISTS (SELECT 1 FROM responses WHERE experiment_id = $1)`, e.ID); err != nil {
+	// The rows of this copy are the experiment's rows with a larger seq than this.
+	var before struct {
+		Seq     int64 `db:"seq"`
+		Earlier bool  `db:"earlier"`
+	}
+	if err := tx.GetContext(ctx, &before, `SELECT nextval('responses_seq_seq') AS seq,
+		EXISTS (SELECT 1 FROM responses WHERE experiment_id = $1) AS earlier`, e.ID); err != nil {
 		return false, err
 	}
-	mode, rep := "outcomes", (*repeats)(nil)
-	if !earlier {
-		mode, rep = "outcomes, latest", newRepeats()
+	// When the experiment has no responses yet, the customers with several are those the
+	// file names more than once, which the Bloom filter finds as the lines go by.
+	var rep *repeats
+	if !before.Earlier {
+		rep = newRepeats()
 	}
 	// (On Citus the setting must reach the shards' triggers too.)
 	if err := execAll(ctx, tx, `SAVEPOINT import_direct`, `SET LOCAL citus.propagate_set_commands = 'local'`,
-		`SET LOCAL krslab.checked = '`+mode+`'`); err != nil {
+		`SET LOCAL krslab.checked = outcomes`); err != nil {
 		return false, err
 	}
-	keySets := s.lineKeySets(ctx)
+	keySets := newKeySets()
 	stored, err := copyRows(ctx, conn, `COPY responses (experiment_id, `+strings.Join(responseColumns, ", ")+`) FROM STDIN`,
 		func(w *copyWriter) error {
 			return fill(func(l experiment.ResponseLine) error {
@@ -101,12 +109,8 @@ func (s *Store) copyResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn,
 					rep.add(l.CustomerID)
 				}
 				res.Answers += int64(len(l.Keys))
-				keySet, err := keySets.id(l.Keys)
-				if err != nil {
-					return err
-				}
 				w.Int(e.ID)
-				writeResponse(w, l, keySet)
+				writeResponse(w, l, keySets.id(l.Keys))
 				return w.EndRow()
 			})
 		})
@@ -120,19 +124,37 @@ func (s *Store) copyResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn,
 	if err := execAll(ctx, tx, `SET LOCAL krslab.checked = off`, `RELEASE SAVEPOINT import_direct`); err != nil {
 		return false, err
 	}
-	if rep == nil || !rep.overflow && len(rep.candidates) == 0 {
-		return true, nil
+	if err := addKeySets(ctx, tx, keySets); err != nil {
+		return false, err
 	}
-	// The repeats are confirmed among the candidates, or found among all the experiment's
-	// responses, which are the file's.
+	// The customers with several responses: the file's repeats, confirmed among the
+	// candidates or found among all the experiment's responses (which are the file's); or,
+	// when the experiment had responses, the customers of the new rows who have others.
 	query, args := `SELECT customer_id FROM responses WHERE experiment_id = $1 GROUP BY customer_id HAVING count(*) > 1`, []any{e.ID}
-	if !rep.overflow {
+	switch {
+	case before.Earlier:
+		query = `SELECT DISTINCT r.customer_id FROM responses r
+			WHERE r.experiment_id = $1 AND r.seq > $2
+			  AND EXISTS (SELECT 1 FROM responses o WHERE o.experiment_id = $1 AND o.customer_id = r.customer_id
+			                AND o.response_id <> r.response_id)`
+		args = append(args, before.Seq)
+	case !rep.overflow && len(rep.candidates) == 0:
+		query = ""
+	case !rep.overflow:
 		query = `SELECT customer_id FROM responses WHERE experiment_id = $1 AND customer_id = ANY($2)
 			GROUP BY customer_id HAVING count(*) > 1`
 		args = append(args, pq.StringArray(rep.candidates))
 	}
-	_, err = tx.ExecContext(ctx, `SELECT responses_supersede(array_fill($1::bigint, ARRAY[count(*)::int]), array_agg(customer_id))
-		FROM (`+query+`) c HAVING count(*) > 0`, args...)
+	if query != "" {
+		if _, err := tx.ExecContext(ctx, `SELECT responses_supersede(array_fill($1::bigint, ARRAY[count(*)::int]), array_agg(customer_id))
+			FROM (`+query+`) c HAVING count(*) > 0`, args...); err != nil {
+			return false, err
+		}
+	}
+	// The alerts of the new rows, if the experiment has rules.
+	_, err = tx.ExecContext(ctx, `SELECT alerts_raise_rows(array_agg(experiment_id), array_agg(response_id))
+		FROM responses WHERE experiment_id = $1 AND seq > $2
+		  AND EXISTS (SELECT 1 FROM alert_rules WHERE experiment_id = $1)`, e.ID, before.Seq)
 	return true, err
 }
 
@@ -175,7 +197,7 @@ func (s *Store) stageResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn
 	); err != nil {
 		return err
 	}
-	keySets := s.lineKeySets(ctx)
+	keySets := newKeySets()
 	_, err := copyRows(ctx, conn, `COPY import_lines (kind, line, `+strings.Join(responseColumns, ", ")+`, problem) FROM STDIN`,
 		func(w *copyWriter) error {
 			return fill(func(l experiment.ResponseLine) error {
@@ -189,13 +211,9 @@ func (s *Store) stageResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn
 					w.Text(l.Problem)
 					return w.EndRow()
 				}
-				keySet, err := keySets.id(l.Keys)
-				if err != nil {
-					return err
-				}
 				w.Text("r")
 				w.Int(int64(l.Line))
-				writeResponse(w, l, keySet)
+				writeResponse(w, l, keySets.id(l.Keys))
 				w.Null()
 				return w.EndRow()
 			})
@@ -256,6 +274,9 @@ func (s *Store) stageResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn
 			UNION
 			SELECT r.customer_id FROM import_responses r
 			WHERE `+stores+` AND EXISTS (SELECT 1 FROM responses s WHERE s.experiment_id = $1 AND s.customer_id = r.customer_id)) c`, e.ID); err != nil {
+		return err
+	}
+	if err := addKeySets(ctx, tx, keySets); err != nil {
 		return err
 	}
 	// Responses go in file order, so that seq, which breaks ties of answered_at, follows

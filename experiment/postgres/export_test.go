@@ -17,3 +17,6 @@ func LimitRepeatCandidates(limit int, cleanup func(func())) {
 	maxRepeatCandidates = limit
 	cleanup(func() { maxRepeatCandidates = old })
 }
+
+// AnswerKeySetID is the id the store gives a list of outcome keys.
+func AnswerKeySetID(keys []string) int64 { return answerKeySetID(keys) }

@@ -2,82 +2,34 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
-	"errors"
+	"crypto/sha256"
+	"encoding/binary"
 	"strings"
-	"sync"
-	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"github.com/krslab/krslab/experiment"
 )
 
-// keySets resolves the outcome keys a response answers, in key order, to the id of their
-// row in answer_key_sets (migration 00012), and adds the rows it does not find. A key set
-// never changes and is never deleted, so an id once read is kept for the life of the
-// store: after the first response of a survey, resolving costs a map lookup.
-//
-// New key sets are written in transactions of their own, committed at once, never in the
-// caller's: a key set is worth keeping whether or not the write that needed it commits, and
-// an import can add one while its COPY runs.
+// Key sets (migration 00012): a response names the outcomes it answers, in key order,
+// through the id of a row of answer_key_sets shared by every response with the same keys.
+
+// answerKeySetID is the id of a key set, as the database's answer_key_set_id computes it
+// (and checks on every key set): the first 8 bytes of the SHA-256 of the keys joined by
+// commas (outcome keys have none), as a signed big-endian integer.
+func answerKeySetID(keys []string) int64 {
+	sum := sha256.Sum256([]byte(strings.Join(keys, ",")))
+	return int64(binary.BigEndian.Uint64(sum[:8]))
+}
+
+// keySets collects the key sets a write uses, to add them (addKeySets) in its transaction.
+// Lines that answer the same columns share one Keys slice (the importer's reader), so the
+// slice itself, its first element and length, finds the id again without joining and
+// hashing the keys of every line.
 type keySets struct {
-	mu  sync.RWMutex
-	ids map[string]int64 // by the keys joined with commas (outcome keys have none)
-}
-
-func (k *keySets) cached(name string) (int64, bool) {
-	k.mu.RLock()
-	defer k.mu.RUnlock()
-	id, ok := k.ids[name]
-	return id, ok
-}
-
-// keySetWait bounds how long adding a key set waits for a connection: an import adds one
-// while it holds a connection of its own, and must fail rather than wait for ever when the
-// pool is exhausted.
-const keySetWait = 10 * time.Second
-
-// keySetID returns the id of the key set of keys, adding it if needed.
-func (s *Store) keySetID(ctx context.Context, keys []string) (int64, error) {
-	name := strings.Join(keys, ",")
-	if id, ok := s.keySets.cached(name); ok {
-		return id, nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, keySetWait)
-	defer cancel()
-	var id int64
-	// The insert finds nothing to do when the key set exists; the select then finds it,
-	// unless another transaction added it after this statement began, which a second
-	// statement sees.
-	for range 2 {
-		err := s.db.GetContext(ctx, &id, `
-			WITH ins AS (INSERT INTO answer_key_sets (outcome_keys) VALUES ($1)
-			             ON CONFLICT (outcome_keys) DO NOTHING RETURNING id)
-			SELECT id FROM ins UNION ALL SELECT id FROM answer_key_sets WHERE outcome_keys = $1
-			LIMIT 1`, pq.StringArray(keys))
-		if errors.Is(err, sql.ErrNoRows) {
-			continue
-		}
-		if err != nil {
-			return 0, mapErr(err)
-		}
-		s.keySets.mu.Lock()
-		if s.keySets.ids == nil {
-			s.keySets.ids = map[string]int64{}
-		}
-		s.keySets.ids[name] = id
-		s.keySets.mu.Unlock()
-		return id, nil
-	}
-	return 0, mapErr(errors.New("answer key set neither added nor found"))
-}
-
-// lineKeySets resolves the key sets of the lines of one import. The importer's reader
-// shares one Keys slice among all lines that answer the same columns, so the slice itself
-// (its first element and length) finds the id, without joining the keys of every line.
-type lineKeySets struct {
-	ctx   context.Context
-	s     *Store
-	bySet map[keySlice]int64
+	sets    map[int64][]string
+	bySlice map[keySlice]int64
 }
 
 type keySlice struct {
@@ -85,25 +37,57 @@ type keySlice struct {
 	n     int
 }
 
-// maxLineKeySets bounds the lines' key sets remembered by their slice; past it, a line's key
-// set is looked up by its keys.
-const maxLineKeySets = 4096
+// maxKeySlices bounds the slices remembered; past it, a line's id is computed from its keys.
+const maxKeySlices = 4096
 
-func (s *Store) lineKeySets(ctx context.Context) *lineKeySets {
-	return &lineKeySets{ctx: ctx, s: s, bySet: map[keySlice]int64{}}
+func newKeySets() *keySets {
+	return &keySets{sets: map[int64][]string{}, bySlice: map[keySlice]int64{}}
 }
 
-func (k *lineKeySets) id(keys []string) (int64, error) {
-	if len(keys) == 0 {
-		return k.s.keySetID(k.ctx, keys)
+// id returns the id of keys and notes the key set as used.
+func (k *keySets) id(keys []string) int64 {
+	var slice keySlice
+	if len(keys) > 0 {
+		slice = keySlice{&keys[0], len(keys)}
+		if id, ok := k.bySlice[slice]; ok {
+			return id
+		}
 	}
-	slice := keySlice{&keys[0], len(keys)}
-	if id, ok := k.bySet[slice]; ok {
-		return id, nil
+	id := answerKeySetID(keys)
+	if _, ok := k.sets[id]; !ok {
+		k.sets[id] = keys
 	}
-	id, err := k.s.keySetID(k.ctx, keys)
-	if err == nil && len(k.bySet) < maxLineKeySets {
-		k.bySet[slice] = id
+	if len(keys) > 0 && len(k.bySlice) < maxKeySlices {
+		k.bySlice[slice] = id
 	}
-	return id, err
+	return id
+}
+
+// addKeySets adds the key sets a write used that the database does not have yet, in the
+// write's transaction. Two transactions that add the same key set wait for each other, and
+// the second finds it there. A stored key set with the same id and other keys (two key
+// lists whose hashes share their first 8 bytes) is refused rather than misread.
+func addKeySets(ctx context.Context, tx *sqlx.Tx, k *keySets) error {
+	if len(k.sets) == 0 {
+		return nil
+	}
+	ids := make(pq.Int64Array, 0, len(k.sets))
+	lists := make(pq.StringArray, 0, len(k.sets))
+	for id, keys := range k.sets {
+		literal, _ := pq.StringArray(keys).Value()
+		ids, lists = append(ids, id), append(lists, literal.(string))
+	}
+	var clashes int
+	if err := tx.GetContext(ctx, &clashes, `
+		WITH k AS (SELECT id, keys::text[] AS keys FROM unnest($1::bigint[], $2::text[]) AS k(id, keys)),
+		added AS (INSERT INTO answer_key_sets (id, outcome_keys) SELECT id, keys FROM k ORDER BY id
+		          ON CONFLICT (id) DO NOTHING)
+		SELECT count(*) FROM k JOIN answer_key_sets ks ON ks.id = k.id WHERE ks.outcome_keys <> k.keys`,
+		ids, lists); err != nil {
+		return err
+	}
+	if clashes > 0 {
+		return experiment.Errorf(experiment.Internal, "an answer key set clashes with a stored one of the same id")
+	}
+	return nil
 }

@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lib/pq"
 	"github.com/pressly/goose/v3"
 
+	"github.com/krslab/krslab/experiment/postgres"
 	"github.com/krslab/krslab/experiment/postgres/pgtest"
 	"github.com/krslab/krslab/migrations"
 )
@@ -78,5 +80,20 @@ func TestAnswerKeySetsMigrationKeepsTheAnswers(t *testing.T) {
 	var sets int
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM answer_key_sets`).Scan(&sets); err != nil || sets != 3 {
 		t.Errorf("%d key sets, want 3 (%v)", sets, err)
+	}
+}
+
+// The store and the database derive the same id from a key set (the database checks it on
+// every key set it stores).
+func TestAnswerKeySetIDsAgree(t *testing.T) {
+	db := pgtest.Store(t).DB()
+	for _, keys := range [][]string{{}, {"trust"}, {"ces", "choice_channels", "love", "nps", "satisfaction", "trust"}, {"a_1", "z9"}} {
+		var id int64
+		if err := db.Get(&id, `SELECT answer_key_set_id($1)`, pq.StringArray(keys)); err != nil {
+			t.Fatal(err)
+		}
+		if want := postgres.AnswerKeySetID(keys); id != want {
+			t.Errorf("%v: the database says %d, the store %d", keys, id, want)
+		}
 	}
 }

@@ -15,16 +15,12 @@ import (
 // SaveResponses stores a batch of responses with their answers in one statement.
 func (s *Store) SaveResponses(ctx context.Context, experimentID int64, rs []experiment.Response) ([]bool, error) {
 	replayed := make([]bool, len(rs))
-	// The key sets first, each committed on its own (keySets), outside the transaction.
+	used := newKeySets()
 	keySets := make([]int64, len(rs))
 	values := make([]pq.Float64Array, len(rs))
 	for i, r := range rs {
 		keys, v := answerArrays(r.Answers)
-		id, err := s.keySetID(ctx, keys)
-		if err != nil {
-			return nil, err
-		}
-		keySets[i], values[i] = id, v
+		keySets[i], values[i] = used.id(keys), v
 	}
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		// Before anything is written: a bulk import of this experiment holds it exclusively.
@@ -73,6 +69,9 @@ func (s *Store) SaveResponses(ctx context.Context, experimentID int64, rs []expe
 		}
 		if len(ids) == 0 {
 			return nil
+		}
+		if err := addKeySets(ctx, tx, used); err != nil {
+			return err
 		}
 		// The values travel as array literals, one per response: unnest cannot take an
 		// array of arrays of different lengths.

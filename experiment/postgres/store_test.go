@@ -178,10 +178,10 @@ func TestResponseAnswersAreChecked(t *testing.T) {
 	}
 	record("r1", "2026-03-01T08:00:00Z", map[string]float64{"trust": 5, "nps": 9})
 	db := pgtest.Store(t).DB()
-	insert := `WITH ks AS (INSERT INTO answer_key_sets (outcome_keys) VALUES ($4::text[])
-		                       ON CONFLICT (outcome_keys) DO UPDATE SET outcome_keys = excluded.outcome_keys RETURNING id)
+	insert := `WITH ks AS (INSERT INTO answer_key_sets (id, outcome_keys) VALUES (answer_key_set_id($4::text[]), $4::text[])
+		                       ON CONFLICT (id) DO NOTHING)
 		INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, key_set, answer_values)
-		SELECT experiment_id, $2, customer_id, $3, answered_at, content_hash, (SELECT id FROM ks), $5::float8[] FROM responses WHERE experiment_id = $1 LIMIT 1`
+		SELECT experiment_id, $2, customer_id, $3, answered_at, content_hash, answer_key_set_id($4::text[]), $5::float8[] FROM responses WHERE experiment_id = $1 LIMIT 1`
 	var other string
 	if err := db.GetContext(ctx, &other, `SELECT key FROM arms WHERE experiment_id = $1 AND key <> (SELECT arm_key FROM responses WHERE experiment_id = $1)`, f.e.ID); err != nil {
 		t.Fatal(err)
@@ -317,12 +317,12 @@ func responseInFlight(t *testing.T, f importFixture, id, customer, at string, va
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { tx.Rollback() })
-	if _, err := pgtest.Store(t).DB().Exec(`INSERT INTO answer_key_sets (outcome_keys) VALUES ('{trust}') ON CONFLICT DO NOTHING`); err != nil {
+	if _, err := pgtest.Store(t).DB().Exec(`INSERT INTO answer_key_sets VALUES (answer_key_set_id('{trust}'), '{trust}') ON CONFLICT DO NOTHING`); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := tx.Exec(`INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, key_set, answer_values)
 		SELECT experiment_id, $3::text, customer_id, arm_key, $4::timestamptz, sha256($3::text::bytea),
-		       (SELECT id FROM answer_key_sets WHERE outcome_keys = '{trust}'), ARRAY[$5::float8]
+		       answer_key_set_id('{trust}'), ARRAY[$5::float8]
 		FROM assignments WHERE experiment_id = $1 AND customer_id = $2`, f.e.ID, customer, id, at, value); err != nil {
 		t.Fatal(err)
 	}

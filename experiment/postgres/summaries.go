@@ -218,7 +218,8 @@ func currentQuery(a *args, experimentID int64, name string, simple, counted []st
 			exprs = append(exprs, fmt.Sprintf("(%s) / %d", strings.Join(terms, " + "), len(terms)))
 			nulls = append(nulls, "NULL")
 		}
-		keySets = `(SELECT id, outcome_keys, ` + strings.Join(positions, ", ") + ` FROM answer_key_sets)`
+		// (OFFSET 0 keeps the planner from merging it into the pass over the responses.)
+		keySets = `(SELECT id, outcome_keys, ` + strings.Join(positions, ", ") + ` FROM answer_key_sets OFFSET 0)`
 		keys = `ks.outcome_keys || ` + a.add(names) + `::text[]`
 		values = `r.answer_values || CASE WHEN r.only_response THEN ARRAY[` + strings.Join(exprs, ", ") + `]::float8[]
 			ELSE '{` + strings.Join(nulls, ",") + `}'::float8[] END`
