@@ -196,37 +196,27 @@ func level(a *args, counted []string) string {
 func currentQuery(a *args, experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, withCovariates bool) string {
 	exp := a.add(experimentID)
 	keys, values := `ks.outcome_keys`, `r.answer_values`
-	keySets := `answer_key_sets`
 	if len(composites) > 0 {
-		// Where each component stands in each key set, found once per key set rather than
-		// once per row.
 		var names pq.StringArray
-		var exprs, nulls, positions []string
-		pos := map[string]string{}
+		var exprs, nulls []string
 		for _, spec := range composites {
 			var terms []string
 			for _, c := range spec.Components {
-				if _, ok := pos[c.Key]; !ok {
-					pos[c.Key] = fmt.Sprintf("p%d", len(pos))
-					positions = append(positions, fmt.Sprintf("array_position(outcome_keys, %s::text) AS %s", a.add(c.Key), pos[c.Key]))
-				}
 				lo, hi, _ := c.Bounds()
-				l, h := a.add(lo), a.add(hi)
-				terms = append(terms, fmt.Sprintf("100 * (r.answer_values[ks.%s] - %s::float8) / (%s::float8 - %s::float8)", pos[c.Key], l, h, l))
+				k, l, h := a.add(c.Key), a.add(lo), a.add(hi)
+				terms = append(terms, fmt.Sprintf("100 * (r.answer_values[array_position(ks.outcome_keys, %s::text)] - %s::float8) / (%s::float8 - %s::float8)", k, l, h, l))
 			}
 			names = append(names, spec.Outcome.Key)
 			exprs = append(exprs, fmt.Sprintf("(%s) / %d", strings.Join(terms, " + "), len(terms)))
 			nulls = append(nulls, "NULL")
 		}
-		// (OFFSET 0 keeps the planner from merging it into the pass over the responses.)
-		keySets = `(SELECT id, outcome_keys, ` + strings.Join(positions, ", ") + ` FROM answer_key_sets OFFSET 0)`
 		keys = `ks.outcome_keys || ` + a.add(names) + `::text[]`
 		values = `r.answer_values || CASE WHEN r.only_response THEN ARRAY[` + strings.Join(exprs, ", ") + `]::float8[]
 			ELSE '{` + strings.Join(nulls, ",") + `}'::float8[] END`
 	}
 	wanted := append(append(pq.StringArray(nil), simple...), outcomeKeys(composites)...)
 	src := `(SELECT r.customer_id, r.arm_key, x.k AS outcome_key, x.v AS y
-		FROM responses r JOIN ` + keySets + ` ks ON ks.id = r.key_set
+		FROM responses r JOIN answer_key_sets ks ON ks.id = r.key_set
 		CROSS JOIN LATERAL unnest(` + keys + `, ` + values + `) AS x(k, v)
 		WHERE r.experiment_id = ` + exp + ` AND x.k = ANY(` + a.add(wanted) + `::text[]) AND x.v IS NOT NULL
 		  AND x.k <> ALL (r.superseded)) s`
