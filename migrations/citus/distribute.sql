@@ -21,7 +21,8 @@ SELECT create_reference_table('api_keys');
 -- Attributes belong to customers, not experiments, and every experiment's segmented results
 -- join them with its answers: a reference table lets that join run on the experiment's node.
 SELECT create_reference_table('customer_attributes');
--- The key sets of responses (00012) are few and never change; every node reads them.
+-- The key sets of responses (00012) are few and never change; every node reads them. (A
+-- cluster distributed before 00012 runs this one line after `krslab migrate`.)
 SELECT create_reference_table('answer_key_sets');
 -- A reference table may not point into a distributed one: the decision arm is checked by
 -- the service instead (Service.Decide accepts only an arm of the experiment).
