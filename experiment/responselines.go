@@ -13,15 +13,14 @@ import (
 // problem is read again the API's way (ResponseFromRecord, CheckResponse), so that its
 // problems read the same wherever they are found.
 type responseReader struct {
-	e         Experiment
-	header    []string
-	allowed   map[string]Outcome
-	outcomes  map[string]Outcome
-	now       time.Time
-	cols      []answerColumn      // the answer columns in key order
-	keySets   map[uint64][]string // the answered keys of a line by its answered columns (at most 64)
-	maxKeySet int
-	scratch   []byte
+	e        Experiment
+	header   []string
+	allowed  map[string]Outcome
+	outcomes map[string]Outcome
+	now      time.Time
+	cols     []answerColumn      // the answer columns in key order
+	keySets  map[uint64][]string // the answered keys of a line by its answered columns (at most 64)
+	scratch  []byte
 }
 
 type answerColumn struct {
@@ -37,7 +36,7 @@ const maxKeySets = 4096
 
 func newResponseReader(e Experiment, header []string, allowed, outcomes map[string]Outcome, now time.Time) *responseReader {
 	rr := &responseReader{e: e, header: header, allowed: allowed, outcomes: outcomes, now: now,
-		keySets: map[uint64][]string{}, maxKeySet: maxKeySets}
+		keySets: map[uint64][]string{}}
 	for i := 3; i < len(header); i++ {
 		o, taken := allowed[header[i]]
 		rr.cols = append(rr.cols, answerColumn{index: i, key: header[i], outcome: o, taken: taken})
@@ -94,7 +93,7 @@ func (rr *responseReader) keys(answered uint64, rec []string) []string {
 			keys = append(keys, c.key)
 		}
 	}
-	if cacheable && len(rr.keySets) < rr.maxKeySet {
+	if cacheable && len(rr.keySets) < maxKeySets {
 		rr.keySets[answered] = keys
 	}
 	return keys

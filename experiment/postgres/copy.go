@@ -33,14 +33,11 @@ const analyzeAfter = 10000
 // analyses use the server's default.
 const importStatisticsTarget = 30
 
-// ImportResponses copies the file straight into responses when it can: under the
-// experiment's responses lock, held exclusively, in a savepoint. The triggers on responses
-// check the customers' assignments and find the customers with other responses, as for any
-// writer, in one join each; the outcomes were checked line by line (krslab.checked =
-// 'outcomes', see migration 00011). A file with
-// a bad line, a replayed or repeated response_id or a customer without that assignment
-// rolls the savepoint back and is read again into staging (stageResponses), which names
-// every bad line.
+// ImportResponses copies the file straight into responses when it can (copyResponses):
+// under the experiment's responses lock, held exclusively, in a savepoint. A file with a
+// bad line, a replayed or repeated response_id or a customer without that assignment rolls
+// the savepoint back and is read again into staging (stageResponses), which names every
+// bad line.
 func (s *Store) ImportResponses(ctx context.Context, e experiment.Experiment, fill func(stage func(experiment.ResponseLine) error) error, opt experiment.BulkOptions) (experiment.ImportResult, error) {
 	var res experiment.ImportResult
 	err := s.bulkTx(ctx, e, opt, &res, func(tx *sqlx.Tx, conn *sqlx.Conn) error {
@@ -116,7 +113,8 @@ func (s *Store) copyResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn,
 		})
 	switch {
 	case errors.Is(err, errStage) || isUniqueViolation(err) || isForeignKeyViolation(err):
-		return false, execAll(ctx, tx, `ROLLBACK TO SAVEPOINT import_direct`, `SET LOCAL krslab.checked = off`)
+		// (The rollback undoes the SET LOCAL made after the savepoint too.)
+		return false, execAll(ctx, tx, `ROLLBACK TO SAVEPOINT import_direct`)
 	case err != nil:
 		return false, err
 	}

@@ -30,8 +30,6 @@ type Store struct {
 
 	mu    sync.Mutex
 	stmts map[string]*sqlx.Stmt
-
-	keySets keySets
 }
 
 var _ experiment.Store = (*Store)(nil)

@@ -44,20 +44,26 @@ func newKeySets() *keySets {
 	return &keySets{sets: map[int64][]string{}, bySlice: map[keySlice]int64{}}
 }
 
-// id returns the id of keys and notes the key set as used.
-func (k *keySets) id(keys []string) int64 {
-	var slice keySlice
-	if len(keys) > 0 {
-		slice = keySlice{&keys[0], len(keys)}
-		if id, ok := k.bySlice[slice]; ok {
-			return id
-		}
-	}
+// add notes the key set of keys as used and returns its id.
+func (k *keySets) add(keys []string) int64 {
 	id := answerKeySetID(keys)
 	if _, ok := k.sets[id]; !ok {
 		k.sets[id] = keys
 	}
-	if len(keys) > 0 && len(k.bySlice) < maxKeySlices {
+	return id
+}
+
+// id is add for the importer's lines, remembering the id of a shared Keys slice.
+func (k *keySets) id(keys []string) int64 {
+	if len(keys) == 0 {
+		return k.add(keys)
+	}
+	slice := keySlice{&keys[0], len(keys)}
+	if id, ok := k.bySlice[slice]; ok {
+		return id
+	}
+	id := k.add(keys)
+	if len(k.bySlice) < maxKeySlices {
 		k.bySlice[slice] = id
 	}
 	return id

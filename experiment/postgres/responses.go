@@ -15,13 +15,6 @@ import (
 // SaveResponses stores a batch of responses with their answers in one statement.
 func (s *Store) SaveResponses(ctx context.Context, experimentID int64, rs []experiment.Response) ([]bool, error) {
 	replayed := make([]bool, len(rs))
-	used := newKeySets()
-	keySets := make([]int64, len(rs))
-	values := make([]pq.Float64Array, len(rs))
-	for i, r := range rs {
-		keys, v := answerArrays(r.Answers)
-		keySets[i], values[i] = used.id(keys), v
-	}
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		// Before anything is written: a bulk import of this experiment holds it exclusively.
 		if err := lockResponses(ctx, tx, experimentID, false); err != nil {
@@ -56,6 +49,7 @@ func (s *Store) SaveResponses(ctx context.Context, experimentID int64, rs []expe
 			hashCol            pq.ByteaArray
 			keyCol             pq.Int64Array
 			valueCol           []string
+			used               = newKeySets()
 		)
 		for i, r := range rs {
 			if replayed[i] {
@@ -64,8 +58,9 @@ func (s *Store) SaveResponses(ctx context.Context, experimentID int64, rs []expe
 			ts := r.AnsweredAt.Format("2006-01-02T15:04:05.999999999Z07:00")
 			ids, custs, armCol = append(ids, r.ResponseID), append(custs, r.CustomerID), append(armCol, arms[r.CustomerID])
 			answered, hashCol = append(answered, ts), append(hashCol, hashes[i][:])
-			v, _ := values[i].Value()
-			keyCol, valueCol = append(keyCol, keySets[i]), append(valueCol, v.(string))
+			keys, values := answerArrays(r.Answers)
+			v, _ := values.Value()
+			keyCol, valueCol = append(keyCol, used.add(keys)), append(valueCol, v.(string))
 		}
 		if len(ids) == 0 {
 			return nil
