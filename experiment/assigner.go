@@ -24,17 +24,12 @@ type assigner struct {
 	now       func() time.Time
 
 	mu          sync.Mutex
-	experiments map[string]cachedExperiment
+	experiments map[string]*fresh[Experiment]
 	sticky      *stickyCache
 
 	queue chan *assignRequest
 	start sync.Once
 	batch atomic.Pointer[func(size int)] // observes group-commit batch sizes
-}
-
-type cachedExperiment struct {
-	e      Experiment
-	loaded time.Time
 }
 
 type assignRequest struct {
@@ -59,32 +54,38 @@ func newAssigner(store Store) *assigner {
 		store:       store,
 		statusTTL:   time.Second,
 		now:         time.Now,
-		experiments: map[string]cachedExperiment{},
+		experiments: map[string]*fresh[Experiment]{},
 		sticky:      newStickyCache(stickyCapacity),
 		queue:       make(chan *assignRequest, 4*maxGroup),
 	}
 }
 
 // experiment returns the definition of a running experiment, from the cache when it was
-// read less than StatusTTL ago.
+// read less than StatusTTL ago (see fresh: renewed in the background before then, and read
+// once for all the requests that find no copy).
 func (as *assigner) experiment(ctx context.Context, key string) (Experiment, error) {
 	as.mu.Lock()
-	c, ok := as.experiments[key]
+	f, ok := as.experiments[key]
+	if !ok {
+		f = newFresh(as.statusTTL, func() time.Time { return as.now() }, func(ctx context.Context) (Experiment, error) {
+			return as.store.Experiment(ctx, key)
+		})
+		as.experiments[key] = f
+	}
 	as.mu.Unlock()
-	if ok && as.now().Sub(c.loaded) < as.statusTTL {
-		return c.e, nil
+	e, _, err := f.get(ctx)
+	if err == nil && e.Status == Running {
+		return e, nil
 	}
-	e, err := as.store.Experiment(ctx, key)
-	if err != nil {
-		return Experiment{}, err
-	}
+	// Only running experiments are kept: the others, and unknown keys, are read again.
 	as.mu.Lock()
-	if e.Status == Running {
-		as.experiments[key] = cachedExperiment{e: e, loaded: as.now()}
-	} else {
+	if as.experiments[key] == f {
 		delete(as.experiments, key)
 	}
 	as.mu.Unlock()
+	if err != nil {
+		return Experiment{}, err
+	}
 	if !e.AcceptsAssignments() {
 		return Experiment{}, notRunning(e)
 	}
@@ -92,16 +93,22 @@ func (as *assigner) experiment(ctx context.Context, key string) (Experiment, err
 }
 
 // forget drops a cached experiment (it changed status in this process or was found
-// stopped by the store).
+// stopped by the store); a read of it in flight is not kept.
 func (as *assigner) forget(key string) {
 	as.mu.Lock()
-	delete(as.experiments, key)
+	if f, ok := as.experiments[key]; ok {
+		f.invalidate()
+		delete(as.experiments, key)
+	}
 	as.mu.Unlock()
 }
 
 // forgetAll drops every cached experiment (an erasure changed their erasure counts).
 func (as *assigner) forgetAll() {
 	as.mu.Lock()
+	for _, f := range as.experiments {
+		f.invalidate()
+	}
 	clear(as.experiments)
 	as.mu.Unlock()
 }

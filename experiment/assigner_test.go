@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -15,9 +16,14 @@ type assignStore struct {
 	calls  int
 	stored map[string]Assignment
 	e      Experiment
+	reads  atomic.Int64 // of the experiment
 }
 
-func (s *assignStore) Experiment(context.Context, string) (Experiment, error) { return s.e, nil }
+func (s *assignStore) Experiment(context.Context, string) (Experiment, error) {
+	s.reads.Add(1)
+	time.Sleep(5 * time.Millisecond) // a query on a busy database
+	return s.e, nil
+}
 
 func (s *assignStore) Assign(_ context.Context, _ Experiment, as []Assignment) ([]Assignment, error) {
 	time.Sleep(5 * time.Millisecond) // a commit
@@ -66,6 +72,10 @@ func TestAssignerGroupsConcurrentNewAssignments(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+	// The burst found no copy of the experiment: it read it once for all.
+	if r := store.reads.Load(); r != 1 {
+		t.Errorf("%d reads of the experiment for one burst, want 1", r)
 	}
 	if store.calls >= n/2 {
 		t.Errorf("%d store calls for %d concurrent new customers: not grouped", store.calls, n)

@@ -10,16 +10,16 @@ import (
 // KeyRing authenticates API keys from an in-process copy of the active keys, compared in
 // constant time, so that authentication costs no database round trip and leaks nothing
 // through timing. A key created by another process is found on the first miss; a revoked
-// key stops working within MaxAge.
+// key stops working within MaxAge. The copy is renewed in the background before it gets
+// that old (see fresh), so requests do not wait for the database.
 type KeyRing struct {
 	store  Store
 	MaxAge time.Duration // how old the copy may get; default 5s
 	MinGap time.Duration // least time between reloads caused by misses; default 1s
 
-	mu     sync.Mutex
-	keys   []APIKey
-	loaded time.Time
-	now    func() time.Time
+	once sync.Once
+	keys *fresh[[]APIKey]
+	now  func() time.Time
 }
 
 // NewKeyRing returns a key ring over store.
@@ -27,25 +27,28 @@ func NewKeyRing(store Store) *KeyRing {
 	return &KeyRing{store: store, MaxAge: 5 * time.Second, MinGap: time.Second, now: time.Now}
 }
 
+func (r *KeyRing) ring() *fresh[[]APIKey] {
+	r.once.Do(func() {
+		r.keys = newFresh(r.MaxAge, func() time.Time { return r.now() }, r.active)
+	})
+	return r.keys
+}
+
 // Authenticate returns the active key whose secret this is.
 func (r *KeyRing) Authenticate(ctx context.Context, secret string) (APIKey, error) {
 	hash := HashSecret(secret)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	now := r.now()
-	if r.loaded.IsZero() || now.Sub(r.loaded) > r.MaxAge {
-		if err := r.reload(ctx, now); err != nil {
-			return APIKey{}, err
-		}
+	keys, at, err := r.ring().get(ctx)
+	if err != nil {
+		return APIKey{}, err
 	}
-	if k, ok := r.find(hash); ok {
+	if k, ok := findKey(keys, hash); ok {
 		return k, nil
 	}
-	if now.Sub(r.loaded) >= r.MinGap {
-		if err := r.reload(ctx, now); err != nil {
+	if r.now().Sub(at) >= r.MinGap {
+		if keys, _, err = r.ring().reload(ctx, at); err != nil {
 			return APIKey{}, err
 		}
-		if k, ok := r.find(hash); ok {
+		if k, ok := findKey(keys, hash); ok {
 			return k, nil
 		}
 	}
@@ -54,15 +57,14 @@ func (r *KeyRing) Authenticate(ctx context.Context, secret string) (APIKey, erro
 
 // Invalidate makes the next call reload the keys (after a revocation in this process).
 func (r *KeyRing) Invalidate() {
-	r.mu.Lock()
-	r.loaded = time.Time{}
-	r.mu.Unlock()
+	r.ring().invalidate()
 }
 
-func (r *KeyRing) reload(ctx context.Context, now time.Time) error {
+// active reads the keys that are not revoked.
+func (r *KeyRing) active(ctx context.Context) ([]APIKey, error) {
 	all, err := r.store.APIKeys(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	active := all[:0]
 	for _, k := range all {
@@ -70,15 +72,14 @@ func (r *KeyRing) reload(ctx context.Context, now time.Time) error {
 			active = append(active, k)
 		}
 	}
-	r.keys, r.loaded = active, now
-	return nil
+	return active, nil
 }
 
-// find compares against every key, always all of them, in constant time each.
-func (r *KeyRing) find(hash [32]byte) (APIKey, bool) {
+// findKey compares against every key, always all of them, in constant time each.
+func findKey(keys []APIKey, hash [32]byte) (APIKey, bool) {
 	var found APIKey
 	ok := 0
-	for _, k := range r.keys {
+	for _, k := range keys {
 		if subtle.ConstantTimeCompare(k.Hash[:], hash[:]) == 1 {
 			found, ok = k, 1
 		}

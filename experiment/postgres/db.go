@@ -129,6 +129,26 @@ func (s *Store) Close() error {
 // DB exposes the pool for tests and tools.
 func (s *Store) DB() *sqlx.DB { return s.db }
 
+// Warm opens n connections of the pool at once, so that the first requests after a start
+// do not each wait for a new database session (a new PostgreSQL backend takes a few
+// milliseconds to start, far more on a busy machine). The pool keeps them while idle.
+func (s *Store) Warm(ctx context.Context, n int) error {
+	conns := make([]*sql.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range n {
+		c, err := s.db.Conn(ctx) // a new connection, since the others are held
+		if err != nil {
+			return mapErr(err)
+		}
+		conns = append(conns, c)
+	}
+	return nil
+}
+
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return mapErr(s.db.PingContext(ctx)) }
 
