@@ -174,8 +174,10 @@ func benchAssign(ctx context.Context, store *postgres.Store, dbURL, wrk string, 
 	tw.Flush()
 	fmt.Fprintf(stdout, "new assignments were stored in groups of %.1f on average (group commit)\n", stored/max(groups, 1))
 	if within >= 0 {
-		// The server's own clock: from a request read to its answer written. The load
-		// generator's p99 adds the time requests wait for a CPU it shares with the server.
+		// The server's own clock, from a request read to its answer written. wrk's p99 adds
+		// the time around it, and wrk counts a slow request again for each request its
+		// connection would have sent meanwhile (its coordinated-omission correction), so a
+		// few slow requests weigh more there than here.
 		fmt.Fprintf(stdout, "the server answered %.2f%% of the new assignments within 25 ms (its request histogram)\n", 100*within)
 	}
 	fmt.Fprintf(stdout, "new_assign_ratio=%.2f p99_ms=%.1f pgbench_p99_ms=%.1f errors=%d sticky_faster=%v\n",
