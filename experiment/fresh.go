@@ -17,7 +17,8 @@ import (
 //     them, so a burst of requests after a start or a quiet spell makes one query, not one
 //     each (and does not queue for the connection pool behind them).
 //
-// A read runs on its own context: a caller that gives up does not fail the others.
+// A read does not end with the caller that started it: one that gives up does not fail the
+// others.
 type fresh[T any] struct {
 	load   func(context.Context) (T, error)
 	maxAge time.Duration
@@ -52,7 +53,7 @@ func (f *fresh[T]) get(ctx context.Context) (T, time.Time, error) {
 		age := f.now().Sub(f.at)
 		if age < f.maxAge {
 			if age >= f.maxAge/2 && f.flight == nil {
-				f.startLocked()
+				f.startLocked(ctx)
 			}
 			v, at := f.v, f.at
 			f.mu.Unlock()
@@ -88,7 +89,7 @@ func (f *fresh[T]) invalidate() {
 func (f *fresh[T]) waitLocked(ctx context.Context) (T, time.Time, error) {
 	r := f.flight
 	if r == nil {
-		r = f.startLocked()
+		r = f.startLocked(ctx)
 	}
 	f.mu.Unlock()
 	var zero T
@@ -103,13 +104,14 @@ func (f *fresh[T]) waitLocked(ctx context.Context) (T, time.Time, error) {
 	return r.v, r.at, nil
 }
 
-// startLocked begins a read in the background; f.mu is held.
-func (f *fresh[T]) startLocked() *freshRead[T] {
+// startLocked begins a read in the background, with the values of ctx but not its deadline
+// or cancellation; f.mu is held.
+func (f *fresh[T]) startLocked(ctx context.Context) *freshRead[T] {
 	r := &freshRead[T]{done: make(chan struct{}), at: f.now()}
 	f.flight = r
 	gen := f.gen
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), freshReadTimeout)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), freshReadTimeout)
 		defer cancel()
 		r.v, r.err = f.load(ctx)
 		f.mu.Lock()
