@@ -25,6 +25,38 @@ func newGatedLoader() *gatedLoader {
 	return &gatedLoader{started: make(chan struct{}, 100), results: make(chan loadResult)}
 }
 
+// began waits for a read to begin.
+func (g *gatedLoader) began(t *testing.T) {
+	t.Helper()
+	select {
+	case <-g.started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no read began within 5s")
+	}
+}
+
+// finish hands a result to a read in flight.
+func (g *gatedLoader) finish(t *testing.T, r loadResult) {
+	t.Helper()
+	select {
+	case g.results <- r:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no read in flight took a result within 5s")
+	}
+}
+
+// result waits for the answer of a getAsync.
+func result(t *testing.T, out <-chan loadResult) loadResult {
+	t.Helper()
+	select {
+	case r := <-out:
+		return r
+	case <-time.After(5 * time.Second):
+		t.Fatal("no answer within 5s")
+		return loadResult{}
+	}
+}
+
 func (g *gatedLoader) load(ctx context.Context) (int, error) {
 	g.reads.Add(1)
 	g.started <- struct{}{}
@@ -50,6 +82,23 @@ func newFreshForTest() (*fresh[int], *gatedLoader, *fakeClock) {
 	return newFresh(time.Second, clock.now, g.load), g, clock
 }
 
+// loadedFresh is newFreshForTest with a first copy, 1, read at the clock's time.
+func loadedFresh(t *testing.T) (*fresh[int], *gatedLoader, *fakeClock) {
+	t.Helper()
+	f, g, clock := newFreshForTest()
+	out := getAsync(context.Background(), f)
+	g.began(t)
+	g.finish(t, loadResult{v: 1})
+	result(t, out)
+	return f, g, clock
+}
+
+// settled waits until f has no read in flight.
+func settled(t *testing.T, f *fresh[int]) {
+	t.Helper()
+	waitFor(t, func() bool { f.mu.Lock(); defer f.mu.Unlock(); return f.flight == nil })
+}
+
 // getAsync runs f.get in a goroutine and returns its result channel.
 func getAsync(ctx context.Context, f *fresh[int]) <-chan loadResult {
 	out := make(chan loadResult, 1)
@@ -67,10 +116,10 @@ func TestFreshBurstWithoutCopyMakesOneRead(t *testing.T) {
 	for range 32 {
 		outs = append(outs, getAsync(ctx, f))
 	}
-	<-g.started
-	g.results <- loadResult{v: 7}
+	g.began(t)
+	g.finish(t, loadResult{v: 7})
 	for _, out := range outs {
-		if r := <-out; r.err != nil || r.v != 7 {
+		if r := result(t, out); r.err != nil || r.v != 7 {
 			t.Fatalf("got %+v, want 7", r)
 		}
 	}
@@ -80,12 +129,8 @@ func TestFreshBurstWithoutCopyMakesOneRead(t *testing.T) {
 }
 
 func TestFreshRenewsInTheBackground(t *testing.T) {
-	f, g, clock := newFreshForTest()
+	f, g, clock := loadedFresh(t)
 	ctx := context.Background()
-	out := getAsync(ctx, f)
-	<-g.started
-	g.results <- loadResult{v: 1}
-	<-out
 
 	// Younger than half of maxAge: no read.
 	clock.add(400 * time.Millisecond)
@@ -102,28 +147,31 @@ func TestFreshRenewsInTheBackground(t *testing.T) {
 			t.Fatalf("copy during renewal: %d %v", v, err)
 		}
 	}
-	<-g.started
+	g.began(t)
 	if n := g.reads.Load(); n != 2 {
 		t.Fatalf("%d reads, want 2 (one renewal)", n)
 	}
-	g.results <- loadResult{v: 2}
+	g.finish(t, loadResult{v: 2})
 	waitFor(t, func() bool { v, _, _ := f.get(ctx); return v == 2 })
 
 	// A renewal that fails keeps the copy while it is within maxAge.
 	clock.add(600 * time.Millisecond)
 	f.get(ctx)
-	<-g.started
-	g.results <- loadResult{err: errors.New("database down")}
-	waitFor(t, func() bool { f.mu.Lock(); defer f.mu.Unlock(); return f.flight == nil })
+	g.began(t)
+	g.finish(t, loadResult{err: errors.New("database down")})
+	settled(t, f)
 	if v, _, err := f.get(ctx); err != nil || v != 2 {
 		t.Fatalf("copy after a failed renewal: %d %v", v, err)
 	}
+	g.began(t) // that get started the next renewal; it fails too
+	g.finish(t, loadResult{err: errors.New("database down")})
+	settled(t, f)
 	// Past maxAge, callers wait for a read and see its error.
 	clock.add(time.Second)
-	out = getAsync(ctx, f)
-	<-g.started
-	g.results <- loadResult{err: errors.New("database down")}
-	if r := <-out; r.err == nil {
+	out := getAsync(ctx, f)
+	g.began(t)
+	g.finish(t, loadResult{err: errors.New("database down")})
+	if r := result(t, out); r.err == nil {
 		t.Fatalf("expired copy served: %+v", r)
 	}
 }
@@ -132,17 +180,17 @@ func TestFreshInvalidateDisownsTheReadInFlight(t *testing.T) {
 	f, g, _ := newFreshForTest()
 	ctx := context.Background()
 	first := getAsync(ctx, f)
-	<-g.started
+	g.began(t)
 	f.invalidate()
 	second := getAsync(ctx, f)
-	<-g.started // a read of its own, not the disowned one
-	g.results <- loadResult{v: 1}
-	g.results <- loadResult{v: 2}
-	a, b := <-first, <-second
+	g.began(t) // a read of its own, not the disowned one
+	g.finish(t, loadResult{v: 1})
+	g.finish(t, loadResult{v: 2})
+	a, b := result(t, first), result(t, second)
 	if a.v+b.v != 3 {
 		t.Fatalf("reads: %+v %+v", a, b)
 	}
-	waitFor(t, func() bool { f.mu.Lock(); defer f.mu.Unlock(); return f.flight == nil })
+	settled(t, f)
 	if v, _, _ := f.get(ctx); v != b.v {
 		t.Errorf("kept %d, want the read begun after invalidate (%d)", v, b.v)
 	}
@@ -152,34 +200,30 @@ func TestFreshCallerGivingUpDoesNotFailOthers(t *testing.T) {
 	f, g, _ := newFreshForTest()
 	ctx, cancel := context.WithCancel(context.Background())
 	impatient := getAsync(ctx, f)
-	<-g.started
+	g.began(t)
 	patient := getAsync(context.Background(), f)
 	cancel()
-	if r := <-impatient; !errors.Is(r.err, context.Canceled) {
+	if r := result(t, impatient); !errors.Is(r.err, context.Canceled) {
 		t.Fatalf("cancelled caller: %+v", r)
 	}
-	g.results <- loadResult{v: 5}
-	if r := <-patient; r.err != nil || r.v != 5 {
+	g.finish(t, loadResult{v: 5})
+	if r := result(t, patient); r.err != nil || r.v != 5 {
 		t.Fatalf("other caller: %+v", r)
 	}
 }
 
 func TestFreshReloadAfterSeen(t *testing.T) {
-	f, g, clock := newFreshForTest()
+	f, g, clock := loadedFresh(t)
 	ctx := context.Background()
-	out := getAsync(ctx, f)
-	<-g.started
-	g.results <- loadResult{v: 1}
-	<-out
 	_, seen, _ := f.get(ctx)
 
 	// A copy read after seen is returned as it is.
 	clock.add(time.Millisecond)
 	done := make(chan loadResult, 1)
 	go func() { v, _, err := f.reload(ctx, seen); done <- loadResult{v, err} }()
-	<-g.started
-	g.results <- loadResult{v: 2}
-	if r := <-done; r.v != 2 {
+	g.began(t)
+	g.finish(t, loadResult{v: 2})
+	if r := result(t, done); r.v != 2 {
 		t.Fatalf("reload: %+v", r)
 	}
 	if v, _, err := f.reload(ctx, seen); err != nil || v != 2 {
