@@ -77,12 +77,15 @@ func (as *assigner) experiment(ctx context.Context, key string) (Experiment, err
 	if err == nil && e.Status == Running {
 		return e, nil
 	}
-	// Only running experiments are kept: the others, and unknown keys, are read again.
-	as.mu.Lock()
-	if as.experiments[key] == f {
-		delete(as.experiments, key)
+	// Only running experiments are kept: the others, and unknown keys, are read again. A
+	// caller that gave up, or a failed read, leaves the entry to the others.
+	if err == nil || ErrorCode(err) == NotFound {
+		as.mu.Lock()
+		if as.experiments[key] == f {
+			delete(as.experiments, key)
+		}
+		as.mu.Unlock()
 	}
-	as.mu.Unlock()
 	if err != nil {
 		return Experiment{}, err
 	}

@@ -48,6 +48,7 @@ func TestAssignerGroupsConcurrentNewAssignments(t *testing.T) {
 		Arms: []Arm{{Key: "control", Weight: 1, Control: true}, {Key: "b", Weight: 1}}}
 	store := &assignStore{e: e, stored: map[string]Assignment{}}
 	svc := NewService(store)
+	svc.assign.statusTTL = time.Hour // no renewal during the test, however slow the machine
 	var sizes []int
 	var mu sync.Mutex
 	svc.ObserveGroupCommits(func(n int) { mu.Lock(); sizes = append(sizes, n); mu.Unlock() })

@@ -85,10 +85,11 @@ func (f *fresh[T]) invalidate() {
 }
 
 // waitLocked joins the read in flight, or starts one, and waits for it; f.mu is held on
-// entry and released.
+// entry and released. A read that began maxAge ago or more (a slow one) is not joined: its
+// value would be too old on arrival.
 func (f *fresh[T]) waitLocked(ctx context.Context) (T, time.Time, error) {
 	r := f.flight
-	if r == nil {
+	if r == nil || f.now().Sub(r.at) >= f.maxAge {
 		r = f.startLocked(ctx)
 	}
 	f.mu.Unlock()
@@ -96,7 +97,11 @@ func (f *fresh[T]) waitLocked(ctx context.Context) (T, time.Time, error) {
 	select {
 	case <-r.done:
 	case <-ctx.Done():
-		return zero, time.Time{}, ctx.Err()
+		select {
+		case <-r.done: // both ready: the value is there, use it
+		default:
+			return zero, time.Time{}, ctx.Err()
+		}
 	}
 	if r.err != nil {
 		return zero, time.Time{}, r.err
@@ -119,8 +124,9 @@ func (f *fresh[T]) startLocked(ctx context.Context) *freshRead[T] {
 			f.flight = nil
 		}
 		// An older copy is kept when a background read fails: it is still within maxAge,
-		// and once it is not, callers wait for a read of their own and see the error.
-		if r.err == nil && f.gen == gen {
+		// and once it is not, callers wait for a read of their own and see the error. A
+		// slow read overtaken by a later one is not kept either.
+		if r.err == nil && f.gen == gen && r.at.After(f.at) {
 			f.v, f.at = r.v, r.at
 		}
 		f.mu.Unlock()

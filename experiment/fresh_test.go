@@ -9,10 +9,11 @@ import (
 	"time"
 )
 
-// gatedLoader counts reads and holds each one until the test releases it with a result.
+// gatedLoader counts reads and holds each one until the test releases it with a result,
+// given to any read in flight (finish) or to one read (finishRead).
 type gatedLoader struct {
 	reads   atomic.Int64
-	started chan struct{}
+	started chan chan loadResult
 	results chan loadResult
 }
 
@@ -22,16 +23,28 @@ type loadResult struct {
 }
 
 func newGatedLoader() *gatedLoader {
-	return &gatedLoader{started: make(chan struct{}, 100), results: make(chan loadResult)}
+	return &gatedLoader{started: make(chan chan loadResult, 100), results: make(chan loadResult)}
 }
 
-// began waits for a read to begin.
-func (g *gatedLoader) began(t *testing.T) {
+// began waits for a read to begin, and returns its own result channel.
+func (g *gatedLoader) began(t *testing.T) chan<- loadResult {
 	t.Helper()
 	select {
-	case <-g.started:
+	case own := <-g.started:
+		return own
 	case <-time.After(5 * time.Second):
 		t.Fatal("no read began within 5s")
+		return nil
+	}
+}
+
+// finishRead hands a result to the read whose channel began returned.
+func finishRead(t *testing.T, read chan<- loadResult, r loadResult) {
+	t.Helper()
+	select {
+	case read <- r:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the read took no result within 5s")
 	}
 }
 
@@ -59,9 +72,12 @@ func result(t *testing.T, out <-chan loadResult) loadResult {
 
 func (g *gatedLoader) load(ctx context.Context) (int, error) {
 	g.reads.Add(1)
-	g.started <- struct{}{}
+	own := make(chan loadResult)
+	g.started <- own
 	select {
 	case r := <-g.results:
+		return r.v, r.err
+	case r := <-own:
 		return r.v, r.err
 	case <-ctx.Done():
 		return 0, ctx.Err()
@@ -173,6 +189,38 @@ func TestFreshRenewsInTheBackground(t *testing.T) {
 	g.finish(t, loadResult{err: errors.New("database down")})
 	if r := result(t, out); r.err == nil {
 		t.Fatalf("expired copy served: %+v", r)
+	}
+}
+
+func TestFreshDoesNotJoinAReadBegunMaxAgeAgo(t *testing.T) {
+	f, g, clock := loadedFresh(t)
+	ctx := context.Background()
+	clock.add(600 * time.Millisecond)
+	f.get(ctx) // starts a renewal, which turns out slow
+	slow := g.began(t)
+	f.mu.Lock()
+	slowRead := f.flight
+	f.mu.Unlock()
+
+	// The copy and the slow read both began maxAge ago or more: a caller waits for a read
+	// of its own.
+	clock.add(time.Second)
+	out := getAsync(ctx, f)
+	finishRead(t, g.began(t), loadResult{v: 3})
+	if r := result(t, out); r.err != nil || r.v != 3 {
+		t.Fatalf("got %+v, want the new read's 3", r)
+	}
+	// The slow read arrives last and is not kept over the newer copy.
+	finishRead(t, slow, loadResult{v: 2})
+	select {
+	case <-slowRead.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the slow read did not end")
+	}
+	bounded, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if v, _, err := f.get(bounded); err != nil || v != 3 {
+		t.Errorf("after the slow read: %d %v, want 3", v, err)
 	}
 }
 

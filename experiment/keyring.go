@@ -14,7 +14,7 @@ import (
 // that old (see fresh), so requests do not wait for the database.
 type KeyRing struct {
 	store  Store
-	MaxAge time.Duration // how old the copy may get; default 5s
+	MaxAge time.Duration // how old the copy may get; default 5s; set before the first use
 	MinGap time.Duration // least time between reloads caused by misses; default 1s
 
 	once sync.Once

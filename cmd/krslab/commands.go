@@ -92,9 +92,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		log.Info("migrated", "applied", len(applied))
 	}
 	// The connections a burst of requests needs at once: group commits, the renewals of
-	// keys and experiments, and other routes' queries.
-	if err := store.Warm(ctx, min(*maxConns, 4)); err != nil {
-		return err
+	// keys and experiments, and other routes' queries. Only the first requests are slower
+	// without them.
+	if err := store.Warm(ctx, 4); err != nil {
+		log.Warn("could not open the first database connections ahead", "err", err)
 	}
 	handler := api.New(experiment.NewService(store), api.Config{BodyLimit: *bodyLimit, ImportLimit: *importLimit, Logger: log, Ready: store,
 		Metrics: api.NewMetrics(store.DB().DB)})

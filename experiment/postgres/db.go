@@ -133,6 +133,10 @@ func (s *Store) DB() *sqlx.DB { return s.db }
 // do not each wait for a new database session (a new PostgreSQL backend takes a few
 // milliseconds to start, far more on a busy machine). The pool keeps them while idle.
 func (s *Store) Warm(ctx context.Context, n int) error {
+	n = min(n, s.db.Stats().MaxOpenConnections)
+	if n <= 0 {
+		return nil
+	}
 	conns := make([]*sql.Conn, 0, n)
 	defer func() {
 		for _, c := range conns {
@@ -140,7 +144,7 @@ func (s *Store) Warm(ctx context.Context, n int) error {
 		}
 	}()
 	for range n {
-		c, err := s.db.Conn(ctx) // a new connection, since the others are held
+		c, err := s.db.Conn(ctx) // an idle one, else a new one: n are held at the end
 		if err != nil {
 			return mapErr(err)
 		}
