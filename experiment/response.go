@@ -56,17 +56,24 @@ func CheckID(id string) string {
 // ContentHash identifies the content of a response for idempotent replays: the same
 // response_id with the same hash is a replay, with another hash a conflict.
 func (r Response) ContentHash() [32]byte {
-	keys := make([]string, 0, len(r.Answers))
+	keys, values := r.AnswerArrays()
+	sum, _ := contentHash(nil, r.CustomerID, r.AnsweredAt, keys, values)
+	return sum
+}
+
+// AnswerArrays are the response's answers as parallel arrays in key order, with -0 folded
+// into 0: their order in storage and in the content hash.
+func (r Response) AnswerArrays() (keys []string, values []float64) {
+	keys = make([]string, 0, len(r.Answers))
 	for k := range r.Answers {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	values := make([]float64, len(keys))
+	values = make([]float64, len(keys))
 	for i, k := range keys {
-		values[i] = r.Answers[k]
+		values[i] = r.Answers[k] + 0
 	}
-	sum, _ := contentHash(nil, r.CustomerID, r.AnsweredAt, keys, values)
-	return sum
+	return keys, values
 }
 
 // contentHash is the SHA-256 of a response's content: its customer, its answered_at in

@@ -117,13 +117,7 @@ func (rr *responseReader) checked(line int, rec []string) ResponseLine {
 func responseLineOf(line int, r Response, e Experiment) ResponseLine {
 	l := ResponseLine{Line: line, ResponseID: r.ResponseID, CustomerID: r.CustomerID, AnsweredAt: r.AnsweredAt.UTC(),
 		Arm: AssignArm(e.Salt, r.CustomerID, e.Arms)}
-	for k := range r.Answers {
-		l.Keys = append(l.Keys, k)
-	}
-	slices.Sort(l.Keys)
-	for _, k := range l.Keys {
-		l.Values = append(l.Values, r.Answers[k]+0)
-	}
+	l.Keys, l.Values = r.AnswerArrays()
 	l.Hash, _ = contentHash(nil, l.CustomerID, l.AnsweredAt, l.Keys, l.Values)
 	return l
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -58,8 +57,8 @@ func (s *Store) SaveResponses(ctx context.Context, experimentID int64, rs []expe
 			ts := r.AnsweredAt.Format("2006-01-02T15:04:05.999999999Z07:00")
 			ids, custs, armCol = append(ids, r.ResponseID), append(custs, r.CustomerID), append(armCol, arms[r.CustomerID])
 			answered, hashCol = append(answered, ts), append(hashCol, hashes[i][:])
-			keys, values := answerArrays(r.Answers)
-			v, _ := values.Value()
+			keys, values := r.AnswerArrays()
+			v, _ := pq.Float64Array(values).Value()
 			keyCol, valueCol = append(keyCol, used.add(keys)), append(valueCol, v.(string))
 		}
 		if len(ids) == 0 {
@@ -103,20 +102,6 @@ func lockResponses(ctx context.Context, tx *sqlx.Tx, experimentID int64, exclusi
 	}
 	_, err := tx.ExecContext(ctx, `SELECT `+fn+`(7541, ($1::bigint & 2147483647)::int)`, experimentID)
 	return err
-}
-
-// answerArrays are a response's answers as the parallel arrays of its row, by outcome key.
-func answerArrays(answers map[string]float64) (pq.StringArray, pq.Float64Array) {
-	keys := make(pq.StringArray, 0, len(answers))
-	for k := range answers {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	values := make(pq.Float64Array, len(keys))
-	for i, k := range keys {
-		values[i] = answers[k] + 0 // no negative zero
-	}
-	return keys, values
 }
 
 func armsOf(ctx context.Context, tx *sqlx.Tx, experimentID int64, customers pq.StringArray) (map[string]string, error) {
