@@ -35,9 +35,6 @@ func NewSpool(r io.Reader) (*Spool, error) {
 // Open reads the copy from its start; readers are independent of each other.
 func (s *Spool) Open() (io.ReadCloser, error) { return os.Open(s.path) }
 
-// Path is the temporary file's name.
-func (s *Spool) Path() string { return s.path }
-
 // Size is the number of bytes copied.
 func (s *Spool) Size() int64 { return s.size }
 

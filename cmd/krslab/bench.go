@@ -408,14 +408,8 @@ func settledGroupCommits(url string) (stored, groups float64) {
 // servedWithin reads from the server's request histogram the share of the requests of a
 // route answered within le seconds (a bucket bound), or -1 when it cannot tell.
 func servedWithin(url, method, route, le string) float64 {
-	res, err := http.Get(url + "/metrics")
-	if err != nil {
-		return -1
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
 	var below, total float64
-	for _, line := range strings.Split(string(body), "\n") {
+	for _, line := range strings.Split(scrape(url), "\n") {
 		name, value, ok := strings.Cut(line, " ")
 		if !ok || !strings.HasPrefix(name, "http_request_duration_seconds_bucket{") ||
 			!strings.Contains(name, `method="`+method+`"`) || !strings.Contains(name, `route="`+route+`"`) {
@@ -441,13 +435,7 @@ func servedWithin(url, method, route, le string) float64 {
 // groupCommits reads the server's group-commit histogram from /metrics: the assignments
 // stored and the statements that stored them.
 func groupCommits(url string) (stored, groups float64) {
-	res, err := http.Get(url + "/metrics")
-	if err != nil {
-		return 0, 0
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	for _, m := range groupLine.FindAllStringSubmatch(string(body), -1) {
+	for _, m := range groupLine.FindAllStringSubmatch(scrape(url), -1) {
 		v, _ := strconv.ParseFloat(m[2], 64)
 		if m[1] == "sum" {
 			stored = v
@@ -456,6 +444,17 @@ func groupCommits(url string) (stored, groups float64) {
 		}
 	}
 	return stored, groups
+}
+
+// scrape reads the server's /metrics, "" when it cannot.
+func scrape(url string) string {
+	res, err := http.Get(url + "/metrics")
+	if err != nil {
+		return ""
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return string(body)
 }
 
 // tempFile writes content to a new temporary file and returns its name.

@@ -67,7 +67,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			*rejectsPath = filepath.Base(path) + ".rejects.csv"
 		}
 	}
-	size, open := info.Size(), func() (*os.File, error) { return os.Open(path) }
+	size, open := info.Size(), func() (io.ReadCloser, error) { return os.Open(path) }
 	if !info.Mode().IsRegular() {
 		// A pipe (/dev/stdin, <(zcat ...)) can be read only once; the import may read its
 		// file again (to name bad lines, to write rejects), so it reads a copy.
@@ -81,7 +81,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return fmt.Errorf("copying %s: %w", path, err)
 		}
 		defer spool.Close()
-		size, open = spool.Size(), func() (*os.File, error) { return os.Open(spool.Path()) }
+		size, open = spool.Size(), spool.Open
 	}
 
 	store, err := openStore(ctx, c)

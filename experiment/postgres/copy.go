@@ -89,9 +89,10 @@ func (s *Store) copyResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn,
 	if !before.Earlier {
 		rep = newRepeats()
 	}
-	// (On Citus the setting must reach the shards' triggers too.)
-	if err := execAll(ctx, tx, `SAVEPOINT import_direct`, `SET LOCAL citus.propagate_set_commands = 'local'`,
-		`SET LOCAL krslab.checked = outcomes`); err != nil {
+	if err := execAll(ctx, tx, `SAVEPOINT import_direct`); err != nil {
+		return false, err
+	}
+	if err := checkedHere(ctx, tx, "outcomes"); err != nil {
 		return false, err
 	}
 	keySets := newKeySets()
@@ -156,6 +157,14 @@ func (s *Store) copyResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn,
 	return true, err
 }
 
+// checkedHere tells the triggers on responses what the import checked itself (migrations
+// 00010 and 00011): "on", everything, for the staging path's insert; "outcomes", all but the
+// customers' assignments, for the direct copy. Until "off" or the end of the transaction.
+// (On Citus the setting must reach the shards' triggers too.)
+func checkedHere(ctx context.Context, tx *sqlx.Tx, mode string) error {
+	return execAll(ctx, tx, `SET LOCAL citus.propagate_set_commands = 'local'`, `SET LOCAL krslab.checked = `+mode)
+}
+
 // responseColumns are the columns of a response line in a COPY row (writeResponse).
 var responseColumns = []string{"response_id", "customer_id", "arm_key", "answered_at", "content_hash", "key_set", "answer_values"}
 
@@ -203,9 +212,7 @@ func (s *Store) stageResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn
 				if l.Problem != "" {
 					w.Text("b")
 					w.Int(int64(l.Line))
-					for range responseColumns {
-						w.Null()
-					}
+					w.Nulls(len(responseColumns))
 					w.Text(l.Problem)
 					return w.EndRow()
 				}
@@ -279,9 +286,8 @@ func (s *Store) stageResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn
 	}
 	// Responses go in file order, so that seq, which breaks ties of answered_at, follows
 	// arrival as DOMAIN.md defines it. The lines were checked above as the triggers on
-	// responses would check them, so the insert tells them (krslab.checked).
-	// (On Citus the setting must reach the shards' triggers too.)
-	if err := execAll(ctx, tx, `SET LOCAL citus.propagate_set_commands = 'local'`, `SET LOCAL krslab.checked = on`); err != nil {
+	// responses would check them, so the insert tells them.
+	if err := checkedHere(ctx, tx, "on"); err != nil {
 		return err
 	}
 	r, err := tx.ExecContext(ctx, `
@@ -333,10 +339,7 @@ func (s *Store) ImportAssignments(ctx context.Context, e experiment.Experiment, 
 					res.Lines++
 					w.Int(int64(l.Line))
 					if l.Problem != "" {
-						w.Null()
-						w.Null()
-						w.Null()
-						w.Null()
+						w.Nulls(4)
 						w.Text(l.Problem)
 						return w.EndRow()
 					}
@@ -403,9 +406,7 @@ func (s *Store) ImportCovariates(ctx context.Context, e experiment.Experiment, f
 					res.Lines++
 					w.Int(int64(l.Line))
 					if l.Problem != "" {
-						w.Null()
-						w.Null()
-						w.Null()
+						w.Nulls(3)
 						w.Text(l.Problem)
 						return w.EndRow()
 					}

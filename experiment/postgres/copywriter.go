@@ -48,6 +48,13 @@ func (w *copyWriter) Null() {
 	w.buf = append(w.buf, `\N`...)
 }
 
+// Nulls writes n NULLs: the columns a bad line leaves empty.
+func (w *copyWriter) Nulls(n int) {
+	for range n {
+		w.Null()
+	}
+}
+
 // Int writes an integer.
 func (w *copyWriter) Int(n int64) {
 	w.sep()
