@@ -392,7 +392,9 @@ func (s *Store) AnswerDays(ctx context.Context, experimentID int64, outcomes []s
 	return days, nil
 }
 
-// RecordLooks keeps the running minimum of sequential p-values in one statement.
+// RecordLooks keeps the running minimum of sequential p-values in one statement. Readers
+// record looks concurrently, so the rows are upserted in key order: two statements that
+// update some of the same rows then wait for each other in one order, never in a cycle.
 func (s *Store) RecordLooks(ctx context.Context, experimentID int64, looks []experiment.Look) ([]float64, error) {
 	outcomes := make(pq.StringArray, len(looks))
 	arms := make(pq.StringArray, len(looks))
@@ -407,7 +409,8 @@ func (s *Store) RecordLooks(ctx context.Context, experimentID int64, looks []exp
 	}
 	err := s.db.SelectContext(ctx, &rows, `
 		INSERT INTO sequential_looks AS s (experiment_id, outcome_key, arm_key, p_min)
-		SELECT $1, t.* FROM unnest($2::text[], $3::text[], $4::float8[]) AS t
+		SELECT $1, t.* FROM unnest($2::text[], $3::text[], $4::float8[]) AS t(outcome_key, arm_key, p)
+		ORDER BY t.outcome_key, t.arm_key
 		ON CONFLICT (experiment_id, outcome_key, arm_key) DO UPDATE
 		SET p_min = least(s.p_min, excluded.p_min), looks = s.looks + 1, last_look_at = now()
 		RETURNING outcome_key, arm_key, p_min`, experimentID, outcomes, arms, ps)
