@@ -139,9 +139,10 @@ func newPage(res experiment.Results, timeline []experiment.TimelinePoint, lang s
 	return p, nil
 }
 
-// render draws one figure as a PNG data URI.
+// render draws one figure as a PNG data URI, at figScale unless a tall figure (many arms
+// or outcomes) would exceed the pixels any PNG may have.
 func render(fn func(plot.Options) ([]byte, error), w, h int, lang, alt string) (figure, error) {
-	b, err := fn(plot.Options{Width: w, Height: h, Format: plot.PNG, Lang: lang, Scale: figScale})
+	b, err := fn(plot.Options{Width: w, Height: h, Format: plot.PNG, Lang: lang, Scale: plot.FitScale(w, h, figScale)})
 	if err != nil {
 		return figure{}, err
 	}

@@ -30,6 +30,11 @@ const (
 	MinHeight     = 200
 	MaxHeight     = 4000
 	MaxScale      = 3
+	// MaxPixels bounds the pixels of a PNG, width × height × scale²: drawing one costs
+	// about 9 bytes of memory a pixel, so 4 megapixels are some 35 MB, where the largest
+	// size at the largest scale would be 144 megapixels and over a gigabyte. An SVG has no
+	// pixels to pay for and only the bounds of width and height.
+	MaxPixels = 4_000_000
 )
 
 // Options say how to encode a figure. The zero value is a 1200x700 English PNG.
@@ -87,7 +92,38 @@ func (o Options) Validate() error {
 	if len(errs) > 0 {
 		return errs
 	}
-	return nil
+	return o.withDefaults().checkPixels()
+}
+
+// checkPixels refuses a PNG of more than MaxPixels, naming the option to lower: the scale
+// when the size alone fits, else the width and the height.
+func (o Options) checkPixels() error {
+	w, h, s := int64(o.Width), int64(o.Height), int64(o.Scale)
+	if o.Format != PNG || w*h*s*s <= MaxPixels {
+		return nil
+	}
+	if w*h > MaxPixels {
+		msg := fmt.Sprintf("too large for a PNG: width × height must be at most %d pixels (got %d × %d = %d); lower width or height, or ask for an SVG",
+			MaxPixels, w, h, w*h)
+		return OptionsError{{"width", msg}, {"height", msg}}
+	}
+	fit := "use scale 1"
+	if f := FitScale(o.Width, o.Height, o.Scale); f > 1 {
+		fit = fmt.Sprintf("use scale %d or less", f)
+	}
+	return OptionsError{{"scale", fmt.Sprintf("too large for a %d × %d PNG: width × height × scale² must be at most %d pixels (got %d); %s",
+		w, h, MaxPixels, w*h*s*s, fit)}}
+}
+
+// FitScale is the largest scale up to want at which a PNG of w × h CSS pixels stays
+// within MaxPixels, at least 1: for figures drawn at a fixed density that grow with their
+// content.
+func FitScale(w, h, want int) int {
+	s := max(want, 1)
+	for s > 1 && int64(w)*int64(h)*int64(s)*int64(s) > MaxPixels {
+		s--
+	}
+	return s
 }
 
 // withDefaults fills the zero values.

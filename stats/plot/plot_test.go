@@ -218,7 +218,14 @@ func TestOptionsValidate(t *testing.T) {
 		{Options{}, nil},
 		{Options{Width: 1200, Height: 700, Format: "svg", Lang: "nl", Scale: 2}, nil},
 		{Options{Width: MinWidth, Height: MinHeight}, nil},
-		{Options{Width: MaxWidth, Height: MaxHeight}, nil},
+		{Options{Width: MaxWidth, Height: MaxHeight, Format: SVG, Scale: MaxScale}, nil},
+		{Options{Width: 2000, Height: 2000}, nil},
+		{Options{Scale: 2}, nil},
+		// A PNG is bounded by its pixels, width × height × scale²: the size alone, then the scale.
+		{Options{Width: MaxWidth, Height: MaxHeight}, []string{"width", "height"}},
+		{Options{Width: MaxWidth, Height: MaxHeight, Format: PNG, Scale: 3}, []string{"width", "height"}},
+		{Options{Scale: 3}, []string{"scale"}},
+		{Options{Width: 2000, Height: 2000, Scale: 2}, []string{"scale"}},
 		{Options{Width: 299}, []string{"width"}},
 		{Options{Width: 4001}, []string{"width"}},
 		{Options{Width: -5}, []string{"width"}},
@@ -255,6 +262,21 @@ func TestOptionsValidate(t *testing.T) {
 		// Every figure refuses the same options.
 		if _, err := Effects(sampleEffects(), tt.opt); !errors.As(err, &oe) {
 			t.Errorf("Effects accepted %+v", tt.opt)
+		}
+	}
+}
+
+// TestFitScale checks the density a growing figure falls back to within the pixel budget.
+func TestFitScale(t *testing.T) {
+	for _, tt := range []struct{ w, h, want, got int }{
+		{920, 700, 2, 2}, {920, 1086, 2, 2}, {920, 1087, 2, 1}, {920, 4000, 2, 1}, {800, 500, 3, 3}, {1200, 700, 3, 2}, {300, 200, 0, 1},
+	} {
+		s := FitScale(tt.w, tt.h, tt.want)
+		if s != tt.got {
+			t.Errorf("FitScale(%d, %d, %d) = %d, want %d", tt.w, tt.h, tt.want, s, tt.got)
+		}
+		if err := (Options{Width: tt.w, Height: tt.h, Scale: s}).Validate(); err != nil {
+			t.Errorf("FitScale(%d, %d, %d) = %d is refused: %v", tt.w, tt.h, tt.want, s, err)
 		}
 	}
 }
