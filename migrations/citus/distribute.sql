@@ -14,6 +14,12 @@
 
 BEGIN;
 
+-- Citus distributes no table with triggers unless citus.enable_unsafe_triggers is on, and
+-- assignments and responses have them (00010): it is set first, before any table moves.
+-- The triggers read and write only the co-located shards of the same experiment (see
+-- responses below), which is what makes them safe here.
+SET LOCAL citus.enable_unsafe_triggers = on;
+
 -- Reference tables.
 SELECT create_reference_table('outcomes');
 SELECT create_reference_table('outcome_components');
@@ -38,13 +44,12 @@ SELECT create_distributed_table('covariates', 'experiment_id', colocate_with => 
 SELECT create_distributed_table('sequential_looks', 'experiment_id', colocate_with => 'arms');
 -- Answers live in their response's row (00010); the views answers and latest_answers read
 -- responses. The triggers on responses (the reference check, the latest-answer rule and the
--- alerts) read and write only the co-located shards of the same experiment (Citus needs
--- citus.enable_unsafe_triggers = on for triggers on distributed tables). The bulk import
+-- alerts) read and write only the co-located shards of the same experiment (hence
+-- citus.enable_unsafe_triggers = on, set above). The bulk import
 -- tells them what it checked itself with SET LOCAL krslab.checked (00010, 00011), which it
 -- sends to the workers with citus.propagate_set_commands = 'local'; the advisory lock that orders
 -- writers of an experiment's responses is taken on the coordinator and, by the triggers, on
 -- the node of the experiment's shard.
-SET LOCAL citus.enable_unsafe_triggers = on;
 -- Alerts (00006): rules, webhook, alerts and their deliveries and attempts, all keyed by
 -- experiment_id first.
 SELECT create_distributed_table('alert_rules', 'experiment_id', colocate_with => 'arms');
