@@ -43,6 +43,16 @@ func validateRules(rules []Rule, p *Problems) {
 		if !attributePattern.MatchString(r.Attribute) {
 			p.Field(f+".attribute", "must be 1-63 lower-case letters, digits or underscores, starting with a letter")
 		}
+		// Whatever the op, the values are stored with the rule: text by the one rule, at
+		// most as long as an attribute value (a longer one could never match).
+		if msg := CheckText(r.Value, maxAttributeValue); msg != "" {
+			p.Field(f+".value", "%s", msg)
+		}
+		for j, v := range r.Values {
+			if msg := CheckText(v, maxAttributeValue); msg != "" {
+				p.Field(fmt.Sprintf("%s.values[%d]", f, j), "%s", msg)
+			}
+		}
 		switch r.Op {
 		case OpEq, OpNeq:
 			if r.Value == "" {

@@ -82,6 +82,11 @@ func (o Outcome) Validate(known map[string]Outcome) error {
 	}
 	if o.Label == "" {
 		p.Field("label", "is required")
+	} else if msg := CheckText(o.Label, MaxLabel); msg != "" {
+		p.Field("label", "%s", msg)
+	}
+	if msg := CheckText(o.LabelNL, MaxLabel); msg != "" {
+		p.Field("label_nl", "%s", msg)
 	}
 	finite := func(field string, v *float64) bool {
 		if v != nil && (math.IsNaN(*v) || math.IsInf(*v, 0)) {
