@@ -56,7 +56,7 @@ func NewArmStats(o Outcome, a ArmData, alpha float64) ArmStats {
 		}
 	case KindBinary:
 		m := a.moments()
-		p := NewProportion(int64(math.Round(m.Sum)), m.N, alpha)
+		p := NewProportion(int64(math.Round(m.Total())), m.N, alpha)
 		s.N, s.Rate, s.SE, s.CILow, s.CIHigh = p.N, p.Rate, p.SE, p.CILow, p.CIHigh
 	default:
 		m := a.moments()

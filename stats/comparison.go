@@ -95,7 +95,7 @@ func Compare(o Outcome, t, c ArmData, alpha float64) Comparison {
 		if mt.N < 2 || mc.N < 2 {
 			return r
 		}
-		p := TwoProportion(int64(math.Round(mt.Sum)), mt.N, int64(math.Round(mc.Sum)), mc.N, alpha)
+		p := TwoProportion(int64(math.Round(mt.Total())), mt.N, int64(math.Round(mc.Total())), mc.N, alpha)
 		if !(p.SE > 0) {
 			return r
 		}
@@ -108,7 +108,7 @@ func Compare(o Outcome, t, c ArmData, alpha float64) Comparison {
 			return r
 		}
 		r.Diff, r.SE, r.DF, r.T, r.PValue, r.CILow, r.CIHigh = w.Diff, w.SE, w.DF, w.T, w.PValue, w.CILow, w.CIHigh
-		r.RelativeLift = relativeLift(w.Diff, mc.Mean())
+		r.RelativeLift = relativeLiftOfMeans(w.Diff, mc)
 		sd := PooledSD(mt, mc)
 		r.CohensD = w.Diff / sd
 		tau := o.MDE

@@ -19,21 +19,31 @@ type CUPEDResult struct {
 // replaced by x_bar, the mean of the present ones over both arms, which
 // leaves that customer's value unadjusted and adds nothing to cov(x, y) or
 // var(x); so theta and the adjusted moments follow from the sums alone.
-// ok is false when the covariate has no variance (theta is undefined) or
-// either arm has fewer than 2 values.
+// Every sum is brought to one pair of shifts (Kx of the covariates, the
+// treatment's K of y) and stays about them, so that a large offset of x or y
+// costs no precision. ok is false when the covariate has no variance (theta
+// is undefined) or either arm has fewer than 2 values.
 func CUPED(yt, yc Moments, xt, xc CovariateSums, alpha float64) (r CUPEDResult, ok bool) {
-	all := xt.add(xc)
+	ky := yt.Shift
+	kx := xt.ShiftX
+	if xt.NX == 0 {
+		kx = xc.ShiftX
+	}
+	yc = yc.ShiftedTo(ky)
+	xt, xc = xt.ShiftedTo(kx, ky), xc.ShiftedTo(kx, ky)
+	all := xt.Merge(xc)
 	if all.NX < 2 || yt.N < 2 || yc.N < 2 {
 		return r, false
 	}
-	xbar := all.SumX / float64(all.NX)
-	sxx := centredXX(all, xbar)
+	// m = x_bar - Kx, the pooled mean of the shifted covariates.
+	m := all.SumX / float64(all.NX)
+	sxx := centredXX(all, m)
 	if !(sxx > cancellationTol*all.SumXX) {
 		return r, false
 	}
-	theta := centredXY(all, xbar) / sxx
-	at := adjustMoments(yt, xt, xbar, theta)
-	ac := adjustMoments(yc, xc, xbar, theta)
+	theta := centredXY(all, m) / sxx
+	at := adjustMoments(yt, xt, m, theta)
+	ac := adjustMoments(yc, xc, m, theta)
 	raw := WelchFromMoments(yt, yc, alpha)
 	w := WelchFromMoments(at, ac, alpha)
 	return CUPEDResult{
@@ -48,22 +58,27 @@ func CUPED(yt, yc Moments, xt, xc CovariateSums, alpha float64) (r CUPEDResult, 
 	}, true
 }
 
-// centredXX is sum over present covariates of (x - xbar)^2.
-func centredXX(s CovariateSums, xbar float64) float64 {
-	return s.SumXX - 2*xbar*s.SumX + float64(s.NX)*xbar*xbar
+// centredXX is the sum over present covariates of (x - x_bar)^2, with m =
+// x_bar - Kx: Σ((x-Kx) - m)² = SumXX - 2m SumX + NX m².
+func centredXX(s CovariateSums, m float64) float64 {
+	return s.SumXX - 2*m*s.SumX + float64(s.NX)*m*m
 }
 
-// centredXY is sum over present covariates of (x - xbar)*y. Centring y as
-// well would subtract y_bar*sum(x - xbar), which is 0 over both arms.
-func centredXY(s CovariateSums, xbar float64) float64 {
-	return s.SumXY - xbar*s.SumY
+// centredXY is the sum over present covariates of (x - x_bar)*(y - Ky).
+// Centring y at its mean instead would subtract (y_bar - Ky)*Σ(x - x_bar),
+// which is 0 over both arms.
+func centredXY(s CovariateSums, m float64) float64 {
+	return s.SumXY - m*s.SumY
 }
 
-// adjustMoments returns the moments of y - theta*(x - xbar) for one arm.
-func adjustMoments(y Moments, x CovariateSums, xbar, theta float64) Moments {
+// adjustMoments returns the moments of y' = y - theta*(x - x_bar) for one arm,
+// about y's shift K: y' - K = (y - K) - theta*(x - x_bar). Its exact sum is
+// unknown.
+func adjustMoments(y Moments, x CovariateSums, m, theta float64) Moments {
 	return Moments{
 		N:     y.N,
-		Sum:   y.Sum - theta*(x.SumX-float64(x.NX)*xbar),
-		SumSq: y.SumSq - 2*theta*centredXY(x, xbar) + theta*theta*centredXX(x, xbar),
+		Shift: y.Shift,
+		Sum:   y.Sum - theta*(x.SumX-float64(x.NX)*m),
+		SumSq: y.SumSq - 2*theta*centredXY(x, m) + theta*theta*centredXX(x, m),
 	}
 }

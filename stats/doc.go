@@ -9,10 +9,20 @@
 // Everything is computed from per-arm summaries that a database can
 // aggregate with SUM and GROUP BY, so no function needs the raw answers:
 //
-//   - Moments {N, Sum, SumSq} for mean-based outcomes (MomentsOf),
+//   - Moments {N, Shift, Sum, SumSq, Exact} for mean-based outcomes (MomentsOf),
 //   - Counts {Min, N[level]} for scale, net and binary outcomes (CountsOf);
 //     ranks, and so Mann-Whitney, are exact from counts,
-//   - CovariateSums {NX, SumX, SumXX, SumXY, SumY} for CUPED (CovariateSumsOf).
+//   - CovariateSums {NX, ShiftX, ShiftY, SumX, SumXX, SumXY, SumY} for CUPED
+//     (CovariateSumsOf).
+//
+// The sums are taken about reference values (Shift: Σ(v-K), Σ(v-K)²), not
+// raw, so that values with a large offset and a small spread (1e9 + N(0,1),
+// timestamps, balances) keep their spread: with K one of the values, the
+// variance, the difference of means and CUPED's cross sums lose nothing to
+// the offset, and a mean adds K back only at the end. The exact sum (Exact),
+// when a caller knows it, settles what rounded sums cannot: whether a mean of
+// values that cancel (1e16, -1e16, 3, -3) is exactly 0. Every formula on the
+// sums lives in moments.go, welch.go and cuped.go.
 //
 // Undefined statistics are NaN; Float marshals them as JSON null.
 //

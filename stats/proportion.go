@@ -66,3 +66,13 @@ func relativeLift(diff, base float64) float64 {
 	}
 	return diff / base
 }
+
+// relativeLiftOfMeans is diff/mean_c, null when the exact mean of the
+// control values is 0 (Moments.zeroMean), however the floating-point sums of
+// values that cancel (1e16, -1e16, 3, -3) happen to round.
+func relativeLiftOfMeans(diff float64, c Moments) float64 {
+	if c.zeroMean() {
+		return math.NaN()
+	}
+	return diff / c.Mean()
+}

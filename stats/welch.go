@@ -20,8 +20,10 @@ type Welch struct {
 }
 
 // WelchFromMoments is Welch's t-test from the arms' sufficient statistics.
+// The difference is taken from the shifted sums (meanDiff), so an offset
+// common to both arms does not round it away.
 func WelchFromMoments(t, c Moments, alpha float64) Welch {
-	w := Welch{Diff: t.Mean() - c.Mean()}
+	w := Welch{Diff: meanDiff(t, c)}
 	nan := math.NaN()
 	w.SE, w.DF, w.T, w.PValue, w.CILow, w.CIHigh = nan, nan, nan, nan, nan, nan
 	if t.N < 2 || c.N < 2 {

@@ -47,7 +47,7 @@ func (s *Store) SummarizeSegments(ctx context.Context, experimentID int64, name 
 			return &experiment.Error{Code: experiment.Invalid, Message: "invalid query", Details: []experiment.Detail{{Field: "segment",
 				Message: fmt.Sprintf("attribute %q has %d distinct values among the experiment's customers; at most %d can be analysed", name, len(arms), maxValues)}}}
 		}
-		rows, err := summaryRows(ctx, tx, experimentID, name, specs)
+		data, err := outcomeData(ctx, tx, experimentID, name, specs)
 		if err != nil {
 			return err
 		}
@@ -55,14 +55,14 @@ func (s *Store) SummarizeSegments(ctx context.Context, experimentID int64, name 
 		for v := range arms {
 			values = append(values, v)
 		}
-		for v := range rows {
+		for v := range data {
 			if _, ok := arms[v]; !ok {
 				values = append(values, v)
 			}
 		}
 		experiment.SortSegmentValues(values)
 		for _, v := range values {
-			out = append(out, experiment.SegmentSummary{Value: v, Summary: summaryOf(specs, arms[v], rows[v])})
+			out = append(out, experiment.SegmentSummary{Value: v, Summary: summaryOf(specs, arms[v], data[v])})
 		}
 		return nil
 	})

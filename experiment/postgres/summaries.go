@@ -3,7 +3,9 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
+	"math/big"
 	"slices"
 	"strings"
 	"time"
@@ -36,9 +38,10 @@ func latestCTE(a *args, experimentID int64, keys []string, until time.Time) stri
 		ORDER BY outcome_key, customer_id, answered_at DESC, seq DESC)`
 }
 
-// covSums are the CUPED sums of the customers' values (c.y) with their covariates (v).
-const covSums = `count(v.value) AS nx, coalesce(sum(v.value), 0) AS sx, coalesce(sum(v.value * v.value), 0) AS sxx,
-	coalesce(sum(v.value * c.y), 0) AS sxy, coalesce(sum(c.y) FILTER (WHERE v.value IS NOT NULL), 0) AS sy`
+// covSums are the CUPED sums of the customers' values (c.y, shifted by K) with their
+// covariates (v.x, shifted by KX).
+const covSums = `count(v.x) AS nx, coalesce(sum(v.x), 0) AS sx, coalesce(sum(v.x * v.x), 0) AS sxx,
+	coalesce(sum(v.x * c.y), 0) AS sxy, coalesce(sum(c.y) FILTER (WHERE v.x IS NOT NULL), 0) AS sy`
 
 type summaryRow struct {
 	Segment string  `db:"segment"` // "" when not segmented
@@ -66,11 +69,11 @@ func (s *Store) Summarize(ctx context.Context, experimentID int64, specs []exper
 		if err != nil {
 			return err
 		}
-		rows, err := summaryRows(ctx, tx, experimentID, "", specs)
+		data, err := outcomeData(ctx, tx, experimentID, "", specs)
 		if err != nil {
 			return err
 		}
-		out = summaryOf(specs, arms[""], rows[""])
+		out = summaryOf(specs, arms[""], data[""])
 		return nil
 	})
 	return out, err
@@ -80,28 +83,148 @@ func (s *Store) Summarize(ctx context.Context, experimentID int64, specs []exper
 func (s *Store) inSummaryTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	return s.inReadTx(ctx, func(tx *sqlx.Tx) error {
 		// Enough memory to group in a hash table rather than sort on disk; no JIT, whose
-		// compilation costs more than these per-experiment aggregates save by it.
-		if _, err := tx.ExecContext(ctx, `SET LOCAL jit = off; SET LOCAL work_mem = '64MB'`); err != nil {
+		// compilation costs more than these per-experiment aggregates save by it. A float8
+		// reads as its shortest exact decimal form (exactSums relies on it).
+		if _, err := tx.ExecContext(ctx, `SET LOCAL jit = off; SET LOCAL work_mem = '64MB'; SET LOCAL extra_float_digits = 1`); err != nil {
 			return err
 		}
 		return fn(tx)
 	})
 }
 
-// summaryOf folds the rows of each spec (rows[i], may be nil) into a Summary.
-func summaryOf(specs []experiment.SummarySpec, arms map[string]experiment.ArmCount, rows [][]summaryRow) experiment.Summary {
+// summaryOf is the Summary of the traffic arms and the per-arm data of each spec (data[i],
+// may be nil).
+func summaryOf(specs []experiment.SummarySpec, arms map[string]experiment.ArmCount, data []map[string]stats.ArmData) experiment.Summary {
 	sum := experiment.Summary{Arms: arms, Outcomes: make([]map[string]stats.ArmData, len(specs))}
 	if sum.Arms == nil {
 		sum.Arms = map[string]experiment.ArmCount{}
 	}
-	for i, spec := range specs {
-		var r []summaryRow
-		if rows != nil {
-			r = rows[i]
+	for i := range specs {
+		if data != nil && data[i] != nil {
+			sum.Outcomes[i] = data[i]
+		} else {
+			sum.Outcomes[i] = map[string]stats.ArmData{}
 		}
-		sum.Outcomes[i] = foldSummaries(spec, r)
 	}
 	return sum
+}
+
+// outcomeData computes the per-arm data of every spec per segment value (one value, "",
+// when name is ""): data[value][spec][arm]. The sums are taken about each outcome's
+// reference values (referenceValues), and the exact sums are added where the rounded ones
+// cannot tell the mean (exactSums).
+func outcomeData(ctx context.Context, tx *sqlx.Tx, experimentID int64, name string, specs []experiment.SummarySpec) (map[string][]map[string]stats.ArmData, error) {
+	refs, err := referenceValues(ctx, tx, experimentID, specs)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := summaryRows(ctx, tx, experimentID, name, specs, refs)
+	if err != nil {
+		return nil, err
+	}
+	data := make(map[string][]map[string]stats.ArmData, len(rows))
+	for value, r := range rows {
+		d := make([]map[string]stats.ArmData, len(specs))
+		for i, spec := range specs {
+			d[i] = foldSummaries(spec, r[i], refs)
+		}
+		data[value] = d
+	}
+	if err := exactSums(ctx, tx, experimentID, name, specs, data); err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+// references are the values the sums of an outcome are taken about, so that values with a
+// large offset and a small spread (1e9 + N(0,1), timestamps, balances) keep every digit of
+// their spread (STATS.md): sums of v - K and (v - K)^2, not of v and v^2.
+type references struct {
+	// k is K per outcome: one of its stored values (numeric) or one customer's composite.
+	// Counted outcomes have none (0): their sums are of small integers, exact.
+	k map[string]float64
+	// kx is KX per outcome with covariates: one of its stored covariates (its sums: KX
+	// stands in for x, K for y).
+	kx map[string]float64
+	// withCovariates is whether the experiment has covariates at all.
+	withCovariates bool
+}
+
+// midComposite is K of a composite that no single response answers whole: the middle of
+// its 0..100 range, which bounds what cancellation can cost.
+const midComposite = 50
+
+// referenceSample is how many stored values the median K (or KX) is taken of. A value of
+// the data can cost an arm or a segment precision only when it lies far outside the bulk
+// of that arm's or segment's values (an outlier, a 0 among balances); the median of a few
+// is in the bulk unless most of them are outliers.
+const referenceSample = 25
+
+// referenceValues reads K and KX of every spec in one statement: the median of the first
+// referenceSample values (percentile_disc: one of them, so identical values sum to exactly
+// 0 about it), found by index or within the first responses that hold the outcome. An
+// outcome nobody answered costs one scan of the experiment's responses (without unnesting
+// them); then it has no sums to take.
+func referenceValues(ctx context.Context, tx *sqlx.Tx, experimentID int64, specs []experiment.SummarySpec) (references, error) {
+	var a args
+	exp := a.add(experimentID)
+	sample := fmt.Sprint(referenceSample)
+	median := func(value, from string) string {
+		return `(SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY v) FROM (SELECT ` + value + ` AS v FROM ` + from + `) s)`
+	}
+	// responses holding every key of keys, with their key sets.
+	holding := func(keys string) string {
+		return `(SELECT key_set, answer_values FROM responses WHERE experiment_id = ` + exp + ` AND key_set = ANY(ARRAY(
+			SELECT id FROM answer_key_sets WHERE outcome_keys @> ` + keys + `::text[])) LIMIT ` + sample + `) r
+			JOIN answer_key_sets ks ON ks.id = r.key_set`
+	}
+	ks := make([]string, len(specs))
+	kxs := make([]string, len(specs))
+	for i, spec := range specs {
+		key := a.add(spec.Outcome.Key)
+		switch {
+		case spec.Outcome.Kind == experiment.Composite:
+			ks[i] = `coalesce(` + median(compositeExpr(&a, spec), holding(a.add(pq.StringArray(componentKeys(spec))))) + `, ` + fmt.Sprint(midComposite) + `)`
+		case spec.Counts:
+			ks[i] = `0`
+		default:
+			ks[i] = `coalesce(` + median(`r.answer_values[array_position(ks.outcome_keys, `+key+`::text)]`, holding(`ARRAY[`+key+`::text]`)) + `, 0)`
+		}
+		kxs[i] = `coalesce(` + median(`value`, `(SELECT value FROM covariates WHERE experiment_id = `+exp+` AND outcome_key = `+key+`::text LIMIT `+sample+`) c`) + `, 'NaN')`
+	}
+	var row struct {
+		Cov bool            `db:"cov"`
+		K   pq.Float64Array `db:"k"`
+		KX  pq.Float64Array `db:"kx"`
+	}
+	q := `SELECT EXISTS (SELECT 1 FROM covariates WHERE experiment_id = ` + exp + `) AS cov,
+		ARRAY[` + strings.Join(ks, ", ") + `]::float8[] AS k, ARRAY[` + strings.Join(kxs, ", ") + `]::float8[] AS kx`
+	if err := tx.GetContext(ctx, &row, q, a...); err != nil {
+		return references{}, err
+	}
+	refs := references{k: map[string]float64{}, kx: map[string]float64{}, withCovariates: row.Cov}
+	for i, spec := range specs {
+		refs.k[spec.Outcome.Key] = row.K[i]
+		if !math.IsNaN(row.KX[i]) {
+			refs.kx[spec.Outcome.Key] = row.KX[i]
+		}
+	}
+	return refs, nil
+}
+
+// shiftedBy is the expression value - K(key), K from shifts by the outcome key in the
+// expression key; value itself when no outcome of keys has a K other than 0.
+func shiftedBy(a *args, value, key string, keys []string, shifts map[string]float64) string {
+	var whens []string
+	for _, k := range keys {
+		if v := shifts[k]; v != 0 {
+			whens = append(whens, `WHEN `+a.add(k)+`::text THEN `+a.add(v)+`::float8`)
+		}
+	}
+	if len(whens) == 0 {
+		return value
+	}
+	return `(` + value + ` - CASE ` + key + ` ` + strings.Join(whens, ` `) + ` ELSE 0 END)`
 }
 
 // segmented selects the columns cols of the rows src (aliased s, with a customer_id) with a
@@ -117,12 +240,12 @@ func segmented(a *args, src, cols, name string) string {
 }
 
 // summaryRows reads the rows of every spec per segment value (one value, "", when name is
-// ""): rows[value][spec]: a level and its count for counted outcomes, n and sums for the
-// others, and the CUPED sums when the experiment has covariates. The current results take
-// one pass over the experiment's responses (currentQuery) and one over the few customers
-// with several (severalQuery); a cut-off one pass for simple outcomes and one for
-// composites (cutOffQueries).
-func summaryRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name string, specs []experiment.SummarySpec) (map[string][][]summaryRow, error) {
+// ""): rows[value][spec]: a level and its count for counted outcomes, n and sums about K for
+// the others, and the CUPED sums about K and KX when the experiment has covariates. The
+// current results take one pass over the experiment's responses (currentQuery) and one over
+// the few customers with several (severalQuery); a cut-off one pass for simple outcomes and
+// one for composites (cutOffQueries).
+func summaryRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name string, specs []experiment.SummarySpec, refs references) (map[string][][]summaryRow, error) {
 	out := map[string][][]summaryRow{}
 	index := map[string]int{}
 	byOutcome := func(rows []summaryRow) {
@@ -152,25 +275,21 @@ func summaryRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name stri
 	if len(specs) > 0 {
 		until = specs[0].Until // the specs of one call share their cut-off
 	}
-	var withCovariates bool
-	if err := tx.GetContext(ctx, &withCovariates, `SELECT EXISTS (SELECT 1 FROM covariates WHERE experiment_id = $1)`, experimentID); err != nil {
-		return nil, err
-	}
 	var queries []string
 	var params []args
 	switch {
 	case len(simple) == 0 && len(composites) == 0:
 	case until.IsZero():
 		var a args
-		queries = append(queries, currentQuery(&a, experimentID, name, simple, counted, composites, withCovariates))
+		queries = append(queries, currentQuery(&a, experimentID, name, simple, counted, composites, refs))
 		params = append(params, a)
 		if len(composites) > 0 {
 			var a args
-			queries = append(queries, severalQuery(&a, experimentID, name, composites, withCovariates))
+			queries = append(queries, severalQuery(&a, experimentID, name, composites, refs))
 			params = append(params, a)
 		}
 	default:
-		queries, params = cutOffQueries(experimentID, name, simple, counted, composites, until, withCovariates)
+		queries, params = cutOffQueries(experimentID, name, simple, counted, composites, until, refs)
 	}
 	for i, q := range queries {
 		var rows []summaryRow
@@ -188,26 +307,43 @@ func level(a *args, counted []string) string {
 	return `CASE WHEN c.outcome_key = ANY(` + a.add(pq.StringArray(counted)) + `::text[]) THEN c.y ELSE 0 END`
 }
 
+// compositeExpr is a composite of one response r (with its key set ks) as currentQuery and
+// referenceValues compute it: the mean of the components rescaled to 0..100, in component
+// order, so that both give the same float for the same answers.
+func compositeExpr(a *args, spec experiment.SummarySpec) string {
+	var terms []string
+	for _, c := range spec.Components {
+		lo, hi, _ := c.Bounds()
+		k, l, h := a.add(c.Key), a.add(lo), a.add(hi)
+		terms = append(terms, fmt.Sprintf("100 * (r.answer_values[array_position(ks.outcome_keys, %s::text)] - %s::float8) / (%s::float8 - %s::float8)", k, l, h, l))
+	}
+	return fmt.Sprintf("(%s) / %d", strings.Join(terms, " + "), len(terms))
+}
+
+// componentKeys are a composite's component keys.
+func componentKeys(spec experiment.SummarySpec) []string {
+	keys := make([]string, len(spec.Components))
+	for i, c := range spec.Components {
+		keys[i] = c.Key
+	}
+	return keys
+}
+
 // currentQuery reads every spec from one pass over the experiment's responses. A customer
 // with one response (nearly all) has its latest answers in that row: its simple outcomes are
 // its answers, and its composites are computed from the row's arrays and appended to them,
 // so that one unnest per row yields both. The few customers with several responses get
-// their composites from severalQuery instead.
-func currentQuery(a *args, experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, withCovariates bool) string {
+// their composites from severalQuery instead. Each y is its value less the outcome's K
+// (composites: within the appended expressions, which costs nothing per answer).
+func currentQuery(a *args, experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, refs references) string {
 	exp := a.add(experimentID)
 	keys, values := `ks.outcome_keys`, `r.answer_values`
 	if len(composites) > 0 {
 		var names pq.StringArray
 		var exprs, nulls []string
 		for _, spec := range composites {
-			var terms []string
-			for _, c := range spec.Components {
-				lo, hi, _ := c.Bounds()
-				k, l, h := a.add(c.Key), a.add(lo), a.add(hi)
-				terms = append(terms, fmt.Sprintf("100 * (r.answer_values[array_position(ks.outcome_keys, %s::text)] - %s::float8) / (%s::float8 - %s::float8)", k, l, h, l))
-			}
 			names = append(names, spec.Outcome.Key)
-			exprs = append(exprs, fmt.Sprintf("(%s) / %d", strings.Join(terms, " + "), len(terms)))
+			exprs = append(exprs, compositeExpr(a, spec)+` - `+a.add(refs.k[spec.Outcome.Key])+`::float8`)
 			nulls = append(nulls, "NULL")
 		}
 		keys = `ks.outcome_keys || ` + a.add(names) + `::text[]`
@@ -215,52 +351,53 @@ func currentQuery(a *args, experimentID int64, name string, simple, counted []st
 			ELSE '{` + strings.Join(nulls, ",") + `}'::float8[] END`
 	}
 	wanted := append(append(pq.StringArray(nil), simple...), outcomeKeys(composites)...)
-	src := `(SELECT r.customer_id, r.arm_key, x.k AS outcome_key, x.v AS y
+	src := `(SELECT r.customer_id, r.arm_key, x.k AS outcome_key, ` + shiftedBy(a, "x.v", "x.k", simple, refs.k) + ` AS y
 		FROM responses r JOIN answer_key_sets ks ON ks.id = r.key_set
 		CROSS JOIN LATERAL unnest(` + keys + `, ` + values + `) AS x(k, v)
 		WHERE r.experiment_id = ` + exp + ` AND x.k = ANY(` + a.add(wanted) + `::text[]) AND x.v IS NOT NULL
 		  AND x.k <> ALL (r.superseded)) s`
-	return cells(a, segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y", name), experimentID, level(a, counted), withCovariates)
+	return cells(a, segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y", name), experimentID, level(a, counted), refs)
 }
 
 // severalQuery sums the composites of the customers with several responses, from the latest
 // answers of each component grouped by customer (a partial index finds those customers).
-func severalQuery(a *args, experimentID int64, name string, specs []experiment.SummarySpec, withCovariates bool) string {
+func severalQuery(a *args, experimentID int64, name string, specs []experiment.SummarySpec, refs references) string {
 	exp := a.add(experimentID)
-	b, all := components(a, specs)
+	b, all := components(a, specs, refs)
 	src := `(` + compositeOf(b, `(SELECT r.customer_id, r.arm_key, u.k, u.v AS value
 		      FROM responses r JOIN answer_key_sets ks ON ks.id = r.key_set
 		      CROSS JOIN LATERAL unnest(ks.outcome_keys, r.answer_values) AS u(k, v)
 		      WHERE r.experiment_id = `+exp+` AND NOT r.only_response
 		        AND u.k = ANY(`+a.add(all)+`::text[]) AND u.k <> ALL (r.superseded))`) + `) s`
-	return cells(a, segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y", name), experimentID, "0", withCovariates)
+	return cells(a, segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y", name), experimentID, "0", refs)
 }
 
-// components is the composites' components as a relation b(composite, key, lo, hi, n), n
-// being the composite's number of components, and the distinct component keys.
-func components(a *args, specs []experiment.SummarySpec) (string, pq.StringArray) {
+// components is the composites' components as a relation b(composite, key, lo, hi, n, k), n
+// being the composite's number of components and k its K, and the distinct component keys.
+func components(a *args, specs []experiment.SummarySpec, refs references) (string, pq.StringArray) {
 	var composite, keys, all pq.StringArray
-	var los, his pq.Float64Array
+	var los, his, ks pq.Float64Array
 	var counts []int64
 	for _, spec := range specs {
 		for _, c := range spec.Components {
 			lo, hi, _ := c.Bounds()
 			composite, keys, los, his = append(composite, spec.Outcome.Key), append(keys, c.Key), append(los, lo), append(his, hi)
 			counts = append(counts, int64(len(spec.Components)))
+			ks = append(ks, refs.k[spec.Outcome.Key])
 			if !slices.Contains(all, c.Key) {
 				all = append(all, c.Key)
 			}
 		}
 	}
 	return `unnest(` + a.add(composite) + `::text[], ` + a.add(keys) + `::text[], ` + a.add(los) + `::float8[], ` +
-		a.add(his) + `::float8[], ` + a.add(pq.Int64Array(counts)) + `::int[]) AS b(composite, key, lo, hi, n)`, all
+		a.add(his) + `::float8[], ` + a.add(pq.Int64Array(counts)) + `::int[], ` + a.add(ks) + `::float8[]) AS b(composite, key, lo, hi, n, k)`, all
 }
 
 // compositeOf is each customer's composites from the latest component answers l
 // (customer_id, arm_key, k, value): the mean of the components rescaled to 0..100, for
-// customers who answered every component.
+// customers who answered every component, less the composite's K.
 func compositeOf(b, l string) string {
-	return `SELECT l.customer_id, l.arm_key, b.composite AS outcome_key, avg(100 * (l.value - b.lo) / (b.hi - b.lo)) AS y
+	return `SELECT l.customer_id, l.arm_key, b.composite AS outcome_key, avg(100 * (l.value - b.lo) / (b.hi - b.lo)) - max(b.k) AS y
 		FROM ` + l + ` l JOIN ` + b + ` ON b.key = l.k
 		GROUP BY b.composite, l.customer_id, l.arm_key
 		HAVING count(*) = max(b.n)`
@@ -268,13 +405,16 @@ func compositeOf(b, l string) string {
 
 // cells groups the rows c (segment, customer_id, arm_key, outcome_key, y) into summary rows
 // per segment, outcome, arm and level (an expression, "0" for none), with the CUPED sums
-// when the experiment has covariates.
-func cells(a *args, c string, experimentID int64, level string, withCovariates bool) string {
+// when the experiment has covariates, each covariate less its outcome's KX.
+func cells(a *args, c string, experimentID int64, level string, refs references) string {
 	cov, join := `0 AS nx, 0 AS sx, 0 AS sxx, 0 AS sxy, 0 AS sy`, ``
-	if withCovariates {
+	if refs.withCovariates {
 		cov = covSums
+		exp := a.add(experimentID)
+		keys := slices.Sorted(maps.Keys(refs.kx))
 		join = `
-		LEFT JOIN covariates v ON v.experiment_id = ` + a.add(experimentID) + ` AND v.outcome_key = c.outcome_key AND v.customer_id = c.customer_id`
+		LEFT JOIN (SELECT outcome_key, customer_id, ` + shiftedBy(a, "value", "outcome_key", keys, refs.kx) + ` AS x
+		           FROM covariates WHERE experiment_id = ` + exp + `) v ON v.outcome_key = c.outcome_key AND v.customer_id = c.customer_id`
 	}
 	group := `GROUP BY c.segment, c.outcome_key, c.arm_key`
 	if level != "0" { // (a constant would name a column by position)
@@ -297,20 +437,20 @@ func outcomeKeys(specs []experiment.SummarySpec) []string {
 // cutOffQueries read the specs as they stood before a cut-off (the timeline), deriving the
 // latest answers from those given before it: all simple outcomes in one pass, all
 // composites in another.
-func cutOffQueries(experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, until time.Time, withCovariates bool) ([]string, []args) {
+func cutOffQueries(experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, until time.Time, refs references) ([]string, []args) {
 	var queries []string
 	var params []args
 	if len(simple) > 0 {
 		var a args
 		latest := latestCTE(&a, experimentID, simple, until)
-		c := segmented(&a, "latest s", "s.outcome_key, s.customer_id, s.arm_key, s.value AS y", name)
+		c := segmented(&a, "latest s", "s.outcome_key, s.customer_id, s.arm_key, "+shiftedBy(&a, "s.value", "s.outcome_key", simple, refs.k)+" AS y", name)
 		queries = append(queries, `WITH `+latest+`
-		`+cells(&a, c, experimentID, level(&a, counted), withCovariates))
+		`+cells(&a, c, experimentID, level(&a, counted), refs))
 		params = append(params, a)
 	}
 	if len(composites) > 0 {
 		var a args
-		queries = append(queries, compositeQuery(&a, experimentID, name, composites, until, withCovariates))
+		queries = append(queries, compositeQuery(&a, experimentID, name, composites, until, refs))
 		params = append(params, a)
 	}
 	return queries, params
@@ -319,20 +459,23 @@ func cutOffQueries(experimentID int64, name string, simple, counted []string, co
 // compositeQuery sums every composite of customers who answered all its components, from
 // each component's latest answer before the cut-off, with the CUPED sums of the composite's
 // covariate. One pass serves all composites.
-func compositeQuery(a *args, experimentID int64, name string, specs []experiment.SummarySpec, until time.Time, withCovariates bool) string {
-	b, all := components(a, specs)
+func compositeQuery(a *args, experimentID int64, name string, specs []experiment.SummarySpec, until time.Time, refs references) string {
+	b, all := components(a, specs, refs)
 	cust := latestCTE(a, experimentID, all, until) + `,
 		cust AS (` + compositeOf(b, `(SELECT customer_id, arm_key, outcome_key AS k, value FROM latest)`) + `)`
 	return `WITH ` + cust + `
-		` + cells(a, segmented(a, "cust s", "s.outcome_key, s.customer_id, s.arm_key, s.y", name), experimentID, "0", withCovariates)
+		` + cells(a, segmented(a, "cust s", "s.outcome_key, s.customer_id, s.arm_key, s.y", name), experimentID, "0", refs)
 }
 
-// foldSummaries turns the grouped rows into per-arm stats input.
-func foldSummaries(spec experiment.SummarySpec, rows []summaryRow) map[string]stats.ArmData {
+// foldSummaries turns the grouped rows into per-arm stats input, the sums about the
+// outcome's K and KX.
+func foldSummaries(spec experiment.SummarySpec, rows []summaryRow, refs references) map[string]stats.ArmData {
 	out := map[string]stats.ArmData{}
 	covs := map[string]*stats.CovariateSums{}
 	var withCov int64
 	lo, hi, _ := spec.Outcome.Bounds()
+	k := refs.k[spec.Outcome.Key]
+	kx := refs.kx[spec.Outcome.Key]
 	for _, r := range rows {
 		d := out[r.Arm]
 		// Rows carry either answers (N > 0) or CUPED sums (NX > 0).
@@ -347,20 +490,14 @@ func foldSummaries(spec experiment.SummarySpec, rows []summaryRow) map[string]st
 				d.Counts.N[level] += r.N
 			}
 		default:
-			d.Moments.N += r.N
-			d.Moments.Sum += r.Sum
-			d.Moments.SumSq += r.SumSq
+			d.Moments = d.Moments.Merge(stats.Moments{N: r.N, Shift: k, Sum: r.Sum, SumSq: r.SumSq})
 		}
 		c := covs[r.Arm]
 		if c == nil {
-			c = &stats.CovariateSums{}
+			c = &stats.CovariateSums{ShiftX: kx, ShiftY: k}
 			covs[r.Arm] = c
 		}
-		c.NX += r.NX
-		c.SumX += r.SX
-		c.SumXX += r.SXX
-		c.SumXY += r.SXY
-		c.SumY += r.SY
+		*c = c.Merge(stats.CovariateSums{NX: r.NX, ShiftX: kx, ShiftY: k, SumX: r.SX, SumXX: r.SXX, SumXY: r.SXY, SumY: r.SY})
 		withCov += r.NX
 		out[r.Arm] = d
 	}
@@ -374,6 +511,81 @@ func foldSummaries(spec experiment.SummarySpec, rows []summaryRow) map[string]st
 		out[arm] = d
 	}
 	return out
+}
+
+// exactSums adds the exact sum of the values (stats.Moments.Exact) to the numeric outcomes
+// whose rounded sums cannot give an arm's mean, nor so tell whether it is exactly 0
+// (stats.Moments.NeedsExactSum: values that cancel, such as 1e16, -1e16, 3, -3; never
+// values with an offset). A second pass over just those outcomes' counted answers sums each
+// value's shortest decimal form (float8 text at extra_float_digits 1, the number as the API
+// reads and writes it; a cast of float8 to numeric would keep only 15 digits) as numeric,
+// which adds without rounding. Composites (0..100) and counted outcomes (integers) need
+// none.
+func exactSums(ctx context.Context, tx *sqlx.Tx, experimentID int64, name string, specs []experiment.SummarySpec, data map[string][]map[string]stats.ArmData) error {
+	index := map[string]int{}
+	var keys []string
+	var until time.Time
+	for i, spec := range specs {
+		until = spec.Until
+		if spec.Counts || spec.Outcome.Kind == experiment.Composite {
+			continue
+		}
+		if needsExactSum(data, i) {
+			index[spec.Outcome.Key] = i
+			keys = append(keys, spec.Outcome.Key)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	var a args
+	var src, with string
+	if until.IsZero() {
+		src = `(SELECT r.customer_id, r.arm_key, x.k AS outcome_key, x.v AS y
+			FROM responses r JOIN answer_key_sets ks ON ks.id = r.key_set
+			CROSS JOIN LATERAL unnest(ks.outcome_keys, r.answer_values) AS x(k, v)
+			WHERE r.experiment_id = ` + a.add(experimentID) + ` AND x.k = ANY(` + a.add(pq.StringArray(keys)) + `::text[])
+			  AND x.k <> ALL (r.superseded)) s`
+	} else {
+		with = `WITH ` + latestCTE(&a, experimentID, keys, until)
+		src = `(SELECT customer_id, arm_key, outcome_key, value AS y FROM latest) s`
+	}
+	var rows []struct {
+		Segment string `db:"segment"`
+		Outcome string `db:"outcome_key"`
+		Arm     string `db:"arm_key"`
+		Exact   string `db:"exact"`
+	}
+	q := with + `
+		SELECT c.segment, c.outcome_key, c.arm_key, sum(c.y::text::numeric)::text AS exact
+		FROM ` + segmented(&a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y", name) + ` c
+		GROUP BY c.segment, c.outcome_key, c.arm_key`
+	if err := tx.SelectContext(ctx, &rows, q, a...); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		sum, ok := new(big.Rat).SetString(r.Exact)
+		d, found := data[r.Segment]
+		if !ok || !found {
+			return fmt.Errorf("exact sum %q of %s/%s in segment %q: no such cell", r.Exact, r.Outcome, r.Arm, r.Segment)
+		}
+		arm := d[index[r.Outcome]][r.Arm]
+		arm.Moments.Exact = sum
+		d[index[r.Outcome]][r.Arm] = arm
+	}
+	return nil
+}
+
+// needsExactSum is whether any arm of spec i in any segment needs its exact sum.
+func needsExactSum(data map[string][]map[string]stats.ArmData, i int) bool {
+	for _, d := range data {
+		for _, a := range d[i] {
+			if a.Moments.NeedsExactSum() {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // AnswerDays lists the UTC days on which any of the given outcomes was answered, in order.
