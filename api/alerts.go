@@ -108,7 +108,8 @@ type deliveryJSON struct {
 	NextAttemptAt  *time.Time                `json:"next_attempt_at"`
 	DeliveredAt    *time.Time                `json:"delivered_at"`
 	LastStatusCode *int                      `json:"last_status_code"`
-	LastError      *string                   `json:"last_error"`
+	LastClass      *string                   `json:"last_class"`
+	LastError      *string                   `json:"last_error"` // admins only
 }
 
 type alertJSON struct {
@@ -133,7 +134,8 @@ type attemptJSON struct {
 	Attempt    int       `json:"attempt"`
 	At         time.Time `json:"at"`
 	StatusCode *int      `json:"status_code"`
-	Error      *string   `json:"error"`
+	Class      string    `json:"class"`
+	Error      *string   `json:"error"` // admins only
 	DurationMS float64   `json:"duration_ms"`
 }
 
@@ -150,14 +152,25 @@ func nonZero[T comparable](v T) *T {
 	return &v
 }
 
-func toAlertJSON(a experiment.Alert) alertJSON {
+// errorDetail is an attempt's error as the caller may read it: only admins see the text,
+// which can tell of the network krslab runs in (an address, a port, whether something
+// listens there); everyone else has its class.
+func errorDetail(c echo.Context, text string) *string {
+	if key, _ := c.Get(keyContext).(experiment.APIKey); key.Role != experiment.RoleAdmin {
+		return nil
+	}
+	return nonZero(text)
+}
+
+func toAlertJSON(c echo.Context, a experiment.Alert) alertJSON {
 	out := alertJSON{ID: a.ID, Experiment: a.Experiment, ResponseID: a.ResponseID, CustomerID: a.CustomerID,
 		Outcome: a.Outcome, Value: a.Value, RuleID: a.RuleID, Rule: a.Rule().String(), AnsweredAt: a.AnsweredAt,
 		RaisedAt: a.RaisedAt, Status: a.Status, ResolvedAt: a.ResolvedAt, ResolvedBy: nonZero(a.ResolvedBy),
 		Note: nonZero(a.Note)}
 	if d := a.Delivery; d != nil {
 		out.Delivery = &deliveryJSON{ID: d.ID, Status: d.Status, Attempts: d.Attempts, NextAttemptAt: d.NextAttemptAt,
-			DeliveredAt: d.DeliveredAt, LastStatusCode: nonZero(d.LastStatusCode), LastError: nonZero(d.LastError)}
+			DeliveredAt: d.DeliveredAt, LastStatusCode: nonZero(d.LastStatusCode), LastClass: nonZero(d.LastClass()),
+			LastError: errorDetail(c, d.LastError)}
 	}
 	return out
 }
@@ -177,7 +190,7 @@ func (s *Server) listAlerts(c echo.Context) error {
 	}
 	out := make([]alertJSON, len(list))
 	for i, a := range list {
-		out[i] = toAlertJSON(a)
+		out[i] = toAlertJSON(c, a)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"alerts": out})
 }
@@ -201,10 +214,10 @@ func (s *Server) getAlert(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := alertDetailJSON{alertJSON: toAlertJSON(a), Attempts: make([]attemptJSON, len(attempts))}
+	out := alertDetailJSON{alertJSON: toAlertJSON(c, a), Attempts: make([]attemptJSON, len(attempts))}
 	for i, x := range attempts {
 		out.Attempts[i] = attemptJSON{Attempt: x.Attempt, At: x.At, StatusCode: nonZero(x.StatusCode),
-			Error: nonZero(x.Error), DurationMS: float64(x.Duration.Microseconds()) / 1000}
+			Class: x.Class(), Error: errorDetail(c, x.Error), DurationMS: float64(x.Duration.Microseconds()) / 1000}
 	}
 	return c.JSON(http.StatusOK, out)
 }
@@ -233,5 +246,5 @@ func (s *Server) resolveAlert(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, toAlertJSON(a))
+	return c.JSON(http.StatusOK, toAlertJSON(c, a))
 }

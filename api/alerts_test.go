@@ -89,15 +89,18 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// startWorker runs a webhook worker with fast retries until the test ends.
-func startWorker(t *testing.T, logs io.Writer) {
+// startWorker runs a webhook worker of policy with fast retries until stop is called or
+// the test ends.
+func startWorker(t *testing.T, logs io.Writer, policy experiment.WebhookPolicy) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	w := webhook.NewWorker(pgtest.Store(t), webhook.Options{
+	w := webhook.NewWorker(pgtest.Store(t), webhook.Options{Policy: policy,
 		Poll: 20 * time.Millisecond, Backoff: 100 * time.Millisecond, Timeout: 2 * time.Second,
 		Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 	go func() { defer close(done); w.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	stop = func() { cancel(); <-done }
+	t.Cleanup(stop)
+	return stop
 }
 
 type alertReply struct {
@@ -116,11 +119,13 @@ type alertReply struct {
 		Status         string  `json:"status"`
 		Attempts       int     `json:"attempts"`
 		LastStatusCode *int    `json:"last_status_code"`
+		LastClass      *string `json:"last_class"`
 		LastError      *string `json:"last_error"`
 	} `json:"delivery"`
 	Attempts []struct {
 		Attempt    int     `json:"attempt"`
 		StatusCode *int    `json:"status_code"`
+		Class      string  `json:"class"`
 		Error      *string `json:"error"`
 		DurationMS float64 `json:"duration_ms"`
 	} `json:"attempts"`
@@ -219,7 +224,7 @@ func TestAlertsCloseTheLoop(t *testing.T) {
 	}
 
 	logs := &syncBuffer{}
-	startWorker(t, logs)
+	startWorker(t, logs, allowLoopback(t)) // the receiver is an httptest server
 	id := strconv.FormatInt(a.ID, 10)
 	var detail alertReply
 	deadline := time.Now().Add(15 * time.Second)
@@ -233,11 +238,19 @@ func TestAlertsCloseTheLoop(t *testing.T) {
 	if detail.Delivery.Status != "delivered" || detail.Delivery.Attempts != 2 || len(detail.Attempts) != 2 {
 		t.Fatalf("delivery after the receiver failed once: %+v %+v", detail.Delivery, detail.Attempts)
 	}
-	if c := detail.Attempts[0].StatusCode; c == nil || *c != 500 || detail.Attempts[0].Error == nil {
+	if c := detail.Attempts[0].StatusCode; c == nil || *c != 500 || detail.Attempts[0].Class != "5xx" || detail.Attempts[0].Error != nil {
 		t.Errorf("first attempt %+v", detail.Attempts[0])
 	}
-	if c := detail.Attempts[1].StatusCode; c == nil || *c != 204 || detail.Attempts[1].Error != nil {
+	if c := detail.Attempts[1].StatusCode; c == nil || *c != 204 || detail.Attempts[1].Class != "2xx" || detail.Attempts[1].Error != nil {
 		t.Errorf("second attempt %+v", detail.Attempts[1])
+	}
+	if d := detail.Delivery; d.LastClass == nil || *d.LastClass != "2xx" || d.LastError != nil {
+		t.Errorf("delivery %+v", d)
+	}
+	var asAdmin alertReply
+	e.must(http.StatusOK, admin, "GET", "/v1/alerts/"+id, nil).json(t, &asAdmin)
+	if x := asAdmin.Attempts[0].Error; x == nil || *x != "HTTP 500" {
+		t.Errorf("first attempt as an admin sees it %+v", asAdmin.Attempts[0])
 	}
 	time.Sleep(300 * time.Millisecond) // longer than the backoff: nothing more is sent
 	got := rcv.received()

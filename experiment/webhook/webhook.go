@@ -14,11 +14,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/krslab/krslab/experiment"
@@ -55,7 +58,13 @@ type Payload struct {
 
 // Options tune the Worker; zero values take the defaults.
 type Options struct {
-	Client      *http.Client  // default: no redirects followed, Timeout per attempt
+	// Policy is where webhooks may be posted: the service's (experiment.Service.Webhooks),
+	// checked again on every address the default Client connects to.
+	Policy experiment.WebhookPolicy
+	// Client, when set, is used as it is: the policy is then checked on the URL only, the
+	// client must check what it connects to. Default: Policy checked on every connection,
+	// no proxy, no redirects followed, Timeout per attempt.
+	Client      *http.Client
 	Timeout     time.Duration // per attempt, default 10 s
 	Poll        time.Duration // how often due deliveries are looked for, default 1 s
 	Backoff     time.Duration // wait before the first retry, doubled each time; default 1 s
@@ -102,12 +111,46 @@ func NewWorker(store experiment.AlertStore, opt Options) *Worker {
 	}
 	if opt.Client == nil {
 		opt.Client = &http.Client{
-			Timeout: opt.Timeout,
-			// A redirect would turn the POST into a GET elsewhere: it counts as a failure.
+			Timeout:   opt.Timeout,
+			Transport: Transport(opt.Policy),
+			// A redirect would turn the POST into a GET elsewhere, perhaps somewhere the
+			// policy refuses: it counts as a failure and is never followed.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	}
 	return &Worker{store: store, opt: opt}
+}
+
+// Transport connects only where policy allows: every address a host name resolves to is
+// checked when it is dialled (a net.Dialer Control function), so that a name re-pointed
+// after the URL was checked, or a name that resolves to several addresses, gains nothing.
+// It uses no proxy, which would connect on its behalf unchecked.
+func Transport(policy experiment.WebhookPolicy) *http.Transport {
+	return &http.Transport{
+		Proxy: nil,
+		DialContext: func(ctx context.Context, network, address string) (net.Conn, error) {
+			host, _, err := net.SplitHostPort(address)
+			if err != nil {
+				return nil, err
+			}
+			d := net.Dialer{
+				Timeout: 10 * time.Second,
+				Control: func(_, address string, _ syscall.RawConn) error {
+					ap, err := netip.ParseAddrPort(address)
+					if err != nil {
+						return fmt.Errorf("%w: unexpected address %q", experiment.ErrWebhookRefused, address)
+					}
+					return policy.CheckDial(host, ap.Addr())
+				},
+			}
+			return d.DialContext(ctx, network, address)
+		},
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          64,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
 }
 
 // lease is how long a claimed delivery is hidden from other workers: longer than an attempt
@@ -172,16 +215,24 @@ func (w *Worker) deliver(ctx context.Context, d experiment.PendingDelivery) {
 	start := w.opt.Now()
 	attempt := experiment.DeliveryAttempt{Attempt: d.Attempt, At: start}
 	if d.URL == "" {
-		attempt.Error = "the experiment has no webhook any more"
+		attempt.Error = experiment.NoWebhookError
 		w.record(ctx, d, attempt, experiment.DeliveryFailed, 0)
 		return
 	}
-	body, err := json.Marshal(Payload{
-		AlertID: d.Alert.ID, DeliveryID: d.ID, Attempt: d.Attempt, Experiment: d.Alert.Experiment,
-		CustomerID: d.Alert.CustomerID, ResponseID: d.Alert.ResponseID, Outcome: d.Alert.Outcome,
-		Value: d.Alert.Value, Rule: d.Alert.Rule().String(), AnsweredAt: d.Alert.AnsweredAt.UTC(),
-		RaisedAt: d.Alert.RaisedAt.UTC(), SentAt: start.UTC().Truncate(time.Second),
-	})
+	// Again here: the URL may have been stored under a wider policy than this worker's.
+	err := w.opt.Policy.CheckURL(d.URL)
+	if err != nil && !errors.Is(err, experiment.ErrWebhookRefused) {
+		err = fmt.Errorf("%w: %v", experiment.ErrWebhookRefused, err)
+	}
+	var body []byte
+	if err == nil {
+		body, err = json.Marshal(Payload{
+			AlertID: d.Alert.ID, DeliveryID: d.ID, Attempt: d.Attempt, Experiment: d.Alert.Experiment,
+			CustomerID: d.Alert.CustomerID, ResponseID: d.Alert.ResponseID, Outcome: d.Alert.Outcome,
+			Value: d.Alert.Value, Rule: d.Alert.Rule().String(), AnsweredAt: d.Alert.AnsweredAt.UTC(),
+			RaisedAt: d.Alert.RaisedAt.UTC(), SentAt: start.UTC().Truncate(time.Second),
+		})
+	}
 	if err == nil {
 		attempt.StatusCode, err = w.post(ctx, d, body, start)
 	}
@@ -231,10 +282,18 @@ func (w *Worker) post(ctx context.Context, d experiment.PendingDelivery, body []
 		// url.Error repeats the URL, which may carry a token of the receiver's: keep the cause.
 		var ue *url.Error
 		if errors.As(err, &ue) {
-			if ue.Timeout() {
-				return 0, fmt.Errorf("no answer within %s", w.opt.Timeout)
+			err = ue.Err
+		}
+		switch {
+		case errors.Is(err, experiment.ErrWebhookRefused):
+			// The class of the attempt is read from the start of its error (Class).
+			var oe *net.OpError
+			if errors.As(err, &oe) {
+				err = oe.Err
 			}
-			return 0, ue.Err
+			return 0, err
+		case ue != nil && ue.Timeout():
+			return 0, fmt.Errorf("no answer within %s", w.opt.Timeout)
 		}
 		return 0, err
 	}
