@@ -2,7 +2,6 @@ package api
 
 import (
 	"bufio"
-	"encoding/csv"
 	"net/http"
 	"time"
 
@@ -76,7 +75,7 @@ func (s *Server) assignmentsCSV(c echo.Context) error {
 	res.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")
 	res.Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+key+`-assignments.csv"`)
 	buf := bufio.NewWriterSize(res, 64<<10)
-	w := csv.NewWriter(buf)
+	w := experiment.NewCSVWriter(buf)
 	started := false
 	err := s.svc.EachAssignment(ctx, key, func(a experiment.Assignment) error {
 		if !started {

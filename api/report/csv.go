@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/csv"
 	"io"
 	"math"
 	"strconv"
@@ -15,7 +14,9 @@ var CSVHeader = []string{"outcome", "kind", "arm", "n", "mean", "ci_low", "ci_hi
 	"diff", "diff_ci_low", "diff_ci_high", "p_value", "p_adjusted", "verdict"}
 
 // WriteCSV writes results.csv: one row per (outcome, arm), outcomes in
-// analysis order, arms in the experiment's order, RFC 4180 with a header.
+// analysis order, arms in the experiment's order, RFC 4180 with a header,
+// through experiment.CSVWriter (a text cell that would start a spreadsheet
+// formula gets a single quote in front; numbers are written as they are).
 //
 // The numbers are the /results JSON's, in the same shortest round-tripping
 // form (strconv 'g', -1), with an empty cell where the JSON has null:
@@ -34,7 +35,7 @@ var CSVHeader = []string{"outcome", "kind", "arm", "n", "mean", "ci_low", "ci_hi
 // The control arm's comparison columns and verdict are empty; an
 // insufficient comparison has empty numbers and verdict insufficient_data.
 func WriteCSV(w io.Writer, res experiment.Results) error {
-	cw := csv.NewWriter(w)
+	cw := experiment.NewCSVWriter(w)
 	if err := cw.Write(CSVHeader); err != nil {
 		return err
 	}
