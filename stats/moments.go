@@ -129,10 +129,14 @@ func (m Moments) Total() float64 {
 func (m Moments) NeedsExactSum() bool { return m.N > 0 && m.Exact == nil && m.imprecise() }
 
 // exactTol is the relative precision below which the exact sum, when known,
-// replaces the rounded sums. An exact sum of decimals differs from that of
-// the binary values by up to half an ulp of each, so it serves only where the
-// rounded sums are worse, which the bounds below tell.
-const exactTol = 1e-9
+// replaces the rounded sums, and below which a store fetches it: ten times
+// finer than the contract's 1e-6, by bounds that are worst cases (the
+// typical rounding error is some sqrt(N) times smaller). An exact sum of
+// decimals differs from that of the binary values by up to half an ulp of
+// each, so it serves only where the rounded sums may be worse. Only means
+// within some N·4e-9 standard deviations of 0 come near it (4e-4 with 10^5
+// answers): values that cancel.
+const exactTol = 1e-7
 
 // u is the unit roundoff of float64.
 const u = 0x1p-53
