@@ -45,6 +45,6 @@ func (s *Server) eraseCustomer(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"erased": true, "experiments": report.Experiments,
+	return c.JSON(http.StatusOK, map[string]any{"erased": true, "erasure": report.ID, "experiments": report.Experiments,
 		"responses": report.Responses, "covariates": report.Covariates, "attributes": report.Attributes})
 }

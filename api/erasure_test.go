@@ -5,13 +5,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/krslab/krslab/experiment"
 	"github.com/krslab/krslab/experiment/postgres/pgtest"
 )
 
 // TestErasure: a customer's answers and covariates disappear from every experiment and from
 // /results, the arm counts stay, the audit log records the erasure without the id, and a
-// returning customer keeps its arm without being counted twice.
+// returning customer is a new customer: the same arm by the hash rule, counted again.
 func TestErasure(t *testing.T) {
 	e := newEnv(t)
 	const who = "cust-forget-me"
@@ -34,6 +33,8 @@ func TestErasure(t *testing.T) {
 	}
 	e.must(http.StatusForbidden, editor, "DELETE", "/v1/customers/"+who, nil)
 	r := e.must(http.StatusOK, admin, "DELETE", "/v1/customers/"+who, nil)
+	var receipt struct{ Erasure string }
+	r.json(t, &receipt)
 	if !strings.Contains(string(r.Body), `"experiments":2`) || !strings.Contains(string(r.Body), `"responses":2`) ||
 		!strings.Contains(string(r.Body), `"attributes":1`) {
 		t.Errorf("erasure report: %s", r.Body)
@@ -54,22 +55,23 @@ func TestErasure(t *testing.T) {
 			t.Errorf("%s: %d assigned after erasure, want 3", key, total)
 		}
 		e.must(http.StatusNotFound, analyst, "GET", "/v1/experiments/"+key+"/assignments/"+who, nil)
-		// Coming back: same arm, not new, not counted twice.
+		// Coming back: nothing links the customer to its anonymous assignment, so it is new
+		// (and counted again), with the same arm by the hash rule.
 		var again struct {
 			Arm string
 			New bool
 		}
 		e.must(http.StatusOK, ingest, "POST", "/v1/experiments/"+key+"/assignments", map[string]any{"customer_id": who}).json(t, &again)
-		if again.Arm != arms[i] || again.New {
-			t.Errorf("%s: returning customer got %+v, want arm %s not new", key, again, arms[i])
+		if again.Arm != arms[i] || !again.New {
+			t.Errorf("%s: returning customer got %+v, want arm %s, new", key, again, arms[i])
 		}
 		e.must(http.StatusOK, analyst, "GET", "/v1/experiments/"+key+"/results", nil).json(t, &res)
 		total = 0
 		for _, a := range res.Arms {
 			total += a.Assigned
 		}
-		if total != 3 {
-			t.Errorf("%s: %d assigned after return, want 3", key, total)
+		if total != 4 {
+			t.Errorf("%s: %d assigned after return, want 4 (the anonymous row and the new one)", key, total)
 		}
 	}
 	var audit struct {
@@ -82,7 +84,7 @@ func TestErasure(t *testing.T) {
 	}
 	found := false
 	for _, a := range audit.Audit {
-		found = found || (a.Action == "customer.erase" && a.Subject == experiment.ErasedID("", who))
+		found = found || (a.Action == "customer.erase" && a.Subject == receipt.Erasure && receipt.Erasure != "")
 	}
 	if !found {
 		t.Error("erasure not audited")

@@ -21,15 +21,23 @@ type errorPayload struct {
 }
 
 var statusOf = map[experiment.Code]int{
-	experiment.Invalid:         http.StatusUnprocessableEntity,
-	experiment.Unauthorized:    http.StatusUnauthorized,
-	experiment.Forbidden:       http.StatusForbidden,
-	experiment.NotFound:        http.StatusNotFound,
-	experiment.Conflict:        http.StatusConflict,
-	experiment.PayloadTooLarge: http.StatusRequestEntityTooLarge,
-	experiment.Unavailable:     http.StatusServiceUnavailable,
-	experiment.Internal:        http.StatusInternalServerError,
+	experiment.Invalid:            http.StatusUnprocessableEntity,
+	experiment.Unauthorized:       http.StatusUnauthorized,
+	experiment.Forbidden:          http.StatusForbidden,
+	experiment.NotFound:           http.StatusNotFound,
+	experiment.Conflict:           http.StatusConflict,
+	experiment.PreconditionFailed: http.StatusPreconditionFailed,
+	experiment.PayloadTooLarge:    http.StatusRequestEntityTooLarge,
+	experiment.Unavailable:        http.StatusServiceUnavailable,
+	experiment.DatabaseTimeout:    http.StatusGatewayTimeout,
+	experiment.Internal:           http.StatusInternalServerError,
+	experiment.Timeout:            http.StatusRequestTimeout,
+	experiment.Canceled:           statusClientClosed,
 }
+
+// statusClientClosed is nginx's 499, "client closed request", for the logs and metrics of
+// requests whose client went away: no client reads it.
+const statusClientClosed = 499
 
 // badRequest marks errors about the request's syntax (400) rather than its meaning (422).
 type badRequest struct{ err *experiment.Error }
@@ -72,6 +80,13 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	de, status := toError(err)
+	// A client that goes away ends the request's context and with it the statement the
+	// request waits for: what fails then is no outage, no timeout and no bug of ours.
+	if c.Request().Context().Err() != nil &&
+		(de.Code == experiment.Unavailable || de.Code == experiment.DatabaseTimeout || de.Code == experiment.Internal) {
+		de = &experiment.Error{Code: experiment.Canceled, Message: "the client went away before the answer", Cause: err}
+		status = statusOf[de.Code]
+	}
 	payload := errorPayload{Code: de.Code, Message: de.Message, Details: de.Details}
 	if payload.Details == nil {
 		payload.Details = []experiment.Detail{}

@@ -5,6 +5,8 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -54,7 +56,7 @@ func (s *Server) createExperiment(c echo.Context) error {
 		return err
 	}
 	c.Response().Header().Set(echo.HeaderLocation, "/v1/experiments/"+e.Key)
-	return c.JSON(http.StatusCreated, toExperimentJSON(e))
+	return experimentResponse(c, http.StatusCreated, e)
 }
 
 func (s *Server) listExperiments(c echo.Context) error {
@@ -74,19 +76,51 @@ func (s *Server) getExperiment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, toExperimentJSON(e))
+	return experimentResponse(c, http.StatusOK, e)
 }
 
+// patchExperiment applies the patch to the experiment as stored; with If-Match (the ETag of
+// a GET), only if nobody changed it since (412 otherwise).
 func (s *Server) patchExperiment(c echo.Context) error {
+	version, err := ifMatch(c)
+	if err != nil {
+		return err
+	}
 	var req patchRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	e, err := s.svc.PatchExperiment(c.Request().Context(), param(c, "key"), req.domain())
+	e, err := s.svc.PatchExperiment(c.Request().Context(), param(c, "key"), req.domain(), version)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, toExperimentJSON(e))
+	return experimentResponse(c, http.StatusOK, e)
+}
+
+// experimentResponse writes an experiment with its version as the ETag.
+func experimentResponse(c echo.Context, status int, e experiment.Experiment) error {
+	c.Response().Header().Set("ETag", etag(e))
+	return c.JSON(status, toExperimentJSON(e))
+}
+
+func etag(e experiment.Experiment) string { return `"` + strconv.FormatInt(e.Version, 10) + `"` }
+
+// ifMatch reads the version an If-Match header names: AnyVersion without the header or with
+// "*". A weak or unknown tag names no stored version and so fails the condition (412).
+func ifMatch(c echo.Context) (int64, error) {
+	h := strings.TrimSpace(c.Request().Header.Get("If-Match"))
+	if h == "" || h == "*" {
+		return experiment.AnyVersion, nil
+	}
+	if strings.Contains(h, ",") {
+		return 0, &experiment.Error{Code: experiment.Invalid, Message: "invalid If-Match",
+			Details: []experiment.Detail{{Field: "If-Match", Message: "name one ETag, as read from GET"}}}
+	}
+	if v, err := strconv.ParseInt(strings.Trim(h, `"`), 10, 64); err == nil && v > 0 && h == `"`+strconv.FormatInt(v, 10)+`"` {
+		return v, nil
+	}
+	return 0, &experiment.Error{Code: experiment.PreconditionFailed, Message: "If-Match names no version of this experiment",
+		Details: []experiment.Detail{{Field: "If-Match", Message: "not an ETag of this API; read the experiment again"}}}
 }
 
 func (s *Server) startExperiment(c echo.Context) error {
@@ -105,7 +139,7 @@ func (s *Server) lifecycle(c echo.Context, move func(ctx context.Context, key st
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, toExperimentJSON(e))
+	return experimentResponse(c, http.StatusOK, e)
 }
 
 // emptyOrObject accepts an empty body (also an empty chunked one) or an empty JSON object
@@ -136,5 +170,5 @@ func (s *Server) decideExperiment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, toExperimentJSON(e))
+	return experimentResponse(c, http.StatusOK, e)
 }

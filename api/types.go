@@ -88,6 +88,7 @@ type experimentJSON struct {
 	StartedAt             *time.Time    `json:"started_at"`
 	StoppedAt             *time.Time    `json:"stopped_at"`
 	Decision              *decisionJSON `json:"decision"`
+	Version               int64         `json:"version"`
 }
 
 func toExperimentJSON(e experiment.Experiment) experimentJSON {
@@ -96,7 +97,7 @@ func toExperimentJSON(e experiment.Experiment) experimentJSON {
 		Correction: e.Correction, TargetResponsesPerArm: e.TargetResponsesPerArm, MDE: e.MDE, Salt: e.Salt,
 		Coverage: e.Coverage, Eligibility: toRulesJSON(e.Eligibility),
 		CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt, StartedAt: e.StartedAt, StoppedAt: e.StoppedAt,
-		Arms: make([]armJSON, len(e.Arms))}
+		Arms: make([]armJSON, len(e.Arms)), Version: e.Version}
 	for i, a := range e.Arms {
 		w := a.Weight
 		out.Arms[i] = armJSON{Key: a.Key, Name: a.Name, Description: a.Description, Weight: &w, Control: a.Control}

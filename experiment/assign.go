@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -58,13 +59,19 @@ func AssignArm(salt, customerID string, arms []Arm) string {
 // ErasedPrefix starts the customer id of an erased customer's assignment.
 const ErasedPrefix = "erased:"
 
-// ErasedID is the one-way replacement of an erased customer's id in an experiment with the
-// given salt: it keeps the assignment (and so the arm counts and stickiness) without the id.
-func ErasedID(salt, customerID string) string {
-	h := sha256.New()
-	h.Write([]byte("krslab-erasure\x00"))
-	h.Write([]byte(salt))
-	h.Write([]byte{0})
-	h.Write([]byte(customerID))
-	return ErasedPrefix + hex.EncodeToString(h.Sum(nil))
+// NewErasedID returns a random customer id for an erased customer's assignment: it keeps
+// the assignment (and so the arm counts) without anything that leads back to the customer.
+// It is random on purpose: any function of the customer id could be recomputed by whoever
+// holds a candidate id.
+func NewErasedID() string { return ErasedPrefix + randomHex(16) }
+
+// NewErasureID returns the random name of one erasure, for the audit log.
+func NewErasureID() string { return "erasure:" + randomHex(16) }
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return hex.EncodeToString(b)
 }

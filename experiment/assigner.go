@@ -17,19 +17,30 @@ import (
 //     cached too; whether the experiment still runs is checked by the insert itself, and
 //     re-read at least every StatusTTL for cached answers;
 //   - new assignments from concurrent requests are grouped into one multi-row insert (group
-//     commit), and each caller is answered only after that insert has committed.
+//     commit), and each caller is answered only after that insert has committed. Each
+//     experiment has a lane of its own, so an experiment whose inserts wait (behind a long
+//     import, say) holds up only its own customers.
 type assigner struct {
 	store     Store
 	statusTTL time.Duration
 	now       func() time.Time
+	laneIdle  time.Duration // a lane without requests for this long ends
 
 	mu          sync.Mutex
 	experiments map[string]*fresh[Experiment]
 	sticky      *stickyCache
+	lanes       map[int64]*lane
+	closed      bool
 
-	queue chan *assignRequest
-	start sync.Once
-	batch atomic.Pointer[func(size int)] // observes group-commit batch sizes
+	closing chan struct{} // closed by close
+	workers sync.WaitGroup
+	batch   atomic.Pointer[func(size int)] // observes group-commit batch sizes
+}
+
+// lane queues the new assignments of one experiment for its group commits.
+type lane struct {
+	queue   chan *assignRequest
+	pending int // requests on their way into queue (guarded by assigner.mu)
 }
 
 type assignRequest struct {
@@ -56,7 +67,37 @@ func newAssigner(store Store) *assigner {
 		now:         time.Now,
 		experiments: map[string]*fresh[Experiment]{},
 		sticky:      newStickyCache(stickyCapacity),
-		queue:       make(chan *assignRequest, 4*maxGroup),
+		laneIdle:    time.Minute,
+		lanes:       map[int64]*lane{},
+		closing:     make(chan struct{}),
+	}
+}
+
+// close stops taking new assignments, fails the ones queued and waits for the group commits
+// in flight.
+func (as *assigner) close() {
+	as.mu.Lock()
+	if !as.closed {
+		as.closed = true
+		close(as.closing)
+	}
+	as.mu.Unlock()
+	as.workers.Wait()
+}
+
+var errClosed = &Error{Code: Unavailable, Message: "the service is shutting down; retry on another instance"}
+
+// outlastCopies waits until every copy of an experiment that any instance read before now
+// has expired (copies live at most statusTTL), so that a change committed before the call
+// is seen by every instance once it returns.
+func (as *assigner) outlastCopies(ctx context.Context) error {
+	t := time.NewTimer(as.statusTTL)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -123,7 +164,7 @@ func notRunning(e Experiment) error {
 
 // assign returns the assignments of customers of a running experiment, in order. inline
 // attributes (may be nil) stand in for stored ones in the eligibility rules.
-func (as *assigner) assign(ctx context.Context, e Experiment, ids []string, now time.Time, inline map[string]string) ([]Assignment, error) {
+func (as *assigner) assign(ctx context.Context, e Experiment, ids []string, inline map[string]string) ([]Assignment, error) {
 	out := make([]Assignment, len(ids))
 	var missing []int
 	for i, id := range ids {
@@ -133,7 +174,7 @@ func (as *assigner) assign(ctx context.Context, e Experiment, ids []string, now 
 			out[i] = Assignment{CustomerID: id, Reason: NotAdmitted}
 			continue
 		}
-		if a, ok := as.sticky.get(e.ID, id); ok {
+		if a, ok := as.sticky.get(e, id); ok {
 			out[i] = a
 		} else {
 			missing = append(missing, i)
@@ -152,7 +193,7 @@ func (as *assigner) assign(ctx context.Context, e Experiment, ids []string, now 
 		// A batch is already a group: one statement for all of it.
 		list := make([]Assignment, len(missing))
 		for j, i := range missing {
-			list[j] = Assignment{CustomerID: ids[i], Arm: AssignArm(e.Salt, ids[i], e.Arms), AssignedAt: now}
+			list[j] = Assignment{CustomerID: ids[i], Arm: AssignArm(e.Salt, ids[i], e.Arms)}
 		}
 		stored, err := as.store.Assign(ctx, e, list)
 		if err != nil {
@@ -161,18 +202,15 @@ func (as *assigner) assign(ctx context.Context, e Experiment, ids []string, now 
 		}
 		for j, i := range missing {
 			out[i] = stored[j]
-			as.sticky.put(e.ID, stored[j])
+			as.sticky.put(e, stored[j])
 		}
 		return out, nil
 	}
-	as.start.Do(func() { go as.work() })
 	i := missing[0]
 	req := &assignRequest{ctx: ctx, e: e, done: make(chan assignResult, 1),
-		a: Assignment{CustomerID: ids[i], Arm: AssignArm(e.Salt, ids[i], e.Arms), AssignedAt: now}}
-	select {
-	case as.queue <- req:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+		a: Assignment{CustomerID: ids[i], Arm: AssignArm(e.Salt, ids[i], e.Arms)}}
+	if err := as.enqueue(ctx, req); err != nil {
+		return nil, err
 	}
 	select {
 	case r := <-req.done:
@@ -221,16 +259,22 @@ func (as *assigner) eligible(ctx context.Context, e Experiment, ids []string, mi
 			out2 = append(out2, i)
 		}
 	}
-	for _, i := range out2 {
-		a, err := as.store.Assignment(ctx, e.ID, ids[i])
-		switch {
-		case err == nil:
-			out[i] = a
-			as.sticky.put(e.ID, a)
-		case ErrorCode(err) == NotFound:
-			out[i] = Assignment{CustomerID: ids[i], Reason: NotEligible}
-		default:
+	if len(out2) > 0 {
+		list := make([]string, len(out2))
+		for j, i := range out2 {
+			list[j] = ids[i]
+		}
+		found, err := as.store.Assignments(ctx, e.ID, list)
+		if err != nil {
 			return nil, err
+		}
+		for _, i := range out2 {
+			if a, ok := found[ids[i]]; ok {
+				out[i] = a
+				as.sticky.put(e, a)
+			} else {
+				out[i] = Assignment{CustomerID: ids[i], Reason: NotEligible}
+			}
 		}
 	}
 	return keep, nil
@@ -242,39 +286,95 @@ func (as *assigner) storeFailed(e Experiment, err error) {
 	}
 }
 
-// work takes whatever requests are queued, up to maxGroup, and stores them with one
-// statement per experiment; the experiments of a group commit concurrently. One group is in
-// flight at a time: the requests that arrive during its commit form the next group, so under
-// load groups grow with the commit latency instead of commits multiplying (fewer, larger
-// transactions are what the database does fastest).
-func (as *assigner) work() {
-	for first := range as.queue {
-		group := []*assignRequest{first}
-	drain:
-		for len(group) < maxGroup {
-			select {
-			case r := <-as.queue:
-				group = append(group, r)
-			default:
-				break drain
+// enqueue hands a new assignment to its experiment's lane, starting the lane if needed.
+func (as *assigner) enqueue(ctx context.Context, req *assignRequest) error {
+	as.mu.Lock()
+	if as.closed {
+		as.mu.Unlock()
+		return errClosed
+	}
+	l := as.lanes[req.e.ID]
+	if l == nil {
+		l = &lane{queue: make(chan *assignRequest, 4*maxGroup)}
+		as.lanes[req.e.ID] = l
+		as.workers.Add(1)
+		go as.work(req.e.ID, l)
+	}
+	l.pending++
+	as.mu.Unlock()
+	select {
+	case l.queue <- req:
+		return nil
+	case <-ctx.Done():
+		as.mu.Lock()
+		l.pending--
+		as.mu.Unlock()
+		return ctx.Err()
+	}
+}
+
+// work takes whatever requests of one experiment are queued, up to maxGroup, and stores them
+// with one statement. One group is in flight at a time per experiment: the requests that
+// arrive during its commit form the next group, so under load groups grow with the commit
+// latency instead of commits multiplying (fewer, larger transactions are what the database
+// does fastest). A lane idle for laneIdle ends; close ends them all.
+func (as *assigner) work(id int64, l *lane) {
+	defer as.workers.Done()
+	idle := time.NewTimer(as.laneIdle)
+	defer idle.Stop()
+	for {
+		select {
+		case first := <-l.queue:
+			group := []*assignRequest{first}
+		drain:
+			for len(group) < maxGroup {
+				select {
+				case r := <-l.queue:
+					group = append(group, r)
+				default:
+					break drain
+				}
+			}
+			as.mu.Lock()
+			l.pending -= len(group)
+			as.mu.Unlock()
+			if observe := as.batch.Load(); observe != nil {
+				(*observe)(len(group))
+			}
+			live := group[:0]
+			for _, r := range group {
+				if r.ctx.Err() != nil {
+					r.done <- assignResult{err: r.ctx.Err()}
+					continue
+				}
+				live = append(live, r)
+			}
+			if len(live) > 0 {
+				as.commit(live)
+			}
+			idle.Reset(as.laneIdle)
+		case <-idle.C:
+			as.mu.Lock()
+			if l.pending == 0 && len(l.queue) == 0 {
+				delete(as.lanes, id)
+				as.mu.Unlock()
+				return
+			}
+			as.mu.Unlock()
+			idle.Reset(as.laneIdle)
+		case <-as.closing:
+			as.mu.Lock()
+			delete(as.lanes, id)
+			as.mu.Unlock()
+			for {
+				select {
+				case r := <-l.queue:
+					r.done <- assignResult{err: errClosed}
+				default:
+					return
+				}
 			}
 		}
-		if observe := as.batch.Load(); observe != nil {
-			(*observe)(len(group))
-		}
-		byExperiment := map[int64][]*assignRequest{}
-		for _, r := range group {
-			if r.ctx.Err() != nil {
-				r.done <- assignResult{err: r.ctx.Err()}
-				continue
-			}
-			byExperiment[r.e.ID] = append(byExperiment[r.e.ID], r)
-		}
-		var wg sync.WaitGroup
-		for _, reqs := range byExperiment {
-			wg.Go(func() { as.commit(reqs) })
-		}
-		wg.Wait()
 	}
 }
 
@@ -296,7 +396,7 @@ func (as *assigner) commit(reqs []*assignRequest) {
 		return
 	}
 	for i, r := range reqs {
-		as.sticky.put(e.ID, stored[i])
+		as.sticky.put(e, stored[i])
 		r.done <- assignResult{a: stored[i]}
 	}
 }
@@ -304,10 +404,20 @@ func (as *assigner) commit(reqs []*assignRequest) {
 // stickyCache remembers stored assignments. It keeps two generations of at most half the
 // capacity each: a lookup in the older one promotes the entry, and when the newer one is
 // full the older one is dropped, so recently used assignments stay.
+//
+// An entry holds only while the experiment's erasure count is the one it was stored under:
+// an erasure on any instance moves the count, and this instance sees the new count in its
+// next copy of the experiment (at most statusTTL old), so it asks the store again instead of
+// answering for an assignment that no longer carries the customer's id.
 type stickyCache struct {
 	mu       sync.Mutex
 	half     int
-	cur, old map[stickyKey]Assignment
+	cur, old map[stickyKey]stickyEntry
+}
+
+type stickyEntry struct {
+	a        Assignment
+	erasures int64
 }
 
 type stickyKey struct {
@@ -316,42 +426,50 @@ type stickyKey struct {
 }
 
 func newStickyCache(capacity int) *stickyCache {
-	return &stickyCache{half: max(1, capacity/2), cur: map[stickyKey]Assignment{}, old: map[stickyKey]Assignment{}}
+	return &stickyCache{half: max(1, capacity/2), cur: map[stickyKey]stickyEntry{}, old: map[stickyKey]stickyEntry{}}
 }
 
-func (c *stickyCache) get(experimentID int64, customerID string) (Assignment, bool) {
-	k := stickyKey{experimentID, customerID}
+// get returns the cached assignment of a customer in e, if it was cached under e's erasure
+// count.
+func (c *stickyCache) get(e Experiment, customerID string) (Assignment, bool) {
+	k := stickyKey{e.ID, customerID}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if a, ok := c.cur[k]; ok {
-		return a, true
+	if x, ok := c.cur[k]; ok {
+		if x.erasures != e.Erasures {
+			return Assignment{}, false
+		}
+		return x.a, true
 	}
-	a, ok := c.old[k]
-	if ok {
-		c.putLocked(k, a)
+	x, ok := c.old[k]
+	if ok && x.erasures == e.Erasures {
+		c.putLocked(k, x)
+		return x.a, true
 	}
-	return a, ok
+	return Assignment{}, false
 }
 
-func (c *stickyCache) put(experimentID int64, a Assignment) {
+// put caches a stored assignment under the erasure count of the copy of e that the request
+// storing or reading it started with (read before the store's statement).
+func (c *stickyCache) put(e Experiment, a Assignment) {
 	a.New = false // a cached answer is by definition a repeat
 	c.mu.Lock()
-	c.putLocked(stickyKey{experimentID, a.CustomerID}, a)
+	c.putLocked(stickyKey{e.ID, a.CustomerID}, stickyEntry{a, e.Erasures})
 	c.mu.Unlock()
 }
 
-func (c *stickyCache) putLocked(k stickyKey, a Assignment) {
+func (c *stickyCache) putLocked(k stickyKey, x stickyEntry) {
 	if len(c.cur) >= c.half {
-		c.old, c.cur = c.cur, make(map[stickyKey]Assignment, c.half)
+		c.old, c.cur = c.cur, make(map[stickyKey]stickyEntry, c.half)
 	}
-	c.cur[k] = a
+	c.cur[k] = x
 }
 
 // drop forgets a customer everywhere (erasure).
 func (c *stickyCache) drop(customerID string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, m := range []map[stickyKey]Assignment{c.cur, c.old} {
+	for _, m := range []map[stickyKey]stickyEntry{c.cur, c.old} {
 		for k := range m {
 			if k.customer == customerID {
 				delete(m, k)

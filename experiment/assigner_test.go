@@ -101,3 +101,87 @@ func TestAssignerGroupsConcurrentNewAssignments(t *testing.T) {
 		t.Errorf("sticky repeats called the store %d times", store.calls-calls)
 	}
 }
+
+// eligibilityStore has every customer ineligible; some have an assignment from before the
+// rules changed. It counts the lookups of stored assignments.
+type eligibilityStore struct {
+	assignStore
+	lookups atomic.Int64
+}
+
+func (s *eligibilityStore) CustomerAttributes(_ context.Context, ids, _ []string) (map[string]map[string]string, error) {
+	out := map[string]map[string]string{}
+	for _, id := range ids {
+		out[id] = map[string]string{"channel": "mail"}
+	}
+	return out, nil
+}
+
+func (s *eligibilityStore) Assignments(_ context.Context, _ int64, ids []string) (map[string]Assignment, error) {
+	s.lookups.Add(1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]Assignment{}
+	for _, id := range ids {
+		if a, ok := s.stored[id]; ok {
+			out[id] = a
+		}
+	}
+	return out, nil
+}
+
+func (s *eligibilityStore) Assignment(context.Context, int64, string) (Assignment, error) {
+	panic("a lookup per customer")
+}
+
+func TestIneligibleCustomersOfABatchCostOneLookup(t *testing.T) {
+	e := Experiment{ID: 1, Key: "g", Salt: "g", Status: Running, Coverage: 1,
+		Arms:        []Arm{{Key: "control", Weight: 1, Control: true}, {Key: "b", Weight: 1}},
+		Eligibility: []Rule{{Attribute: "channel", Op: OpEq, Value: "phone"}}}
+	store := &eligibilityStore{assignStore: assignStore{e: e, stored: map[string]Assignment{
+		"c7": {CustomerID: "c7", Arm: "b"}}}}
+	svc := NewService(store)
+	ids := make([]string, 100)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("c%d", i)
+	}
+	got, err := svc.AssignBatch(context.Background(), "g", ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := store.lookups.Load(); n != 1 {
+		t.Errorf("%d lookups of stored assignments for one batch, want 1", n)
+	}
+	for i, a := range got {
+		switch {
+		case i == 7 && a.Arm != "b":
+			t.Errorf("c7 assigned before the rules changed: %+v", a)
+		case i != 7 && (a.Arm != "" || a.Reason != NotEligible):
+			t.Errorf("%s: %+v", ids[i], a)
+		}
+	}
+}
+
+// TestCloseStopsTheAssigner: after Close new customers are refused as unavailable, and the
+// lanes' goroutines have ended.
+func TestCloseStopsTheAssigner(t *testing.T) {
+	e := Experiment{ID: 1, Key: "g", Salt: "g", Status: Running, Coverage: 1,
+		Arms: []Arm{{Key: "control", Weight: 1, Control: true}, {Key: "b", Weight: 1}}}
+	svc := NewService(&assignStore{e: e, stored: map[string]Assignment{}})
+	if _, err := svc.Assign(context.Background(), "g", "first", nil); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { svc.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not end the lanes")
+	}
+	if _, err := svc.Assign(context.Background(), "g", "second", nil); ErrorCode(err) != Unavailable {
+		t.Errorf("after Close: %v", err)
+	}
+	if a, err := svc.Assign(context.Background(), "g", "first", nil); err != nil || a.New {
+		t.Errorf("a repeat after Close is still answered from the cache: %+v %v", a, err)
+	}
+}

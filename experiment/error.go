@@ -11,14 +11,29 @@ type Code string
 
 // The error codes of the API contract.
 const (
-	Invalid         Code = "invalid"
-	Unauthorized    Code = "unauthorized"
-	Forbidden       Code = "forbidden"
-	NotFound        Code = "not_found"
-	Conflict        Code = "conflict"
-	PayloadTooLarge Code = "payload_too_large"
-	Unavailable     Code = "unavailable"
+	Invalid      Code = "invalid"
+	Unauthorized Code = "unauthorized"
+	Forbidden    Code = "forbidden"
+	NotFound     Code = "not_found"
+	Conflict     Code = "conflict"
+	// PreconditionFailed: the request named a version of the resource (If-Match) that is
+	// no longer the stored one.
+	PreconditionFailed Code = "precondition_failed"
+	PayloadTooLarge    Code = "payload_too_large"
+	Unavailable        Code = "unavailable"
+	// DatabaseTimeout: the database did not answer within its statement timeout. It is up
+	// (not Unavailable), the request was too much for the time given.
+	DatabaseTimeout Code = "database_timeout"
 	Internal        Code = "internal"
+)
+
+// The error codes of requests that failed in transport rather than in content.
+const (
+	// Timeout: the request body did not arrive in time (a slow or stalled upload).
+	Timeout Code = "timeout"
+	// Canceled: the client went away before its answer. No one reads the answer; the code
+	// keeps such requests apart from bad input and from the server's failures in logs.
+	Canceled Code = "canceled"
 )
 
 // Detail names one offending field or row of a request.

@@ -29,8 +29,7 @@ type BulkStore interface {
 	// are a response_id seen on an earlier line and a customer without an assignment.
 	ImportResponses(ctx context.Context, e Experiment, fill func(stage func(ResponseLine) error) error, opt BulkOptions) (ImportResult, error)
 	// ImportAssignments stores first assignments; customers already assigned (or listed
-	// on an earlier line) keep the assignment they have. An erased customer's anonymous
-	// assignment (found by ErasedID) is given back its id.
+	// on an earlier line) keep the assignment they have.
 	ImportAssignments(ctx context.Context, e Experiment, fill func(stage func(AssignmentLine) error) error, opt BulkOptions) (ImportResult, error)
 	// ImportCovariates upserts pre-experiment values; a (customer, outcome) seen on an
 	// earlier line is a bad line.
@@ -59,7 +58,6 @@ type ResponseLine struct {
 type AssignmentLine struct {
 	Line       int
 	Assignment Assignment
-	ErasedID   string // ErasedID(salt, customer): the id the customer has if it was erased
 	Problem    string
 }
 
@@ -358,7 +356,7 @@ func assignmentLine(line int, header, rec []string, e Experiment, now time.Time)
 	if len(p) > 0 {
 		return AssignmentLine{Line: line, Problem: reason(p)}
 	}
-	return AssignmentLine{Line: line, ErasedID: ErasedID(e.Salt, id),
+	return AssignmentLine{Line: line,
 		Assignment: Assignment{CustomerID: id, Arm: AssignArm(e.Salt, id, e.Arms), AssignedAt: at}}
 }
 
@@ -418,7 +416,7 @@ type rejectsWriter struct {
 	out    io.Writer
 	f      io.ReadCloser
 	r      *csv.Reader
-	w      *csv.Writer
+	w      *CSVWriter
 	header []string
 }
 
@@ -428,7 +426,7 @@ func (rw *rejectsWriter) write(b BadLine) error {
 		if err != nil {
 			return err
 		}
-		rw.f, rw.r, rw.w = f, csv.NewReader(f), csv.NewWriter(rw.out)
+		rw.f, rw.r, rw.w = f, csv.NewReader(f), NewCSVWriter(rw.out)
 		rw.r.FieldsPerRecord = -1
 		header, err := rw.r.Read()
 		if err != nil {

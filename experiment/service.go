@@ -15,6 +15,9 @@ type Service struct {
 	Store Store
 	Now   func() time.Time
 	Keys  *KeyRing
+	// Webhooks decides where alert webhooks may point; the zero value allows public
+	// addresses only. The webhook worker must be given the same policy.
+	Webhooks WebhookPolicy
 
 	assign *assigner
 }
@@ -24,6 +27,10 @@ func NewService(store Store) *Service {
 	return &Service{Store: store, Now: func() time.Time { return time.Now().UTC() }, Keys: NewKeyRing(store),
 		assign: newAssigner(store)}
 }
+
+// Close stops the assignment of new customers: requests queued for a group commit are
+// refused as unavailable, commits in flight finish. Call it after the server has drained.
+func (s *Service) Close() { s.assign.close() }
 
 // ObserveGroupCommits reports the size of every group of new assignments stored together
 // (for metrics). Call it before serving.
@@ -90,21 +97,30 @@ func (s *Service) CreateExperiment(ctx context.Context, e Experiment) (Experimen
 	if err := e.Validate(known); err != nil {
 		return Experiment{}, err
 	}
-	if e.Layer != "" {
-		all, err := s.Store.Experiments(ctx, "")
-		if err != nil {
-			return Experiment{}, err
+	err = s.Store.CreateExperiment(ctx, &e, func(tx ExperimentTx) (AuditEntry, error) {
+		if err := placeIn(ctx, tx, &e); err != nil {
+			return AuditEntry{}, err
 		}
-		if err := e.placeInLayer(all); err != nil {
-			return Experiment{}, err
-		}
-	}
-	now := s.Now()
-	e.CreatedAt, e.UpdatedAt = now, now
-	if err := s.Store.CreateExperiment(ctx, &e, s.audit(ctx, "experiment.create", 0, e.Key, e)); err != nil {
+		now := tx.Now()
+		e.CreatedAt, e.UpdatedAt = now, now
+		return s.audit(ctx, "experiment.create", 0, e.Key, e), nil
+	})
+	if err != nil {
 		return Experiment{}, err
 	}
 	return e, nil
+}
+
+// placeIn gives a layered experiment its range of the layer, with the layer locked.
+func placeIn(ctx context.Context, tx ExperimentTx, e *Experiment) error {
+	if e.Layer == "" {
+		return nil
+	}
+	others, err := tx.Layer(ctx, e.Layer)
+	if err != nil {
+		return err
+	}
+	return e.placeInLayer(others)
 }
 
 // Experiment returns one experiment.
@@ -140,14 +156,66 @@ type Patch struct {
 	Eligibility           *[]Rule
 }
 
+// AnyVersion, as the version a change expects, accepts whatever version is stored.
+const AnyVersion int64 = 0
+
 // PatchExperiment changes an experiment. In draft anything but the key may change; once
-// running only the name, the hypothesis and the arms' names and descriptions.
-func (s *Service) PatchExperiment(ctx context.Context, key string, p Patch) (Experiment, error) {
-	e, err := s.Store.Experiment(ctx, key)
+// running only the name, the hypothesis and the arms' names and descriptions. The patch
+// applies to the experiment as stored when the change is made, so concurrent patches of
+// different fields all hold; with version (the ETag a client read) other than AnyVersion,
+// it applies only if that is still the stored version (else PreconditionFailed).
+func (s *Service) PatchExperiment(ctx context.Context, key string, p Patch, version int64) (Experiment, error) {
+	known, err := s.OutcomeMap(ctx)
 	if err != nil {
 		return Experiment{}, err
 	}
-	before := e
+	e, err := s.Store.ChangeExperiment(ctx, key, func(e *Experiment, tx ExperimentTx) (AuditEntry, error) {
+		if err := checkVersion(*e, version); err != nil {
+			return AuditEntry{}, err
+		}
+		before := *e
+		if err := e.applyPatch(p); err != nil {
+			return AuditEntry{}, err
+		}
+		if err := e.Validate(known); err != nil {
+			return AuditEntry{}, err
+		}
+		if e.Layer != "" && (p.Coverage != nil || p.Layer != nil) {
+			others, err := tx.Layer(ctx, e.Layer)
+			if err != nil {
+				return AuditEntry{}, err
+			}
+			switch {
+			case e.Status == Draft:
+				if err := e.placeInLayer(others); err != nil {
+					return AuditEntry{}, err
+				}
+			case !e.fitsInLayer(others):
+				return AuditEntry{}, &Error{Code: Conflict, Message: fmt.Sprintf("coverage %g overlaps another experiment of layer %q", e.Coverage, e.Layer),
+					Details: []Detail{{Field: "coverage", Message: "overlaps another experiment of the layer"}}}
+			}
+		}
+		e.UpdatedAt = tx.Now()
+		return s.audit(ctx, "experiment.patch", e.ID, e.Key, map[string]any{"before": before, "after": *e}), nil
+	})
+	s.assign.forget(key)
+	if err != nil {
+		return Experiment{}, err
+	}
+	return e, nil
+}
+
+// checkVersion refuses a change made against another version than the stored one.
+func checkVersion(e Experiment, want int64) error {
+	if want == AnyVersion || want == e.Version {
+		return nil
+	}
+	return &Error{Code: PreconditionFailed, Message: fmt.Sprintf("experiment %q changed since version %d; it is now at version %d: read it again", e.Key, want, e.Version),
+		Details: []Detail{{Field: "If-Match", Message: fmt.Sprintf("the stored version is %d", e.Version)}}}
+}
+
+// applyPatch sets the fields of p, refusing those frozen by the experiment's status.
+func (e *Experiment) applyPatch(p Patch) error {
 	if e.Status != Draft {
 		var frozen Problems
 		// In a fixed order, so that the error lists the fields as the request names them.
@@ -173,9 +241,9 @@ func (s *Service) PatchExperiment(ctx context.Context, key string, p Patch) (Exp
 			frozen.Field("arms", "keys, order, weights and control are frozen once the experiment is %s; only names and descriptions may change", e.Status)
 		}
 		if frozen.Len() > 0 {
-			err := frozen.Err(fmt.Sprintf("experiment %q is %s", key, e.Status)).(*Error)
+			err := frozen.Err(fmt.Sprintf("experiment %q is %s", e.Key, e.Status)).(*Error)
 			err.Code = Conflict
-			return Experiment{}, err
+			return err
 		}
 	}
 	setIf(&e.Name, p.Name)
@@ -196,36 +264,7 @@ func (s *Service) PatchExperiment(ctx context.Context, key string, p Patch) (Exp
 	setIf(&e.Coverage, p.Coverage)
 	setIf(&e.Eligibility, p.Eligibility)
 	setIf(&e.Layer, p.Layer)
-	known, err := s.OutcomeMap(ctx)
-	if err != nil {
-		return Experiment{}, err
-	}
-	if err := e.Validate(known); err != nil {
-		return Experiment{}, err
-	}
-	if e.Layer != "" && (p.Coverage != nil || p.Layer != nil) {
-		all, err := s.Store.Experiments(ctx, "")
-		if err != nil {
-			return Experiment{}, err
-		}
-		switch {
-		case e.Status == Draft:
-			if err := e.placeInLayer(all); err != nil {
-				return Experiment{}, err
-			}
-		case !e.fitsInLayer(all):
-			return Experiment{}, &Error{Code: Conflict, Message: fmt.Sprintf("coverage %g overlaps another experiment of layer %q", e.Coverage, e.Layer),
-				Details: []Detail{{Field: "coverage", Message: "overlaps another experiment of the layer"}}}
-		}
-	}
-	e.UpdatedAt = s.Now()
-	diff := map[string]any{"before": before, "after": e}
-	err = s.Store.UpdateExperiment(ctx, e, before.Status, s.audit(ctx, "experiment.patch", e.ID, e.Key, diff))
-	s.assign.forget(key)
-	if err != nil {
-		return Experiment{}, err
-	}
-	return e, nil
+	return nil
 }
 
 func sameArmDesign(a, b []Arm) bool {
@@ -263,40 +302,45 @@ func (s *Service) Decide(ctx context.Context, key, arm, reason string) (Experime
 		if _, ok := e.Arm(arm); !ok {
 			p.Field("arm", "unknown arm %q", arm)
 		}
-		if len(reason) > 4000 {
-			p.Field("reason", "at most 4000 characters")
+		if msg := CheckText(reason, MaxDescription); msg != "" {
+			p.Field("reason", "%s", msg)
 		}
 		if err := p.Err("invalid decision"); err != nil {
 			return err
 		}
-		e.Decision = &Decision{Arm: arm, Reason: reason, DecidedBy: ActorFrom(ctx), DecidedAt: s.Now()}
+		e.Decision = &Decision{Arm: arm, Reason: reason, DecidedBy: ActorFrom(ctx), DecidedAt: e.UpdatedAt}
 		return nil
 	})
 }
 
 func (s *Service) transition(ctx context.Context, key string, to Status, apply func(*Experiment) error) (Experiment, error) {
-	e, err := s.Store.Experiment(ctx, key)
-	if err != nil {
-		return Experiment{}, err
-	}
-	from := e.Status
-	if err := e.Transition(to, s.Now()); err != nil {
-		return Experiment{}, err
-	}
-	if apply != nil {
-		if err := apply(&e); err != nil {
-			return Experiment{}, err
+	e, err := s.Store.ChangeExperiment(ctx, key, func(e *Experiment, tx ExperimentTx) (AuditEntry, error) {
+		from := e.Status
+		if err := e.Transition(to, tx.Now()); err != nil {
+			return AuditEntry{}, err
 		}
-	}
-	diff := map[string]any{"from": from, "to": to}
-	if e.Decision != nil {
-		diff["arm"], diff["reason"] = e.Decision.Arm, e.Decision.Reason
-	}
-	action := map[Status]string{Running: "experiment.start", Stopped: "experiment.stop", Decided: "experiment.decide"}[to]
-	err = s.Store.UpdateExperiment(ctx, e, from, s.audit(ctx, action, e.ID, e.Key, diff))
+		if apply != nil {
+			if err := apply(e); err != nil {
+				return AuditEntry{}, err
+			}
+		}
+		diff := map[string]any{"from": from, "to": to}
+		if e.Decision != nil {
+			diff["arm"], diff["reason"] = e.Decision.Arm, e.Decision.Reason
+		}
+		action := map[Status]string{Running: "experiment.start", Stopped: "experiment.stop", Decided: "experiment.decide"}[to]
+		return s.audit(ctx, action, e.ID, e.Key, diff), nil
+	})
 	s.assign.forget(key)
 	if err != nil {
 		return Experiment{}, err
+	}
+	if to == Stopped {
+		// Other instances answer repeat assignments from their copy of the experiment, which
+		// is at most the copies' age old: once that has passed, every instance knows.
+		if err := s.assign.outlastCopies(ctx); err != nil {
+			return Experiment{}, err
+		}
 	}
 	return e, nil
 }
@@ -347,7 +391,7 @@ func (s *Service) assignBatch(ctx context.Context, key string, customerIDs []str
 	if err != nil {
 		return nil, err
 	}
-	return s.assign.assign(ctx, e, customerIDs, s.Now(), attributes)
+	return s.assign.assign(ctx, e, customerIDs, attributes)
 }
 
 // Assignment returns the stored assignment of a customer.
@@ -532,17 +576,21 @@ func (s *Service) Audit(ctx context.Context, key string, limit int) ([]AuditEntr
 }
 
 // EraseCustomer forgets a customer (the right to be forgotten): answers and covariates go in
-// every experiment; assignments stay, anonymous, so arm counts and stickiness hold.
+// every experiment; assignments stay, under a random id, so arm counts hold. Nothing kept
+// leads back to the customer: one who comes back is a new customer (the same arm by the hash
+// rule, a new assignment). It returns once no instance can still answer from a copy made
+// before the erasure.
 func (s *Service) EraseCustomer(ctx context.Context, customerID string) (Erasure, error) {
 	if msg := CheckID(customerID); msg != "" {
 		return Erasure{}, &Error{Code: Invalid, Message: "invalid customer id", Details: []Detail{{Field: "customer_id", Message: msg}}}
 	}
-	// The audit log names the customer only by a one-way hash.
-	subject := ErasedID("", customerID)
-	er, err := s.Store.EraseCustomer(ctx, customerID, s.audit(ctx, "customer.erase", 0, subject, map[string]any{"customer": subject}))
-	if err == nil {
-		s.assign.sticky.drop(customerID)
-		s.assign.forgetAll()
+	id := NewErasureID()
+	er, err := s.Store.EraseCustomer(ctx, customerID, s.audit(ctx, "customer.erase", 0, id, nil))
+	if err != nil {
+		return Erasure{}, err
 	}
-	return er, err
+	er.ID = id
+	s.assign.sticky.drop(customerID)
+	s.assign.forgetAll()
+	return er, s.assign.outlastCopies(ctx)
 }

@@ -13,19 +13,28 @@ type Store interface {
 	Outcomes(ctx context.Context) ([]Outcome, error)
 	CreateOutcome(ctx context.Context, o Outcome, audit AuditEntry) error
 
-	CreateExperiment(ctx context.Context, e *Experiment, audit AuditEntry) error
+	// CreateExperiment stores a new experiment and sets its ID and Version. prepare runs
+	// first, in the same transaction: it may place e in its layer and returns the audit entry.
+	CreateExperiment(ctx context.Context, e *Experiment, prepare func(tx ExperimentTx) (AuditEntry, error)) error
 	Experiment(ctx context.Context, key string) (Experiment, error)
 	Experiments(ctx context.Context, status Status) ([]Experiment, error)
-	// UpdateExperiment stores e if its stored status is still from; otherwise Conflict.
-	UpdateExperiment(ctx context.Context, e Experiment, from Status, audit AuditEntry) error
+	// ChangeExperiment reads the experiment as stored, locked until its transaction ends,
+	// lets change modify it and stores the result with the audit entry change returns (an
+	// error from change stores nothing). Concurrent changes of one experiment, from any
+	// instance, so apply one after the other, each to the result of the one before; and
+	// assignments in flight (which hold the experiment's row shared) are stored before the
+	// change is. It returns the experiment as stored, with its new Version.
+	ChangeExperiment(ctx context.Context, key string, change func(e *Experiment, tx ExperimentTx) (AuditEntry, error)) (Experiment, error)
 
-	// Assign stores the given first assignments unless the customer already has one (an
-	// erased customer's anonymous assignment, found by ErasedID, is given back its id), and
-	// returns the stored assignment of every customer, in order, with New set for the
-	// ones this call created. It stores nothing and returns Conflict when the experiment is
-	// no longer running (checked in the same statement).
+	// Assign stores the given first assignments unless the customer already has one, and
+	// returns the stored assignment of every customer, in order, with New set for the ones
+	// this call created, stamped with the database's clock. It stores nothing and returns
+	// Conflict when the experiment is no longer running: checked in the same statement, which
+	// holds the experiment's row shared, so that no assignment is stored after a stop.
 	Assign(ctx context.Context, e Experiment, as []Assignment) ([]Assignment, error)
 	Assignment(ctx context.Context, experimentID int64, customerID string) (Assignment, error)
+	// Assignments returns the stored assignments of the customers that have one.
+	Assignments(ctx context.Context, experimentID int64, customerIDs []string) (map[string]Assignment, error)
 	EachAssignment(ctx context.Context, experimentID int64, fn func(Assignment) error) error
 
 	// SaveResponses stores all responses or none. A response whose response_id exists with
@@ -49,14 +58,24 @@ type Store interface {
 	RevokeAPIKey(ctx context.Context, name string, audit AuditEntry) error
 
 	// EraseCustomer deletes a customer's responses, answers, covariates and attributes in
-	// every experiment and replaces the customer id of its assignments by ErasedID, all in one
-	// transaction with the audit entry.
+	// every experiment and replaces the customer id of its assignments by a random one
+	// (NewErasedID), all in one transaction with the audit entry.
 	EraseCustomer(ctx context.Context, customerID string, audit AuditEntry) (Erasure, error)
 
 	// Audit lists audit entries, newest first: of one experiment, or all when experimentID is 0.
 	Audit(ctx context.Context, experimentID int64, limit int) ([]AuditEntry, error)
 
 	Ping(ctx context.Context) error
+}
+
+// ExperimentTx is what a change of an experiment may ask of the transaction it runs in.
+type ExperimentTx interface {
+	// Now is the database's clock, read once the experiment is locked: later than the
+	// assigned_at of every assignment stored before.
+	Now() time.Time
+	// Layer locks the layer until the transaction ends (placements in one layer happen one
+	// at a time, on any instance) and lists the experiments of the layer.
+	Layer(ctx context.Context, name string) ([]Experiment, error)
 }
 
 // ArmCount is the traffic of one arm.
@@ -73,10 +92,12 @@ type Summary struct {
 
 // Erasure reports what an erasure removed.
 type Erasure struct {
-	Experiments int   `json:"experiments"`
-	Responses   int64 `json:"responses"`
-	Covariates  int64 `json:"covariates"`
-	Attributes  int64 `json:"attributes"`
+	// ID names the erasure in the audit log; it is random, not derived from the customer.
+	ID          string `json:"erasure"`
+	Experiments int    `json:"experiments"`
+	Responses   int64  `json:"responses"`
+	Covariates  int64  `json:"covariates"`
+	Attributes  int64  `json:"attributes"`
 }
 
 // Look is the sequential p-value of one comparison at one look.

@@ -73,12 +73,25 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	migrate := fs.Bool("migrate", false, "apply pending migrations before serving")
 	bodyLimit := fs.Int64("body-limit", envInt("KRSLAB_BODY_LIMIT", 16<<20), "largest request body in bytes (env KRSLAB_BODY_LIMIT)")
 	importLimit := fs.Int64("import-limit", envInt("KRSLAB_IMPORT_LIMIT", 1<<30), "largest CSV body of the :import routes in bytes, streamed (env KRSLAB_IMPORT_LIMIT)")
+	importTimeout := fs.Duration("import-timeout", envDuration("KRSLAB_IMPORT_TIMEOUT", api.DefaultImportTimeout), "longest upload of an :import body, in place of the 2-minute read timeout of other requests (env KRSLAB_IMPORT_TIMEOUT)")
+	spoolDir := spoolDirFlag(fs)
 	maxConns := fs.Int("db-max-conns", int(envInt("KRSLAB_DB_MAX_CONNS", 16)), "database connection pool size (env KRSLAB_DB_MAX_CONNS)")
 	drain := fs.Duration("shutdown-timeout", 20*time.Second, "how long in-flight requests may finish on SIGTERM")
+	webhookAllow := fs.String("webhook-allow", os.Getenv("KRSLAB_WEBHOOK_ALLOW"),
+		"host names, IP addresses and CIDR networks that alert webhooks may reach besides public addresses, comma-separated (env KRSLAB_WEBHOOK_ALLOW)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	webhooks, err := experiment.ParseWebhookAllow(*webhookAllow)
+	if err != nil {
+		return fmt.Errorf("--webhook-allow: %w", err)
+	}
 	log := c.logger(stdout)
+	if n, err := experiment.RemoveDeadSpools(*spoolDir); err != nil {
+		log.Warn("could not remove the spool files of dead processes", "dir", *spoolDir, "err", err)
+	} else if n > 0 {
+		log.Info("removed the spool files of dead processes", "dir", *spoolDir, "files", n)
+	}
 	store, err := postgres.Open(ctx, c.databaseURL, postgres.Options{MaxOpenConns: *maxConns})
 	if err != nil {
 		return err
@@ -97,8 +110,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := store.Warm(ctx, 4); err != nil {
 		log.Warn("could not open the first database connections ahead", "err", err)
 	}
-	handler := api.New(experiment.NewService(store), api.Config{BodyLimit: *bodyLimit, ImportLimit: *importLimit, Logger: log, Ready: store,
-		Metrics: api.NewMetrics(store.DB().DB)})
+	// One policy for the URLs editors store and for what the worker connects to.
+	svc := experiment.NewService(store)
+	defer svc.Close() // after the drain: assignments queued then are refused, commits in flight finish
+	svc.Webhooks = webhooks
+	if allow := webhooks.String(); allow != "" {
+		log.Info("webhooks may also reach", "allow", allow)
+	}
+	handler := api.New(svc, api.Config{BodyLimit: *bodyLimit, ImportLimit: *importLimit, Logger: log, Ready: store,
+		Metrics: api.NewMetrics(store.DB().DB), ImportTimeout: *importTimeout, SpoolDir: *spoolDir})
 	srv := &http.Server{
 		Addr:              *addr,
 		Handler:           handler,
@@ -115,7 +135,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	webhooksDone := make(chan struct{})
 	go func() {
 		defer close(webhooksDone)
-		webhook.NewWorker(store, webhook.Options{Logger: log}).Run(wctx)
+		webhook.NewWorker(store, webhook.Options{Policy: webhooks, Logger: log}).Run(wctx)
 	}()
 	defer func() { stopWebhooks(); <-webhooksDone }()
 	errc := make(chan error, 1)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -20,40 +21,24 @@ type assignmentRow struct {
 }
 
 // insertSQL inserts first assignments with ON CONFLICT DO NOTHING, if the experiment is
-// still running, in one statement; the last row reports whether it was running. Rows go in
-// in customer order: two transactions that insert some of the same new customers then wait
-// for each other in the same order, never in a cycle (a deadlock).
+// still running, in one statement; the last row reports whether it was running.
+//
+// It locks the experiment's row shared before it inserts anything: a stop (which locks the
+// row for update) waits for the statements in flight to commit, and a statement that comes
+// after the stop's lock waits for it and then finds the experiment stopped (a row lock
+// rechecks the condition on the row's newest version). So no assignment is stored after a
+// stop, and every one stored before has an assigned_at earlier than the stop's clock
+// (statement_timestamp is the database's clock too).
+//
+// Rows go in in customer order: two transactions that insert some of the same new customers
+// then wait for each other in the same order, never in a cycle (a deadlock).
 const insertSQL = `
-	WITH run AS (SELECT 1 FROM experiments WHERE id = $1 AND status = 'running'),
+	WITH run AS (SELECT 1 FROM experiments WHERE id = $1 AND status = 'running' FOR SHARE),
 	ins AS (
 		INSERT INTO assignments (experiment_id, customer_id, arm_key, assigned_at)
-		SELECT $1, t.customer_id, t.arm_key, $4
+		SELECT $1, t.customer_id, t.arm_key, statement_timestamp()
 		FROM unnest($2::text[], $3::text[]) AS t(customer_id, arm_key)
 		WHERE EXISTS (SELECT 1 FROM run)
-		ORDER BY t.customer_id
-		ON CONFLICT (experiment_id, customer_id) DO NOTHING
-		RETURNING customer_id, arm_key, assigned_at
-	)
-	SELECT true AS running, customer_id, arm_key, assigned_at FROM ins
-	UNION ALL
-	SELECT EXISTS (SELECT 1 FROM run), NULL, NULL, NULL`
-
-// assignSQL is insertSQL for experiments that have had erasures: an erased customer who
-// comes back gets its anonymous assignment back (so it is neither counted twice nor moved).
-const assignSQL = `
-	WITH run AS (SELECT 1 FROM experiments WHERE id = $1 AND status = 'running'),
-	revived AS (
-		UPDATE assignments a SET customer_id = t.customer_id
-		FROM unnest($2::text[], $5::text[]) AS t(customer_id, erased_id)
-		WHERE a.experiment_id = $1 AND a.customer_id = ANY($5::text[]) AND a.customer_id = t.erased_id
-		  AND EXISTS (SELECT 1 FROM run)
-		RETURNING a.customer_id
-	),
-	ins AS (
-		INSERT INTO assignments (experiment_id, customer_id, arm_key, assigned_at)
-		SELECT $1, t.customer_id, t.arm_key, $4
-		FROM unnest($2::text[], $3::text[]) AS t(customer_id, arm_key)
-		WHERE EXISTS (SELECT 1 FROM run) AND t.customer_id NOT IN (SELECT customer_id FROM revived)
 		ORDER BY t.customer_id
 		ON CONFLICT (experiment_id, customer_id) DO NOTHING
 		RETURNING customer_id, arm_key, assigned_at
@@ -72,18 +57,10 @@ const existingSQL = `SELECT customer_id, arm_key, assigned_at FROM assignments
 func (s *Store) Assign(ctx context.Context, e experiment.Experiment, as []experiment.Assignment) ([]experiment.Assignment, error) {
 	ids := make(pq.StringArray, len(as))
 	arms := make(pq.StringArray, len(as))
-	erased := make(pq.StringArray, len(as))
 	for i, a := range as {
 		ids[i], arms[i] = a.CustomerID, a.Arm
-		if e.Erasures > 0 {
-			erased[i] = experiment.ErasedID(e.Salt, a.CustomerID)
-		}
 	}
-	query, params := insertSQL, []any{e.ID, ids, arms, as[0].AssignedAt}
-	if e.Erasures > 0 {
-		query, params = assignSQL, append(params, erased)
-	}
-	stmt, err := s.prepared(ctx, query)
+	stmt, err := s.prepared(ctx, insertSQL)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +70,7 @@ func (s *Store) Assign(ctx context.Context, e experiment.Experiment, as []experi
 		Arm        sql.NullString `db:"arm_key"`
 		AssignedAt sql.NullTime   `db:"assigned_at"`
 	}
-	if err := stmt.SelectContext(ctx, &rows, params...); err != nil {
+	if err := stmt.SelectContext(ctx, &rows, e.ID, ids, arms); err != nil {
 		return nil, mapErr(err)
 	}
 	stored := make(map[string]experiment.Assignment, len(as))
@@ -135,6 +112,19 @@ func (s *Store) Assign(ctx context.Context, e experiment.Experiment, as []experi
 		// A customer listed twice in one batch is new only at its first place.
 		got.New = false
 		stored[a.CustomerID] = got
+	}
+	return out, nil
+}
+
+// Assignments returns the stored assignments of the customers that have one, in one query.
+func (s *Store) Assignments(ctx context.Context, experimentID int64, customerIDs []string) (map[string]experiment.Assignment, error) {
+	var rows []assignmentRow
+	if err := s.db.SelectContext(ctx, &rows, existingSQL, experimentID, pq.StringArray(customerIDs)); err != nil {
+		return nil, mapErr(err)
+	}
+	out := make(map[string]experiment.Assignment, len(rows))
+	for _, r := range rows {
+		out[r.CustomerID] = experiment.Assignment{CustomerID: r.CustomerID, Arm: r.Arm, AssignedAt: r.AssignedAt.UTC()}
 	}
 	return out, nil
 }
@@ -215,48 +205,56 @@ func armCounts(ctx context.Context, tx *sqlx.Tx, experimentID int64, name string
 	return out, nil
 }
 
-// EraseCustomer removes a customer's responses (their answers cascade) and covariates
-// everywhere and anonymises its assignments.
+// errAssignedMeanwhile restarts an erasure that found the customer assigned in an
+// experiment it had not locked yet.
+var errAssignedMeanwhile = errors.New("customer assigned in another experiment during its erasure")
+
+// EraseCustomer removes a customer's responses (their answers cascade), covariates and
+// attributes everywhere and gives its assignments random ids.
+//
+// Locks, in this order, as every other writer takes them: the experiments' rows (the erasure
+// count moves; assignment statements and imports in flight hold the rows shared and finish
+// first, later ones wait), then the experiments' responses locks (exclusive, as an import
+// takes them after its row lock), then the customer's assignment rows. If the customer was
+// assigned in another experiment meanwhile, the erasure starts again with that one too.
 func (s *Store) EraseCustomer(ctx context.Context, customerID string, audit experiment.AuditEntry) (experiment.Erasure, error) {
+	for attempt := 1; ; attempt++ {
+		out, err := s.eraseCustomer(ctx, customerID, audit)
+		if !errors.Is(err, errAssignedMeanwhile) || attempt == 3 {
+			return out, err
+		}
+	}
+}
+
+func (s *Store) eraseCustomer(ctx context.Context, customerID string, audit experiment.AuditEntry) (experiment.Erasure, error) {
 	var out experiment.Erasure
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		var assigned []struct {
-			ExperimentID int64  `db:"experiment_id"`
-			Salt         string `db:"salt"`
-		}
 		// One primary-key probe per experiment rather than a scan of all assignments.
-		find := func(lock string) error {
-			assigned = assigned[:0]
-			return tx.SelectContext(ctx, &assigned, `SELECT a.experiment_id, e.salt FROM experiments e
-				JOIN assignments a ON a.experiment_id = e.id AND a.customer_id = $1
-				ORDER BY a.experiment_id`+lock, customerID)
+		find := func(lock string) (pq.Int64Array, error) {
+			var ids pq.Int64Array
+			err := tx.SelectContext(ctx, &ids, `SELECT a.experiment_id FROM assignments a
+				WHERE a.customer_id = $1 ORDER BY a.experiment_id`+lock, customerID)
+			return ids, err
 		}
-		if err := find(""); err != nil {
+		ids, err := find("")
+		if err != nil {
 			return err
 		}
-		// The experiments' responses locks first, exclusively and in order, as an import
-		// takes them and before the assignment rows (which writers of responses lock while
-		// they hold the lock shared): no response of the customer is in flight meanwhile.
-		locked := map[int64]bool{}
-		for _, a := range assigned {
-			if err := lockResponses(ctx, tx, a.ExperimentID, true); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE experiments SET erasures = erasures + 1
+			WHERE id IN (SELECT id FROM experiments WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE)`, ids); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := lockResponses(ctx, tx, id, true); err != nil {
 				return err
 			}
-			locked[a.ExperimentID] = true
 		}
-		if err := find(" FOR UPDATE OF a"); err != nil {
+		locked, err := find(" FOR UPDATE OF a")
+		if err != nil {
 			return err
 		}
-		for _, a := range assigned { // assigned meanwhile
-			if !locked[a.ExperimentID] {
-				if err := lockResponses(ctx, tx, a.ExperimentID, true); err != nil {
-					return err
-				}
-			}
-		}
-		ids := make(pq.Int64Array, len(assigned))
-		for i, a := range assigned {
-			ids[i] = a.ExperimentID
+		if len(locked) != len(ids) || !slices.Equal(locked, ids) {
+			return errAssignedMeanwhile
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM responses WHERE experiment_id = ANY($1) AND customer_id = $2`, ids, customerID)
 		if err != nil {
@@ -271,18 +269,14 @@ func (s *Store) EraseCustomer(ctx context.Context, customerID string, audit expe
 			return err
 		}
 		out.Attributes, _ = res.RowsAffected()
-		if _, err := tx.ExecContext(ctx, `UPDATE experiments SET erasures = erasures + 1 WHERE id = ANY($1)`, ids); err != nil {
-			return err
-		}
-		for _, a := range assigned {
+		for _, id := range ids {
 			if _, err := tx.ExecContext(ctx, `UPDATE assignments SET customer_id = $3
-				WHERE experiment_id = $1 AND customer_id = $2`, a.ExperimentID, customerID,
-				experiment.ErasedID(a.Salt, customerID)); err != nil {
+				WHERE experiment_id = $1 AND customer_id = $2`, id, customerID, experiment.NewErasedID()); err != nil {
 				return err
 			}
 		}
-		out.Experiments = len(assigned)
-		audit.Diff = map[string]any{"erasure": audit.Diff, "experiments": out.Experiments,
+		out.Experiments = len(ids)
+		audit.Diff = map[string]any{"experiments": out.Experiments,
 			"responses": out.Responses, "covariates": out.Covariates, "attributes": out.Attributes}
 		return writeAudit(ctx, tx, audit)
 	})

@@ -328,18 +328,17 @@ func (s *Store) ImportAssignments(ctx context.Context, e experiment.Experiment, 
 				customer_id text,
 				arm_key     text,
 				assigned_at timestamptz,
-				erased_id   text,
 				problem     text
 			) ON COMMIT DROP`); err != nil {
 			return err
 		}
-		_, err := copyRows(ctx, conn, `COPY import_assignments (line, customer_id, arm_key, assigned_at, erased_id, problem) FROM STDIN`,
+		_, err := copyRows(ctx, conn, `COPY import_assignments (line, customer_id, arm_key, assigned_at, problem) FROM STDIN`,
 			func(w *copyWriter) error {
 				return fill(func(l experiment.AssignmentLine) error {
 					res.Lines++
 					w.Int(int64(l.Line))
 					if l.Problem != "" {
-						w.Nulls(4)
+						w.Nulls(3)
 						w.Text(l.Problem)
 						return w.EndRow()
 					}
@@ -347,7 +346,6 @@ func (s *Store) ImportAssignments(ctx context.Context, e experiment.Experiment, 
 					w.Text(a.CustomerID)
 					w.Text(a.Arm)
 					w.Time(a.AssignedAt)
-					w.Text(l.ErasedID)
 					w.Null()
 					return w.EndRow()
 				})
@@ -363,14 +361,6 @@ func (s *Store) ImportAssignments(ctx context.Context, e experiment.Experiment, 
 			return err
 		}
 		progress(opt, "storing")
-		// An erased customer who comes back gets its anonymous assignment back, as in
-		// Store.Assign, so it is neither counted twice nor moved to another arm.
-		if _, err := tx.ExecContext(ctx, `
-			UPDATE assignments a SET customer_id = s.customer_id
-			FROM import_assignments s
-			WHERE a.experiment_id = $1 AND a.customer_id = s.erased_id AND s.problem IS NULL`, e.ID); err != nil {
-			return err
-		}
 		r, err := tx.ExecContext(ctx, `
 			INSERT INTO assignments (experiment_id, customer_id, arm_key, assigned_at)
 			SELECT DISTINCT ON (customer_id) $1, customer_id, arm_key, assigned_at

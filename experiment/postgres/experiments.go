@@ -114,6 +114,7 @@ type experimentRow struct {
 	Salt                  string          `db:"salt"`
 	Coverage              float64         `db:"coverage"`
 	Erasures              int64           `db:"erasures"`
+	Version               int64           `db:"version"`
 	Eligibility           []byte          `db:"eligibility"`
 	Layer                 sql.NullString  `db:"layer"`
 	LayerOffset           sql.NullFloat64 `db:"layer_offset"`
@@ -154,7 +155,7 @@ func (r experimentRow) domain() (experiment.Experiment, error) {
 	e := experiment.Experiment{
 		ID: r.ID, Key: r.Key, Name: r.Name, Hypothesis: r.Hypothesis, Status: experiment.Status(r.Status),
 		PrimaryOutcome: r.PrimaryOutcome, Alpha: r.Alpha, Correction: r.Correction, MDE: nullable(r.MDE),
-		Salt: r.Salt, Coverage: r.Coverage, Erasures: r.Erasures, Layer: r.Layer.String, LayerOffset: r.LayerOffset.Float64,
+		Salt: r.Salt, Coverage: r.Coverage, Erasures: r.Erasures, Version: r.Version, Layer: r.Layer.String, LayerOffset: r.LayerOffset.Float64,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 		StartedAt: nullTime(r.StartedAt), StoppedAt: nullTime(r.StoppedAt),
 		Outcomes: []string{}, Guardrails: []string{},
@@ -198,7 +199,7 @@ func (r experimentRow) domain() (experiment.Experiment, error) {
 // experimentSelect reads experiments with their arms and outcome lists in one query.
 const experimentSelect = `SELECT e.id, e.key, e.name, e.hypothesis, e.status, e.primary_outcome, e.alpha,
 	e.correction, e.target_responses_per_arm, e.mde, e.salt, e.eligibility, e.coverage, e.layer, e.layer_offset,
-	e.erasures,
+	e.erasures, e.version,
 	e.created_at, e.updated_at, e.started_at,
 	e.stopped_at, e.decided_at, e.decision_arm, e.decision_reason, e.decided_by,
 	(SELECT coalesce(json_agg(json_build_object('key', a.key, 'name', a.name, 'description', a.description,
@@ -210,8 +211,14 @@ const experimentSelect = `SELECT e.id, e.key, e.name, e.hypothesis, e.status, e.
 
 // Experiment loads one experiment with its arms and outcomes.
 func (s *Store) Experiment(ctx context.Context, key string) (experiment.Experiment, error) {
+	return experimentOn(ctx, s.db, key, "")
+}
+
+// experimentOn loads one experiment on q (the pool or a transaction); lock, when not empty,
+// locks its row (" FOR UPDATE OF e").
+func experimentOn(ctx context.Context, q sqlx.QueryerContext, key, lock string) (experiment.Experiment, error) {
 	var row experimentRow
-	err := s.db.GetContext(ctx, &row, experimentSelect+` WHERE e.key = $1`, key)
+	err := sqlx.GetContext(ctx, q, &row, experimentSelect+` WHERE e.key = $1`+lock, key)
 	if errors.Is(err, sql.ErrNoRows) {
 		return experiment.Experiment{}, experiment.Errorf(experiment.NotFound, "experiment %q not found", key)
 	}
@@ -239,10 +246,58 @@ func (s *Store) Experiments(ctx context.Context, status experiment.Status) ([]ex
 	return out, nil
 }
 
-// CreateExperiment stores a new experiment and sets its ID.
-func (s *Store) CreateExperiment(ctx context.Context, e *experiment.Experiment, audit experiment.AuditEntry) error {
+// experimentTx is the transaction a change of an experiment runs in.
+type experimentTx struct {
+	tx  *sqlx.Tx
+	now time.Time
+}
+
+func (t *experimentTx) Now() time.Time { return t.now }
+
+// layerLock is the advisory lock class of layers (7541 is the responses' lock).
+const layerLock = 7542
+
+func (t *experimentTx) Layer(ctx context.Context, name string) ([]experiment.Experiment, error) {
+	if _, err := t.tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, layerLock, name); err != nil {
+		return nil, err
+	}
+	// A new statement: it sees every placement committed before the lock was granted.
+	var rows []experimentRow
+	if err := t.tx.SelectContext(ctx, &rows, experimentSelect+` WHERE e.layer = $1 ORDER BY e.id`, name); err != nil {
+		return nil, err
+	}
+	out := make([]experiment.Experiment, len(rows))
+	for i, r := range rows {
+		var err error
+		if out[i], err = r.domain(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// begin reads the database's clock for a change (after the locks it has taken so far).
+func beginChange(ctx context.Context, tx *sqlx.Tx) (*experimentTx, error) {
+	var now time.Time
+	if err := tx.GetContext(ctx, &now, `SELECT clock_timestamp()`); err != nil {
+		return nil, err
+	}
+	return &experimentTx{tx: tx, now: now.UTC()}, nil
+}
+
+// CreateExperiment stores a new experiment and sets its ID and version.
+func (s *Store) CreateExperiment(ctx context.Context, e *experiment.Experiment, prepare func(experiment.ExperimentTx) (experiment.AuditEntry, error)) error {
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		err := tx.GetContext(ctx, &e.ID, `
+		change, err := beginChange(ctx, tx)
+		if err != nil {
+			return err
+		}
+		audit, err := prepare(change)
+		if err != nil {
+			return err
+		}
+		e.Version = 1
+		err = tx.GetContext(ctx, &e.ID, `
 			INSERT INTO experiments (key, name, hypothesis, status, primary_outcome, alpha, correction,
 			                         target_responses_per_arm, mde, salt, created_at, updated_at,
 			                         coverage, layer, layer_offset, eligibility)
@@ -333,9 +388,25 @@ func writeDesign(ctx context.Context, tx *sqlx.Tx, e experiment.Experiment) erro
 	return nil
 }
 
-// UpdateExperiment stores e if its status in the database is still from.
-func (s *Store) UpdateExperiment(ctx context.Context, e experiment.Experiment, from experiment.Status, audit experiment.AuditEntry) error {
-	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+// ChangeExperiment applies change to the experiment as stored, with its row locked: FOR
+// UPDATE waits for every transaction that holds the row, among them the assignment
+// statements in flight (they lock it shared), and makes every other change wait for this one.
+func (s *Store) ChangeExperiment(ctx context.Context, key string, change func(*experiment.Experiment, experiment.ExperimentTx) (experiment.AuditEntry, error)) (experiment.Experiment, error) {
+	var e experiment.Experiment
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		if e, err = experimentOn(ctx, tx, key, " FOR UPDATE OF e"); err != nil {
+			return err
+		}
+		etx, err := beginChange(ctx, tx)
+		if err != nil {
+			return err
+		}
+		from := e.Status
+		audit, err := change(&e, etx)
+		if err != nil {
+			return err
+		}
 		var decidedAt sql.NullTime
 		var decisionArm, decisionReason, decidedBy sql.NullString
 		if d := e.Decision; d != nil {
@@ -344,24 +415,20 @@ func (s *Store) UpdateExperiment(ctx context.Context, e experiment.Experiment, f
 			decisionReason = sql.NullString{String: d.Reason, Valid: true}
 			decidedBy = sql.NullString{String: d.DecidedBy, Valid: true}
 		}
-		res, err := tx.ExecContext(ctx, `
-			UPDATE experiments SET name = $3, hypothesis = $4, status = $5, primary_outcome = $6,
-			       alpha = $7, correction = $8, target_responses_per_arm = $9, mde = $10, salt = $11,
-			       updated_at = $12, started_at = $13, stopped_at = $14, decided_at = $15,
-			       decision_arm = $16, decision_reason = $17, decided_by = $18,
-			       coverage = $19, layer = $20, layer_offset = $21, eligibility = $22
-			WHERE id = $1 AND status = $2`,
-			e.ID, from, e.Name, e.Hypothesis, e.Status, e.PrimaryOutcome, e.Alpha, e.Correction,
+		if err := tx.GetContext(ctx, &e.Version, `
+			UPDATE experiments SET name = $2, hypothesis = $3, status = $4, primary_outcome = $5,
+			       alpha = $6, correction = $7, target_responses_per_arm = $8, mde = $9, salt = $10,
+			       updated_at = $11, started_at = $12, stopped_at = $13, decided_at = $14,
+			       decision_arm = $15, decision_reason = $16, decided_by = $17,
+			       coverage = $18, layer = $19, layer_offset = $20, eligibility = $21,
+			       version = version + 1
+			WHERE id = $1
+			RETURNING version`,
+			e.ID, e.Name, e.Hypothesis, e.Status, e.PrimaryOutcome, e.Alpha, e.Correction,
 			targetParam(e.TargetResponsesPerArm), toNull(e.MDE), e.Salt, e.UpdatedAt,
 			e.StartedAt, e.StoppedAt, decidedAt, decisionArm, decisionReason, decidedBy,
-			e.Coverage, layerParam(e), layerOffsetParam(e), rulesParam(e))
-		if err != nil {
+			e.Coverage, layerParam(e), layerOffsetParam(e), rulesParam(e)); err != nil {
 			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return experiment.Errorf(experiment.Conflict, "experiment %q changed concurrently; it is no longer %s", e.Key, from)
 		}
 		if from == experiment.Draft && e.Status == experiment.Draft {
 			if err := writeDesign(ctx, tx, e); err != nil {
@@ -377,6 +444,10 @@ func (s *Store) UpdateExperiment(ctx context.Context, e experiment.Experiment, f
 		}
 		return writeAudit(ctx, tx, audit)
 	})
+	if err != nil {
+		return experiment.Experiment{}, err
+	}
+	return e, nil
 }
 
 func auditJSON(v any) ([]byte, error) {

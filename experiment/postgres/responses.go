@@ -3,6 +3,7 @@ package postgres
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
@@ -68,21 +69,55 @@ func (s *Store) SaveResponses(ctx context.Context, experimentID int64, rs []expe
 			return err
 		}
 		// The values travel as array literals, one per response: unnest cannot take an
-		// array of arrays of different lengths.
-		res, err := tx.ExecContext(ctx, `
+		// array of arrays of different lengths. Rows go in in response_id order, so that
+		// two batches with some of the same responses wait for each other in one order,
+		// never in a cycle (a deadlock).
+		var inserted []string
+		err = tx.SelectContext(ctx, &inserted, `
 			INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, key_set, answer_values)
 			SELECT $1, t.id, t.customer, t.arm, t.answered, t.hash, t.key_set, t.answers::float8[]
 			FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::bytea[], $7::bigint[], $8::text[])
 			  AS t(id, customer, arm, answered, hash, key_set, answers)
-			ON CONFLICT (experiment_id, response_id) DO NOTHING`,
+			ORDER BY t.id
+			ON CONFLICT (experiment_id, response_id) DO NOTHING
+			RETURNING response_id`,
 			experimentID, ids, custs, armCol, pq.StringArray(answered), hashCol, keyCol, pq.StringArray(valueCol))
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n != int64(len(ids)) {
-			// A concurrent request stored some of these response ids after we looked: let
-			// the client retry, which then sees them as replays or conflicts.
-			return experiment.Errorf(experiment.Conflict, "some response_ids were stored concurrently; retry the request")
+		if len(inserted) == len(ids) {
+			return nil
+		}
+		// A concurrent request stored some of these response ids after we looked, and has
+		// committed (the insert waited for it): they are replays or conflicts like any other.
+		stored := make(map[string]bool, len(inserted))
+		for _, id := range inserted {
+			stored[id] = true
+		}
+		var late []int
+		for i, r := range rs {
+			if !replayed[i] && !stored[r.ResponseID] {
+				late = append(late, i)
+			}
+		}
+		lateRs, lateHashes, lateReplayed := make([]experiment.Response, len(late)), make([][32]byte, len(late)), make([]bool, len(late))
+		for j, i := range late {
+			lateRs[j], lateHashes[j] = rs[i], hashes[i]
+		}
+		if err := markReplays(ctx, tx, experimentID, lateRs, lateHashes, lateReplayed); err != nil {
+			var de *experiment.Error
+			if errors.As(err, &de) {
+				for k := range de.Details {
+					de.Details[k].Row = late[de.Details[k].Row-1] + 1
+				}
+			}
+			return err
+		}
+		for j, i := range late {
+			if !lateReplayed[j] {
+				return experiment.Errorf(experiment.Internal, "response %q was neither stored nor found", rs[i].ResponseID)
+			}
+			replayed[i] = true
 		}
 		return nil
 	})

@@ -48,6 +48,7 @@ func TestDatabaseConstraints(t *testing.T) {
 	}
 	bad := map[string]string{
 		"weight <= 0":          `INSERT INTO arms (experiment_id, key, position, weight) VALUES ($1, 'c', 9, 0)`,
+		"weight above 1e6":     `INSERT INTO arms (experiment_id, key, position, weight) VALUES ($1, 'c', 9, 2e6)`,
 		"second control":       `INSERT INTO arms (experiment_id, key, position, weight, control) VALUES ($1, 'c', 9, 1, true)`,
 		"alpha out of range":   `UPDATE experiments SET alpha = 0.7 WHERE id = $1`,
 		"unknown status":       `UPDATE experiments SET status = 'paused' WHERE id = $1`,
@@ -68,7 +69,7 @@ func TestDatabaseConstraints(t *testing.T) {
 	}
 }
 
-func TestUpdateExperimentIsGuardedByStatus(t *testing.T) {
+func TestChangeWithAStaleVersionIsRefused(t *testing.T) {
 	s := pgtest.Store(t)
 	svc := experiment.NewService(s)
 	ctx := context.Background()
@@ -77,19 +78,26 @@ func TestUpdateExperimentIsGuardedByStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Start(ctx, e.Key); err != nil {
+	started, err := svc.Start(ctx, e.Key)
+	if err != nil {
 		t.Fatal(err)
 	}
-	// A writer that still believes the experiment is a draft must not overwrite it.
-	e.Name = "stale"
-	e.UpdatedAt = time.Now()
-	err = s.UpdateExperiment(ctx, e, experiment.Draft, experiment.AuditEntry{Actor: "t", Action: "x"})
-	if experiment.ErrorCode(err) != experiment.Conflict {
-		t.Fatalf("stale update: %v", err)
+	if started.Version != e.Version+1 {
+		t.Errorf("start moved the version from %d to %d", e.Version, started.Version)
+	}
+	// A writer that read the draft must not overwrite the running experiment.
+	stale := "stale"
+	_, err = svc.PatchExperiment(ctx, e.Key, experiment.Patch{Name: &stale}, e.Version)
+	if experiment.ErrorCode(err) != experiment.PreconditionFailed {
+		t.Fatalf("stale patch: %v", err)
+	}
+	got, err := svc.Experiment(ctx, e.Key)
+	if err != nil || got.Name == stale || got.Version != started.Version {
+		t.Errorf("after a refused patch: %+v, %v", got, err)
 	}
 	var n int
-	if err := s.DB().Get(&n, `SELECT count(*) FROM audit_log WHERE experiment_id = $1 AND action = 'experiment.start'`, e.ID); err != nil || n != 1 {
-		t.Errorf("start audited %d times (%v)", n, err)
+	if err := s.DB().Get(&n, `SELECT count(*) FROM audit_log WHERE experiment_id = $1 AND action LIKE 'experiment.%'`, e.ID); err != nil || n != 2 {
+		t.Errorf("%d audit entries (%v), want create and start", n, err)
 	}
 	if _, err := svc.Start(ctx, e.Key); err == nil || !strings.Contains(err.Error(), "running") {
 		t.Errorf("second start: %v", err)
