@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
+	"os"
 	"strings"
+	"syscall"
 
 	"github.com/labstack/echo/v4"
 
@@ -41,6 +44,13 @@ func bodyReadError(err error) error {
 	if errors.As(err, &mbe) {
 		return experiment.Errorf(experiment.PayloadTooLarge, "request body is too large")
 	}
+	// A body cut off by the read deadline or by the client leaving is no bad input.
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return &experiment.Error{Code: experiment.Timeout, Message: "the request body did not arrive in time: the upload was too slow or stalled", Cause: err}
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, net.ErrClosed) {
+		return &experiment.Error{Code: experiment.Canceled, Message: "the client closed the connection before the request body was complete", Cause: err}
+	}
 	return badRequest{experiment.Errorf(experiment.Invalid, "could not read the request body")}
 }
 
@@ -58,6 +68,9 @@ func unmarshalStrict(body []byte, v any) error {
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return invalidBody("body", "unexpected data after the JSON object")
+	}
+	if d := textProblems(body); len(d) > 0 {
+		return &experiment.Error{Code: experiment.Invalid, Message: "the request body holds text that is not valid UTF-8", Details: d}
 	}
 	return nil
 }
@@ -108,19 +121,19 @@ func jsonTypeName(goType string) string {
 	return "an object"
 }
 
-// parseAnswer reads one answer: a JSON number, or true/false for binary outcomes.
-// ok is false for null, which means not answered.
-func parseAnswer(raw json.RawMessage) (v float64, ok bool, msg string) {
+// parseAnswer reads one answer: a JSON number, or true/false (boolean) for binary
+// outcomes, which the domain checks. ok is false for null, which means not answered.
+func parseAnswer(raw json.RawMessage) (v float64, ok, boolean bool, msg string) {
 	switch s := string(bytes.TrimSpace(raw)); s {
 	case "null":
-		return 0, false, ""
+		return 0, false, false, ""
 	case "true":
-		return 1, true, ""
+		return 1, true, true, ""
 	case "false":
-		return 0, true, ""
+		return 0, true, true, ""
 	}
 	if err := json.Unmarshal(raw, &v); err != nil {
-		return 0, false, "must be a number (or true/false for a binary outcome)"
+		return 0, false, false, "must be a number (or true/false for a binary outcome)"
 	}
-	return v, true, ""
+	return v, true, false, ""
 }

@@ -314,6 +314,9 @@ func TestOpenAPIStatsSchemas(t *testing.T) {
 	cupT := stats.CountsOf(ys, 1, 7)
 	cupC := stats.CountsOf([]float64{3, 4, 4, 5, 2, 4}, 1, 7)
 	one := stats.CountsOf([]float64{4}, 1, 7)
+	netOne := stats.CountsOf([]float64{9}, 0, 10)
+	binOne := stats.CountsOf([]float64{1}, 0, 1)
+	numOne := stats.MomentsOf([]float64{11})
 
 	d := stats.Design{Alpha: 0.05, Correction: stats.CorrectionHolm, Control: "control",
 		Arms:     []string{"control", "call", "letter"},
@@ -324,13 +327,13 @@ func TestOpenAPIStatsSchemas(t *testing.T) {
 		{Key: "trust", Kind: stats.KindScale, Min: 1, Max: 7, HigherIsBetter: true,
 			Arms: map[string]stats.ArmData{"control": {Counts: &scaleC}, "call": {Counts: &scaleT}, "letter": {Counts: &one}}},
 		{Key: "love", Kind: stats.KindScale, Min: 1, Max: 7, HigherIsBetter: true,
-			Arms: map[string]stats.ArmData{"control": {Counts: &cupC, Cov: &covC}, "call": {Counts: &cupT, Cov: &covT}}},
+			Arms: map[string]stats.ArmData{"control": {Counts: &cupC, Cov: &covC}, "call": {Counts: &cupT, Cov: &covT}, "letter": {Counts: &one}}},
 		{Key: "nps", Kind: stats.KindNet, Min: 0, Max: 10, TopMin: 9, BottomMax: 6, HigherIsBetter: true,
-			Arms: map[string]stats.ArmData{"control": {Counts: &netC}, "call": {Counts: &netT}}},
+			Arms: map[string]stats.ArmData{"control": {Counts: &netC}, "call": {Counts: &netT}, "letter": {Counts: &netOne}}},
 		{Key: "callback_wanted", Kind: stats.KindBinary, Min: 0, Max: 1, HigherIsBetter: true,
-			Arms: map[string]stats.ArmData{"control": {Counts: &binC}, "call": {Counts: &binT}}},
+			Arms: map[string]stats.ArmData{"control": {Counts: &binC}, "call": {Counts: &binT}, "letter": {Counts: &binOne}}},
 		{Key: "minutes", Kind: stats.KindNumeric, HigherIsBetter: false,
-			Arms: map[string]stats.ArmData{"control": {Moments: numC}, "call": {Moments: numT}}},
+			Arms: map[string]stats.ArmData{"control": {Moments: numC}, "call": {Moments: numT}, "letter": {Moments: numOne}}},
 		{Key: "krs", Kind: stats.KindComposite, Min: 0, Max: 100, HigherIsBetter: true,
 			Arms: map[string]stats.ArmData{"control": {Moments: numC}, "call": {Moments: numT}}},
 	}
@@ -352,9 +355,11 @@ func TestOpenAPIStatsSchemas(t *testing.T) {
 	if love.Comparisons["call"].CUPED == nil {
 		t.Error("fixture: no CUPED comparison")
 	}
-	trust, _ := a.Outcome("trust")
-	if trust.Comparisons["letter"].Sufficient() {
-		t.Error("fixture: no insufficient comparison")
+	// Every kind has an insufficient comparison (letter: one answer), with covariates too.
+	for _, o := range a.Outcomes {
+		if c, ok := o.Comparisons["letter"]; !ok || c.Sufficient() {
+			t.Errorf("fixture: no insufficient %s comparison", o.Key)
+		}
 	}
 	if len(a.Outcomes) != len(outcomes) {
 		t.Errorf("fixture: %d outcomes analysed", len(a.Outcomes))

@@ -50,12 +50,18 @@ func (req responseRequest) domain() experiment.Response {
 		}
 	}
 	for k, raw := range req.Answers {
-		v, ok, msg := parseAnswer(raw)
+		v, ok, boolean, msg := parseAnswer(raw)
 		if msg != "" {
 			r.Problems = append(r.Problems, experiment.Detail{Field: "answers." + k, Message: msg})
 		}
 		if ok {
 			r.Answers[k] = v
+		}
+		if boolean {
+			if r.Booleans == nil {
+				r.Booleans = map[string]bool{}
+			}
+			r.Booleans[k] = true
 		}
 	}
 	return r

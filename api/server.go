@@ -35,6 +35,15 @@ type Config struct {
 	Logger      *slog.Logger
 	Ready       Checker
 	Metrics     *Metrics // nil: a registry of its own without database pool metrics
+	// ImportTimeout bounds the upload of an :import body in place of the server's read
+	// timeout, which is too short for a large file; default 30 minutes.
+	ImportTimeout time.Duration
+	// SpoolDir is where :import bodies are copied while they are imported (unlinked, see
+	// experiment.NewSpool); "" is os.TempDir().
+	SpoolDir string
+	// Renders bounds the figures drawn at once by the plot routes and report.html; nil is
+	// NewRenderLimit(0, 0): GOMAXPROCS at once, waiting up to DefaultRenderWait.
+	Renders *RenderLimit
 }
 
 // Server holds the dependencies of the handlers.
@@ -52,6 +61,12 @@ func New(svc *experiment.Service, cfg Config) *echo.Echo {
 	}
 	if cfg.ImportLimit <= 0 {
 		cfg.ImportLimit = 1 << 30
+	}
+	if cfg.ImportTimeout <= 0 {
+		cfg.ImportTimeout = DefaultImportTimeout
+	}
+	if cfg.Renders == nil {
+		cfg.Renders = NewRenderLimit(0, 0)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -78,7 +93,7 @@ func New(svc *experiment.Service, cfg Config) *echo.Echo {
 	e.GET("/openapi.yaml", s.openAPI)
 	e.GET("/metrics", s.metrics.handler())
 
-	v1 := e.Group("/v1", s.authenticate)
+	v1 := e.Group("/v1", s.authenticate, checkParams)
 	read := s.allow(experiment.RoleAdmin, experiment.RoleEditor, experiment.RoleAnalyst)
 	edit := s.allow(experiment.RoleAdmin, experiment.RoleEditor)
 	ingest := s.allow(experiment.RoleAdmin, experiment.RoleIngest)

@@ -10,6 +10,9 @@ import (
 // The CSV format of responses, shared by the API's CSV batches and `krslab import`:
 // response_id,customer_id,answered_at,<outcome keys...>; an empty cell is not answered.
 
+// maxHeaderCell bounds a header cell (an outcome key has at most 63 characters).
+const maxHeaderCell = 256
+
 // CheckResponseHeader checks a responses CSV header, trimming its cells (and a byte-order
 // mark) in place, and reports every problem.
 func CheckResponseHeader(header []string) error {
@@ -30,6 +33,8 @@ func CheckResponseHeader(header []string) error {
 		switch h := header[i]; {
 		case h == "":
 			p.Field("header", "column %d has no outcome key", i+1)
+		case CheckText(h, maxHeaderCell) != "":
+			p.Field("header", "column %d: %s", i+1, CheckText(h, maxHeaderCell))
 		case seen[h]:
 			p.Field("header", "column %q appears twice", h)
 		}
@@ -54,23 +59,30 @@ func ResponseFromRecord(header, rec []string) Response {
 		if cell == "" {
 			continue
 		}
-		v, err := ParseCell(cell)
+		v, boolean, err := ParseCell(cell)
 		if err != nil {
 			r.Problems = append(r.Problems, Detail{Field: "answers." + header[i], Message: fmt.Sprintf("%q is not a number", cell)})
 			continue
 		}
 		r.Answers[header[i]] = v
+		if boolean {
+			if r.Booleans == nil {
+				r.Booleans = map[string]bool{}
+			}
+			r.Booleans[header[i]] = true
+		}
 	}
 	return r
 }
 
-// ParseCell reads a CSV answer: a number, or true/false for a binary outcome.
-func ParseCell(cell string) (float64, error) {
+// ParseCell reads a CSV answer: a number, or true/false (boolean) for a binary outcome.
+func ParseCell(cell string) (v float64, boolean bool, err error) {
 	switch strings.ToLower(cell) {
 	case "true":
-		return 1, nil
+		return 1, true, nil
 	case "false":
-		return 0, nil
+		return 0, true, nil
 	}
-	return strconv.ParseFloat(cell, 64)
+	v, err = strconv.ParseFloat(cell, 64)
+	return v, false, err
 }

@@ -68,6 +68,7 @@ type Experiment struct {
 	Layer                 string  // experiments of one layer never share a customer
 	LayerOffset           float64 // start of this experiment's range in its layer's hash space
 	Erasures              int64   // customers erased from this experiment (read-only)
+	Version               int64   // moved by every stored change (read-only): the API's ETag
 	CreatedAt             time.Time
 	UpdatedAt             time.Time
 	StartedAt             *time.Time
@@ -76,6 +77,10 @@ type Experiment struct {
 }
 
 var experimentKeyPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// MaxWeight bounds an arm's weight. Weights are relative shares, so the bound costs
+// nothing (a split of one in a million still fits) and keeps their total finite.
+const MaxWeight = 1e6
 
 // ApplyDefaults fills the DOMAIN.md defaults of optional fields.
 func (e *Experiment) ApplyDefaults() {
@@ -128,8 +133,20 @@ func (e Experiment) Validate(known map[string]Outcome) error {
 			p.Field(field+".key", "duplicate arm key %q", a.Key)
 		}
 		armKeys[a.Key] = true
-		if !(a.Weight > 0) || math.IsInf(a.Weight, 0) {
+		switch {
+		case !(a.Weight > 0) || math.IsInf(a.Weight, 0):
 			p.Field(field+".weight", "must be a finite number > 0")
+		case a.Weight > MaxWeight:
+			// Finite weights are not enough: the total of [1e308, 1e308] is infinite and
+			// sends every customer to the last arm. Bounded, the 50 arms at most add up to
+			// a total far from overflow.
+			p.Field(field+".weight", "at most %g (weights are relative shares)", MaxWeight)
+		}
+		if msg := CheckText(a.Name, MaxName); msg != "" {
+			p.Field(field+".name", "%s", msg)
+		}
+		if msg := CheckText(a.Description, MaxDescription); msg != "" {
+			p.Field(field+".description", "%s", msg)
 		}
 		if a.Control {
 			controls++
@@ -183,14 +200,13 @@ func (e Experiment) Validate(known map[string]Outcome) error {
 	if e.Layer != "" && !experimentKeyPattern.MatchString(e.Layer) {
 		p.Field("layer", "must be 1-63 lower-case letters, digits, '-' or '_'")
 	}
-	if len(e.Salt) > 128 {
-		p.Field("salt", "at most 128 characters")
-	}
-	if len(e.Name) > 200 {
-		p.Field("name", "at most 200 characters")
-	}
-	if len(e.Hypothesis) > 4000 {
-		p.Field("hypothesis", "at most 4000 characters")
+	for _, f := range []struct {
+		name, text string
+		max        int
+	}{{"salt", e.Salt, MaxSalt}, {"name", e.Name, MaxName}, {"hypothesis", e.Hypothesis, MaxDescription}} {
+		if msg := CheckText(f.text, f.max); msg != "" {
+			p.Field(f.name, "%s", msg)
+		}
 	}
 	return p.Err("invalid experiment")
 }

@@ -17,6 +17,10 @@ type Response struct {
 	CustomerID string
 	AnsweredAt time.Time
 	Answers    map[string]float64
+	// Booleans names the answers given as true or false, which only a binary outcome takes
+	// (DOMAIN.md): validation refuses them for any other kind rather than read them as 1
+	// and 0.
+	Booleans map[string]bool
 	// Problems were found while reading the response (a timestamp or an answer that did not
 	// parse); validation reports them together with its own findings.
 	Problems []Detail
@@ -153,6 +157,10 @@ func CheckResponse(r Response, allowed map[string]Outcome, outcomes map[string]O
 			} else {
 				add(field, "outcome %q is not measured in this experiment", k)
 			}
+			continue
+		}
+		if r.Booleans[k] && o.Kind != Binary {
+			add(field, "true/false answers only a binary outcome; %s is %s: send a number", k, o.Kind)
 			continue
 		}
 		if msg := o.CheckAnswer(r.Answers[k]); msg != "" {

@@ -61,8 +61,8 @@ func (rr *responseReader) line(line int, rec []string) ResponseLine {
 		if cell == "" {
 			continue
 		}
-		v, err := ParseCell(cell)
-		if err != nil || !c.taken || c.outcome.CheckAnswer(v) != "" {
+		v, boolean, err := ParseCell(cell)
+		if err != nil || !c.taken || (boolean && c.outcome.Kind != Binary) || c.outcome.CheckAnswer(v) != "" {
 			return rr.checked(line, rec)
 		}
 		values = append(values, v+0) // no negative zero

@@ -245,8 +245,11 @@ func rowsAffected(r sql.Result) int64 {
 	return n
 }
 
-// mapErr turns database errors into domain errors: unique violations are conflicts,
-// lost connections are unavailable, anything else internal (with the cause kept for logs).
+// mapErr turns database errors into domain errors: unique violations are conflicts, values
+// the database refuses are invalid, lost connections are unavailable, a statement that ran
+// out of its statement timeout is database_timeout; the end of the caller's context stays a
+// context error, for the caller knows why it ended; anything else is internal (with the
+// cause kept for logs).
 func mapErr(err error) error {
 	if err == nil {
 		return nil
@@ -262,21 +265,51 @@ func mapErr(err error) error {
 			return &experiment.Error{Code: experiment.Conflict, Message: "already exists", Cause: err}
 		case pe.Code == "23503" || pe.Code == "23514" || pe.Code == "22P02" || pe.Code == "22003":
 			return &experiment.Error{Code: experiment.Invalid, Message: "refused by a database constraint", Cause: err}
+		case pe.Code == "22021" || pe.Code == "22P05":
+			// Text the database cannot hold: a NUL or bytes that are not UTF-8
+			// (character_not_in_repertoire), a \u0000 in JSON (untranslatable_character).
+			// The API refuses both, naming the field; this is for any writer that does not.
+			return &experiment.Error{Code: experiment.Invalid, Message: "refused by the database: text with a NUL or bytes that are not UTF-8", Cause: err}
+		case pe.Code == "57014":
+			return queryCanceled(pe, err)
 		case pe.Code.Class() == "08" || pe.Code.Class() == "53" || pe.Code.Class() == "57":
 			return &experiment.Error{Code: experiment.Unavailable, Message: "database unavailable", Cause: err}
 		}
 		return &experiment.Error{Code: experiment.Internal, Message: "internal error", Cause: err}
 	}
-	var ne net.Error
-	if errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.EOF) ||
-		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, context.DeadlineExceeded) ||
-		strings.Contains(err.Error(), "connection refused") {
+	var oe *net.OpError
+	if errors.As(err, &oe) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.EOF) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(err.Error(), "connection refused") {
 		return &experiment.Error{Code: experiment.Unavailable, Message: "database unavailable", Cause: err}
 	}
-	if errors.Is(err, context.Canceled) {
+	switch {
+	case errors.Is(err, context.Canceled):
 		return err
+	case errors.Is(err, context.DeadlineExceeded):
+		// The caller's deadline passed while the database worked or while its statement
+		// waited for a connection: the database is there, it did not answer in time.
+		return &experiment.Error{Code: experiment.DatabaseTimeout, Message: timeoutMessage, Cause: err}
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return &experiment.Error{Code: experiment.Unavailable, Message: "database unavailable", Cause: err}
 	}
 	return &experiment.Error{Code: experiment.Internal, Message: "internal error", Cause: err}
+}
+
+const timeoutMessage = "the database did not answer in time; try again or narrow the request"
+
+// queryCanceled tells the two causes of query_canceled (57014) apart. The server's
+// statement timeout is database_timeout. A cancel request is what lib/pq sends when the
+// caller's context ends (the client went away): that stays the context's end, not the
+// database's failure. Only the message tells them apart; were it translated (lc_messages),
+// a cancel request would read as a timeout, which the API answers as the end of the
+// request anyway when its client is gone.
+func queryCanceled(pe *pq.Error, err error) error {
+	if strings.Contains(pe.Message, "user request") {
+		return fmt.Errorf("%w: %w", context.Canceled, err)
+	}
+	return &experiment.Error{Code: experiment.DatabaseTimeout, Message: timeoutMessage, Cause: err}
 }
 
 // inTx runs fn in a transaction, committing when it returns nil.

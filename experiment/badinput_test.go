@@ -1,0 +1,75 @@
+package experiment_test
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/krslab/krslab/experiment"
+)
+
+// TestTextFieldsAreChecked: every free text of an experiment goes through CheckText,
+// whatever else is wrong with the definition.
+func TestTextFieldsAreChecked(t *testing.T) {
+	known := builtins()
+	e := experiment.Experiment{Key: "texts", Name: "n\x00", Hypothesis: "h\xff", Salt: "s\x00", Alpha: 0.05, Correction: "holm",
+		PrimaryOutcome: "trust", Outcomes: []string{"trust"}, Coverage: 1,
+		Arms: []experiment.Arm{{Key: "a", Weight: 1, Control: true, Name: "a\x00"}, {Key: "b", Weight: -1, Description: "d\x00"}}}
+	err := e.Validate(known)
+	for _, field := range []string{"name", "hypothesis", "salt", "arms[0].name", "arms[1].description", "arms[1].weight"} {
+		if !strings.Contains(err.Error(), field+": ") {
+			t.Errorf("%s not refused: %v", field, err)
+		}
+	}
+}
+
+// TestBooleanAnswersOnlyForBinary: true/false answers a binary outcome only, read from JSON
+// (Booleans set by the API) or from CSV, by the fast reading of an import and by the API's.
+func TestBooleanAnswersOnlyForBinary(t *testing.T) {
+	known := builtins()
+	e := validExperiment()
+	e.Outcomes = []string{"trust", "churned"}
+	e.PrimaryOutcome = "trust"
+	allowed := experiment.AnswerKeys(e, known)
+	now := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	at := now.Add(-time.Hour)
+	r := experiment.Response{ResponseID: "r", CustomerID: "c", AnsweredAt: at,
+		Answers: map[string]float64{"trust": 1, "churned": 1}, Booleans: map[string]bool{"trust": true, "churned": true}}
+	d := experiment.CheckResponse(r, allowed, known, now)
+	if len(d) != 1 || d[0].Field != "answers.trust" {
+		t.Errorf("true for a scale and for a binary outcome: %v", d)
+	}
+	header := []string{"response_id", "customer_id", "answered_at", "trust", "churned"}
+	fast, api := experiment.ReadResponseLines(e, header, [][]string{
+		{"r1", "c1", "2026-03-01T10:00:00Z", "true", ""},
+		{"r2", "c2", "2026-03-01T10:00:00Z", "5", "FALSE"},
+	}, allowed, known, now)
+	for i, want := range []bool{false, true} {
+		for reading, lines := range map[string][]experiment.ResponseLine{"fast": fast, "api": api} {
+			if ok := lines[i].Problem == ""; ok != want {
+				t.Errorf("%s reading of line %d: problem %q, want ok %v", reading, i+2, lines[i].Problem, want)
+			}
+		}
+	}
+}
+
+// TestWeightsAreBounded: finite weights whose total is not ([1e308, 1e308]) are refused,
+// each by its field.
+func TestWeightsAreBounded(t *testing.T) {
+	for _, weights := range [][]float64{{1e308, 1e308}, {1, math.MaxFloat64}, {1, experiment.MaxWeight * 2}} {
+		e := validExperiment()
+		for i, w := range weights {
+			e.Arms[i].Weight = w
+		}
+		err := e.Validate(builtins())
+		if err == nil || !strings.Contains(err.Error(), "weight: at most") {
+			t.Errorf("weights %v: %v", weights, err)
+		}
+	}
+	e := validExperiment()
+	e.Arms[1].Weight = experiment.MaxWeight
+	if err := e.Validate(builtins()); err != nil {
+		t.Errorf("weight %g: %v", experiment.MaxWeight, err)
+	}
+}
