@@ -143,6 +143,7 @@ func (e *env) alerts(query string) []alertReply {
 // replays and promoters raise nothing; resolving is audited; erasure removes the alert.
 func TestAlertsCloseTheLoop(t *testing.T) {
 	e := newEnv(t)
+	e.svc.Webhooks = allowLoopback(t) // the receiver is an httptest server
 	const key = "alerts-nps"
 	e.createRunning(key, map[string]any{"arms": threeArms(), "outcomes": []string{"nps", "krs"}, "primary_outcome": "nps"})
 	rcv := newReceiver(t, 1)
@@ -224,7 +225,7 @@ func TestAlertsCloseTheLoop(t *testing.T) {
 	}
 
 	logs := &syncBuffer{}
-	startWorker(t, logs, allowLoopback(t)) // the receiver is an httptest server
+	startWorker(t, logs, e.svc.Webhooks)
 	id := strconv.FormatInt(a.ID, 10)
 	var detail alertReply
 	deadline := time.Now().Add(15 * time.Second)

@@ -20,9 +20,9 @@ var formulas = map[string]string{
 	"@SUM(A1)":               "'@SUM(A1)",
 }
 
-// TestCSVExportsNeutraliseFormulas: ids that start a formula come out of assignments.csv
-// with a single quote in front; ids that do not, and the numbers of results.csv, come out
-// as they are.
+// TestCSVExportsNeutraliseFormulas: ids and attribute values that start a formula come
+// out of assignments.csv and results.csv?segment= with a single quote in front; ids that
+// do not, and the numbers of the results, come out as they are.
 func TestCSVExportsNeutraliseFormulas(t *testing.T) {
 	e := newEnv(t)
 	const key = "csv-formulas"
@@ -87,21 +87,27 @@ func TestCSVExportsNeutraliseFormulas(t *testing.T) {
 		t.Errorf("assignments.csv: %d customers, want %d", len(got), len(ids))
 	}
 
-	// Numbers stay numbers: no quote before a negative diff.
-	rows := readCSV("/v1/experiments/" + key + "/results.csv")
+	rows := readCSV("/v1/experiments/" + key + "/results.csv?segment=channel")
+	segments := map[string]bool{}
 	negative := false
 	for _, row := range rows[1:] {
-		for i, cell := range row[3:12] {
+		segments[row[0]] = true
+		for i, cell := range row[4:13] {
 			if cell == "" {
 				continue
 			}
 			if _, err := strconv.ParseFloat(cell, 64); err != nil {
-				t.Errorf("results.csv: %s = %q is not a number", rows[0][3+i], cell)
+				t.Errorf("results.csv: %s = %q is not a number", rows[0][4+i], cell)
 			}
 			negative = negative || strings.HasPrefix(cell, "-")
 		}
 	}
+	for v, want := range formulas {
+		if !segments[want] || segments[v] {
+			t.Errorf("results.csv?segment=: value %q not written as %q: %v", v, want, segments)
+		}
+	}
 	if !negative {
-		t.Error("results.csv: no negative number, which the test means to see unquoted")
+		t.Error("results.csv?segment=: no negative number, which the test means to see unquoted")
 	}
 }

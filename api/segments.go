@@ -180,7 +180,7 @@ func (s *Server) segmentResultsCSV(c echo.Context) error {
 		return err
 	}
 	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
+	w := experiment.NewCSVWriter(&buf)
 	if err := w.Write(append([]string{"segment"}, report.CSVHeader...)); err != nil {
 		return err
 	}
@@ -239,7 +239,7 @@ func (s *Server) segmentPlot(format string) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		img, err := plot.Effects(in, opt)
+		img, err := s.render(c, func() ([]byte, error) { return plot.Effects(in, opt) })
 		if err != nil {
 			return err
 		}

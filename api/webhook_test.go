@@ -22,11 +22,71 @@ func allowLoopback(t *testing.T) experiment.WebhookPolicy {
 	return p
 }
 
+// TestWebhookURLRefusedByPolicy: by default an editor cannot point a webhook at loopback,
+// link-local, private or other non-public addresses, however the host is written (422
+// naming webhook.url); an operator's allowance opens what it names.
+func TestWebhookURLRefusedByPolicy(t *testing.T) {
+	e := newEnv(t)
+	const key = "webhook-ssrf"
+	e.createRunning(key, map[string]any{"arms": threeArms(), "outcomes": []string{"nps"}, "primary_outcome": "nps"})
+	path := "/v1/experiments/" + key + "/alert-rules"
+	put := func(role experiment.Role, url string) reply {
+		return e.call(role, "PUT", path, map[string]any{"rules": []any{},
+			"webhook": map[string]any{"url": url, "secret": alertSecret}})
+	}
+	for _, url := range []string{
+		"http://169.254.169.254/latest/meta-data/",
+		"http://[::1]:5432/",
+		"http://0x7f000001/",
+		"http://2130706433/",
+		"http://0177.0.0.1/",
+		"http://127.1/",
+		"http://localhost:5432/",
+		"http://127.0.0.1:8080/",
+		"http://[::ffff:127.0.0.1]/",
+		"http://[::ffff:a9fe:a9fe]/",
+		"http://10.0.0.5/hook",
+		"http://172.16.3.4/hook",
+		"http://192.168.1.10/hook",
+		"http://100.64.0.1/hook",
+		"http://[fd00::1]/hook",
+		"http://[fe80::1]/hook",
+		"http://0.0.0.0/",
+		"http://[::]/",
+		"http://224.0.0.1/",
+	} {
+		r := put(admin, url)
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Errorf("%s: status %d, want 422: %s", url, r.Status, r.Body)
+			continue
+		}
+		_, details := r.errorBody(t)
+		if len(details) != 1 || details[0].Field != "webhook.url" || !strings.Contains(details[0].Message, "refused by policy") {
+			t.Errorf("%s: %s", url, r.Body)
+		}
+	}
+	e.must(http.StatusOK, editor, "PUT", path, map[string]any{"rules": []any{},
+		"webhook": map[string]any{"url": "https://cx.example.com/hook", "secret": alertSecret}})
+
+	e.svc.Webhooks, _ = experiment.ParseWebhookAllow("cx.corp.example,10.20.0.0/16")
+	for url, ok := range map[string]bool{
+		"https://cx.corp.example/hook": true,
+		"http://10.20.1.2:8080/hook":   true,
+		"http://10.21.1.2:8080/hook":   false,
+		"http://127.0.0.1/hook":        false,
+	} {
+		if got := put(editor, url).Status; (got == http.StatusOK) != ok {
+			t.Errorf("with an allowance, %s: status %d", url, got)
+		}
+	}
+}
+
 // TestDeliveryLogShowsClassesToNonAdmins: the delivery log tells everyone what an attempt
 // came to (its class) and only admins the error, which names addresses and ports and
 // whether something listens there.
 func TestDeliveryLogShowsClassesToNonAdmins(t *testing.T) {
 	e := newEnv(t)
+	e.svc.Webhooks = allowLoopback(t)
 	const key = "webhook-log"
 	e.createRunning(key, map[string]any{"arms": threeArms(), "outcomes": []string{"nps"}, "primary_outcome": "nps"})
 
@@ -63,9 +123,9 @@ func TestDeliveryLogShowsClassesToNonAdmins(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	// The first attempt finds no one listening; the second is made by a worker of the
-	// default policy.
-	stop := startWorker(t, &syncBuffer{}, allowLoopback(t))
+	// The first attempt finds no one listening; the second is made by a worker whose
+	// operator has withdrawn the allowance since the URL was stored.
+	stop := startWorker(t, &syncBuffer{}, e.svc.Webhooks)
 	waitAttempts(1)
 	stop()
 	stop = startWorker(t, &syncBuffer{}, experiment.WebhookPolicy{})

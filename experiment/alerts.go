@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
-	"net/url"
 	"strconv"
 	"time"
 	"unicode"
@@ -234,8 +233,8 @@ func (s *Service) SetAlertRules(ctx context.Context, key string, in AlertRules) 
 	var p Problems
 	checkAlertRules(&p, in.Rules, AnswerKeys(e, outcomes), outcomes)
 	if w := in.Webhook; w != nil {
-		if msg := checkWebhookURL(w.URL); msg != "" {
-			p.Field("webhook.url", "%s", msg)
+		if err := s.Webhooks.CheckURL(w.URL); err != nil {
+			p.Field("webhook.url", "%s", err)
 		}
 		if w.Secret == "" {
 			stored, err := as.AlertRules(ctx, e.ID)
@@ -316,26 +315,6 @@ func validOp(op string) bool {
 	return false
 }
 
-func checkWebhookURL(raw string) string {
-	if raw == "" {
-		return "is required"
-	}
-	if len(raw) > MaxWebhookURL {
-		return fmt.Sprintf("at most %d characters", MaxWebhookURL)
-	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
-		return "must be an absolute http or https URL"
-	}
-	if u.User != nil {
-		return "must not carry user information; the signature authenticates krslab"
-	}
-	if u.Fragment != "" {
-		return "must not have a fragment"
-	}
-	return ""
-}
-
 func checkWebhookSecret(secret string) string {
 	n := utf8.RuneCountInString(secret)
 	if !utf8.ValidString(secret) || n < MinWebhookSecret || n > MaxWebhookSecret {
@@ -392,9 +371,8 @@ func (s *Service) ResolveAlert(ctx context.Context, id int64, note string) (Aler
 	if err != nil {
 		return Alert{}, err
 	}
-	if !utf8.ValidString(note) || utf8.RuneCountInString(note) > MaxAlertNote {
-		return Alert{}, &Error{Code: Invalid, Message: "invalid note",
-			Details: []Detail{{Field: "note", Message: fmt.Sprintf("at most %d characters of valid UTF-8", MaxAlertNote)}}}
+	if msg := CheckText(note, MaxAlertNote); msg != "" {
+		return Alert{}, &Error{Code: Invalid, Message: "invalid note", Details: []Detail{{Field: "note", Message: msg}}}
 	}
 	by := ActorFrom(ctx)
 	audit := s.audit(ctx, "alert.resolve", 0, strconv.FormatInt(id, 10), map[string]any{"alert": id, "note": note})

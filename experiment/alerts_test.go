@@ -35,19 +35,21 @@ func TestWebhookFingerprint(t *testing.T) {
 
 func TestCheckWebhook(t *testing.T) {
 	for url, ok := range map[string]bool{
-		"https://cx.example.com/hook":           true,
-		"http://10.0.0.5:8080/krslab?token=abc": true,
-		"":                                      false,
-		"ftp://cx.example.com/hook":             false,
-		"/hook":                                 false,
-		"https://":                              false,
-		"https://user:pw@cx.example.com/hook":   false,
-		"https://cx.example.com/hook#frag":      false,
-		"https:cx.example.com":                  false,
+		"https://cx.example.com/hook":                 true,
+		"http://cx.example.com:8080/krslab?token=abc": true,
+		"":                                    false,
+		"ftp://cx.example.com/hook":           false,
+		"/hook":                               false,
+		"https://":                            false,
+		"https://user:pw@cx.example.com/hook": false,
+		"https://cx.example.com/hook#frag":    false,
+		"https:cx.example.com":                false,
+		"https://cx.example.com:0/hook":       false,
+		"https://cx.example.com:65536/hook":   false,
 		"https://cx.example.com/" + strings.Repeat("a", MaxWebhookURL): false,
 	} {
-		if got := checkWebhookURL(url) == ""; got != ok {
-			t.Errorf("checkWebhookURL(%q) ok = %v, want %v", url, got, ok)
+		if got := (WebhookPolicy{}).CheckURL(url) == nil; got != ok {
+			t.Errorf("CheckURL(%q) ok = %v, want %v", url, got, ok)
 		}
 	}
 	for secret, ok := range map[string]bool{

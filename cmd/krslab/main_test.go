@@ -154,3 +154,22 @@ func TestSimulateCalibration(t *testing.T) {
 		t.Errorf("observed power %.4f, planned %.4f", observed, planned)
 	}
 }
+
+// TestServeRefusesABadWebhookAllowance: a mistyped allowance stops serve before it opens
+// the database, from the flag or from the environment. (The context is cancelled and the
+// database unreachable, so that a serve that ignored the allowance would end too.)
+func TestServeRefusesABadWebhookAllowance(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	serve := func(args ...string) error {
+		var out, errOut bytes.Buffer
+		return run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--database-url", "postgres://127.0.0.1:1/none?connect_timeout=1"}, args...), &out, &errOut)
+	}
+	if err := serve("--webhook-allow", "cx.corp.example,10.0.0.0/33"); err == nil || !strings.Contains(err.Error(), "--webhook-allow") {
+		t.Errorf("flag: %v", err)
+	}
+	t.Setenv("KRSLAB_WEBHOOK_ALLOW", "0x7f000001")
+	if err := serve(); err == nil || !strings.Contains(err.Error(), "0x7f000001") {
+		t.Errorf("env: %v", err)
+	}
+}

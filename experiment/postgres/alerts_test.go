@@ -35,6 +35,7 @@ func setRules(t *testing.T, f importFixture, url string, rules ...experiment.Ale
 	if url != "" {
 		in.Webhook = &experiment.Webhook{URL: url, Secret: testSecret}
 	}
+	f.svc.Webhooks = loopbackWebhooks
 	_, stored, err := f.svc.SetAlertRules(context.Background(), f.e.Key, in)
 	if err != nil {
 		t.Fatal(err)
