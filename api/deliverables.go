@@ -47,23 +47,26 @@ func (s *Server) plotFile(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var img []byte
+	var draw func() ([]byte, error)
 	switch name {
 	case "effects":
-		img, err = plot.Effects(report.EffectsOf(res, lang), opt)
+		in := report.EffectsOf(res, lang)
+		draw = func() ([]byte, error) { return plot.Effects(in, opt) }
 	case "timeline":
-		points, terr := s.svc.Timeline(ctx, key)
-		if terr != nil {
-			return terr
+		points, err := s.svc.Timeline(ctx, key)
+		if err != nil {
+			return err
 		}
-		img, err = plot.Timeline(report.TimelineOf(res, points, lang), opt)
+		in := report.TimelineOf(res, points, lang)
+		draw = func() ([]byte, error) { return plot.Timeline(in, opt) }
 	default:
-		in, derr := report.DistributionOf(res, name, lang)
-		if derr != nil {
-			return derr
+		in, err := report.DistributionOf(res, name, lang)
+		if err != nil {
+			return err
 		}
-		img, err = plot.Distribution(in, opt)
+		draw = func() ([]byte, error) { return plot.Distribution(in, opt) }
 	}
+	img, err := s.render(c, draw)
 	if err != nil {
 		return err
 	}
@@ -125,11 +128,15 @@ func (s *Server) reportHTML(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	if err := report.HTML(&buf, res, points, lang); err != nil {
+	page, err := s.render(c, func() ([]byte, error) {
+		var buf bytes.Buffer
+		err := report.HTML(&buf, res, points, lang)
+		return buf.Bytes(), err
+	})
+	if err != nil {
 		return err
 	}
-	return c.HTMLBlob(http.StatusOK, buf.Bytes())
+	return c.HTMLBlob(http.StatusOK, page)
 }
 
 // langParam reads ?lang= (en, the default, or nl).

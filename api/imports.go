@@ -2,9 +2,11 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -21,12 +23,22 @@ type importResult struct {
 	ElapsedMS float64 `json:"elapsed_ms"`
 }
 
+// DefaultImportTimeout is how long the upload of an :import body may take: a gigabyte at
+// some 0.6 MB/s.
+const DefaultImportTimeout = 30 * time.Minute
+
 // importCSV imports a CSV file of any size (up to Config.ImportLimit) from the request body
 // with the bulk importer of `krslab import`: checks in Go and SQL, COPY, one transaction,
 // all-or-nothing. The body is first copied to a temporary file (spoolBody), never held in
 // memory. details[].row counts data rows, as in the batches (the header is row 0).
 func (s *Server) importCSV(kind string) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		// The server's read timeout suits JSON bodies, not a file of a gigabyte over a slow
+		// line: the upload has the import timeout instead, from now. (Once the body is read,
+		// net/http lifts the deadline itself.)
+		if err := http.NewResponseController(c.Response()).SetReadDeadline(time.Now().Add(s.cfg.ImportTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+			return err
+		}
 		mt, _, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
 		if err != nil || mt != "text/csv" {
 			return badRequest{&experiment.Error{Code: experiment.Invalid, Message: "unsupported content type",
@@ -37,7 +49,11 @@ func (s *Server) importCSV(kind string) echo.HandlerFunc {
 			return experiment.Errorf(experiment.Internal, "the store cannot import")
 		}
 		im := experiment.NewImporter(s.svc, bulk)
-		body, err := spoolBody(c.Request().Body)
+		body, err := spoolBody(s.cfg.SpoolDir, c.Request().Body)
+		if experiment.ErrorCode(err) == experiment.Timeout {
+			return &experiment.Error{Code: experiment.Timeout, Cause: err,
+				Message: fmt.Sprintf("the upload timed out: the file did not arrive within %s; send it over a faster connection or in smaller files", s.cfg.ImportTimeout)}
+		}
 		if err != nil {
 			return err
 		}
@@ -72,13 +88,14 @@ func (s *Server) importCSV(kind string) echo.HandlerFunc {
 	}
 }
 
-// spoolBody copies a request body to a temporary file: the importer may read it more than
-// once (a file with bad lines is read again to name them), and no lock of the import is
-// held while a slow client is still uploading. A body that cannot be read in full (over
-// the limit, cut off) is the request's error; a file that cannot be written, the server's.
-func spoolBody(r io.Reader) (*experiment.Spool, error) {
+// spoolBody copies a request body to a temporary file in dir: the importer may read it more
+// than once (a file with bad lines is read again to name them), and no lock of the import
+// is held while a slow client is still uploading. A body that cannot be read in full (over
+// the limit, too slow, cut off) is the request's error; a file that cannot be written, the
+// server's.
+func spoolBody(dir string, r io.Reader) (*experiment.Spool, error) {
 	body := &bodyReader{r: r}
-	s, err := experiment.NewSpool(body)
+	s, err := experiment.NewSpool(dir, body)
 	if body.err != nil {
 		return nil, bodyReadError(body.err)
 	}

@@ -26,7 +26,8 @@ const importUsage = `Usage: krslab import responses|assignments|covariates --exp
 Everything is checked before anything is stored: one bad line stores nothing and the bad
 lines are listed, unless --skip-bad, which stores the good lines and writes the bad ones
 with a reason column to the rejects file. FILE may be a pipe (/dev/stdin, <(zcat f.gz));
-it is then copied to a temporary file first, as the import may read it twice.
+it is then copied to a temporary file first (in --spool-dir, nameless while in use), as
+the import may read it twice.
 `
 
 // runImport loads a CSV file in one transaction; a progress bar goes to stderr when it is a
@@ -44,6 +45,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	key := fs.String("experiment", "", "the experiment's key")
 	skipBad := fs.Bool("skip-bad", false, "store the good lines and write the bad ones to the rejects file")
 	rejectsPath := fs.String("rejects", "", "where --skip-bad writes the bad lines (default FILE.rejects.csv)")
+	spoolDir := spoolDirFlag(fs)
 	files, err := parseInterleaved(fs, args[1:])
 	if err != nil {
 		return err
@@ -55,6 +57,11 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return errors.New("import needs --experiment KEY")
 	case len(files) != 1:
 		return errors.New("import needs exactly one CSV file")
+	}
+	if n, err := experiment.RemoveDeadSpools(*spoolDir); err != nil {
+		fmt.Fprintf(stderr, "warning: spool files of dead processes: %v\n", err)
+	} else if n > 0 {
+		fmt.Fprintf(stderr, "removed %d spool file(s) of krslab processes that are gone from %s\n", n, *spoolDir)
 	}
 	path := files[0]
 	info, err := os.Stat(path)
@@ -75,7 +82,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err != nil {
 			return err
 		}
-		spool, err := experiment.NewSpool(in)
+		spool, err := experiment.NewSpool(*spoolDir, in)
 		in.Close()
 		if err != nil {
 			return fmt.Errorf("copying %s: %w", path, err)

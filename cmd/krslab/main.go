@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 const usage = `krslab: experiments on the customer relationship
@@ -95,6 +96,22 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// envDuration is the duration in the environment variable name (e.g. 45m), def when it is
+// unset or not a duration.
+func envDuration(name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(name)); err == nil && d > 0 {
+		return d
+	}
+	return def
+}
+
+// spoolDirFlag registers --spool-dir, the directory of the temporary copies of piped and
+// uploaded CSV files (serve and import).
+func spoolDirFlag(fs *flag.FlagSet) *string {
+	return fs.String("spool-dir", envOr("KRSLAB_SPOOL_DIR", os.TempDir()),
+		"directory of the temporary copies of piped or uploaded CSV files, nameless while in use; copies left by dead krslab processes are removed at start (env KRSLAB_SPOOL_DIR)")
 }
 
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {

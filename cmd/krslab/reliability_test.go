@@ -56,7 +56,7 @@ type server struct {
 	logs *bytes.Buffer
 }
 
-func startServer(t *testing.T, dbURL string) *server {
+func startServer(t *testing.T, dbURL string, args ...string) *server {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -65,7 +65,7 @@ func startServer(t *testing.T, dbURL string) *server {
 	addr := l.Addr().String()
 	l.Close()
 	s := &server{url: "http://" + addr, logs: &bytes.Buffer{}}
-	s.cmd = exec.Command(binary(t), "serve", "--addr", addr, "--database-url", dbURL, "--shutdown-timeout", "10s")
+	s.cmd = exec.Command(binary(t), append([]string{"serve", "--addr", addr, "--database-url", dbURL, "--shutdown-timeout", "10s"}, args...)...)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
