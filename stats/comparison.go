@@ -19,7 +19,7 @@ const (
 
 // Comparison is a treatment arm against control on one outcome. Fields that
 // do not apply to the outcome's kind are NaN (or nil); when Verdict is
-// VerdictInsufficientData every statistic is NaN.
+// VerdictInsufficientData every statistic is NaN (null in JSON).
 type Comparison struct {
 	Kind    Kind
 	Verdict Verdict
@@ -39,6 +39,10 @@ type Comparison struct {
 	Sequential  *Sequential        // mean kinds
 	CUPED       *CUPEDResult       // mean kinds with covariates
 	MannWhitney *MannWhitneyResult // scale and net
+
+	// Covariates is whether the outcome has covariates (mean kinds): the JSON
+	// then has a cuped block, null where CUPED does not apply.
+	Covariates bool
 
 	ChanceToBeat float64
 
@@ -102,6 +106,7 @@ func Compare(o Outcome, t, c ArmData, alpha float64) Comparison {
 		r.Diff, r.SE, r.Z, r.PValue, r.CILow, r.CIHigh = p.Diff, p.SE, p.Z, p.PValue, p.CILow, p.CIHigh
 		r.RelativeLift = p.RelativeLift
 	default:
+		r.Covariates = t.Cov != nil || c.Cov != nil
 		mt, mc := t.moments(), c.moments()
 		w := WelchFromMoments(mt, mc, alpha)
 		if math.IsNaN(w.SE) {
@@ -194,28 +199,31 @@ func (r MannWhitneyResult) MarshalJSON() ([]byte, error) {
 }
 
 // MarshalJSON writes the fields of the outcome's kind in the order of
-// API.md; an insufficient comparison is exactly {"verdict":"insufficient_data"}.
+// API.md, in one shape whatever the data: a statistic that is undefined, every
+// statistic of an insufficient_data comparison included, is null, never left
+// out. The blocks are there when the kind has them: sequential for the mean
+// kinds, mann_whitney for scale and net, cuped when the outcome has covariates
+// (null when CUPED does not apply).
 func (c Comparison) MarshalJSON() ([]byte, error) {
-	if !c.Sufficient() {
-		return json.Marshal(struct {
-			Verdict Verdict `json:"verdict"`
-		}{c.Verdict})
-	}
 	tail := comparisonTail{Float(c.ChanceToBeat), Float(c.PAdjusted), c.Significant, c.Verdict}
+	mw, err := block(c.MannWhitney, c.Kind == KindScale || c.Kind == KindNet)
+	if err != nil {
+		return nil, err
+	}
 	switch c.Kind {
 	case KindNet:
 		return json.Marshal(struct {
-			Diff         Float              `json:"diff"`
-			SE           Float              `json:"se"`
-			Z            Float              `json:"z"`
-			PValue       Float              `json:"p_value"`
-			CILow        Float              `json:"ci_low"`
-			CIHigh       Float              `json:"ci_high"`
-			RelativeLift Float              `json:"relative_lift"`
-			MannWhitney  *MannWhitneyResult `json:"mann_whitney,omitempty"`
+			Diff         Float           `json:"diff"`
+			SE           Float           `json:"se"`
+			Z            Float           `json:"z"`
+			PValue       Float           `json:"p_value"`
+			CILow        Float           `json:"ci_low"`
+			CIHigh       Float           `json:"ci_high"`
+			RelativeLift Float           `json:"relative_lift"`
+			MannWhitney  json.RawMessage `json:"mann_whitney,omitempty"`
 			comparisonTail
 		}{Float(c.Diff), Float(c.SE), Float(c.Z), Float(c.PValue), Float(c.CILow), Float(c.CIHigh),
-			Float(c.RelativeLift), c.MannWhitney, tail})
+			Float(c.RelativeLift), mw, tail})
 	case KindBinary:
 		return json.Marshal(struct {
 			Diff         Float `json:"diff"`
@@ -229,22 +237,36 @@ func (c Comparison) MarshalJSON() ([]byte, error) {
 		}{Float(c.Diff), Float(c.SE), Float(c.CILow), Float(c.CIHigh), Float(c.Z), Float(c.PValue),
 			Float(c.RelativeLift), tail})
 	}
+	cuped, err := block(c.CUPED, c.Covariates)
+	if err != nil {
+		return nil, err
+	}
 	return json.Marshal(struct {
-		Diff         Float              `json:"diff"`
-		SE           Float              `json:"se"`
-		DF           Float              `json:"df"`
-		T            Float              `json:"t"`
-		PValue       Float              `json:"p_value"`
-		CILow        Float              `json:"ci_low"`
-		CIHigh       Float              `json:"ci_high"`
-		RelativeLift Float              `json:"relative_lift"`
-		CohensD      Float              `json:"cohens_d"`
-		Sequential   *Sequential        `json:"sequential,omitempty"`
-		CUPED        *CUPEDResult       `json:"cuped,omitempty"`
-		MannWhitney  *MannWhitneyResult `json:"mann_whitney,omitempty"`
+		Diff         Float           `json:"diff"`
+		SE           Float           `json:"se"`
+		DF           Float           `json:"df"`
+		T            Float           `json:"t"`
+		PValue       Float           `json:"p_value"`
+		CILow        Float           `json:"ci_low"`
+		CIHigh       Float           `json:"ci_high"`
+		RelativeLift Float           `json:"relative_lift"`
+		CohensD      Float           `json:"cohens_d"`
+		Sequential   *Sequential     `json:"sequential"`
+		CUPED        json.RawMessage `json:"cuped,omitempty"`
+		MannWhitney  json.RawMessage `json:"mann_whitney,omitempty"`
 		comparisonTail
 	}{Float(c.Diff), Float(c.SE), Float(c.DF), Float(c.T), Float(c.PValue), Float(c.CILow), Float(c.CIHigh),
-		Float(c.RelativeLift), Float(c.CohensD), c.Sequential, c.CUPED, c.MannWhitney, tail})
+		Float(c.RelativeLift), Float(c.CohensD), c.Sequential, cuped, mw, tail})
+}
+
+// block is the JSON of an optional block of a comparison: null when the
+// comparison shows the block (always) but has none, left out (nil) when it
+// neither shows nor has one.
+func block[T any](b *T, always bool) (json.RawMessage, error) {
+	if b == nil && !always {
+		return nil, nil
+	}
+	return json.Marshal(b)
 }
 
 // comparisonTail are the fields every kind ends with, after the adjustment.

@@ -24,7 +24,9 @@
 // values that cancel (1e16, -1e16, 3, -3) is exactly 0. Every formula on the
 // sums lives in moments.go, welch.go and cuped.go.
 //
-// Undefined statistics are NaN; Float marshals them as JSON null.
+// Undefined statistics are NaN; Float marshals them as JSON null. Results
+// have one shape per kind: an undefined statistic, every statistic of an
+// insufficient_data comparison included, is null, never left out.
 //
 // # Whole experiment
 //

@@ -2,8 +2,11 @@ package stats_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/krslab/krslab/stats"
@@ -282,8 +285,64 @@ func TestEmptyArm(t *testing.T) {
 				}
 			}
 		}
-		if b, _ := json.Marshal(a.Outcomes[0].Comparisons["t"]); string(b) != `{"verdict":"insufficient_data"}` {
-			t.Errorf("%s: comparison %s", k, b)
+		if c := a.Outcomes[0].Comparisons["t"]; c.Verdict != stats.VerdictInsufficientData {
+			t.Errorf("%s: verdict %s", k, c.Verdict)
+		}
+	}
+}
+
+// TestInsufficientComparisonShape: an insufficient_data comparison has the
+// shape of a sufficient one of its kind (STATS.md: null statistics; one shape
+// for clients), every field present, every statistic null, significant false.
+func TestInsufficientComparisonShape(t *testing.T) {
+	enough := []float64{1, 2, 3, 4, 5, 2, 3}
+	one := []float64{3}
+	for _, k := range []stats.Kind{stats.KindScale, stats.KindNet, stats.KindBinary, stats.KindNumeric, stats.KindComposite} {
+		for _, withCov := range []bool{false, true} {
+			arm := func(vs []float64) stats.ArmData {
+				lo, hi := 1, 5
+				if k == stats.KindBinary {
+					lo, hi = 0, 1
+					vs = append([]float64(nil), vs...)
+					for i := range vs {
+						vs[i] = float64(int(vs[i]) % 2)
+					}
+				}
+				c := stats.CountsOf(vs, lo, hi)
+				a := stats.ArmData{Counts: &c, Moments: stats.MomentsOf(vs)}
+				if withCov {
+					cov := stats.CovariateSumsOf(vs, vs)
+					a.Cov = &cov
+				}
+				return a
+			}
+			o := stats.Outcome{Key: "x", Kind: k, Min: 1, Max: 5, TopMin: 5, BottomMax: 2, HigherIsBetter: true,
+				Arms: map[string]stats.ArmData{"control": arm(enough), "t": arm(enough), "short": arm(one)}}
+			d := stats.Design{Control: "control", Arms: []string{"control", "t", "short"}}
+			a := stats.Analyze(d, []stats.Outcome{o})
+			full := asJSON(t, a.Outcomes[0].Comparisons["t"])
+			short := asJSON(t, a.Outcomes[0].Comparisons["short"])
+			what := fmt.Sprintf("%s (covariates %v)", k, withCov)
+			if full["verdict"] == "insufficient_data" || short["verdict"] != "insufficient_data" {
+				t.Fatalf("%s: fixture verdicts %v, %v", what, full["verdict"], short["verdict"])
+			}
+			if !slices.Equal(slices.Sorted(maps.Keys(full)), slices.Sorted(maps.Keys(short))) {
+				t.Errorf("%s: insufficient comparison has fields %v, a sufficient one %v",
+					what, slices.Sorted(maps.Keys(short)), slices.Sorted(maps.Keys(full)))
+			}
+			for key, v := range short {
+				switch key {
+				case "verdict":
+				case "significant":
+					if v != false {
+						t.Errorf("%s: significant = %v", what, v)
+					}
+				default:
+					if v != nil {
+						t.Errorf("%s: %s = %v, want null", what, key, v)
+					}
+				}
+			}
 		}
 	}
 }

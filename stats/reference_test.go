@@ -171,13 +171,16 @@ func TestReferenceCases(t *testing.T) {
 						checked += compareJSON(t, fmt.Sprintf("outcomes[%s].%s", key, part), e, gotO.(map[string]any)[part])
 					}
 				}
-				// An insufficient comparison is exactly {"verdict":"insufficient_data"}.
+				// An insufficient comparison has null statistics, each field present.
 				cmps, _ := exp["comparisons"].(map[string]any)
 				for arm, e := range cmps {
-					if len(e.(map[string]any)) == 1 {
-						g := gotO.(map[string]any)["comparisons"].(map[string]any)[arm]
-						if len(g.(map[string]any)) != 1 {
-							t.Errorf("outcomes[%s].comparisons[%s]: got %v, want only the verdict", key, arm, g)
+					if e.(map[string]any)["verdict"] != "insufficient_data" {
+						continue
+					}
+					g := gotO.(map[string]any)["comparisons"].(map[string]any)[arm].(map[string]any)
+					for _, f := range []string{"diff", "se", "p_value", "ci_low", "ci_high", "relative_lift", "chance_to_beat", "p_adjusted"} {
+						if v, ok := g[f]; !ok || v != nil {
+							t.Errorf("outcomes[%s].comparisons[%s].%s: got %v (present %v), want null", key, arm, f, v, ok)
 						}
 					}
 				}
