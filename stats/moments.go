@@ -199,15 +199,24 @@ func (m Moments) zeroMean() bool {
 // must read as no variance (insufficient_data), not as a tiny one.
 const cancellationTol = 1e-12
 
+// resolutionUlps is the spread, in units of the last place of the mean, that
+// is rounding rather than data: one value computed two ways (a composite
+// summed in another order) differs in its last bit or two. Values with an
+// offset keep far more spread than that (1e9 + N(0,1): 10^7 such units).
+const resolutionUlps = 4
+
 // Variance is the sample variance (ddof = 1); NaN when N < 2. It is taken
 // from the shifted sums, SumSq - Sum²/N, which lose only as many digits as
-// (mean - K)²/variance has, nothing of the values' offset.
+// (mean - K)²/variance has, nothing of the values' offset. A spread within
+// resolutionUlps units in the last place of the mean is 0.
 func (m Moments) Variance() float64 {
 	if m.N < 2 {
 		return math.NaN()
 	}
-	ss := m.SumSq - m.Sum*m.Sum/float64(m.N)
-	if ss <= cancellationTol*m.SumSq {
+	n := float64(m.N)
+	ss := m.SumSq - m.Sum*m.Sum/n
+	floor := resolutionUlps * u * math.Abs(m.floatMean())
+	if ss <= cancellationTol*m.SumSq || ss <= n*floor*floor {
 		return 0
 	}
 	return ss / float64(m.N-1)

@@ -208,6 +208,21 @@ func TestVarianceCancellation(t *testing.T) {
 	if v := m.Variance(); v != 0 {
 		t.Errorf("variance of identical values = %v", v)
 	}
+	// One composite computed in two orders of summation differs in its last bit:
+	// that is no spread either, and neither are rounded sums about another shift.
+	up := math.Nextafter(64.6144, 100)
+	for _, m := range []stats.Moments{
+		stats.MomentsOf([]float64{64.6144, up, 64.6144, up, up}),
+		stats.MomentsOf([]float64{64.6144, 64.6144, 64.6144, 64.6144}).ShiftedTo(50),
+		stats.MomentsOf([]float64{1e9 + 0.5, 1e9 + 0.5, 1e9 + 0.5}).ShiftedTo(0),
+	} {
+		if v := m.Variance(); v != 0 {
+			t.Errorf("variance of %+v = %v, want 0", m, v)
+		}
+	}
+	if v := stats.MomentsOf([]float64{1e9, 1e9 + 1}).Variance(); v != 0.5 {
+		t.Errorf("variance of 1e9, 1e9 + 1 = %v, want 0.5", v)
+	}
 	if v := (stats.Moments{N: 1, Sum: 3, SumSq: 9}).Variance(); !math.IsNaN(v) {
 		t.Errorf("variance of one value = %v", v)
 	}
