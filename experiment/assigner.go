@@ -37,10 +37,10 @@ type assigner struct {
 	batch   atomic.Pointer[func(size int)] // observes group-commit batch sizes
 }
 
-// lane queues the new assignments of one experiment for its group commits.
+// lane queues the new assignments of one experiment for its group commits. Requests are
+// put in while holding assigner.mu, so a lane found empty under the lock stays empty.
 type lane struct {
-	queue   chan *assignRequest
-	pending int // requests on their way into queue (guarded by assigner.mu)
+	queue chan *assignRequest
 }
 
 type assignRequest struct {
@@ -73,8 +73,8 @@ func newAssigner(store Store) *assigner {
 	}
 }
 
-// close stops taking new assignments, fails the ones queued and waits for the group commits
-// in flight.
+// close stops taking new assignments, waits for the group commits in flight and fails the
+// requests still queued.
 func (as *assigner) close() {
 	as.mu.Lock()
 	if !as.closed {
@@ -83,23 +83,26 @@ func (as *assigner) close() {
 	}
 	as.mu.Unlock()
 	as.workers.Wait()
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	for id, l := range as.lanes {
+		for len(l.queue) > 0 {
+			(<-l.queue).done <- assignResult{err: errClosed}
+		}
+		delete(as.lanes, id)
+	}
 }
 
-var errClosed = &Error{Code: Unavailable, Message: "the service is shutting down; retry on another instance"}
+var (
+	errClosed = &Error{Code: Unavailable, Message: "the service is shutting down; retry on another instance"}
+	errQueued = &Error{Code: Unavailable, Message: "too many new assignments of this experiment are waiting for the database; retry in a moment"}
+)
 
 // outlastCopies waits until every copy of an experiment that any instance read before now
 // has expired (copies live at most statusTTL), so that a change committed before the call
-// is seen by every instance once it returns.
-func (as *assigner) outlastCopies(ctx context.Context) error {
-	t := time.NewTimer(as.statusTTL)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+// is seen by every instance once it returns. It waits even when the caller gives up: the
+// change has been made, and its caller must not hear of it before it holds everywhere.
+func (as *assigner) outlastCopies() { time.Sleep(as.statusTTL) }
 
 // experiment returns the definition of a running experiment, from the cache when it was
 // read less than StatusTTL ago (see fresh: renewed in the background before then, and read
@@ -209,7 +212,7 @@ func (as *assigner) assign(ctx context.Context, e Experiment, ids []string, inli
 	i := missing[0]
 	req := &assignRequest{ctx: ctx, e: e, done: make(chan assignResult, 1),
 		a: Assignment{CustomerID: ids[i], Arm: AssignArm(e.Salt, ids[i], e.Arms)}}
-	if err := as.enqueue(ctx, req); err != nil {
+	if err := as.enqueue(req); err != nil {
 		return nil, err
 	}
 	select {
@@ -286,11 +289,12 @@ func (as *assigner) storeFailed(e Experiment, err error) {
 	}
 }
 
-// enqueue hands a new assignment to its experiment's lane, starting the lane if needed.
-func (as *assigner) enqueue(ctx context.Context, req *assignRequest) error {
+// enqueue hands a new assignment to its experiment's lane, starting the lane if needed. A
+// full lane (the database is far behind) refuses it rather than queueing without bound.
+func (as *assigner) enqueue(req *assignRequest) error {
 	as.mu.Lock()
+	defer as.mu.Unlock()
 	if as.closed {
-		as.mu.Unlock()
 		return errClosed
 	}
 	l := as.lanes[req.e.ID]
@@ -300,16 +304,11 @@ func (as *assigner) enqueue(ctx context.Context, req *assignRequest) error {
 		as.workers.Add(1)
 		go as.work(req.e.ID, l)
 	}
-	l.pending++
-	as.mu.Unlock()
 	select {
 	case l.queue <- req:
 		return nil
-	case <-ctx.Done():
-		as.mu.Lock()
-		l.pending--
-		as.mu.Unlock()
-		return ctx.Err()
+	default:
+		return errQueued
 	}
 }
 
@@ -335,9 +334,6 @@ func (as *assigner) work(id int64, l *lane) {
 					break drain
 				}
 			}
-			as.mu.Lock()
-			l.pending -= len(group)
-			as.mu.Unlock()
 			if observe := as.batch.Load(); observe != nil {
 				(*observe)(len(group))
 			}
@@ -355,7 +351,7 @@ func (as *assigner) work(id int64, l *lane) {
 			idle.Reset(as.laneIdle)
 		case <-idle.C:
 			as.mu.Lock()
-			if l.pending == 0 && len(l.queue) == 0 {
+			if len(l.queue) == 0 {
 				delete(as.lanes, id)
 				as.mu.Unlock()
 				return
@@ -363,17 +359,7 @@ func (as *assigner) work(id int64, l *lane) {
 			as.mu.Unlock()
 			idle.Reset(as.laneIdle)
 		case <-as.closing:
-			as.mu.Lock()
-			delete(as.lanes, id)
-			as.mu.Unlock()
-			for {
-				select {
-				case r := <-l.queue:
-					r.done <- assignResult{err: errClosed}
-				default:
-					return
-				}
-			}
+			return // close fails what is still queued
 		}
 	}
 }
