@@ -10,13 +10,22 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/krslab/krslab/api"
+	"github.com/krslab/krslab/experiment/postgres/pgtest"
 )
 
 // TestConcurrentReadersNeverFail has 16 readers ask for results, plots, the CSV and the report
 // of a three-arm experiment at once: every answer is 200 (reads record sequential looks, and
 // must never deadlock or fail one another). KRSLAB_READERS_SECONDS sets how long (default 3).
+// The server draws with its default limits, but under the race detector, which slows drawing
+// about tenfold, figures may wait longer for a slot.
 func TestConcurrentReadersNeverFail(t *testing.T) {
-	e := newEnv(t)
+	var configure []func(*api.Config)
+	if raceDetector {
+		configure = append(configure, func(c *api.Config) { c.Renders = api.NewRenderLimit(0, 10*time.Minute) })
+	}
+	e := newEnvOn(t, pgtest.Store(t), configure...)
 	key := "readers"
 	deliverablesExperiment(t, e, key)
 	seconds := 3.0
