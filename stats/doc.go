@@ -52,6 +52,13 @@
 //	HolmAdjust(p), BHAdjust(p), AdjustP(p, correction)
 //	SRMTest(observed []int64, weights []float64) SRM
 //
+// # Drivers (what moves an outcome)
+//
+//	Drivers(CrossProducts) DriversResult              CrossProductsOf(vars ...[]float64)
+//
+// OLS of an outcome on its drivers and Johnson's relative weights, from n, the sums and
+// the cross-products of [Y, X_1..X_k] about reference values (drivers.go).
+//
 // # Power
 //
 //	SampleSizeMeans(mde, sd, alpha, power), PowerMeans(d, n, alpha)

@@ -1,7 +1,8 @@
 // Package plot draws krslab's figures with gonum/plot's vector graphics:
-// the forest plot of effects, the per-arm answer distribution of one outcome
-// and the timeline of the primary outcome. Every figure is drawn once, on a
-// vg canvas, and encoded as PNG or SVG from the same drawing code.
+// the forest plot of effects, the per-arm answer distribution of one outcome,
+// the timeline of the primary outcome and the priority matrix of an outcome's
+// drivers. Every figure is drawn once, on a vg canvas, and encoded as PNG or
+// SVG from the same drawing code.
 //
 // The package knows nothing about experiments: callers (api/report) hand it
 // small input types with labels already translated and numbers already in
@@ -14,6 +15,7 @@
 //	Effects(EffectsInput, Options) ([]byte, error)
 //	Distribution(DistributionInput, Options) ([]byte, error)
 //	Timeline(TimelineInput, Options) ([]byte, error)
+//	Drivers(DriversInput, Options) ([]byte, error)
 //
 // Sizes are in CSS pixels (1 px = 0.75 pt). A PNG has exactly Width x Height
 // pixels times Options.Scale; an SVG declares width="Wpx" height="Hpx" with a
