@@ -38,3 +38,28 @@ func BenchmarkAnalyze(b *testing.B) {
 		stats.Analyze(d, outs)
 	}
 }
+
+// BenchmarkOrdinal7Levels fits the proportional-odds model on a 1..7 answer
+// scale with some 5,000 answers per arm, as a building block of a survey reads.
+func BenchmarkOrdinal7Levels(b *testing.B) {
+	t := stats.Counts{Min: 1, N: []int64{120, 260, 610, 1240, 1500, 910, 400}}
+	c := stats.Counts{Min: 1, N: []int64{180, 350, 760, 1310, 1290, 740, 300}}
+	benchmarkOrdinal(b, t, c)
+}
+
+// BenchmarkOrdinal11Levels: the 0..10 NPS question, some 5,000 answers per arm.
+func BenchmarkOrdinal11Levels(b *testing.B) {
+	t := stats.Counts{Min: 0, N: []int64{90, 60, 90, 130, 170, 420, 380, 700, 1050, 900, 1010}}
+	c := stats.Counts{Min: 0, N: []int64{130, 80, 120, 160, 210, 480, 420, 760, 1030, 780, 830}}
+	benchmarkOrdinal(b, t, c)
+}
+
+func benchmarkOrdinal(b *testing.B, t, c stats.Counts) {
+	if o := stats.OrdinalFromCounts(t, c, 0.05); o == nil {
+		b.Fatal("no fit")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		sink = stats.OrdinalFromCounts(t, c, 0.05).LogOddsRatio
+	}
+}

@@ -13,7 +13,9 @@
 //   - Counts {Min, N[level]} for scale, net and binary outcomes (CountsOf);
 //     ranks, and so Mann-Whitney, are exact from counts,
 //   - CovariateSums {NX, ShiftX, ShiftY, SumX, SumXX, SumXY, SumY} for CUPED
-//     (CovariateSumsOf).
+//     (CovariateSumsOf),
+//   - Distinct {Values, N} for composites: their distinct per-customer values
+//     with counts, which trimming (the bounds) needs (DistinctOf, DistinctFrom).
 //
 // The sums are taken about reference values (Shift: Σ(v-K), Σ(v-K)²), not
 // raw, so that values with a large offset and a small spread (1e9 + N(0,1),
@@ -33,9 +35,12 @@
 //	Analyze(Design, []Outcome) Analysis
 //
 // computes per-arm ArmStats, a Comparison of every treatment with control
-// per outcome, the family-wide p adjustment and verdicts, the SRM check and
-// the Recommendation. Compare and NewArmStats are its per-outcome building
-// blocks. ArmStats and Comparison are plain structs with float64 fields (NaN
+// per outcome (with the deciding Effect, the sequential test, and STATS.md's
+// second part: Bounds, Ordinal and, for guardrails with a margin,
+// NonInferiority), the family-wide p adjustment and verdicts (guardrails
+// outside the family), the SRM check, the ResponseCheck and the
+// Recommendation (Recommend, in English and Dutch). Compare, LeeBounds,
+// NonInferiorityTest and NewArmStats are its per-outcome building blocks. ArmStats and Comparison are plain structs with float64 fields (NaN
 // when not applicable); their MarshalJSON writes the fields of the outcome's
 // kind as API.md names them.
 //
@@ -51,6 +56,10 @@
 //	NewZTest(diff, se, alpha), ChanceToBeat(diff, se, higherIsBetter)
 //	HolmAdjust(p), BHAdjust(p), AdjustP(p, correction)
 //	SRMTest(observed []int64, weights []float64) SRM
+//	ResponseCheckTest(responded, assigned []int64, alpha) ResponseCheck
+//	LeeBounds(o Outcome, t, c ArmData, assignedT, assignedC, alpha) *Bounds
+//	OrdinalFromCounts(t, c Counts, alpha) *Ordinal
+//	NonInferiorityTest(e Effect, margin, alpha, higherIsBetter) NonInferiority
 //
 // # Drivers (what moves an outcome)
 //
@@ -77,6 +86,19 @@
 //   - Design.Alpha 0 means 0.05; an empty or unknown Correction means holm.
 //   - Recommendation.Arm is the rolled-out arm, or the control arm's key for
 //     keep_control, and empty (omitted in JSON) otherwise.
+//   - The response check has a row per arm with assignments; an arm nobody
+//     was assigned to leaves the table (and df) rather than make it 0/0.
+//   - Bounds need the assigned counts (q = n/assigned): nil when an arm has
+//     nobody assigned. A composite without Distinct has no bounds.
+//   - The ordinal fit's separation test is on the iterates: as soon as
+//     |beta| passes 30 the fit stops and is nil, as it is when Newton's
+//     method does not converge in 200 steps.
+//   - A guardrail with a margin whose comparison has too little data has
+//     non_inferiority null, and its margin does not hold for the
+//     recommendation.
+//   - The recommendation's peeking rule reads Sequential.PValue as given: a
+//     caller that reports the running minimum over looks recommends again
+//     with it (Recommend).
 //   - Outcome.HigherIsBetter has no default here: callers set it (the
 //     domain's default is true).
 package stats

@@ -86,8 +86,9 @@ type FamilyMember struct {
 // Significant and Verdict exactly as Analyze does (STATS.md: significant is
 // p_adjusted < alpha; better or worse by the outcome's direction). Members
 // without enough data or without a FamilyP are not part of the family and
-// are left as they are. alpha outside (0, 1) means DefaultAlpha. It returns
-// the size of the family.
+// are left as they are; guardrails (Comparison.Guardrail) stand outside it,
+// their PAdjusted being their own FamilyP. alpha outside (0, 1) means
+// DefaultAlpha. It returns the size of the family.
 func AdjustFamily(members []FamilyMember, correction string, alpha float64) int {
 	if !(alpha > 0 && alpha < 1) {
 		alpha = DefaultAlpha
@@ -95,10 +96,15 @@ func AdjustFamily(members []FamilyMember, correction string, alpha float64) int 
 	var in []int
 	var ps []float64
 	for i, m := range members {
-		if m.C != nil && m.C.Sufficient() && !math.IsNaN(m.C.FamilyP) {
-			in = append(in, i)
-			ps = append(ps, m.C.FamilyP)
+		if m.C == nil || !m.C.Sufficient() || math.IsNaN(m.C.FamilyP) {
+			continue
 		}
+		if m.C.Guardrail {
+			m.C.decide(m.C.FamilyP, alpha, m.HigherIsBetter)
+			continue
+		}
+		in = append(in, i)
+		ps = append(ps, m.C.FamilyP)
 	}
 	adj, err := AdjustP(ps, correction)
 	if err != nil {

@@ -259,6 +259,23 @@ func (c Counts) Total() int64 {
 	return n
 }
 
+// Merge returns the counts of both sets of answers.
+func (c Counts) Merge(o Counts) Counts {
+	switch {
+	case len(o.N) == 0:
+		return c
+	case len(c.N) == 0:
+		return o
+	}
+	lo := min(c.Min, o.Min)
+	hi := max(c.Min+len(c.N), o.Min+len(o.N))
+	m := Counts{Min: lo, N: make([]int64, hi-lo)}
+	for i := range m.N {
+		m.N[i] = countAt(c, lo+i) + countAt(o, lo+i)
+	}
+	return m
+}
+
 // Level is the answer value counted in c.N[i].
 func (c Counts) Level(i int) int { return c.Min + i }
 

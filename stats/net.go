@@ -45,6 +45,14 @@ func NetScore(c Counts, topMin, bottomMax float64) Net {
 	}
 }
 
+// SD is the per-customer sd of the net score, 100*sqrt(P + D - (P - D)^2):
+// the sd of the answers counted +100 (promoter), 0 or -100 (detractor).
+func (s Net) SD() float64 {
+	return netSD(s.Promoters, s.Detractors)
+}
+
+func netSD(p, d float64) float64 { return 100 * math.Sqrt(p+d-(p-d)*(p-d)) }
+
 // CI is score -+ z(1-alpha/2)*se.
 func (s Net) CI(alpha float64) (lo, hi float64) {
 	h := zCrit(alpha) * s.SE

@@ -15,178 +15,438 @@ const (
 	ActionKeepRunning = "keep_running"
 )
 
+// CaveatDifferentialResponse is listed whenever the arms answered at different
+// rates (ResponseCheck.Differential), whatever the action.
+const CaveatDifferentialResponse = "differential_response"
+
 // Recommendation is what a product owner reads first. Arm is the arm to
 // roll out, or the control arm's key for keep_control; it is empty (and
-// omitted from JSON) for investigate and keep_running.
+// omitted from JSON) for investigate and keep_running. The reason is one
+// plain sentence naming the numbers, in English (Reason) and Dutch
+// (ReasonNL); In picks one.
 type Recommendation struct {
-	Action string `json:"action"`
-	Arm    string `json:"arm,omitempty"`
-	Reason string `json:"reason"` // one plain sentence naming the numbers
+	Action   string   `json:"action"`
+	Arm      string   `json:"arm,omitempty"`
+	Reason   string   `json:"reason"`
+	ReasonNL string   `json:"-"`
+	Caveats  []string `json:"caveats"` // never nil: [] when there are none
 }
 
-func recommend(d Design, outcomes []Outcome, a Analysis) Recommendation {
+// In returns the recommendation with its reason in lang: "nl" for Dutch,
+// anything else English.
+func (r Recommendation) In(lang string) Recommendation {
+	if lang == "nl" {
+		r.Reason = r.ReasonNL
+	}
+	return r
+}
+
+// Recommend applies the rules of STATS.md (second part) to an analysis:
+//
+//  1. investigate when the split is broken (SRM mismatch);
+//  2. an arm qualifies when its primary verdict is better, no guardrail is
+//     worse and every guardrail margin holds; while the experiment runs short
+//     of the target on the primary (or without one), its primary sequential
+//     p-value must also be below alpha/m (m treatment arms); when the arms
+//     answered at different rates, its primary bounds must clear zero on the
+//     good side;
+//  3. roll_out the qualifying arm with the largest effect in the good direction;
+//  4. investigate when an arm failed only for its bounds;
+//  5. keep_control when every arm reached the target on the primary (without
+//     a target: the experiment is stopped), else keep_running.
+//
+// Analyze calls it; a caller that changes the sequential p-values afterwards
+// (the running minimum over looks) calls it again.
+func Recommend(d Design, a Analysis) Recommendation {
+	rec := Recommendation{Caveats: []string{}}
+	differential := a.ResponseCheck.Differential
+	if differential {
+		rec.Caveats = append(rec.Caveats, CaveatDifferentialResponse)
+	}
+	say := func(action, arm string, reason func(l lang) string) Recommendation {
+		rec.Action, rec.Arm = action, arm
+		rec.Reason, rec.ReasonNL = reason(english), reason(dutch)
+		return rec
+	}
 	if a.SRM.Mismatch {
-		return Recommendation{Action: ActionInvestigate, Reason: srmReason(d, a.SRM)}
+		return say(ActionInvestigate, "", func(l lang) string { return srmReason(l, d, a.SRM) })
 	}
-	var prim Outcome
-	var pres OutcomeResult
-	found := false
-	for i, o := range outcomes {
-		if o.Key == d.Primary && d.Primary != "" {
-			prim, pres, found = o, a.Outcomes[i], true
-			break
+	prim, found := a.Outcome(d.Primary)
+	if d.Primary == "" || !found {
+		return say(ActionKeepRunning, "", func(l lang) string {
+			return l.pick("No primary outcome is analysed, so no arm can be recommended; keep running.",
+				"Er wordt geen primaire uitkomst geanalyseerd, dus geen variant kan worden aanbevolen; laat het experiment doorlopen.")
+		})
+	}
+	r := recommender{d: d, a: a, prim: prim, differential: differential}
+	r.reached, r.behind = targetReached(d, prim)
+	r.early = !d.Stopped && !(d.TargetResponsesPerArm > 0 && r.reached)
+	treatments := d.treatments()
+	r.threshold = d.alpha() / float64(max(len(treatments), 1))
+	var checks []armCheck
+	best := -1
+	for _, t := range treatments {
+		k := r.check(t)
+		checks = append(checks, k)
+		if k.qualifies() && (best < 0 || k.c.goodDiff(prim.HigherIsBetter) > checks[best].c.goodDiff(prim.HigherIsBetter)) {
+			best = len(checks) - 1
 		}
 	}
-	if !found {
-		return Recommendation{Action: ActionKeepRunning,
-			Reason: "No primary outcome is analysed, so no arm can be recommended; keep running."}
+	if best >= 0 {
+		k := checks[best]
+		return say(ActionRollOut, k.arm, func(l lang) string { return r.rollOut(l, k) })
 	}
-
-	// Rule 2: the primary is better and no guardrail is worse.
-	best, bestDiff := "", math.Inf(-1)
-	var blocked []string // better on the primary but worse on a guardrail
-	for _, t := range d.treatments() {
-		c := pres.Comparisons[t]
-		if c.Verdict != VerdictBetter {
-			continue
-		}
-		if worse := worseGuardrails(d, a, t); len(worse) > 0 {
-			blocked = append(blocked, fmt.Sprintf("%s beat control on %s but was worse on %s", t, prim.Key, strings.Join(worse, " and ")))
-			continue
-		}
-		if g := c.goodDiff(prim.HigherIsBetter); g > bestDiff {
-			best, bestDiff = t, g
+	for _, k := range checks {
+		if k.onlyBounds() {
+			return say(ActionInvestigate, "", func(l lang) string { return r.unbounded(l, k) })
 		}
 	}
-	if best != "" {
-		guard := ""
-		if len(d.Guardrails) > 0 {
-			guard = " with no guardrail worse"
-		}
-		return Recommendation{Action: ActionRollOut, Arm: best,
-			Reason: fmt.Sprintf("%s %s%s.", best, effectPhrase(prim, pres.Comparisons[best], d.alpha()), guard)}
-	}
-
-	// Rules 3 and 4: no arm qualifies; stop or keep collecting.
-	why := closest(d, prim, pres)
-	if len(blocked) > 0 {
-		why = strings.Join(blocked, "; ")
-	}
-	reached, short := targetReached(d, pres)
-	if reached {
-		end := "the experiment is stopped"
-		if d.TargetResponsesPerArm > 0 {
-			end = fmt.Sprintf("every arm reached the target of %d responses", d.TargetResponsesPerArm)
-		}
-		return Recommendation{Action: ActionKeepControl, Arm: d.Control,
-			Reason: fmt.Sprintf("%s, and %s, so keep control.", why, end)}
-	}
-	return Recommendation{Action: ActionKeepRunning,
-		Reason: fmt.Sprintf("%s; keep running%s.", why, short)}
-}
-
-// worseGuardrails lists the guardrails on which arm t is significantly worse.
-func worseGuardrails(d Design, a Analysis, t string) []string {
-	var worse []string
-	for _, g := range d.Guardrails {
-		if r, ok := a.Outcome(g); ok && r.Comparisons[t].Verdict == VerdictWorse {
-			worse = append(worse, g)
-		}
-	}
-	return worse
-}
-
-// targetReached applies rule 3: every arm has the target number of primary
-// responses, or without a target the experiment is stopped. short says what
-// is still missing when not.
-func targetReached(d Design, pres OutcomeResult) (bool, string) {
+	done := r.reached
 	if d.TargetResponsesPerArm <= 0 {
-		return d.Stopped, ""
+		done = d.Stopped
 	}
-	var behind []string
-	for _, arm := range d.Arms {
-		if n := pres.Arms[arm].N; n < d.TargetResponsesPerArm {
-			behind = append(behind, fmt.Sprintf("%s has %d", arm, n))
+	if done {
+		return say(ActionKeepControl, d.Control, func(l lang) string { return r.keepControl(l, checks) })
+	}
+	return say(ActionKeepRunning, "", func(l lang) string { return r.keepRunning(l, checks) })
+}
+
+// recommender holds what the rules of one recommendation share.
+type recommender struct {
+	d            Design
+	a            Analysis
+	prim         OutcomeResult
+	differential bool
+	reached      bool     // every arm has the target number of primary answers
+	behind       []string // arms short of it, by key
+	early        bool     // the peeking rule applies
+	threshold    float64  // alpha/m for the sequential p-value
+}
+
+// armCheck is one treatment arm measured against rule 2.
+type armCheck struct {
+	arm       string
+	c         Comparison      // on the primary
+	worse     []OutcomeResult // guardrails on which the arm is worse
+	unheld    []OutcomeResult // guardrails whose margin did not hold
+	early     bool            // better on the primary, but the sequential p is not below alpha/m yet
+	unbounded bool            // the arms answered at different rates and the bounds do not clear zero
+}
+
+func (k armCheck) better() bool { return k.c.Verdict == VerdictBetter }
+
+func (k armCheck) qualifies() bool { return k.onlyGuardrailsAndPeeking() && !k.unbounded }
+
+// onlyBounds is rule 4: everything but the bounds qualifies the arm.
+func (k armCheck) onlyBounds() bool { return k.onlyGuardrailsAndPeeking() && k.unbounded }
+
+func (k armCheck) onlyGuardrailsAndPeeking() bool {
+	return k.better() && len(k.worse) == 0 && len(k.unheld) == 0 && !k.early
+}
+
+func (r recommender) check(t string) armCheck {
+	k := armCheck{arm: t, c: r.prim.Comparisons[t]}
+	for _, g := range r.d.Guardrails {
+		o, ok := r.a.Outcome(g)
+		if !ok {
+			continue
+		}
+		c := o.Comparisons[t]
+		if c.Verdict == VerdictWorse {
+			k.worse = append(k.worse, o)
+		}
+		if _, margin := r.d.Margins[g]; margin && (c.NonInferiority == nil || !c.NonInferiority.Holds) {
+			k.unheld = append(k.unheld, o)
 		}
 	}
-	if len(behind) == 0 {
-		return true, ""
+	if r.early {
+		s := k.c.Sequential
+		k.early = s == nil || !(s.PValue < r.threshold)
 	}
-	return false, fmt.Sprintf(" until every arm has %d responses (%s)", d.TargetResponsesPerArm, strings.Join(behind, ", "))
+	if r.differential {
+		b := k.c.Bounds
+		k.unbounded = b == nil || !(r.prim.HigherIsBetter && b.CILow > 0 || !r.prim.HigherIsBetter && b.CIHigh < 0)
+	}
+	return k
+}
+
+// rollOut is e.g. "Call-back raised Trust by 0.334 points (95% CI 0.177 to
+// 0.492, p_adj < 0.001) with no guardrail worse."
+func (r recommender) rollOut(l lang, k armCheck) string {
+	var b strings.Builder
+	b.WriteString(r.d.armName(k.arm) + " " + r.effectPhrase(l, k.c))
+	switch {
+	case len(r.d.Margins) > 0:
+		b.WriteString(l.pick(" with no guardrail worse and every guardrail margin held",
+			", zonder dat een vangrail verslechterde en met elke vangrailmarge gehaald"))
+	case len(r.d.Guardrails) > 0:
+		b.WriteString(l.pick(" with no guardrail worse", ", zonder dat een vangrail verslechterde"))
+	}
+	if r.differential {
+		b.WriteString(l.pick("; the arms answered at different rates (", "; de varianten reageerden in verschillende mate ("))
+		b.WriteString(r.responseRates(l) + l.pick("), but the bounds for that ", "), maar de grenzen daarvoor ") + r.boundsPhrase(l, k.c.Bounds))
+		b.WriteString(l.pick(" stay clear of zero", " blijven weg van nul"))
+	}
+	if r.early {
+		b.WriteString(l.pick("; at this early look the always-valid p = ", "; bij deze vroege blik is de altijd-geldige p = "))
+		b.WriteString(l.pval(k.c.Sequential.PValue) + l.pick(" is already below ", " al onder ") + l.num(r.threshold))
+	}
+	b.WriteString(".")
+	return b.String()
+}
+
+// unbounded explains rule 4.
+func (r recommender) unbounded(l lang, k armCheck) string {
+	ctrl := r.d.armName(r.d.Control)
+	s := fmt.Sprintf(l.pick("%s beat %s on %s (%s), but the arms answered at different rates (%s; p %s), and ",
+		"%s was beter dan %s op %s (%s), maar de varianten reageerden in verschillende mate (%s; p %s), en "),
+		r.d.armName(k.arm), ctrl, r.prim.name(l.nl()), r.effectNumbers(l, k.c), r.responseRates(l), l.pval(float64(r.a.ResponseCheck.PValue)))
+	if k.c.Bounds == nil {
+		s += l.pick("no bounds can be computed for that", "daarvoor zijn geen grenzen te berekenen")
+	} else {
+		s += l.pick("the bounds for that ", "de grenzen daarvoor ") + r.boundsPhrase(l, k.c.Bounds) + l.pick(" include zero", " omvatten nul")
+	}
+	return s + l.pick(", so who answered alone could explain the effect; investigate before deciding.",
+		", dus wie er reageerde kan het effect alleen al verklaren; onderzoek dit voor een besluit.")
+}
+
+func (r recommender) keepControl(l lang, checks []armCheck) string {
+	end := l.pick("the experiment is stopped", "het experiment is gestopt")
+	if r.d.TargetResponsesPerArm > 0 {
+		end = fmt.Sprintf(l.pick("every arm reached the target of %d responses", "elke variant haalde het doel van %d reacties"), r.d.TargetResponsesPerArm)
+	}
+	return fmt.Sprintf(l.pick("%s%s, and %s, so keep control.", "%s%s, en %s, dus houd de controle aan."),
+		r.why(l, checks), r.responseNote(l), end)
+}
+
+func (r recommender) keepRunning(l lang, checks []armCheck) string {
+	short := ""
+	if len(r.behind) > 0 {
+		names := make([]string, len(r.behind))
+		for i, b := range r.behind {
+			names[i] = fmt.Sprintf(l.pick("%s has %d", "%s heeft %d"), r.d.armName(b), r.prim.Arms[b].N)
+		}
+		short = fmt.Sprintf(l.pick(" until every arm has %d responses (%s)", " tot elke variant %d reacties heeft (%s)"),
+			r.d.TargetResponsesPerArm, strings.Join(names, ", "))
+	}
+	return fmt.Sprintf(l.pick("%s%s; keep running%s.", "%s%s; laat het experiment doorlopen%s."), r.why(l, checks), r.responseNote(l), short)
+}
+
+// why says why no arm qualified: what stopped each arm that beat control on
+// the primary, or else the comparison nearest to significance.
+func (r recommender) why(l lang, checks []armCheck) string {
+	var parts []string
+	prim := r.prim.name(l.nl())
+	for _, k := range checks {
+		if !k.better() {
+			continue
+		}
+		var buts []string
+		if len(k.worse) > 0 {
+			buts = append(buts, l.pick("was worse on ", "was slechter op ")+r.names(l, k.worse))
+		}
+		for _, g := range k.unheld {
+			c := g.Comparisons[k.arm]
+			if c.NonInferiority == nil {
+				buts = append(buts, fmt.Sprintf(l.pick("could not show the margin on %s", "kon de marge op %s niet aantonen"), g.name(l.nl())))
+				continue
+			}
+			ni := c.NonInferiority
+			limit := -ni.Margin
+			if !g.HigherIsBetter {
+				limit = ni.Margin
+			}
+			scale, _ := unitOf(g.Kind, l)
+			buts = append(buts, fmt.Sprintf(l.pick("missed the margin on %s (bound %s beyond %s)", "haalde de marge op %s niet (grens %s voorbij %s)"),
+				g.name(l.nl()), l.num(scale*ni.Bound), l.num(scale*limit)))
+		}
+		if k.early {
+			p := math.NaN()
+			if k.c.Sequential != nil {
+				p = k.c.Sequential.PValue
+			}
+			buts = append(buts, fmt.Sprintf(l.pick("is not yet conclusive at this early look (always-valid p %s, needs < %s)",
+				"is bij deze vroege blik nog niet overtuigend (altijd-geldige p %s, nodig < %s)"), l.pval(p), l.num(r.threshold)))
+		}
+		if k.unbounded {
+			buts = append(buts, l.pick("has bounds for the different response rates that do not clear zero",
+				"heeft grenzen voor de verschillende responspercentages die nul niet uitsluiten"))
+		}
+		parts = append(parts, fmt.Sprintf(l.pick("%s beat %s on %s but %s", "%s was beter dan %s op %s, maar %s"),
+			r.d.armName(k.arm), r.d.armName(r.d.Control), prim, strings.Join(buts, l.pick(" and ", " en "))))
+	}
+	if len(parts) > 0 {
+		return strings.Join(parts, "; ")
+	}
+	return r.closest(l)
 }
 
 // closest describes the comparison nearest to significance on the primary.
-func closest(d Design, prim Outcome, pres OutcomeResult) string {
+func (r recommender) closest(l lang) string {
 	best := ""
-	for _, t := range d.treatments() {
-		c := pres.Comparisons[t]
-		if c.Sufficient() && (best == "" || c.PAdjusted < pres.Comparisons[best].PAdjusted) {
+	for _, t := range r.d.treatments() {
+		c := r.prim.Comparisons[t]
+		if c.Sufficient() && (best == "" || c.PAdjusted < r.prim.Comparisons[best].PAdjusted) {
 			best = t
 		}
 	}
+	prim := r.prim.name(l.nl())
 	if best == "" {
-		return fmt.Sprintf("No arm has enough answers on %s to compare with control yet", prim.Key)
+		return fmt.Sprintf(l.pick("No arm has enough answers on %s to compare with control yet", "Geen variant heeft al genoeg antwoorden op %s om met de controle te vergelijken"), prim)
 	}
-	diff, lo, hi, unit := effect(prim, pres.Comparisons[best])
-	return fmt.Sprintf("No arm beat control on %s (closest: %s, %s%s, %s%% CI %s to %s, p_adj %s)",
-		prim.Key, best, signed(diff), unit, num(100*(1-d.alpha())), num(lo), num(hi), pText(pres.Comparisons[best].PAdjusted))
+	return fmt.Sprintf(l.pick("No arm beat control on %s (closest: %s, %s)", "Geen variant was beter dan de controle op %s (het dichtst bij: %s, %s)"),
+		prim, r.d.armName(best), r.effectNumbers(l, r.prim.Comparisons[best]))
 }
 
-// effectPhrase is e.g. "raised krs by 4.77 points (95% CI 1.3 to 8.24, p_adj = 0.004)".
-func effectPhrase(o Outcome, c Comparison, alpha float64) string {
-	diff, lo, hi, unit := effect(o, c)
-	verb := "raised"
+// responseNote mentions the response rates when the arms answered at different rates.
+func (r recommender) responseNote(l lang) string {
+	if !r.differential {
+		return ""
+	}
+	return l.pick(", with the arms answering at different rates (", ", waarbij de varianten in verschillende mate reageerden (") + r.responseRates(l) + ")"
+}
+
+// responseRates is e.g. "Control 45.2%, Call-back 61.3%".
+func (r recommender) responseRates(l lang) string {
+	var parts []string
+	for _, arm := range r.d.Arms {
+		rate := math.NaN()
+		if n := r.d.Assigned[arm]; n > 0 {
+			rate = 100 * float64(r.d.Responded[arm]) / float64(n)
+		}
+		parts = append(parts, r.d.armName(arm)+" "+l.num(rate)+"%")
+	}
+	return strings.Join(parts, ", ")
+}
+
+// effectPhrase is e.g. "raised Trust by 4.77 points (95% CI 1.3 to 8.24, p_adj = 0.004)".
+func (r recommender) effectPhrase(l lang, c Comparison) string {
+	diff, lo, hi := c.Effect()
+	scale, unit := unitOf(r.prim.Kind, l)
+	verb := l.pick("raised", "verhoogde")
 	if diff < 0 {
-		verb = "lowered"
+		verb = l.pick("lowered", "verlaagde")
 	}
-	return fmt.Sprintf("%s %s by %s%s (%s%% CI %s to %s, p_adj %s)",
-		verb, o.Key, num(math.Abs(diff)), unit, num(100*(1-alpha)), num(lo), num(hi), pText(c.PAdjusted))
+	return fmt.Sprintf(l.pick("%s %s by %s%s (%s%% CI %s to %s, p_adj %s)", "%s %s met %s%s (%s%%-BI %s tot %s, p_adj %s)"),
+		verb, r.prim.name(l.nl()), l.num(math.Abs(scale*diff)), unit, l.num(100*(1-r.d.alpha())), l.num(scale*lo), l.num(scale*hi), l.pval(c.PAdjusted))
 }
 
-// effect is the deciding effect in the units a reader expects: rates as
-// percentage points, numeric outcomes in their own unit.
-func effect(o Outcome, c Comparison) (diff, lo, hi float64, unit string) {
-	diff, lo, hi = c.Effect()
-	switch o.Kind {
+// effectNumbers is e.g. "+4.77 points, 95% CI 1.3 to 8.24, p_adj = 0.004".
+func (r recommender) effectNumbers(l lang, c Comparison) string {
+	diff, lo, hi := c.Effect()
+	scale, unit := unitOf(r.prim.Kind, l)
+	return fmt.Sprintf(l.pick("%s%s, %s%% CI %s to %s, p_adj %s", "%s%s, %s%%-BI %s tot %s, p_adj %s"),
+		l.signed(scale*diff), unit, l.num(100*(1-r.d.alpha())), l.num(scale*lo), l.num(scale*hi), l.pval(c.PAdjusted))
+}
+
+// boundsPhrase is e.g. "(0.354 to 1.67, 95% CI 0.108 to 1.91)".
+func (r recommender) boundsPhrase(l lang, b *Bounds) string {
+	scale, _ := unitOf(r.prim.Kind, l)
+	return fmt.Sprintf(l.pick("(%s to %s, %s%% CI %s to %s)", "(%s tot %s, %s%%-BI %s tot %s)"),
+		l.num(scale*b.Lower), l.num(scale*b.Upper), l.num(100*(1-r.d.alpha())), l.num(scale*b.CILow), l.num(scale*b.CIHigh))
+}
+
+// names joins outcome names: "NPS and CES".
+func (r recommender) names(l lang, os []OutcomeResult) string {
+	ns := make([]string, len(os))
+	for i, o := range os {
+		ns[i] = o.name(l.nl())
+	}
+	return strings.Join(ns, l.pick(" and ", " en "))
+}
+
+// unitOf is how a kind's differences read: rates as percentage points,
+// numeric outcomes in their own unit, the rest in points.
+func unitOf(k Kind, l lang) (scale float64, unit string) {
+	switch k {
 	case KindBinary:
-		return 100 * diff, 100 * lo, 100 * hi, " percentage points"
+		return 100, l.pick(" percentage points", " procentpunten")
 	case KindNumeric:
-		return diff, lo, hi, ""
+		return 1, ""
 	}
-	return diff, lo, hi, " points"
+	return 1, l.pick(" points", " punten")
 }
 
-func signed(x float64) string {
-	if x > 0 {
-		return "+" + num(x)
+// targetReached is whether every arm has the target number of primary
+// responses (false without a target) and, when not, the arms short of it.
+func targetReached(d Design, prim OutcomeResult) (bool, []string) {
+	if d.TargetResponsesPerArm <= 0 {
+		return false, nil
 	}
-	return num(x)
+	var behind []string
+	for _, arm := range d.Arms {
+		if prim.Arms[arm].N < d.TargetResponsesPerArm {
+			behind = append(behind, arm)
+		}
+	}
+	return len(behind) == 0, behind
 }
 
-func srmReason(d Design, s SRM) string {
+func srmReason(l lang, d Design, s SRM) string {
 	counts := make([]string, len(d.Arms))
 	weights := make([]string, len(d.Arms))
 	for i, a := range d.Arms {
-		counts[i] = fmt.Sprintf("%s %d", a, d.Assigned[a])
-		weights[i] = num(d.Weights[a])
+		counts[i] = fmt.Sprintf("%s %d", d.armName(a), d.Assigned[a])
+		weights[i] = l.num(d.Weights[a])
 	}
-	return fmt.Sprintf("The assigned counts (%s) do not match the %s weights (chi2 = %s, p = %s < %s), so the split is broken and no effect can be trusted.",
-		strings.Join(counts, ", "), strings.Join(weights, ":"), num(float64(s.Chi2)), strconv.FormatFloat(float64(s.PValue), 'g', 2, 64), num(SRMThreshold))
+	return fmt.Sprintf(l.pick("The assigned counts (%s) do not match the %s weights (chi2 = %s, p %s), so the split is broken and no effect can be trusted.",
+		"De toegewezen aantallen (%s) passen niet bij de gewichten %s (chi2 = %s, p %s), dus de verdeling klopt niet en geen enkel effect is te vertrouwen."),
+		strings.Join(counts, ", "), strings.Join(weights, ":"), l.num(float64(s.Chi2)), l.pval(float64(s.PValue)))
+}
+
+// lang is the language of a reason; its methods write words and numbers in it.
+type lang bool
+
+const (
+	english lang = false
+	dutch   lang = true
+)
+
+func (l lang) nl() bool { return bool(l) }
+
+func (l lang) pick(en, nl string) string {
+	if l {
+		return nl
+	}
+	return en
 }
 
 // num formats to three significant digits without exponent noise for
-// everyday magnitudes.
-func num(x float64) string {
-	if x == math.Trunc(x) && math.Abs(x) < 1e6 {
-		return strconv.FormatFloat(x, 'f', -1, 64)
+// everyday magnitudes, with a decimal comma in Dutch.
+func (l lang) num(x float64) string {
+	var s string
+	switch {
+	case math.IsNaN(x) || math.IsInf(x, 0):
+		s = "–"
+	case x == math.Trunc(x) && math.Abs(x) < 1e6:
+		s = strconv.FormatFloat(x, 'f', -1, 64)
+	default:
+		s = strconv.FormatFloat(x, 'g', 3, 64)
 	}
-	return strconv.FormatFloat(x, 'g', 3, 64)
+	if l {
+		s = strings.Replace(s, ".", ",", 1)
+	}
+	return s
 }
 
-// pText is "= 0.004" or "< 0.001".
-func pText(p float64) string {
-	if p < 0.001 {
-		return "< 0.001"
+func (l lang) signed(x float64) string {
+	if x > 0 {
+		return "+" + l.num(x)
 	}
-	return "= " + strconv.FormatFloat(p, 'g', 2, 64)
+	return l.num(x)
+}
+
+// pval is "= 0.004" or "< 0.001".
+func (l lang) pval(p float64) string {
+	if p < 0.001 {
+		return "< " + l.num(0.001)
+	}
+	s := strconv.FormatFloat(p, 'g', 2, 64)
+	if math.IsNaN(p) {
+		s = "–"
+	}
+	if l {
+		s = strings.Replace(s, ".", ",", 1)
+	}
+	return "= " + s
 }

@@ -127,6 +127,10 @@ func (c refCase) outcomes(t testing.TB) []stats.Outcome {
 				a.Counts = &cs
 			default:
 				a.Moments = stats.MomentsOf(ys)
+				if ro.Kind == stats.KindComposite {
+					d := stats.DistinctOf(ys)
+					a.Distinct = &d
+				}
 			}
 			if xs, ok := ro.Covariate[arm]; ok {
 				fx := make([]float64, len(xs))
