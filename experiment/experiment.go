@@ -2,8 +2,10 @@ package experiment
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"time"
 )
@@ -58,6 +60,7 @@ type Experiment struct {
 	PrimaryOutcome        string
 	Outcomes              []string
 	Guardrails            []string
+	GuardrailMargins      map[string]float64 // non-inferiority margin of a guardrail, in the outcome's units
 	Alpha                 float64
 	Correction            string
 	TargetResponsesPerArm *int
@@ -92,6 +95,9 @@ func (e *Experiment) ApplyDefaults() {
 	}
 	if e.Guardrails == nil {
 		e.Guardrails = []string{}
+	}
+	if e.GuardrailMargins == nil {
+		e.GuardrailMargins = map[string]float64{}
 	}
 	if e.Alpha == 0 {
 		e.Alpha = 0.05
@@ -175,7 +181,16 @@ func (e Experiment) Validate(known map[string]Outcome) error {
 	if len(e.Outcomes) == 0 {
 		p.Field("outcomes", "at least one outcome is needed")
 	}
-	checkOutcomes("guardrails", e.Guardrails)
+	guardrails := checkOutcomes("guardrails", e.Guardrails)
+	for _, k := range slices.Sorted(maps.Keys(e.GuardrailMargins)) {
+		m := e.GuardrailMargins[k]
+		switch {
+		case !guardrails[k]:
+			p.Field("guardrail_margins."+k, "%q must be one of guardrails", k)
+		case !(m > 0) || math.IsInf(m, 0):
+			p.Field("guardrail_margins."+k, "must be a finite number > 0")
+		}
+	}
 	if _, ok := known[e.PrimaryOutcome]; !ok {
 		p.Field("primary_outcome", "unknown outcome %q", e.PrimaryOutcome)
 	} else if !outcomes[e.PrimaryOutcome] {

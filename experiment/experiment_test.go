@@ -2,6 +2,7 @@ package experiment_test
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -66,6 +67,16 @@ func TestExperimentValidate(t *testing.T) {
 		{"alpha negative", func(e *experiment.Experiment) { e.Alpha = -0.1 }, []string{"alpha"}},
 		{"bad correction", func(e *experiment.Experiment) { e.Correction = "bonferroni" }, []string{"correction"}},
 		{"bad key", func(e *experiment.Experiment) { e.Key = "Has Spaces" }, []string{"key"}},
+		{"guardrail margin", func(e *experiment.Experiment) {
+			e.Guardrails, e.GuardrailMargins = []string{"nps", "churned"}, map[string]float64{"nps": 10, "churned": 0.05}
+		}, nil},
+		{"margin of no guardrail", func(e *experiment.Experiment) {
+			e.Guardrails, e.GuardrailMargins = []string{"nps"}, map[string]float64{"ces": 10, "nps": 5}
+		}, []string{"guardrail_margins.ces"}},
+		{"margins not positive or not finite", func(e *experiment.Experiment) {
+			e.Guardrails = []string{"nps", "ces", "churned"}
+			e.GuardrailMargins = map[string]float64{"nps": 0, "ces": -1, "churned": math.Inf(1)}
+		}, []string{"guardrail_margins.ces", "guardrail_margins.churned", "guardrail_margins.nps"}},
 		{"everything wrong at once", func(e *experiment.Experiment) {
 			e.Key, e.Alpha, e.Correction, e.Arms[1].Weight = "", 0.9, "x", 0
 		}, []string{"key", "arms[1].weight", "alpha", "correction"}},
@@ -96,6 +107,9 @@ func TestApplyDefaults(t *testing.T) {
 	}
 	if strings.Join(e.Outcomes, ",") != strings.Join(experiment.DefaultOutcomes, ",") {
 		t.Errorf("outcomes = %v", e.Outcomes)
+	}
+	if e.GuardrailMargins == nil || len(e.GuardrailMargins) != 0 {
+		t.Errorf("guardrail margins = %v, want an empty map", e.GuardrailMargins)
 	}
 }
 

@@ -33,6 +33,49 @@ type Outcome struct {
 	BuiltIn        bool
 }
 
+// shortNames are the built-ins' names in English and Dutch, for sentences and figure
+// rows; their Label is the survey question, too long for either.
+var shortNames = map[string][2]string{
+	"krs":               {"KRS", "KRS"},
+	"satisfaction":      {"Satisfaction", "Tevredenheid"},
+	"trust":             {"Trust", "Vertrouwen"},
+	"trust_cognitive":   {"Trust (cognitive)", "Vertrouwen (cognitief)"},
+	"trust_affective":   {"Trust (affective)", "Vertrouwen (affectief)"},
+	"love":              {"Love", "Liefde"},
+	"involvement":       {"Involvement", "Betrokkenheid"},
+	"choice_products":   {"Choice of products", "Keuze in producten"},
+	"choice_channels":   {"Choice of channels", "Keuze in kanalen"},
+	"freedom_of_choice": {"Freedom of choice", "Keuzevrijheid"},
+	"fairness":          {"Fairness", "Rechtvaardigheid"},
+	"influence":         {"Influence", "Invloed"},
+	"nps":               {"NPS", "NPS"},
+	"ces":               {"CES", "CES"},
+}
+
+// Name is the outcome's short name in lang ("nl" for Dutch, else English): the
+// built-in's name, else its label (the Dutch label for nl when set), else its key.
+func (o Outcome) Name(lang string) string {
+	if n, ok := shortNames[o.Key]; ok {
+		if lang == "nl" {
+			return n[1]
+		}
+		return n[0]
+	}
+	if lang == "nl" && o.LabelNL != "" {
+		return o.LabelNL
+	}
+	if o.Label != "" {
+		return o.Label
+	}
+	return o.Key
+}
+
+// HasShortName reports whether the outcome is a built-in with a short name of its own.
+func (o Outcome) HasShortName() bool {
+	_, ok := shortNames[o.Key]
+	return ok
+}
+
 var keyPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 
 // reservedKeys name the experiment-wide plots (plots/effects.png, timeline.png, segments.png), so no

@@ -15,7 +15,13 @@ type Results struct {
 	Arms           map[string]ArmCount
 	Outcomes       []OutcomeResults
 	SRM            stats.SRM
+	ResponseCheck  stats.ResponseCheck
 	Recommendation stats.Recommendation
+
+	// What the numbers came from, for recommending again once the sequential
+	// p-values are the running minimum (the comparisons' maps are shared).
+	design   stats.Design
+	analysis stats.Analysis
 }
 
 // OutcomeResults are the per-arm statistics and comparisons of one outcome.
@@ -60,6 +66,8 @@ func (s *Service) Results(ctx context.Context, key string) (Results, error) {
 	if err := s.runningMinimum(ctx, &res); err != nil {
 		return Results{}, err
 	}
+	// The peeking rule reads the sequential p-values as reported: the running minimum.
+	res.Recommendation = stats.Recommend(res.design, res.analysis)
 	return res, nil
 }
 
@@ -164,10 +172,13 @@ func Analyze(e Experiment, outcomes map[string]Outcome, keys []string, sum Summa
 		Alpha:      e.Alpha,
 		Correction: e.Correction,
 		Control:    e.Control().Key,
+		ArmNames:   map[string]string{},
 		Weights:    map[string]float64{},
 		Assigned:   map[string]int64{},
+		Responded:  map[string]int64{},
 		Primary:    e.PrimaryOutcome,
 		Guardrails: e.Guardrails,
+		Margins:    e.GuardrailMargins,
 		Stopped:    e.Status == Stopped || e.Status == Decided,
 	}
 	if e.TargetResponsesPerArm != nil {
@@ -175,13 +186,16 @@ func Analyze(e Experiment, outcomes map[string]Outcome, keys []string, sum Summa
 	}
 	for _, a := range e.Arms {
 		design.Arms = append(design.Arms, a.Key)
+		design.ArmNames[a.Key] = a.Name
 		design.Weights[a.Key] = a.Weight
 		design.Assigned[a.Key] = sum.Arms[a.Key].Assigned
+		design.Responded[a.Key] = sum.Arms[a.Key].Responded
 	}
 	inputs := make([]stats.Outcome, len(keys))
 	for i, k := range keys {
 		o := outcomes[k]
-		in := stats.Outcome{Key: o.Key, Kind: stats.Kind(o.Kind), HigherIsBetter: o.HigherIsBetter, Arms: sum.Outcomes[i]}
+		in := stats.Outcome{Key: o.Key, Name: o.Name("en"), NameNL: o.Name("nl"), Kind: stats.Kind(o.Kind),
+			HigherIsBetter: o.HigherIsBetter, Arms: sum.Outcomes[i]}
 		if lo, hi, ok := o.Bounds(); ok {
 			in.Min, in.Max = lo, hi
 		}
@@ -195,7 +209,8 @@ func Analyze(e Experiment, outcomes map[string]Outcome, keys []string, sum Summa
 		inputs[i] = in
 	}
 	analysis := stats.Analyze(design, inputs)
-	res := Results{Experiment: e, Arms: sum.Arms, SRM: analysis.SRM, Recommendation: analysis.Recommendation}
+	res := Results{Experiment: e, Arms: sum.Arms, SRM: analysis.SRM, ResponseCheck: analysis.ResponseCheck,
+		Recommendation: analysis.Recommendation, design: design, analysis: analysis}
 	guardrail := map[string]bool{}
 	for _, g := range e.Guardrails {
 		guardrail[g] = true

@@ -254,13 +254,10 @@ func AnalyzeSegments(e Experiment, outcomes map[string]Outcome, keys []string, s
 // effectSE is the effect that decides a comparison's verdict (CUPED's when present) and
 // its standard error; NaN without enough data.
 func effectSE(c stats.Comparison) (float64, float64) {
-	if !c.Sufficient() {
+	if c.Deciding == nil {
 		return math.NaN(), math.NaN()
 	}
-	if c.CUPED != nil {
-		return c.CUPED.Diff, c.CUPED.SE
-	}
-	return c.Diff, c.SE
+	return c.Deciding.Diff, c.Deciding.SE
 }
 
 // SortSegmentValues orders segment values as SegmentStore promises: by value, NoSegment

@@ -146,6 +146,7 @@ type Patch struct {
 	PrimaryOutcome        *string
 	Outcomes              *[]string
 	Guardrails            *[]string
+	GuardrailMargins      *map[string]float64
 	Alpha                 *float64
 	Correction            *string
 	TargetResponsesPerArm *int
@@ -224,7 +225,8 @@ func (e *Experiment) applyPatch(p Patch) error {
 			set  bool
 		}{
 			{"primary_outcome", p.PrimaryOutcome != nil}, {"outcomes", p.Outcomes != nil},
-			{"guardrails", p.Guardrails != nil}, {"alpha", p.Alpha != nil}, {"correction", p.Correction != nil},
+			{"guardrails", p.Guardrails != nil}, {"guardrail_margins", p.GuardrailMargins != nil},
+			{"alpha", p.Alpha != nil}, {"correction", p.Correction != nil},
 			{"target_responses_per_arm", p.TargetResponsesPerArm != nil}, {"mde", p.MDE != nil}, {"salt", p.Salt != nil},
 		} {
 			if f.set {
@@ -252,6 +254,7 @@ func (e *Experiment) applyPatch(p Patch) error {
 	setIf(&e.PrimaryOutcome, p.PrimaryOutcome)
 	setIf(&e.Outcomes, p.Outcomes)
 	setIf(&e.Guardrails, p.Guardrails)
+	setIf(&e.GuardrailMargins, p.GuardrailMargins)
 	setIf(&e.Alpha, p.Alpha)
 	setIf(&e.Correction, p.Correction)
 	if p.TargetResponsesPerArm != nil {

@@ -139,8 +139,9 @@ type armRow struct {
 }
 
 type experimentOutcomeRow struct {
-	OutcomeKey string `json:"key"`
-	Guardrail  bool   `json:"guardrail"`
+	OutcomeKey string   `json:"key"`
+	Guardrail  bool     `json:"guardrail"`
+	Margin     *float64 `json:"margin"`
 }
 
 func nullTime(t sql.NullTime) *time.Time {
@@ -158,7 +159,7 @@ func (r experimentRow) domain() (experiment.Experiment, error) {
 		Salt: r.Salt, Coverage: r.Coverage, Erasures: r.Erasures, Version: r.Version, Layer: r.Layer.String, LayerOffset: r.LayerOffset.Float64,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 		StartedAt: nullTime(r.StartedAt), StoppedAt: nullTime(r.StoppedAt),
-		Outcomes: []string{}, Guardrails: []string{},
+		Outcomes: []string{}, Guardrails: []string{}, GuardrailMargins: map[string]float64{},
 	}
 	if r.TargetResponsesPerArm.Valid {
 		n := int(r.TargetResponsesPerArm.Int64)
@@ -187,6 +188,9 @@ func (r experimentRow) domain() (experiment.Experiment, error) {
 		e.Arms = append(e.Arms, experiment.Arm{Key: a.Key, Name: a.Name, Description: a.Description, Weight: a.Weight, Control: a.Control})
 	}
 	for _, o := range outcomes {
+		if o.Margin != nil {
+			e.GuardrailMargins[o.OutcomeKey] = *o.Margin
+		}
 		if o.Guardrail {
 			e.Guardrails = append(e.Guardrails, o.OutcomeKey)
 		} else {
@@ -205,7 +209,7 @@ const experimentSelect = `SELECT e.id, e.key, e.name, e.hypothesis, e.status, e.
 	(SELECT coalesce(json_agg(json_build_object('key', a.key, 'name', a.name, 'description', a.description,
 	        'weight', a.weight, 'control', a.control) ORDER BY a.position), '[]')
 	   FROM arms a WHERE a.experiment_id = e.id) AS arms,
-	(SELECT coalesce(json_agg(json_build_object('key', o.outcome_key, 'guardrail', o.guardrail) ORDER BY o.position), '[]')
+	(SELECT coalesce(json_agg(json_build_object('key', o.outcome_key, 'guardrail', o.guardrail, 'margin', o.margin) ORDER BY o.position), '[]')
 	   FROM experiment_outcomes o WHERE o.experiment_id = e.id) AS outcomes
 	FROM experiments e`
 
@@ -377,9 +381,13 @@ func writeDesign(ctx context.Context, tx *sqlx.Tx, e experiment.Experiment) erro
 		guardrail bool
 	}{{e.Outcomes, false}, {e.Guardrails, true}} {
 		for _, k := range list.keys {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO experiment_outcomes (experiment_id, outcome_key, position, guardrail)
-				VALUES ($1, $2, $3, $4) ON CONFLICT (experiment_id, outcome_key) DO UPDATE SET guardrail = true`,
-				e.ID, k, position, list.guardrail); err != nil {
+			var margin sql.NullFloat64
+			if m, ok := e.GuardrailMargins[k]; ok && list.guardrail {
+				margin = sql.NullFloat64{Float64: m, Valid: true}
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO experiment_outcomes (experiment_id, outcome_key, position, guardrail, margin)
+				VALUES ($1, $2, $3, $4, $5) ON CONFLICT (experiment_id, outcome_key) DO UPDATE SET guardrail = true, margin = excluded.margin`,
+				e.ID, k, position, list.guardrail, margin); err != nil {
 				return err
 			}
 			position++

@@ -337,8 +337,13 @@ func TestCurrentResultsAgreeWithTheCutOffPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameSummary(t, "unsegmented", keys, a, b)
-	if a.Outcomes[slices.Index(keys, "krs")]["control"].Moments.N == 0 {
+	krs := a.Outcomes[slices.Index(keys, "krs")]["control"]
+	if krs.Moments.N == 0 {
 		t.Fatal("no KRS in control: the fixture does not exercise composites")
+	}
+	// A composite comes with its distinct values (for the bounds), counted once per customer.
+	if krs.Distinct == nil || sum(krs.Distinct.N) != krs.Moments.N || len(krs.Distinct.Values) >= int(krs.Moments.N) {
+		t.Errorf("KRS in control: %d customers, distinct values %+v", krs.Moments.N, krs.Distinct)
 	}
 	as, err := s.SummarizeSegments(ctx, f.e.ID, "channel", now, experiment.MaxSegmentValues)
 	if err != nil {
@@ -366,7 +371,33 @@ func TestCurrentResultsAgreeWithTheCutOffPath(t *testing.T) {
 	}
 }
 
-// sameSummary compares two summaries cell by cell, sums to 1e-9 relative.
+func sum(ns []int64) (n int64) {
+	for _, k := range ns {
+		n += k
+	}
+	return n
+}
+
+// sameDistinct compares a composite's distinct values with their counts; values the two
+// paths compute in another order (and so differ in their last bits) count as one.
+func sameDistinct(a, b stats.Distinct, near func(x, y float64) bool) bool {
+	merged := func(d stats.Distinct) (vs []float64, ns []int64) {
+		for i, v := range d.Values {
+			if k := len(vs) - 1; k >= 0 && near(vs[k], v) {
+				ns[k] += d.N[i]
+				continue
+			}
+			vs, ns = append(vs, v), append(ns, d.N[i])
+		}
+		return vs, ns
+	}
+	av, an := merged(a)
+	bv, bn := merged(b)
+	return slices.Equal(an, bn) && slices.EqualFunc(av, bv, near)
+}
+
+// sameSummary compares two summaries cell by cell, sums and distinct values to 1e-9
+// relative.
 func sameSummary(t *testing.T, what string, keys []string, a, b experiment.Summary) {
 	t.Helper()
 	near := func(x, y float64) bool { return math.Abs(x-y) <= 1e-9*math.Max(1, math.Max(math.Abs(x), math.Abs(y))) }
@@ -383,6 +414,8 @@ func sameSummary(t *testing.T, what string, keys []string, a, b experiment.Summa
 			case x.Cov != nil && (x.Cov.NX != y.Cov.NX || !near(x.Cov.SumX, y.Cov.SumX) || !near(x.Cov.SumXX, y.Cov.SumXX) ||
 				!near(x.Cov.SumXY, y.Cov.SumXY) || !near(x.Cov.SumY, y.Cov.SumY)):
 				t.Errorf("%s %s %s: covariate sums %+v, with the cut-off %+v", what, key, arm, *x.Cov, *y.Cov)
+			case (x.Distinct == nil) != (y.Distinct == nil) || x.Distinct != nil && !sameDistinct(*x.Distinct, *y.Distinct, near):
+				t.Errorf("%s %s %s: distinct values %+v, with the cut-off %+v", what, key, arm, x.Distinct, y.Distinct)
 			}
 		}
 		if len(a.Outcomes[i]) != len(b.Outcomes[i]) {

@@ -47,17 +47,20 @@ func TestDatabaseConstraints(t *testing.T) {
 		t.Fatal(err)
 	}
 	bad := map[string]string{
-		"weight <= 0":          `INSERT INTO arms (experiment_id, key, position, weight) VALUES ($1, 'c', 9, 0)`,
-		"weight above 1e6":     `INSERT INTO arms (experiment_id, key, position, weight) VALUES ($1, 'c', 9, 2e6)`,
-		"second control":       `INSERT INTO arms (experiment_id, key, position, weight, control) VALUES ($1, 'c', 9, 1, true)`,
-		"alpha out of range":   `UPDATE experiments SET alpha = 0.7 WHERE id = $1`,
-		"unknown status":       `UPDATE experiments SET status = 'paused' WHERE id = $1`,
-		"assignment to no arm": `INSERT INTO assignments (experiment_id, customer_id, arm_key) VALUES ($1, 'x', 'nope')`,
-		"empty customer id":    `INSERT INTO assignments (experiment_id, customer_id, arm_key) VALUES ($1, '', 'b')`,
-		"response unassigned":  `INSERT INTO responses (experiment_id, response_id, customer_id, answered_at, content_hash) VALUES ($1, 'r', 'ghost', now(), decode(repeat('00', 32), 'hex'))`,
-		"NaN covariate":        `INSERT INTO covariates (experiment_id, customer_id, outcome_key, value) VALUES ($1, 'x', 'trust', 'NaN')`,
-		"unknown outcome":      `INSERT INTO experiment_outcomes (experiment_id, outcome_key, position) VALUES ($1, 'happiness', 99)`,
-		"decided without arm":  `UPDATE experiments SET status = 'decided', started_at = now(), stopped_at = now() WHERE id = $1`,
+		"weight <= 0":            `INSERT INTO arms (experiment_id, key, position, weight) VALUES ($1, 'c', 9, 0)`,
+		"weight above 1e6":       `INSERT INTO arms (experiment_id, key, position, weight) VALUES ($1, 'c', 9, 2e6)`,
+		"second control":         `INSERT INTO arms (experiment_id, key, position, weight, control) VALUES ($1, 'c', 9, 1, true)`,
+		"alpha out of range":     `UPDATE experiments SET alpha = 0.7 WHERE id = $1`,
+		"unknown status":         `UPDATE experiments SET status = 'paused' WHERE id = $1`,
+		"assignment to no arm":   `INSERT INTO assignments (experiment_id, customer_id, arm_key) VALUES ($1, 'x', 'nope')`,
+		"empty customer id":      `INSERT INTO assignments (experiment_id, customer_id, arm_key) VALUES ($1, '', 'b')`,
+		"response unassigned":    `INSERT INTO responses (experiment_id, response_id, customer_id, answered_at, content_hash) VALUES ($1, 'r', 'ghost', now(), decode(repeat('00', 32), 'hex'))`,
+		"NaN covariate":          `INSERT INTO covariates (experiment_id, customer_id, outcome_key, value) VALUES ($1, 'x', 'trust', 'NaN')`,
+		"unknown outcome":        `INSERT INTO experiment_outcomes (experiment_id, outcome_key, position) VALUES ($1, 'happiness', 99)`,
+		"decided without arm":    `UPDATE experiments SET status = 'decided', started_at = now(), stopped_at = now() WHERE id = $1`,
+		"margin <= 0":            `UPDATE experiment_outcomes SET guardrail = true, margin = 0 WHERE experiment_id = $1`,
+		"infinite margin":        `UPDATE experiment_outcomes SET guardrail = true, margin = 'Infinity' WHERE experiment_id = $1`,
+		"margin of no guardrail": `UPDATE experiment_outcomes SET guardrail = false, margin = 1 WHERE experiment_id = $1`,
 	}
 	for name, stmt := range bad {
 		if _, err := s.DB().ExecContext(ctx, stmt, e.ID); err == nil {
@@ -66,6 +69,31 @@ func TestDatabaseConstraints(t *testing.T) {
 	}
 	if _, err := s.DB().ExecContext(ctx, `INSERT INTO outcomes (key, kind, label, label_nl, min, max) VALUES ('bad_net', 'net', 'x', 'x', 0, 10)`); err == nil {
 		t.Error("net outcome without thresholds accepted")
+	}
+}
+
+// TestGuardrailMarginsAreStored: margins are written with the design, for guardrails that
+// are also outcomes too, read back with the experiment, and replaced by a draft's patch.
+func TestGuardrailMarginsAreStored(t *testing.T) {
+	s := pgtest.Store(t)
+	svc := experiment.NewService(s)
+	ctx := context.Background()
+	e, err := svc.CreateExperiment(ctx, experiment.Experiment{Key: "margins", Arms: []experiment.Arm{
+		{Key: "control", Weight: 1, Control: true}, {Key: "b", Weight: 1}},
+		Guardrails: []string{"ces", "trust"}, GuardrailMargins: map[string]float64{"ces": 10, "trust": 0.25}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := svc.Experiment(ctx, e.Key)
+	if err != nil || !maps.Equal(got.GuardrailMargins, map[string]float64{"ces": 10, "trust": 0.25}) {
+		t.Fatalf("stored margins %v (%v)", got.GuardrailMargins, err)
+	}
+	margins := map[string]float64{"trust": 0.5}
+	if _, err := svc.PatchExperiment(ctx, e.Key, experiment.Patch{GuardrailMargins: &margins}, experiment.AnyVersion); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = svc.Experiment(ctx, e.Key); err != nil || !maps.Equal(got.GuardrailMargins, margins) {
+		t.Errorf("patched margins %v (%v)", got.GuardrailMargins, err)
 	}
 }
 

@@ -47,7 +47,7 @@ type summaryRow struct {
 	Segment string  `db:"segment"` // "" when not segmented
 	Outcome string  `db:"outcome_key"`
 	Arm     string  `db:"arm_key"`
-	Y       float64 `db:"y"`
+	Y       float64 `db:"y"` // the level of a counted outcome, the value less K of a composite, else 0
 	N       int64   `db:"n"`
 	Sum     float64 `db:"sum"`
 	SumSq   float64 `db:"sumsq"`
@@ -301,10 +301,12 @@ func summaryRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name stri
 	return out, nil
 }
 
-// level is the y of a summary row of cells: the level of a counted outcome, 0 for the
-// others, whose rows carry n and the sums.
-func level(a *args, counted []string) string {
-	return `CASE WHEN c.outcome_key = ANY(` + a.add(pq.StringArray(counted)) + `::text[]) THEN c.y ELSE 0 END`
+// level is the y of a summary row of cells: the level of a counted outcome, the value (less
+// K) of a composite, 0 for the others; every row carries n and the sums. So a composite
+// comes as one row per distinct value and arm, which the bounds need (stats.Distinct), in
+// the same pass and in memory proportional to the distinct values, not the customers.
+func level(a *args, byValue []string) string {
+	return `CASE WHEN c.outcome_key = ANY(` + a.add(pq.StringArray(byValue)) + `::text[]) THEN c.y ELSE 0 END`
 }
 
 // compositeExpr is a composite of one response r (with its key set ks) as currentQuery and
@@ -356,7 +358,8 @@ func currentQuery(a *args, experimentID int64, name string, simple, counted []st
 		CROSS JOIN LATERAL unnest(` + keys + `, ` + values + `) AS x(k, v)
 		WHERE r.experiment_id = ` + exp + ` AND x.k = ANY(` + a.add(wanted) + `::text[]) AND x.v IS NOT NULL
 		  AND x.k <> ALL (r.superseded)) s`
-	return cells(a, segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y", name), experimentID, level(a, counted), refs)
+	return cells(a, segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y", name), experimentID,
+		level(a, append(append([]string(nil), counted...), outcomeKeys(composites)...)), refs)
 }
 
 // severalQuery sums the composites of the customers with several responses, from the latest
@@ -369,7 +372,7 @@ func severalQuery(a *args, experimentID int64, name string, specs []experiment.S
 		      CROSS JOIN LATERAL unnest(ks.outcome_keys, r.answer_values) AS u(k, v)
 		      WHERE r.experiment_id = `+exp+` AND NOT r.only_response
 		        AND u.k = ANY(`+a.add(all)+`::text[]) AND u.k <> ALL (r.superseded))`) + `) s`
-	return cells(a, segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y", name), experimentID, "0", refs)
+	return cells(a, segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y", name), experimentID, "c.y", refs)
 }
 
 // components is the composites' components as a relation b(composite, key, lo, hi, n, k), n
@@ -404,7 +407,8 @@ func compositeOf(b, l string) string {
 }
 
 // cells groups the rows c (segment, customer_id, arm_key, outcome_key, y) into summary rows
-// per segment, outcome, arm and level (an expression, "0" for none), with the CUPED sums
+// per segment, outcome, arm and level (an expression, "0" for none; "c.y" for rows of
+// composites only, grouped by value), with the CUPED sums
 // when the experiment has covariates, each covariate less its outcome's KX.
 func cells(a *args, c string, experimentID int64, level string, refs references) string {
 	cov, join := `0 AS nx, 0 AS sx, 0 AS sxx, 0 AS sxy, 0 AS sy`, ``
@@ -464,14 +468,21 @@ func compositeQuery(a *args, experimentID int64, name string, specs []experiment
 	cust := latestCTE(a, experimentID, all, until) + `,
 		cust AS (` + compositeOf(b, `(SELECT customer_id, arm_key, outcome_key AS k, value FROM latest)`) + `)`
 	return `WITH ` + cust + `
-		` + cells(a, segmented(a, "cust s", "s.outcome_key, s.customer_id, s.arm_key, s.y", name), experimentID, "0", refs)
+		` + cells(a, segmented(a, "cust s", "s.outcome_key, s.customer_id, s.arm_key, s.y", name), experimentID, "c.y", refs)
 }
 
 // foldSummaries turns the grouped rows into per-arm stats input, the sums about the
-// outcome's K and KX.
+// outcome's K and KX; a composite's rows, one per distinct value, also into its
+// stats.Distinct.
 func foldSummaries(spec experiment.SummarySpec, rows []summaryRow, refs references) map[string]stats.ArmData {
 	out := map[string]stats.ArmData{}
 	covs := map[string]*stats.CovariateSums{}
+	type values struct {
+		v []float64
+		n []int64
+	}
+	distinct := map[string]*values{}
+	composite := spec.Outcome.Kind == experiment.Composite
 	var withCov int64
 	lo, hi, _ := spec.Outcome.Bounds()
 	k := refs.k[spec.Outcome.Key]
@@ -491,6 +502,14 @@ func foldSummaries(spec experiment.SummarySpec, rows []summaryRow, refs referenc
 			}
 		default:
 			d.Moments = d.Moments.Merge(stats.Moments{N: r.N, Shift: k, Sum: r.Sum, SumSq: r.SumSq})
+			if composite {
+				vs := distinct[r.Arm]
+				if vs == nil {
+					vs = &values{}
+					distinct[r.Arm] = vs
+				}
+				vs.v, vs.n = append(vs.v, k+r.Y), append(vs.n, r.N)
+			}
 		}
 		c := covs[r.Arm]
 		if c == nil {
@@ -504,6 +523,10 @@ func foldSummaries(spec experiment.SummarySpec, rows []summaryRow, refs referenc
 	for arm, d := range out {
 		if d.Counts != nil {
 			d.Moments = d.Counts.Moments()
+		}
+		if vs := distinct[arm]; vs != nil {
+			dv := stats.DistinctFrom(vs.v, vs.n)
+			d.Distinct = &dv
 		}
 		if withCov > 0 {
 			d.Cov = covs[arm]
