@@ -91,7 +91,8 @@ func TestPlotsReportAndCSV(t *testing.T) {
 		t.Fatal(err)
 	}
 	header := strings.Join(rows[0], ",")
-	if header != "outcome,kind,arm,n,mean,ci_low,ci_high,diff,diff_ci_low,diff_ci_high,p_value,p_adjusted,verdict" {
+	if header != "outcome,kind,arm,n,mean,ci_low,ci_high,diff,diff_ci_low,diff_ci_high,p_value,p_adjusted,verdict,"+
+		"method,se,sequential_p,bounds_lower,bounds_upper,bounds_ci_low,bounds_ci_high,odds_ratio" {
 		t.Errorf("header %s", header)
 	}
 	if want := len(res.Outcomes) * 3; len(rows)-1 != want {

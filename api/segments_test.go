@@ -216,7 +216,8 @@ func TestSegmentsFindTheCallBackHelpingPhoneCustomers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.Join(rows[0], ",") != "segment,outcome,kind,arm,n,mean,ci_low,ci_high,diff,diff_ci_low,diff_ci_high,p_value,p_adjusted,verdict" {
+		if strings.Join(rows[0], ",") != "segment,outcome,kind,arm,n,mean,ci_low,ci_high,diff,diff_ci_low,diff_ci_high,p_value,p_adjusted,verdict,"+
+			"method,se,sequential_p,bounds_lower,bounds_upper,bounds_ci_low,bounds_ci_high,odds_ratio" {
 			t.Errorf("header %v", rows[0])
 		}
 		if len(rows) != 1+4*3*3 {

@@ -35,7 +35,7 @@ func TestCSVMatchesJSON(t *testing.T) {
 	for i, h := range CSVHeader {
 		col[h] = i
 	}
-	sawCUPED := false
+	sawCUPED, sawBounds, sawOrdinal := false, false, false
 	k := 1
 	for _, o := range res.Outcomes {
 		for _, a := range res.Experiment.Arms {
@@ -52,22 +52,28 @@ func TestCSVMatchesJSON(t *testing.T) {
 			}
 			want := map[string]string{"n": arm["n"], "mean": arm[mean], "ci_low": arm["ci_low"], "ci_high": arm["ci_high"]}
 			if a.Control {
-				for _, c := range []string{"diff", "diff_ci_low", "diff_ci_high", "p_value", "p_adjusted", "verdict"} {
+				for _, c := range CSVHeader[7:] {
 					want[c] = ""
 				}
 			} else {
 				cmp := jsonFields(t, o.Comparisons[a.Key])
-				src := cmp
-				if cu, ok := cmp["cuped"]; ok {
-					// The CUPED effect and its p-value (the one in the family).
-					src = jsonFields(t, json.RawMessage(cu))
+				// The deciding effect (CUPED's when present: its p-value is the one in the family).
+				eff := block(t, cmp["effect"])
+				if unquote(eff["method"]) == "cuped" {
 					sawCUPED = true
 					if at("p_value") == cmp["p_value"] {
 						t.Errorf("%s/%s: p_value is the unadjusted Welch p, not CUPED's", o.Outcome.Key, a.Key)
 					}
 				}
-				want["diff"], want["diff_ci_low"], want["diff_ci_high"], want["p_value"] = src["diff"], src["ci_low"], src["ci_high"], src["p_value"]
+				want["diff"], want["diff_ci_low"], want["diff_ci_high"], want["p_value"] = eff["diff"], eff["ci_low"], eff["ci_high"], eff["p_value"]
+				want["method"], want["se"] = unquote(eff["method"]), eff["se"]
 				want["p_adjusted"], want["verdict"] = cmp["p_adjusted"], unquote(cmp["verdict"])
+				want["sequential_p"] = block(t, cmp["sequential"])["p_value"]
+				b := block(t, cmp["bounds"])
+				want["bounds_lower"], want["bounds_upper"], want["bounds_ci_low"], want["bounds_ci_high"] = b["lower"], b["upper"], b["ci_low"], b["ci_high"]
+				want["odds_ratio"] = block(t, cmp["ordinal"])["odds_ratio"]
+				sawBounds = sawBounds || b["lower"] != ""
+				sawOrdinal = sawOrdinal || want["odds_ratio"] != ""
 			}
 			for name, w := range want {
 				if w == "null" {
@@ -77,7 +83,7 @@ func TestCSVMatchesJSON(t *testing.T) {
 					t.Errorf("%s/%s %s = %q, JSON has %q", o.Outcome.Key, a.Key, name, got, w)
 				}
 			}
-			for _, name := range []string{"mean", "ci_low", "diff", "p_value"} {
+			for _, name := range []string{"mean", "ci_low", "diff", "p_value", "se", "sequential_p", "bounds_lower", "odds_ratio"} {
 				if v := at(name); v != "" {
 					if _, err := strconv.ParseFloat(v, 64); err != nil {
 						t.Errorf("%s/%s %s = %q is not a plain number", o.Outcome.Key, a.Key, name, v)
@@ -86,9 +92,20 @@ func TestCSVMatchesJSON(t *testing.T) {
 			}
 		}
 	}
-	if !sawCUPED {
-		t.Error("the fixture has no CUPED comparison; the test does not cover that path")
+	if !sawCUPED || !sawBounds || !sawOrdinal {
+		t.Errorf("the fixture lacks a CUPED comparison (%v), bounds (%v) or an ordinal fit (%v); the test does not cover that path",
+			sawCUPED, sawBounds, sawOrdinal)
 	}
+}
+
+// block is the fields of a comparison's block as raw JSON text; none for an
+// absent or null block, so that each reads as an empty cell.
+func block(t *testing.T, raw string) map[string]string {
+	t.Helper()
+	if raw == "" || raw == "null" {
+		return map[string]string{}
+	}
+	return jsonFields(t, json.RawMessage(raw))
 }
 
 // jsonFields marshals v as the API does and returns its top-level fields

@@ -292,7 +292,7 @@ func diagnose(res experiment.Results, lang string) []diagnosis {
 }
 
 func recommendationOf(res experiment.Results, lang string) recommendation {
-	r := res.Recommendation
+	r := res.Recommendation.In(lang)
 	rec := recommendation{Class: r.Action, Reason: r.Reason}
 	switch r.Action {
 	case stats.ActionRollOut:

@@ -52,39 +52,9 @@ var groups = []struct {
 
 const otherEN, otherNL = "Other outcomes", "Overige uitkomsten"
 
-// shortNames are the built-ins' names for labels; their Label is the survey
-// question, too long for a figure row.
-var shortNames = map[string][2]string{
-	"krs":               {"KRS", "KRS"},
-	"satisfaction":      {"Satisfaction", "Tevredenheid"},
-	"trust":             {"Trust", "Vertrouwen"},
-	"trust_cognitive":   {"Trust (cognitive)", "Vertrouwen (cognitief)"},
-	"trust_affective":   {"Trust (affective)", "Vertrouwen (affectief)"},
-	"love":              {"Love", "Liefde"},
-	"involvement":       {"Involvement", "Betrokkenheid"},
-	"choice_products":   {"Choice of products", "Keuze in producten"},
-	"choice_channels":   {"Choice of channels", "Keuze in kanalen"},
-	"freedom_of_choice": {"Freedom of choice", "Keuzevrijheid"},
-	"fairness":          {"Fairness", "Rechtvaardigheid"},
-	"influence":         {"Influence", "Invloed"},
-	"nps":               {"NPS", "NPS"},
-	"ces":               {"CES", "CES"},
-}
-
-// Name is an outcome's short name in lang: the built-in's name, else its
-// label (Dutch label for nl when set), else its key.
-func Name(o experiment.Outcome, lang string) string {
-	if n, ok := shortNames[o.Key]; ok {
-		return pick(lang, n[0], n[1])
-	}
-	if lang == plot.Dutch && o.LabelNL != "" {
-		return o.LabelNL
-	}
-	if o.Label != "" {
-		return o.Label
-	}
-	return o.Key
-}
+// Name is an outcome's short name in lang (experiment.Outcome.Name): the
+// built-in's name, else its label (Dutch label for nl when set), else its key.
+func Name(o experiment.Outcome, lang string) string { return o.Name(lang) }
 
 // Question is the outcome's label in lang (for built-ins, the survey question).
 func Question(o experiment.Outcome, lang string) string {
@@ -361,7 +331,7 @@ func netSegments(o experiment.Outcome, lang string) []plot.Segment {
 }
 
 func netName(o experiment.Outcome, lang string) string {
-	if _, ok := shortNames[o.Key]; ok {
+	if o.HasShortName() {
 		return Name(o, lang)
 	}
 	return pick(lang, "net", "netto")
