@@ -103,8 +103,8 @@ func (b Bounds) MarshalJSON() ([]byte, error) {
 // each bound's se is sqrt(se_1^2 + se_2^2) of its two statistics. The
 // interval is lower - c*se_lower .. upper + c*se_upper with c solving
 // Phi(c + (upper-lower)/max(se)) - Phi(-c) = 1 - alpha. It is nil for numeric
-// outcomes (their values are not summarized), a composite without Distinct,
-// either arm with fewer than 2 values or nobody assigned, n_eff < 2 or both
+// outcomes (their values are not summarized), an arm without Counts (scale,
+// net, binary) or Distinct (composite), either arm with fewer than 2 values or nobody assigned, n_eff < 2 or both
 // se 0.
 func LeeBounds(o Outcome, t, c ArmData, assignedT, assignedC int64, alpha float64) *Bounds {
 	lt, okT := levelsOf(o, t)
@@ -177,27 +177,18 @@ func imbensManski(width, se, alpha float64) float64 {
 type level struct{ v, n float64 }
 
 // levelsOf lays an arm's values out as ascending levels: from the counts of
-// scale, net and binary outcomes (binary also from its moments), from
-// Distinct for composites. ok is false when the kind has no such values.
+// scale, net and binary outcomes, from Distinct for composites. ok is false
+// when the kind has no such values (numeric) or the arm has answers but not
+// them.
 func levelsOf(o Outcome, a ArmData) (ls []level, ok bool) {
 	switch o.Kind {
 	case KindScale, KindNet, KindBinary:
-		if a.Counts != nil {
-			for i, k := range a.Counts.N {
-				if k > 0 {
-					ls = append(ls, level{float64(a.Counts.Level(i)), float64(k)})
-				}
-			}
-			return ls, true
+		if a.Counts == nil {
+			return nil, a.moments().N == 0
 		}
-		m := a.moments()
-		if o.Kind != KindBinary {
-			return nil, m.N == 0 // no counts: only an arm without answers has levels (none)
-		}
-		ones := math.Round(m.Total())
-		for _, l := range []level{{0, float64(m.N) - ones}, {1, ones}} {
-			if l.n > 0 {
-				ls = append(ls, l)
+		for i, k := range a.Counts.N {
+			if k > 0 {
+				ls = append(ls, level{float64(a.Counts.Level(i)), float64(k)})
 			}
 		}
 		return ls, true

@@ -135,12 +135,14 @@ type armCheck struct {
 
 func (k armCheck) better() bool { return k.c.Verdict == VerdictBetter }
 
-func (k armCheck) qualifies() bool { return k.onlyGuardrailsAndPeeking() && !k.unbounded }
+func (k armCheck) qualifies() bool { return k.allButBounds() && !k.unbounded }
 
 // onlyBounds is rule 4: everything but the bounds qualifies the arm.
-func (k armCheck) onlyBounds() bool { return k.onlyGuardrailsAndPeeking() && k.unbounded }
+func (k armCheck) onlyBounds() bool { return k.allButBounds() && k.unbounded }
 
-func (k armCheck) onlyGuardrailsAndPeeking() bool {
+// allButBounds: better on the primary, no guardrail worse, every margin held, and
+// conclusive at this look.
+func (k armCheck) allButBounds() bool {
 	return k.better() && len(k.worse) == 0 && len(k.unheld) == 0 && !k.early
 }
 

@@ -26,28 +26,24 @@ func ResponseCheckTest(responded, assigned []int64, alpha float64) ResponseCheck
 	if len(responded) != len(assigned) {
 		panic(fmt.Sprintf("stats: ResponseCheckTest: %d responded but %d assigned", len(responded), len(assigned)))
 	}
-	var rows int
-	var total, yes int64
+	// The rows: arms with assignments, responded clamped to 0..assigned.
+	var ys, ns []float64
+	var yes, total float64
 	for i, a := range assigned {
 		if a > 0 {
-			rows++
-			total += a
-			yes += min(max(responded[i], 0), a)
+			y := float64(min(max(responded[i], 0), a))
+			ys, ns = append(ys, y), append(ns, float64(a))
+			yes, total = yes+y, total+float64(a)
 		}
 	}
-	r := ResponseCheck{Chi2: Float(math.NaN()), DF: max(rows-1, 0), PValue: Float(math.NaN())}
-	if rows < 2 || yes == 0 || yes == total {
+	r := ResponseCheck{Chi2: Float(math.NaN()), DF: max(len(ns)-1, 0), PValue: Float(math.NaN())}
+	if len(ns) < 2 || yes == 0 || yes == total {
 		return r
 	}
-	share := float64(yes) / float64(total)
+	share := yes / total
 	var chi2 float64
-	for i, a := range assigned {
-		if a <= 0 {
-			continue
-		}
-		y := float64(min(max(responded[i], 0), a))
-		n := float64(a)
-		ey, en := n*share, n*(1-share)
+	for i, n := range ns {
+		y, ey, en := ys[i], n*share, n*(1-share)
 		chi2 += (y-ey)*(y-ey)/ey + (n-y-en)*(n-y-en)/en
 	}
 	p := distuv.ChiSquared{K: float64(r.DF)}.Survival(chi2)
