@@ -79,7 +79,25 @@ func TestExperimentLifecycleOverHTTP(t *testing.T) {
 			t.Errorf("%s from draft: %d %s", bad, r.Status, r.Body)
 		}
 	}
+	// Guardrail margins: stored with the design, each one of the guardrails, frozen once running.
+	r = e.call(editor, "PATCH", "/v1/experiments/"+key, map[string]any{"guardrails": []string{"ces"}, "guardrail_margins": map[string]any{"nps": 10, "ces": 0}})
+	if _, d := r.errorBody(t); r.Status != http.StatusUnprocessableEntity || len(d) != 2 ||
+		d[0].Field != "guardrail_margins.ces" || d[1].Field != "guardrail_margins.nps" {
+		t.Errorf("bad margins: %d %s", r.Status, r.Body)
+	}
+	var margins struct {
+		GuardrailMargins map[string]float64 `json:"guardrail_margins"`
+	}
+	e.must(http.StatusOK, editor, "PATCH", "/v1/experiments/"+key, map[string]any{"guardrails": []string{"ces", "nps"}, "guardrail_margins": map[string]any{"ces": 10}})
+	e.must(http.StatusOK, analyst, "GET", "/v1/experiments/"+key, nil).json(t, &margins)
+	if len(margins.GuardrailMargins) != 1 || margins.GuardrailMargins["ces"] != 10 {
+		t.Errorf("stored margins: %v", margins.GuardrailMargins)
+	}
 	e.must(http.StatusOK, editor, "POST", "/v1/experiments/"+key+"/start", nil)
+	r = e.call(editor, "PATCH", "/v1/experiments/"+key, map[string]any{"guardrail_margins": map[string]any{"ces": 5}})
+	if code, d := r.errorBody(t); r.Status != http.StatusConflict || code != "conflict" || len(d) != 1 || d[0].Field != "guardrail_margins" {
+		t.Errorf("margins changed while running: %d %s", r.Status, r.Body)
+	}
 	r = e.call(editor, "PATCH", "/v1/experiments/"+key, map[string]any{"arms": []map[string]any{
 		{"key": "control", "weight": 1, "control": true}, {"key": "callback", "weight": 1}, {"key": "letter", "weight": 1}}})
 	if code, _ := r.errorBody(t); r.Status != http.StatusConflict || code != "conflict" {
@@ -133,7 +151,7 @@ func TestExperimentLifecycleOverHTTP(t *testing.T) {
 			t.Errorf("audit entry %+v", a)
 		}
 	}
-	want := "experiment.decide,experiment.stop,experiment.patch,experiment.start,experiment.patch,experiment.create"
+	want := "experiment.decide,experiment.stop,experiment.patch,experiment.start,experiment.patch,experiment.patch,experiment.create"
 	if strings.Join(actions, ",") != want {
 		t.Errorf("audit actions = %v, want %s", actions, want)
 	}

@@ -317,12 +317,15 @@ func TestOpenAPIStatsSchemas(t *testing.T) {
 	netOne := stats.CountsOf([]float64{9}, 0, 10)
 	binOne := stats.CountsOf([]float64{1}, 0, 1)
 	numOne := stats.MomentsOf([]float64{11})
+	krsT, krsC := stats.DistinctOf([]float64{12.5, 14, 9, 11, 13.5, 10}), stats.DistinctOf([]float64{10, 11, 8.5, 9, 12, 9.5})
 
 	d := stats.Design{Alpha: 0.05, Correction: stats.CorrectionHolm, Control: "control",
-		Arms:     []string{"control", "call", "letter"},
-		Weights:  map[string]float64{"control": 1, "call": 1, "letter": 1},
-		Assigned: map[string]int64{"control": 40, "call": 41, "letter": 5},
-		Primary:  "trust", Guardrails: []string{"ces"}, Stopped: true}
+		Arms:      []string{"control", "call", "letter"},
+		Weights:   map[string]float64{"control": 1, "call": 1, "letter": 1},
+		Assigned:  map[string]int64{"control": 40, "call": 41, "letter": 5},
+		Responded: map[string]int64{"control": 12, "call": 25, "letter": 1},
+		Primary:   "trust", Guardrails: []string{"nps", "callback_wanted"},
+		Margins: map[string]float64{"nps": 10, "callback_wanted": 0.1}, Stopped: true}
 	outcomes := []stats.Outcome{
 		{Key: "trust", Kind: stats.KindScale, Min: 1, Max: 7, HigherIsBetter: true,
 			Arms: map[string]stats.ArmData{"control": {Counts: &scaleC}, "call": {Counts: &scaleT}, "letter": {Counts: &one}}},
@@ -335,7 +338,7 @@ func TestOpenAPIStatsSchemas(t *testing.T) {
 		{Key: "minutes", Kind: stats.KindNumeric, HigherIsBetter: false,
 			Arms: map[string]stats.ArmData{"control": {Moments: numC}, "call": {Moments: numT}, "letter": {Moments: numOne}}},
 		{Key: "krs", Kind: stats.KindComposite, Min: 0, Max: 100, HigherIsBetter: true,
-			Arms: map[string]stats.ArmData{"control": {Moments: numC}, "call": {Moments: numT}}},
+			Arms: map[string]stats.ArmData{"control": {Moments: numC, Distinct: &krsC}, "call": {Moments: numT, Distinct: &krsT}}},
 	}
 	a := stats.Analyze(d, outcomes)
 	for _, o := range a.Outcomes {
@@ -347,13 +350,25 @@ func TestOpenAPIStatsSchemas(t *testing.T) {
 		}
 	}
 	check("srm", "SRM", a.SRM)
+	check("response check", "ResponseCheck", a.ResponseCheck)
+	check("response check without data", "ResponseCheck", stats.ResponseCheckTest([]int64{0, 0}, []int64{0, 0}, 0.05))
 	check("recommendation", "Recommendation", a.Recommendation)
+	check("recommendation (nl)", "Recommendation", a.Recommendation.In("nl"))
 	check("srm without data", "SRM", stats.SRMTest([]int64{0, 0}, []float64{1, 1}))
 
 	// The fixtures above must reach the variants they are meant to cover.
 	love, _ := a.Outcome("love")
 	if love.Comparisons["call"].CUPED == nil {
 		t.Error("fixture: no CUPED comparison")
+	}
+	// The survey-aware blocks, each with a value somewhere.
+	var bounds, ordinal, ni bool
+	for _, o := range a.Outcomes {
+		c := o.Comparisons["call"]
+		bounds, ordinal, ni = bounds || c.Bounds != nil, ordinal || c.Ordinal != nil, ni || c.NonInferiority != nil
+	}
+	if !bounds || !ordinal || !ni || !a.ResponseCheck.Differential {
+		t.Errorf("fixture: bounds %v, ordinal %v, non_inferiority %v, differential response %v", bounds, ordinal, ni, a.ResponseCheck.Differential)
 	}
 	// Every kind has an insufficient comparison (letter: one answer), with covariates too.
 	for _, o := range a.Outcomes {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/krslab/krslab/experiment"
@@ -73,13 +74,48 @@ func TestReferenceCasesThroughHTTP(t *testing.T) {
 }
 
 func runReferenceCase(t *testing.T, e *env, c refCase) {
-	suffix := fmt.Sprintf("_r%d", c.Seed)
-	key := fmt.Sprintf("reference-%d", c.Seed)
+	res, local := postReferenceCase(t, e, c, caseDesign{suffix: fmt.Sprintf("_r%d", c.Seed)})
+	checked := compareOutcomes(t, c, res, local)
+	checked += compareJSON(t, "srm", c.Expected.SRM, res.SRM)
+	t.Logf("%d expected numbers checked", checked)
+}
+
+// caseDesign is what a case's experiment has beyond the inputs of ../shared/testdata/stats.
+type caseDesign struct {
+	suffix     string // of the case's outcome keys and experiment key
+	guardrails []string
+	margins    map[string]float64
+	target     int
+	responded  map[string]int // nil: every customer with a value responded
+	// composites enter by the composite rule, as the mean of two 0..100 components that
+	// both get the customer's value; otherwise as numeric outcomes.
+	composites bool
+}
+
+// caseResults is what the reference tests read of /results.
+type caseResults struct {
+	SRM           map[string]any `json:"srm"`
+	ResponseCheck map[string]any `json:"response_check"`
+	Outcomes      []struct {
+		Key         string         `json:"key"`
+		Arms        map[string]any `json:"arms"`
+		Comparisons map[string]any `json:"comparisons"`
+	} `json:"outcomes"`
+	Recommendation map[string]any `json:"recommendation"`
+}
+
+// postReferenceCase creates a case as a real, running experiment: custom outcomes,
+// customers assigned by the hash rule until every arm has the case's assigned count,
+// responses and covariates over HTTP. It returns /results and the case's outcome keys as
+// stored (local).
+func postReferenceCase(t *testing.T, e *env, c refCase, d caseDesign) (caseResults, map[string]string) {
+	key := "reference" + strings.ReplaceAll(d.suffix, "_", "-")
 	// Outcome keys are global: give each case its own.
 	local := map[string]string{}
+	components := map[string][]string{}
 	var outcomeKeys []string
 	for _, o := range c.Outcomes {
-		k := o.Key + suffix
+		k := o.Key + d.suffix
 		local[o.Key] = k
 		outcomeKeys = append(outcomeKeys, k)
 		body := map[string]any{"key": k, "kind": o.Kind, "label": o.Key}
@@ -93,11 +129,21 @@ func runReferenceCase(t *testing.T, e *env, c refCase) {
 				body["top_min"], body["bottom_max"] = o.TopMin, o.BottomMax
 			}
 		case "composite":
-			// The reference composite values (per customer) run above 100, which the
-			// composite rule (components rescaled to 0..100) cannot produce; they enter as a
-			// numeric outcome, which takes the same statistics path (Welch on means).
-			// TestResultsKRSFollowsCompositeRule covers the composite rule itself.
-			body["kind"] = "numeric"
+			if !d.composites {
+				// The reference composite values (per customer) of ../shared/testdata/stats
+				// run above 100, which the composite rule (components rescaled to 0..100)
+				// cannot produce; they enter as a numeric outcome, which takes the same
+				// statistics path (Welch on means). TestResultsKRSFollowsCompositeRule
+				// covers the composite rule itself.
+				body["kind"] = "numeric"
+				break
+			}
+			for _, part := range []string{"_a", "_b"} {
+				ck := o.Key + part + d.suffix
+				components[k] = append(components[k], ck)
+				e.must(http.StatusCreated, editor, "POST", "/v1/outcomes", map[string]any{"key": ck, "kind": "numeric", "label": ck, "min": 0, "max": 100})
+			}
+			body["components"] = components[k]
 		}
 		e.must(http.StatusCreated, editor, "POST", "/v1/outcomes", body)
 	}
@@ -114,14 +160,29 @@ func runReferenceCase(t *testing.T, e *env, c refCase) {
 		armBody = append(armBody, map[string]any{"key": a, "weight": c.Weights[a], "control": a == c.Control})
 		domainArms = append(domainArms, experiment.Arm{Key: a, Weight: c.Weights[a]})
 	}
-	e.createRunning(key, map[string]any{"arms": armBody, "alpha": c.Alpha, "correction": c.Correction,
-		"outcomes": outcomeKeys, "primary_outcome": outcomeKeys[0]})
+	body := map[string]any{"arms": armBody, "alpha": c.Alpha, "correction": c.Correction,
+		"outcomes": outcomeKeys, "primary_outcome": outcomeKeys[0]}
+	if len(d.guardrails) > 0 {
+		var gs []string
+		margins := map[string]float64{}
+		for _, g := range d.guardrails {
+			gs = append(gs, local[g])
+		}
+		for g, m := range d.margins {
+			margins[local[g]] = m
+		}
+		body["guardrails"], body["guardrail_margins"] = gs, margins
+	}
+	if d.target > 0 {
+		body["target_responses_per_arm"] = d.target
+	}
+	e.createRunning(key, body)
 
 	// Find customers whose hash lands in each arm until every arm has its assigned count.
 	customers := map[string][]string{}
 	var all []string
 	for i := 0; len(all) < total(c.Assigned); i++ {
-		id := fmt.Sprintf("ref%d-%06d", c.Seed, i)
+		id := fmt.Sprintf("ref%s-%06d", d.suffix, i)
 		arm := experiment.AssignArm(key, id, domainArms)
 		if len(customers[arm]) < c.Assigned[arm] {
 			customers[arm] = append(customers[arm], id)
@@ -135,18 +196,40 @@ func runReferenceCase(t *testing.T, e *env, c refCase) {
 	// The i-th value of an arm is the i-th customer of that arm, in every outcome.
 	answers := map[string]map[string]any{}
 	var covariates []map[string]any
+	answered := map[string]int{}
 	for _, o := range c.Outcomes {
 		for arm, values := range o.Arms {
+			answered[arm] = max(answered[arm], len(values))
 			for i, v := range values {
 				id := customers[arm][i]
 				if answers[id] == nil {
 					answers[id] = map[string]any{}
 				}
-				answers[id][local[o.Key]] = v
+				if cs := components[local[o.Key]]; cs != nil {
+					for _, ck := range cs {
+						answers[id][ck] = v
+					}
+				} else {
+					answers[id][local[o.Key]] = v
+				}
 				if cov := o.Covariate[arm]; cov != nil && cov[i] != nil {
 					covariates = append(covariates, map[string]any{"customer_id": id, "outcome": local[o.Key], "value": *cov[i]})
 				}
 			}
+		}
+	}
+	// Customers who responded beyond the values answer one component of a composite
+	// only: they responded, but count in no outcome.
+	for arm, n := range d.responded {
+		for i := answered[arm]; i < n; i++ {
+			var lone string
+			for _, cs := range components {
+				lone = cs[0]
+			}
+			if lone == "" {
+				t.Fatalf("%s: %d responded but %d with values, and no composite to answer in part", arm, n, answered[arm])
+			}
+			answers[customers[arm][i]] = map[string]any{lone: 50}
 		}
 	}
 	var responses []map[string]any
@@ -159,15 +242,13 @@ func runReferenceCase(t *testing.T, e *env, c refCase) {
 		e.must(http.StatusOK, ingest, "POST", "/v1/experiments/"+key+"/covariates:batch", map[string]any{"covariates": covariates})
 	}
 
-	var res struct {
-		SRM      map[string]any `json:"srm"`
-		Outcomes []struct {
-			Key         string         `json:"key"`
-			Arms        map[string]any `json:"arms"`
-			Comparisons map[string]any `json:"comparisons"`
-		} `json:"outcomes"`
-	}
+	var res caseResults
 	e.must(http.StatusOK, analyst, "GET", "/v1/experiments/"+key+"/results", nil).json(t, &res)
+	return res, local
+}
+
+// compareOutcomes checks every expected number of every outcome's arms and comparisons.
+func compareOutcomes(t *testing.T, c refCase, res caseResults, local map[string]string) int {
 	got := map[string]map[string]any{}
 	for _, o := range res.Outcomes {
 		got[o.Key] = map[string]any{"arms": o.Arms, "comparisons": o.Comparisons}
@@ -182,8 +263,70 @@ func runReferenceCase(t *testing.T, e *env, c refCase) {
 			}
 		}
 	}
-	checked += compareJSON(t, "srm", c.Expected.SRM, res.SRM)
-	t.Logf("%d expected numbers checked", checked)
+	return checked
+}
+
+// surveyRefCase is a case of ../shared/testdata/survey: the inputs of a stats case plus
+// the survey design (see its README).
+type surveyRefCase struct {
+	refCase
+	Responded  map[string]int     `json:"responded"`
+	Guardrails []string           `json:"guardrails"`
+	Margins    map[string]float64 `json:"margins"`
+	Target     int                `json:"target"`
+	Expected   struct {
+		ResponseCheck  map[string]any `json:"response_check"`
+		Recommendation map[string]any `json:"recommendation"`
+	} `json:"expected"`
+}
+
+// TestSurveyCasesThroughHTTP posts every case of ../shared/testdata/survey (STATS.md's
+// second part, computed independently with numpy/scipy) as a running experiment with the
+// case's guardrails, margins and target, composites by the composite rule: /results must
+// reproduce every expected number (per-arm statistics, comparisons with effect,
+// sequential, bounds, ordinal, non_inferiority, p_adjusted and verdicts, srm,
+// response_check) to 1e-6 relative (1e-9 absolute), and the recommendation's action, arm
+// and caveats.
+func TestSurveyCasesThroughHTTP(t *testing.T) {
+	files, err := filepath.Glob("../../shared/testdata/survey/*.json")
+	if err != nil || len(files) < 2 {
+		t.Fatalf("survey cases missing: %v %v", files, err)
+	}
+	e := newEnv(t)
+	for _, file := range files {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c surveyRefCase
+		if err := json.Unmarshal(raw, &c); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if err := json.Unmarshal(raw, &c.refCase); err != nil { // its own expected block
+			t.Fatalf("%s: %v", file, err)
+		}
+		name := strings.TrimSuffix(filepath.Base(file), ".json")
+		t.Run(name, func(t *testing.T) {
+			sub := *e
+			sub.t = t
+			res, local := postReferenceCase(t, &sub, c.refCase, caseDesign{suffix: "_" + name, guardrails: c.Guardrails,
+				margins: c.Margins, target: c.Target, responded: c.Responded, composites: true})
+			checked := compareOutcomes(t, c.refCase, res, local)
+			checked += compareJSON(t, "srm", c.refCase.Expected.SRM, res.SRM)
+			checked += compareJSON(t, "response_check", c.Expected.ResponseCheck, res.ResponseCheck)
+			want, got := c.Expected.Recommendation, res.Recommendation
+			if got["caveats"] == nil {
+				t.Error("recommendation.caveats: missing")
+			}
+			if _, ok := got["arm"]; !ok {
+				got["arm"] = nil // absent is the expected null
+			}
+			for _, f := range []string{"action", "arm", "caveats"} {
+				checked += compareJSON(t, "recommendation."+f, want[f], got[f])
+			}
+			t.Logf("%d expected values checked; %v", checked, got["reason"])
+		})
+	}
 }
 
 func total(m map[string]int) int {

@@ -39,6 +39,7 @@ type resultsJSON struct {
 	Alpha          float64                   `json:"alpha"`
 	Correction     string                    `json:"correction"`
 	SRM            stats.SRM                 `json:"srm"`
+	ResponseCheck  stats.ResponseCheck       `json:"response_check"`
 	Arms           map[string]armTrafficJSON `json:"arms"`
 	Outcomes       []outcomeResultJSON       `json:"outcomes"`
 	Recommendation stats.Recommendation      `json:"recommendation"`
@@ -64,7 +65,7 @@ func (s *Server) results(c echo.Context) error {
 func toResultsJSON(res experiment.Results, lang string) resultsJSON {
 	e := res.Experiment
 	out := resultsJSON{Experiment: e.Key, Status: string(e.Status), ComputedAt: res.ComputedAt, Alpha: e.Alpha,
-		Correction: e.Correction, SRM: res.SRM, Recommendation: res.Recommendation,
+		Correction: e.Correction, SRM: res.SRM, ResponseCheck: res.ResponseCheck, Recommendation: res.Recommendation.In(lang),
 		Arms: map[string]armTrafficJSON{}, Outcomes: make([]outcomeResultJSON, len(res.Outcomes))}
 	for i, a := range e.Arms {
 		n := res.Arms[a.Key]

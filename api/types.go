@@ -66,34 +66,36 @@ type decisionJSON struct {
 }
 
 type experimentJSON struct {
-	Key                   string        `json:"key"`
-	Name                  string        `json:"name"`
-	Hypothesis            string        `json:"hypothesis"`
-	Status                string        `json:"status"`
-	Arms                  []armJSON     `json:"arms"`
-	PrimaryOutcome        string        `json:"primary_outcome"`
-	Outcomes              []string      `json:"outcomes"`
-	Guardrails            []string      `json:"guardrails"`
-	Alpha                 float64       `json:"alpha"`
-	Correction            string        `json:"correction"`
-	TargetResponsesPerArm *int          `json:"target_responses_per_arm"`
-	MDE                   *float64      `json:"mde"`
-	Salt                  string        `json:"salt"`
-	Eligibility           []ruleJSON    `json:"eligibility"`
-	Coverage              float64       `json:"coverage"`
-	Layer                 *string       `json:"layer"`
-	LayerOffset           *float64      `json:"layer_offset"`
-	CreatedAt             time.Time     `json:"created_at"`
-	UpdatedAt             time.Time     `json:"updated_at"`
-	StartedAt             *time.Time    `json:"started_at"`
-	StoppedAt             *time.Time    `json:"stopped_at"`
-	Decision              *decisionJSON `json:"decision"`
-	Version               int64         `json:"version"`
+	Key                   string             `json:"key"`
+	Name                  string             `json:"name"`
+	Hypothesis            string             `json:"hypothesis"`
+	Status                string             `json:"status"`
+	Arms                  []armJSON          `json:"arms"`
+	PrimaryOutcome        string             `json:"primary_outcome"`
+	Outcomes              []string           `json:"outcomes"`
+	Guardrails            []string           `json:"guardrails"`
+	GuardrailMargins      map[string]float64 `json:"guardrail_margins"`
+	Alpha                 float64            `json:"alpha"`
+	Correction            string             `json:"correction"`
+	TargetResponsesPerArm *int               `json:"target_responses_per_arm"`
+	MDE                   *float64           `json:"mde"`
+	Salt                  string             `json:"salt"`
+	Eligibility           []ruleJSON         `json:"eligibility"`
+	Coverage              float64            `json:"coverage"`
+	Layer                 *string            `json:"layer"`
+	LayerOffset           *float64           `json:"layer_offset"`
+	CreatedAt             time.Time          `json:"created_at"`
+	UpdatedAt             time.Time          `json:"updated_at"`
+	StartedAt             *time.Time         `json:"started_at"`
+	StoppedAt             *time.Time         `json:"stopped_at"`
+	Decision              *decisionJSON      `json:"decision"`
+	Version               int64              `json:"version"`
 }
 
 func toExperimentJSON(e experiment.Experiment) experimentJSON {
 	out := experimentJSON{Key: e.Key, Name: e.Name, Hypothesis: e.Hypothesis, Status: string(e.Status),
-		PrimaryOutcome: e.PrimaryOutcome, Outcomes: e.Outcomes, Guardrails: e.Guardrails, Alpha: e.Alpha,
+		PrimaryOutcome: e.PrimaryOutcome, Outcomes: e.Outcomes, Guardrails: e.Guardrails,
+		GuardrailMargins: e.GuardrailMargins, Alpha: e.Alpha,
 		Correction: e.Correction, TargetResponsesPerArm: e.TargetResponsesPerArm, MDE: e.MDE, Salt: e.Salt,
 		Coverage: e.Coverage, Eligibility: toRulesJSON(e.Eligibility),
 		CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt, StartedAt: e.StartedAt, StoppedAt: e.StoppedAt,
@@ -101,6 +103,9 @@ func toExperimentJSON(e experiment.Experiment) experimentJSON {
 	for i, a := range e.Arms {
 		w := a.Weight
 		out.Arms[i] = armJSON{Key: a.Key, Name: a.Name, Description: a.Description, Weight: &w, Control: a.Control}
+	}
+	if out.GuardrailMargins == nil {
+		out.GuardrailMargins = map[string]float64{}
 	}
 	if e.Layer != "" {
 		layer, offset := e.Layer, e.LayerOffset
@@ -115,21 +120,22 @@ func toExperimentJSON(e experiment.Experiment) experimentJSON {
 // experimentRequest is the body of POST /v1/experiments. Pointers and nil slices tell
 // "absent" (gets the default) from a value.
 type experimentRequest struct {
-	Key                   string     `json:"key"`
-	Name                  string     `json:"name"`
-	Hypothesis            string     `json:"hypothesis"`
-	Arms                  []armJSON  `json:"arms"`
-	PrimaryOutcome        string     `json:"primary_outcome"`
-	Outcomes              []string   `json:"outcomes"`
-	Guardrails            []string   `json:"guardrails"`
-	Alpha                 *float64   `json:"alpha"`
-	Correction            string     `json:"correction"`
-	TargetResponsesPerArm *int       `json:"target_responses_per_arm"`
-	MDE                   *float64   `json:"mde"`
-	Salt                  string     `json:"salt"`
-	Coverage              *float64   `json:"coverage"`
-	Layer                 string     `json:"layer"`
-	Eligibility           []ruleJSON `json:"eligibility"`
+	Key                   string             `json:"key"`
+	Name                  string             `json:"name"`
+	Hypothesis            string             `json:"hypothesis"`
+	Arms                  []armJSON          `json:"arms"`
+	PrimaryOutcome        string             `json:"primary_outcome"`
+	Outcomes              []string           `json:"outcomes"`
+	Guardrails            []string           `json:"guardrails"`
+	GuardrailMargins      map[string]float64 `json:"guardrail_margins"`
+	Alpha                 *float64           `json:"alpha"`
+	Correction            string             `json:"correction"`
+	TargetResponsesPerArm *int               `json:"target_responses_per_arm"`
+	MDE                   *float64           `json:"mde"`
+	Salt                  string             `json:"salt"`
+	Coverage              *float64           `json:"coverage"`
+	Layer                 string             `json:"layer"`
+	Eligibility           []ruleJSON         `json:"eligibility"`
 }
 
 func toArms(in []armJSON) []experiment.Arm {
@@ -150,7 +156,7 @@ func toArms(in []armJSON) []experiment.Arm {
 
 func (r experimentRequest) domain() experiment.Experiment {
 	e := experiment.Experiment{Key: r.Key, Name: r.Name, Hypothesis: r.Hypothesis, Arms: toArms(r.Arms),
-		PrimaryOutcome: r.PrimaryOutcome, Outcomes: r.Outcomes, Guardrails: r.Guardrails,
+		PrimaryOutcome: r.PrimaryOutcome, Outcomes: r.Outcomes, Guardrails: r.Guardrails, GuardrailMargins: r.GuardrailMargins,
 		Correction: r.Correction, TargetResponsesPerArm: r.TargetResponsesPerArm, MDE: r.MDE, Salt: r.Salt,
 		Layer: r.Layer, Eligibility: toRules(r.Eligibility)}
 	if r.Coverage != nil {
@@ -170,25 +176,26 @@ func (r experimentRequest) domain() experiment.Experiment {
 
 // patchRequest is the body of PATCH /v1/experiments/{key}.
 type patchRequest struct {
-	Name                  *string     `json:"name"`
-	Hypothesis            *string     `json:"hypothesis"`
-	Arms                  *[]armJSON  `json:"arms"`
-	PrimaryOutcome        *string     `json:"primary_outcome"`
-	Outcomes              *[]string   `json:"outcomes"`
-	Guardrails            *[]string   `json:"guardrails"`
-	Alpha                 *float64    `json:"alpha"`
-	Correction            *string     `json:"correction"`
-	TargetResponsesPerArm *int        `json:"target_responses_per_arm"`
-	MDE                   *float64    `json:"mde"`
-	Salt                  *string     `json:"salt"`
-	Coverage              *float64    `json:"coverage"`
-	Layer                 *string     `json:"layer"`
-	Eligibility           *[]ruleJSON `json:"eligibility"`
+	Name                  *string             `json:"name"`
+	Hypothesis            *string             `json:"hypothesis"`
+	Arms                  *[]armJSON          `json:"arms"`
+	PrimaryOutcome        *string             `json:"primary_outcome"`
+	Outcomes              *[]string           `json:"outcomes"`
+	Guardrails            *[]string           `json:"guardrails"`
+	GuardrailMargins      *map[string]float64 `json:"guardrail_margins"`
+	Alpha                 *float64            `json:"alpha"`
+	Correction            *string             `json:"correction"`
+	TargetResponsesPerArm *int                `json:"target_responses_per_arm"`
+	MDE                   *float64            `json:"mde"`
+	Salt                  *string             `json:"salt"`
+	Coverage              *float64            `json:"coverage"`
+	Layer                 *string             `json:"layer"`
+	Eligibility           *[]ruleJSON         `json:"eligibility"`
 }
 
 func (r patchRequest) domain() experiment.Patch {
 	p := experiment.Patch{Name: r.Name, Hypothesis: r.Hypothesis, PrimaryOutcome: r.PrimaryOutcome,
-		Outcomes: r.Outcomes, Guardrails: r.Guardrails, Alpha: r.Alpha, Correction: r.Correction,
+		Outcomes: r.Outcomes, Guardrails: r.Guardrails, GuardrailMargins: r.GuardrailMargins, Alpha: r.Alpha, Correction: r.Correction,
 		TargetResponsesPerArm: r.TargetResponsesPerArm, MDE: r.MDE, Salt: r.Salt, Coverage: r.Coverage, Layer: r.Layer}
 	if r.Arms != nil {
 		arms := toArms(*r.Arms)
