@@ -157,42 +157,47 @@ func TestReferenceCases(t *testing.T) {
 	for _, file := range refCaseFiles(t) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			c := loadCase(t, file)
-			a := stats.Analyze(c.design(), c.outcomes(t))
-			got := asJSON(t, a)
-			byKey := map[string]any{}
-			for _, o := range got["outcomes"].([]any) {
-				byKey[o.(map[string]any)["key"].(string)] = o
-			}
-			checked := 0
-			for key, exp := range c.Expected.Outcomes {
-				gotO, ok := byKey[key]
-				if !ok {
-					t.Errorf("outcomes[%s]: missing", key)
-					continue
-				}
-				for _, part := range []string{"arms", "comparisons"} {
-					if e, ok := exp[part]; ok {
-						checked += compareJSON(t, fmt.Sprintf("outcomes[%s].%s", key, part), e, gotO.(map[string]any)[part])
-					}
-				}
-				// An insufficient comparison has null statistics, each field present.
-				cmps, _ := exp["comparisons"].(map[string]any)
-				for arm, e := range cmps {
-					if e.(map[string]any)["verdict"] != "insufficient_data" {
-						continue
-					}
-					g := gotO.(map[string]any)["comparisons"].(map[string]any)[arm].(map[string]any)
-					for _, f := range []string{"diff", "se", "p_value", "ci_low", "ci_high", "relative_lift", "chance_to_beat", "p_adjusted"} {
-						if v, ok := g[f]; !ok || v != nil {
-							t.Errorf("outcomes[%s].comparisons[%s].%s: got %v (present %v), want null", key, arm, f, v, ok)
-						}
-					}
-				}
-			}
-			checked += compareJSON(t, "srm", c.Expected.SRM, got["srm"])
+			checked := c.check(t, asJSON(t, stats.Analyze(c.design(), c.outcomes(t))))
 			t.Logf("%d expected values checked", checked)
 		})
 	}
+}
+
+// check compares an analysis (as JSON) with the case's expected outcomes and
+// srm, and returns how many values it compared.
+func (c refCase) check(t *testing.T, got map[string]any) int {
+	t.Helper()
+	byKey := map[string]any{}
+	for _, o := range got["outcomes"].([]any) {
+		byKey[o.(map[string]any)["key"].(string)] = o
+	}
+	checked := 0
+	for key, exp := range c.Expected.Outcomes {
+		gotO, ok := byKey[key]
+		if !ok {
+			t.Errorf("outcomes[%s]: missing", key)
+			continue
+		}
+		for _, part := range []string{"arms", "comparisons"} {
+			if e, ok := exp[part]; ok {
+				checked += compareJSON(t, fmt.Sprintf("outcomes[%s].%s", key, part), e, gotO.(map[string]any)[part])
+			}
+		}
+		// An insufficient comparison has null statistics, each field present.
+		cmps, _ := exp["comparisons"].(map[string]any)
+		for arm, e := range cmps {
+			if e.(map[string]any)["verdict"] != "insufficient_data" {
+				continue
+			}
+			g := gotO.(map[string]any)["comparisons"].(map[string]any)[arm].(map[string]any)
+			for _, f := range []string{"diff", "se", "p_value", "ci_low", "ci_high", "relative_lift", "chance_to_beat", "p_adjusted"} {
+				if v, ok := g[f]; !ok || v != nil {
+					t.Errorf("outcomes[%s].comparisons[%s].%s: got %v (present %v), want null", key, arm, f, v, ok)
+				}
+			}
+		}
+	}
+	return checked + compareJSON(t, "srm", c.Expected.SRM, got["srm"])
 }
 
 // asJSON round-trips v through its JSON encoding, which is what the API serves.
