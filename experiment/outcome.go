@@ -78,9 +78,9 @@ func (o Outcome) HasShortName() bool {
 
 var keyPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 
-// reservedKeys name the experiment-wide plots (plots/effects.png, timeline.png, segments.png), so no
+// reservedKeys name the experiment-wide plots (plots/effects.png, timeline.png, segments.png, drivers.png), so no
 // outcome may take them.
-var reservedKeys = map[string]bool{"effects": true, "timeline": true, "segments": true}
+var reservedKeys = map[string]bool{"drivers": true, "effects": true, "timeline": true, "segments": true}
 
 // Bounds returns the range a component is rescaled from. Composites range 0..100.
 func (o Outcome) Bounds() (lo, hi float64, ok bool) {
