@@ -106,19 +106,7 @@ func runDriversCase(t *testing.T, e *env, doc *openapi3.T, c surveyDriversCase, 
 	for _, k := range asked {
 		keys = append(keys, local(k))
 	}
-	arms := []string{c.Control}
-	for a := range c.Weights {
-		if a != c.Control {
-			arms = append(arms, a)
-		}
-	}
-	sort.Strings(arms[1:])
-	var armBody []map[string]any
-	var domainArms []experiment.Arm
-	for _, a := range arms {
-		armBody = append(armBody, map[string]any{"key": a, "weight": c.Weights[a], "control": a == c.Control})
-		domainArms = append(domainArms, experiment.Arm{Key: a, Weight: c.Weights[a]})
-	}
+	armBody, domainArms := caseArms(c.Control, c.Weights)
 	key := "drivers-" + tag
 	e.createRunning(key, map[string]any{"arms": armBody, "outcomes": keys, "primary_outcome": keys[0]})
 

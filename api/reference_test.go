@@ -147,19 +147,7 @@ func postReferenceCase(t *testing.T, e *env, c refCase, d caseDesign) (caseResul
 		}
 		e.must(http.StatusCreated, editor, "POST", "/v1/outcomes", body)
 	}
-	arms := []string{c.Control}
-	for a := range c.Weights {
-		if a != c.Control {
-			arms = append(arms, a)
-		}
-	}
-	sort.Strings(arms[1:])
-	var armBody []map[string]any
-	var domainArms []experiment.Arm
-	for _, a := range arms {
-		armBody = append(armBody, map[string]any{"key": a, "weight": c.Weights[a], "control": a == c.Control})
-		domainArms = append(domainArms, experiment.Arm{Key: a, Weight: c.Weights[a]})
-	}
+	armBody, domainArms := caseArms(c.Control, c.Weights)
 	body := map[string]any{"arms": armBody, "alpha": c.Alpha, "correction": c.Correction,
 		"outcomes": outcomeKeys, "primary_outcome": outcomeKeys[0]}
 	if len(d.guardrails) > 0 {
@@ -248,6 +236,25 @@ func postReferenceCase(t *testing.T, e *env, c refCase, d caseDesign) (caseResul
 }
 
 // compareOutcomes checks every expected number of every outcome's arms and comparisons.
+// caseArms gives a reference case's arms, control first and the others by key, as the
+// request body of an experiment and as the domain arms the hash rule assigns.
+func caseArms(control string, weights map[string]float64) ([]map[string]any, []experiment.Arm) {
+	arms := []string{control}
+	for a := range weights {
+		if a != control {
+			arms = append(arms, a)
+		}
+	}
+	sort.Strings(arms[1:])
+	var body []map[string]any
+	var domain []experiment.Arm
+	for _, a := range arms {
+		body = append(body, map[string]any{"key": a, "weight": weights[a], "control": a == control})
+		domain = append(domain, experiment.Arm{Key: a, Weight: weights[a]})
+	}
+	return body, domain
+}
+
 func compareOutcomes(t *testing.T, c refCase, res caseResults, local map[string]string) int {
 	got := map[string]map[string]any{}
 	for _, o := range res.Outcomes {
