@@ -66,23 +66,13 @@ func (s *Service) Results(ctx context.Context, key string) (Results, error) {
 	if err := s.runningMinimum(ctx, &res); err != nil {
 		return Results{}, err
 	}
-	// The peeking rule reads the sequential p-values as reported: the running minimum.
-	res.Recommendation = stats.Recommend(res.design, res.analysis)
 	return res, nil
 }
 
 // runningMinimum records this look at the sequential tests and reports each one's p-value
-// as the minimum over all looks so far: the always-valid p-value stays valid under any
-// number of peeks, so the smallest one seen is the one to report (STATS.md).
+// as the minimum over all looks so far (AtRunningMinimum).
 func (s *Service) runningMinimum(ctx context.Context, res *Results) error {
-	var looks []Look
-	for _, o := range res.Outcomes {
-		for arm, c := range o.Comparisons {
-			if c.Sequential != nil && !math.IsNaN(c.Sequential.PValue) {
-				looks = append(looks, Look{Outcome: o.Outcome.Key, Arm: arm, PValue: c.Sequential.PValue})
-			}
-		}
-	}
+	looks := res.Looks()
 	if len(looks) == 0 {
 		return nil
 	}
@@ -90,19 +80,44 @@ func (s *Service) runningMinimum(ctx context.Context, res *Results) error {
 	if err != nil {
 		return err
 	}
+	res.AtRunningMinimum(looks, mins)
+	return nil
+}
+
+// Looks are the sequential p-values of this analysis, one per comparison that has one:
+// what a look at the experiment records (Store.RecordLooks).
+func (r Results) Looks() []Look {
+	var looks []Look
+	for _, o := range r.Outcomes {
+		for arm, c := range o.Comparisons {
+			if c.Sequential != nil && !math.IsNaN(c.Sequential.PValue) {
+				looks = append(looks, Look{Outcome: o.Outcome.Key, Arm: arm, PValue: c.Sequential.PValue})
+			}
+		}
+	}
+	return looks
+}
+
+// AtRunningMinimum reports each look's sequential p-value as mins[i], the minimum over
+// every look recorded so far (as Store.RecordLooks returns them for looks, from Looks),
+// and recommends again, so that the peeking rule reads the p-values as reported: the
+// always-valid p-value stays valid under any number of peeks, so the smallest one seen
+// is the one to report (STATS.md). /results and the simulations apply the rule here.
+func (r *Results) AtRunningMinimum(looks []Look, mins []float64) {
 	byOutcome := map[string]int{}
-	for i, o := range res.Outcomes {
+	for i, o := range r.Outcomes {
 		byOutcome[o.Outcome.Key] = i
 	}
 	for i, l := range looks {
-		o := res.Outcomes[byOutcome[l.Outcome]]
+		o := r.Outcomes[byOutcome[l.Outcome]]
 		c := o.Comparisons[l.Arm]
 		seq := *c.Sequential
 		seq.PValue = mins[i]
 		c.Sequential = &seq
 		o.Comparisons[l.Arm] = c
 	}
-	return nil
+	// The comparisons' maps are the analysis's too.
+	r.Recommendation = stats.Recommend(r.design, r.analysis)
 }
 
 // Timeline evaluates the primary outcome day by day: per treatment arm, the comparison
