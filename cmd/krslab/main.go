@@ -26,6 +26,8 @@ Usage:
   krslab import responses|assignments|covariates --experiment K [--skip-bad] FILE.csv
   krslab simulate aa|power [--runs R --n N --alpha A --effect D --seed S]
                                           check false-positive rate and power by simulation
+  krslab simulate aa --looks L [--runs R]  A/A experiments read every day: how often one rolls out
+  krslab simulate response-bias [--runs R] a treatment that only changes who answers
   krslab bench assign|results             measure against PostgreSQL's own speed (ratios)
 
 Every command reads DATABASE_URL (or --database-url). Run "krslab COMMAND -h" for flags.
