@@ -251,7 +251,7 @@ func TestSegmentsFindTheCallBackHelpingPhoneCustomers(t *testing.T) {
 			t.Errorf("png: %s, %d bytes", png.Header.Get("Content-Type"), len(png.Body))
 		}
 		svg := e.must(http.StatusOK, analyst, "GET", "/v1/experiments/"+key+"/plots/segments.svg?segment=channel&lang=nl", nil)
-		if n := strings.Count(string(svg.Body), "Vertrouwen · callback"); n != 4 {
+		if n := strings.Count(string(svg.Body), "Vertrouwen · Personal call-back"); n != 4 { // arms by their names
 			t.Errorf("%d trust/callback rows, want one per segment", n)
 		}
 		for _, want := range []string{"<svg", "channel = phone", "channel = (none)", "Cochran"} {

@@ -9,11 +9,17 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/krslab/krslab/experiment"
 )
 
-// TestReportRendersInBrowser opens report.html in headless Chromium and
-// checks the screenshot is not blank. Without Chromium on PATH it skips,
-// unless KRSLAB_REQUIRE_BROWSER=1 (CI with a browser), where it fails.
+// TestReportRendersInBrowser opens report.html in headless Chromium, in
+// English and, for the experiment whose arms answered at different rates
+// and whose guardrails have margins, in Dutch, and checks the screenshots
+// are not blank. Without Chromium on PATH it skips, unless
+// KRSLAB_REQUIRE_BROWSER=1 (CI with a browser), where it fails. With
+// KRSLAB_REPORT_SHOTS=DIR the pages and screenshots are kept in DIR, to
+// look at.
 func TestReportRendersInBrowser(t *testing.T) {
 	bin := ""
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
@@ -28,22 +34,42 @@ func TestReportRendersInBrowser(t *testing.T) {
 		}
 		t.Skip("no chromium on PATH (set KRSLAB_REQUIRE_BROWSER=1 to require it)")
 	}
-	res, tl := fixture()
-	dir := t.TempDir()
-	page := filepath.Join(dir, "report.html")
-	var buf bytes.Buffer
-	if err := HTML(&buf, res, tl, "en"); err != nil {
-		t.Fatal(err)
+	keep := os.Getenv("KRSLAB_REPORT_SHOTS")
+	for _, tt := range []struct {
+		name, lang string
+		fixture    func() (experiment.Results, []experiment.TimelinePoint)
+	}{
+		{"report_en", "en", fixture},
+		{"report_differential_nl", "nl", differentialFixture},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if keep != "" {
+				dir = keep
+			}
+			res, tl := tt.fixture()
+			var buf bytes.Buffer
+			if err := HTML(&buf, res, tl, tt.lang); err != nil {
+				t.Fatal(err)
+			}
+			page := filepath.Join(dir, tt.name+".html")
+			if err := os.WriteFile(page, buf.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			screenshot(t, bin, page, filepath.Join(dir, tt.name+".png"), filepath.Join(t.TempDir(), "profile"))
+		})
 	}
-	if err := os.WriteFile(page, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	shot := filepath.Join(dir, "report.png")
+}
+
+// screenshot renders page with Chromium into shot (1200 × 3000) and checks
+// it shows a rendered report.
+func screenshot(t *testing.T, bin, page, shot, profile string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--user-data-dir="+filepath.Join(dir, "profile"), "--screenshot="+shot, "--window-size=1200,3000",
+		"--user-data-dir="+profile, "--screenshot="+shot, "--window-size=1200,3000",
 		"file://"+page)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("chromium: %v\n%s", err, out)

@@ -118,7 +118,9 @@ func composite(a answer, comps []string) (float64, bool) {
 	return sum / float64(len(comps)), true
 }
 
-// armData summarizes the answers of one arm for one outcome.
+// armData summarizes the answers of one arm for one outcome as the store
+// does: moments for means, counts per level for scale, net and binary, and
+// a composite's distinct values (for the bounds).
 func armData(o experiment.Outcome, as []answer, arm string, withCov bool) stats.ArmData {
 	var ys, xs []float64
 	for _, a := range as {
@@ -140,6 +142,10 @@ func armData(o experiment.Outcome, as []answer, arm string, withCov bool) stats.
 	var d stats.ArmData
 	if o.Kind == experiment.Composite || o.Kind == experiment.Numeric {
 		d.Moments = stats.MomentsOf(ys)
+		if o.Kind == experiment.Composite {
+			dv := stats.DistinctOf(ys)
+			d.Distinct = &dv
+		}
 	} else {
 		lo, hi, _ := o.Bounds()
 		c := stats.CountsOf(ys, int(lo), int(hi))
@@ -173,49 +179,30 @@ func fixtureExperiment() experiment.Experiment {
 	return e
 }
 
-// analyse runs stats.Analyze on answers like Service.Results does, with
-// CUPED covariates on satisfaction.
+// analyse runs the analysis on answers the way Service.Results does
+// (experiment.Analyze on the summaries the store would give), with CUPED
+// covariates on satisfaction; every customer with an answer has responded.
 func analyse(e experiment.Experiment, as []answer, assigned map[string]int64) experiment.Results {
 	defs := builtins()
-	design := stats.Design{Alpha: e.Alpha, Correction: e.Correction, Control: e.Control().Key,
-		Weights: map[string]float64{}, Assigned: assigned, Primary: e.PrimaryOutcome, Guardrails: e.Guardrails}
+	sum := experiment.Summary{Arms: map[string]experiment.ArmCount{}}
 	for _, a := range e.Arms {
-		design.Arms = append(design.Arms, a.Key)
-		design.Weights[a.Key] = a.Weight
+		sum.Arms[a.Key] = experiment.ArmCount{Assigned: assigned[a.Key]}
 	}
-	var inputs []stats.Outcome
-	for _, k := range e.Outcomes {
-		o := defs[k]
-		in := stats.Outcome{Key: k, Kind: stats.Kind(o.Kind), HigherIsBetter: o.HigherIsBetter, Arms: map[string]stats.ArmData{}}
-		if lo, hi, ok := o.Bounds(); ok {
-			in.Min, in.Max = lo, hi
-		}
-		if o.TopMin != nil {
-			in.TopMin, in.BottomMax = *o.TopMin, *o.BottomMax
-		}
-		for _, a := range e.Arms {
-			in.Arms[a.Key] = armData(o, as, a.Key, k == "satisfaction")
-		}
-		inputs = append(inputs, in)
-	}
-	an := stats.Analyze(design, inputs)
-	res := experiment.Results{Experiment: e, ComputedAt: day0.AddDate(0, 0, 21), Arms: map[string]experiment.ArmCount{},
-		SRM: an.SRM, Recommendation: an.Recommendation}
-	responded := map[string]int64{}
 	for _, a := range as {
-		responded[a.arm]++
+		n := sum.Arms[a.arm]
+		n.Responded++
+		sum.Arms[a.arm] = n
 	}
-	for _, a := range e.Arms {
-		res.Arms[a.Key] = experiment.ArmCount{Assigned: assigned[a.Key], Responded: responded[a.Key]}
+	keys := e.AnalysedOutcomes()
+	for _, k := range keys {
+		arms := map[string]stats.ArmData{}
+		for _, a := range e.Arms {
+			arms[a.Key] = armData(defs[k], as, a.Key, k == "satisfaction")
+		}
+		sum.Outcomes = append(sum.Outcomes, arms)
 	}
-	guard := map[string]bool{}
-	for _, g := range e.Guardrails {
-		guard[g] = true
-	}
-	for i, r := range an.Outcomes {
-		res.Outcomes = append(res.Outcomes, experiment.OutcomeResults{Outcome: defs[e.Outcomes[i]],
-			Primary: e.Outcomes[i] == e.PrimaryOutcome, Guardrail: guard[e.Outcomes[i]], Arms: r.Arms, Comparisons: r.Comparisons})
-	}
+	res := experiment.Analyze(e, defs, keys, sum)
+	res.ComputedAt = day0.AddDate(0, 0, 21)
 	return res
 }
 
@@ -224,6 +211,28 @@ func fixture() (experiment.Results, []experiment.TimelinePoint) {
 	as := simulate(42, 600)
 	assigned := map[string]int64{"control": 741, "callback": 752, "letter": 738}
 	res := analyse(fixtureExperiment(), as, assigned)
+	return res, timelineOf(res.Experiment, as)
+}
+
+// differentialFixture is the same experiment where the call-back arm
+// answered the survey more often (61% against 48% of the assigned
+// customers), with margins on two guardrails: NPS may not fall by more than
+// 5 points, the complaint rate not rise by more than half a percentage point
+// (which the letter does not show).
+func differentialFixture() (experiment.Results, []experiment.TimelinePoint) {
+	var as []answer
+	kept := map[string]int{}
+	for _, a := range simulate(42, 610) {
+		if a.arm != "callback" && kept[a.arm] == 480 {
+			continue
+		}
+		kept[a.arm]++
+		as = append(as, a)
+	}
+	e := fixtureExperiment()
+	e.Guardrails = []string{"nps", "complaint_repeated"}
+	e.GuardrailMargins = map[string]float64{"nps": 5, "complaint_repeated": 0.005}
+	res := analyse(e, as, map[string]int64{"control": 1000, "callback": 1000, "letter": 1000})
 	return res, timelineOf(res.Experiment, as)
 }
 

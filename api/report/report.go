@@ -26,6 +26,19 @@
 // Everywhere (CSV, forest plot, tables) the difference and interval are
 // stats.Comparison.Effect(): CUPED's when present, since its p-value is the
 // one that entered the multiple-comparison family and decided the verdict.
+// The forest plot marks CUPED's rows, tags the primary outcome and the
+// guardrails, and draws a guardrail's margin divided by the same standard
+// deviation as its effect, so that the tick and the interval share the axis.
+//
+// # Survey-aware reading
+//
+// report.html says in words what a product owner needs of STATS.md's second
+// part: the recommendation's reason in the page's language and its caveats
+// (when the arms answered at different rates: the response rates by arm
+// name and, per treatment arm, the bounds on the primary outcome), each
+// guardrail with a margin as shown or not yet shown to be no worse than it,
+// the response check beside the sample ratio check, and the ordinal odds
+// ratio under scale and net effects. Numbers are written by format.go.
 package report
 
 import (
@@ -129,8 +142,51 @@ func alphaOf(e experiment.Experiment) float64 {
 	return stats.DefaultAlpha
 }
 
+// armName is how readers know an arm: its name, else its key; a name two
+// arms share gets the key beside it, so that no two rows read alike.
+func armName(e experiment.Experiment, key string) string {
+	a, ok := e.Arm(key)
+	if !ok || a.Name == "" {
+		return key
+	}
+	for _, b := range e.Arms {
+		if b.Key != key && b.Name == a.Name {
+			return a.Name + " (" + key + ")"
+		}
+	}
+	return a.Name
+}
+
+// roleTags mark the primary outcome and the guardrails, in the forest plot
+// and in the report's tables alike.
+func roleTags(o experiment.OutcomeResults, lang string) []plot.Tag {
+	var tags []plot.Tag
+	if o.Primary {
+		tags = append(tags, plot.Tag{Text: pick(lang, "primary", "primair"), Strong: true})
+	}
+	if o.Guardrail {
+		tags = append(tags, plot.Tag{Text: pick(lang, "guardrail", "vangrail")})
+	}
+	return tags
+}
+
+// marginTag says on a forest plot row whether a guardrail's margin held;
+// false when the comparison has no margin test.
+func marginTag(c stats.Comparison, lang string) (plot.Tag, bool) {
+	switch {
+	case c.NonInferiority == nil:
+		return plot.Tag{}, false
+	case c.NonInferiority.Holds:
+		return plot.Tag{Text: pick(lang, "margin held", "marge gehaald")}, true
+	}
+	return plot.Tag{Text: pick(lang, "margin not shown", "marge niet aangetoond")}, true
+}
+
 // EffectsOf is the forest plot's input: one row per (outcome, treatment
-// arm), grouped as KRS, building blocks, loyalty, then other outcomes.
+// arm), grouped as KRS, building blocks, loyalty, then other outcomes, arms
+// by their names, the primary outcome and the guardrails tagged, and a
+// guardrail's margin (divided by the row's standard deviation) drawn where
+// the experiment has one.
 func EffectsOf(res experiment.Results, lang string) plot.EffectsInput {
 	in := plot.EffectsInput{CILevel: 1 - alphaOf(res.Experiment), Note: pick(lang,
 		"Standardized: means by the pooled SD (Cohen's d); net scores by the control's SD of the promoter (+1) / passive (0) / detractor (−1) answers; rates by the control's √(p(1−p)).",
@@ -139,14 +195,14 @@ func EffectsOf(res experiment.Results, lang string) plot.EffectsInput {
 	for _, s := range sections(res, lang) {
 		for _, o := range s.outcomes {
 			for _, t := range treatments(res.Experiment) {
-				in.Rows = append(in.Rows, effectRow(s.title, o, t, control, lang))
+				in.Rows = append(in.Rows, effectRow(s.title, o, t, armName(res.Experiment, t), control, lang))
 			}
 		}
 	}
 	return in
 }
 
-func effectRow(group string, o experiment.OutcomeResults, arm, control, lang string) plot.EffectRow {
+func effectRow(group string, o experiment.OutcomeResults, arm, name, control, lang string) plot.EffectRow {
 	c := o.Comparisons[arm]
 	diff, lo, hi := c.Effect()
 	if !c.Sufficient() {
@@ -154,14 +210,31 @@ func effectRow(group string, o experiment.OutcomeResults, arm, control, lang str
 	}
 	scale, unit := displayUnit(o.Outcome.Kind, lang)
 	sd := standardizer(o.Outcome.Kind, o.Arms[arm], o.Arms[control])
-	return plot.EffectRow{
-		Group: group, Label: Name(o.Outcome, lang), Arm: arm,
+	row := plot.EffectRow{
+		Group: group, Label: Name(o.Outcome, lang), Arm: name, Tags: roleTags(o, lang),
 		Diff: diff * scale, Low: lo * scale, High: hi * scale, Unit: unit,
 		Std: diff / sd, StdLow: lo / sd, StdHigh: hi / sd,
 		Significant: c.Significant,
 		Better:      (diff > 0) == o.Outcome.HigherIsBetter,
+		Adjusted:    c.Sufficient() && c.Deciding != nil && c.Deciding.Method == stats.MethodCUPED,
 	}
+	if ni := c.NonInferiority; ni != nil && c.Sufficient() {
+		// The margin lies on the bad side of zero: below it when higher is better.
+		row.Margin = ni.Margin / sd
+		if o.Outcome.HigherIsBetter {
+			row.Margin = -row.Margin
+		}
+		if !finite(row.Margin) {
+			row.Margin = 0
+		}
+	}
+	if t, ok := marginTag(c, lang); ok {
+		row.Tags = append(row.Tags, t)
+	}
+	return row
 }
+
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 
 // displayUnit is how a kind's differences read: rates in percentage points,
 // net scores and composites in points.
@@ -241,7 +314,7 @@ func DistributionOf(res experiment.Results, outcome, lang string) (plot.Distribu
 	}
 	for _, a := range res.Experiment.Arms {
 		s := o.Arms[a.Key]
-		d := plot.ArmDistribution{Arm: a.Key, N: s.N, Estimate: s.Estimate(), Low: s.CILow, High: s.CIHigh}
+		d := plot.ArmDistribution{Arm: armName(res.Experiment, a.Key), N: s.N, Estimate: s.Estimate(), Low: s.CILow, High: s.CIHigh}
 		switch o.Outcome.Kind {
 		case experiment.Scale:
 			d.Shares = shares(s.Distribution, s.N)
@@ -370,7 +443,7 @@ func TimelineOf(res experiment.Results, points []experiment.TimelinePoint, lang 
 		experiment.Scale:     pick(lang, "answer scale", "antwoordschaal"),
 	}[kind]
 	for _, arm := range treatments(res.Experiment) {
-		s := plot.TimelineSeries{Arm: arm}
+		s := plot.TimelineSeries{Arm: armName(res.Experiment, arm)}
 		for _, p := range points {
 			if p.Arm != arm {
 				continue

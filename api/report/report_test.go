@@ -2,6 +2,8 @@ package report
 
 import (
 	"bytes"
+	"fmt"
+	"html"
 	"math"
 	"regexp"
 	"strings"
@@ -17,7 +19,7 @@ func TestEffectsOfGroupsRows(t *testing.T) {
 	in := EffectsOf(res, "en")
 	var got []string
 	for _, r := range in.Rows {
-		if r.Arm == "callback" {
+		if r.Arm == "Personal call" { // arms by their names
 			got = append(got, r.Group+"/"+r.Label)
 		}
 	}
@@ -60,26 +62,29 @@ func TestStandardization(t *testing.T) {
 	}
 	// A mean without CUPED: exactly the comparison's Cohen's d.
 	trust := out["trust"].Comparisons["callback"]
-	near("trust d", rows["Trust/callback"].Std, trust.CohensD)
-	if rows["Trust/callback"].Diff != trust.Diff || !rows["Trust/callback"].Significant {
-		t.Errorf("trust row %+v", rows["Trust/callback"])
+	near("trust d", rows["Trust/Personal call"].Std, trust.CohensD)
+	if rows["Trust/Personal call"].Diff != trust.Diff || !rows["Trust/Personal call"].Significant || rows["Trust/Personal call"].Adjusted {
+		t.Errorf("trust row %+v", rows["Trust/Personal call"])
 	}
 	// With CUPED: the CUPED effect over the same pooled SD.
 	sat := out["satisfaction"].Comparisons["callback"]
 	if sat.CUPED == nil {
 		t.Fatal("fixture: satisfaction has no CUPED")
 	}
-	near("satisfaction d", rows["Satisfaction/callback"].Std, sat.CUPED.Diff*sat.CohensD/sat.Diff)
+	near("satisfaction d", rows["Satisfaction/Personal call"].Std, sat.CUPED.Diff*sat.CohensD/sat.Diff)
+	if !rows["Satisfaction/Personal call"].Adjusted || sat.Deciding.Method != stats.MethodCUPED {
+		t.Errorf("satisfaction row is not marked as CUPED's: %+v", rows["Satisfaction/Personal call"])
+	}
 	// Net: control SD of the +1/0/-1 indicator, in points.
 	nps := out["nps"]
 	c := nps.Arms["control"]
 	sd := 100 * math.Sqrt(c.Promoters+c.Detractors-math.Pow(c.Promoters-c.Detractors, 2))
-	near("nps std", rows["NPS/callback"].Std, nps.Comparisons["callback"].Diff/sd)
-	near("nps std low", rows["NPS/callback"].StdLow, nps.Comparisons["callback"].CILow/sd)
+	near("nps std", rows["NPS/Personal call"].Std, nps.Comparisons["callback"].Diff/sd)
+	near("nps std low", rows["NPS/Personal call"].StdLow, nps.Comparisons["callback"].CILow/sd)
 	// Binary: diff / sqrt(p_c(1-p_c)); the raw row in percentage points.
 	cr := out["complaint_repeated"]
 	p := cr.Arms["control"].Rate
-	row := rows["Complaint repeated within 90 days/callback"]
+	row := rows["Complaint repeated within 90 days/Personal call"]
 	near("complaint std", row.Std, cr.Comparisons["callback"].Diff/math.Sqrt(p*(1-p)))
 	near("complaint pp", row.Diff, 100*cr.Comparisons["callback"].Diff)
 	if row.Unit != " pp" || !row.Better {
@@ -149,7 +154,7 @@ func TestTimelineOf(t *testing.T) {
 		rev[len(pts)-1-i] = p
 	}
 	in := TimelineOf(res, rev, "en")
-	if len(in.Series) != 2 || in.Series[0].Arm != "callback" || in.Series[1].Arm != "letter" {
+	if len(in.Series) != 2 || in.Series[0].Arm != "Personal call" || in.Series[1].Arm != "Personal letter" {
 		t.Fatalf("series %+v", in.Series)
 	}
 	s := in.Series[0].Points
@@ -179,10 +184,14 @@ func TestHTML(t *testing.T) {
 		lang string
 		want []string
 	}{
-		{"en", []string{"Roll out callback", "Effects at a glance", "Building blocks", "Loyalty", "Data quality",
-			"Satisfied, but little love", "It raised satisfaction and trust but not love", "χ² = ", "Response rate"}},
-		{"nl", []string{"Rol uit: callback", "Effecten in één oogopslag", "Bouwstenen", "Loyaliteit", "Datakwaliteit",
-			"Tevreden, maar weinig liefde", `lang="nl"`, "Responspercentage"}},
+		{"en", []string{"Roll out Personal call", "Effects at a glance", "Building blocks", "Loyalty", "Data quality",
+			"Satisfied, but little love", "It raised satisfaction and trust but not love", "χ² = ", "Response rate",
+			"<th>Usual handling</th>", "The arms answered the survey at similar rates", "odds of a higher answer ×",
+			"Complaint repeated within 90 days, Personal call: better", `<span class="tag strong">primary</span>`}},
+		{"nl", []string{"Rol uit: Personal call", "Effecten in één oogopslag", "Bouwstenen", "Loyaliteit", "Datakwaliteit",
+			"Tevreden, maar weinig liefde", `lang="nl"`, "Responspercentage", "Personal call verhoogde KRS",
+			"De varianten reageerden in vergelijkbare mate", "odds op een hoger antwoord ×", "Vangrails",
+			`<span class="tag strong">primair</span>`, `<span class="tag">vangrail</span>`}},
 	} {
 		var buf bytes.Buffer
 		if err := HTML(&buf, res, tl, tt.lang); err != nil {
@@ -192,6 +201,12 @@ func TestHTML(t *testing.T) {
 		for _, w := range tt.want {
 			if !strings.Contains(page, w) {
 				t.Errorf("%s: page lacks %q", tt.lang, w)
+			}
+		}
+		// The arms answered alike: no caveat, no margins.
+		for _, w := range []string{`class="caveat"`, `class="margin`} {
+			if strings.Contains(page, w) {
+				t.Errorf("%s: page has %s without differential response or margins", tt.lang, w)
 			}
 		}
 		// Top-down order: recommendation, effects, KRS, blocks, loyalty, timeline, quality.
@@ -211,5 +226,141 @@ func TestHTML(t *testing.T) {
 		if n := strings.Count(page, `src="data:image/png;base64,`); n != 2+len(res.Outcomes)+1 {
 			t.Errorf("%s: %d inline figures, want %d", tt.lang, n, 2+len(res.Outcomes)+1)
 		}
+	}
+}
+
+// TestEffectsOfMarksRolesAndMargins checks the forest plot's rows of the
+// experiment with margins: the primary and the guardrails tagged, each
+// margin on the bad side of zero divided by the row's standard deviation,
+// and whether it held.
+func TestEffectsOfMarksRolesAndMargins(t *testing.T) {
+	res, _ := differentialFixture()
+	out := map[string]experiment.OutcomeResults{}
+	for _, o := range res.Outcomes {
+		out[o.Outcome.Key] = o
+	}
+	for lang, want := range map[string]map[string]string{
+		"en": {
+			"KRS/Personal letter": "primary:true",
+			"NPS/Personal call":   "guardrail:false,margin held:false",
+			"Complaint repeated within 90 days/Personal letter": "guardrail:false,margin not shown:false",
+			"Complaint repeated within 90 days/Personal call":   "guardrail:false,margin held:false",
+			"Trust/Personal call":                               "",
+		},
+		"nl": {
+			"KRS/Personal call": "primair:true",
+			"Klacht herhaald binnen 90 dagen/Personal letter": "vangrail:false,marge niet aangetoond:false",
+		},
+	} {
+		rows := map[string]plot.EffectRow{}
+		for _, r := range EffectsOf(res, lang).Rows {
+			rows[r.Label+"/"+r.Arm] = r
+		}
+		for key, w := range want {
+			r, ok := rows[key]
+			if !ok {
+				t.Errorf("%s: no row %s", lang, key)
+				continue
+			}
+			var ts []string
+			for _, g := range r.Tags {
+				ts = append(ts, fmt.Sprintf("%s:%v", g.Text, g.Strong))
+			}
+			if got := strings.Join(ts, ","); got != w {
+				t.Errorf("%s: %s tags %q, want %q", lang, key, got, w)
+			}
+		}
+	}
+	rows := map[string]plot.EffectRow{}
+	for _, r := range EffectsOf(res, "en").Rows {
+		rows[r.Label+"/"+r.Arm] = r
+	}
+	// NPS: higher is better, so the margin of 5 points lies below zero, in the row's SD.
+	nps := out["nps"]
+	sd := standardizer(experiment.Net, nps.Arms["callback"], nps.Arms["control"])
+	if got, want := rows["NPS/Personal call"].Margin, -5/sd; math.Abs(got-want) > 1e-12 {
+		t.Errorf("NPS margin at %v, want %v", got, want)
+	}
+	// Complaints: lower is better, so the margin of 0.5 pp lies above zero.
+	cr := out["complaint_repeated"]
+	sd = standardizer(experiment.Binary, cr.Arms["letter"], cr.Arms["control"])
+	if got, want := rows["Complaint repeated within 90 days/Personal letter"].Margin, 0.005/sd; math.Abs(got-want) > 1e-12 {
+		t.Errorf("complaint margin at %v, want %v", got, want)
+	}
+	if cr.Comparisons["letter"].NonInferiority.Holds || !cr.Comparisons["callback"].NonInferiority.Holds {
+		t.Fatal("fixture: the letter should miss the complaint margin and the call hold it")
+	}
+	if m := rows["CES/Personal call"].Margin; m != 0 {
+		t.Errorf("CES has no margin but is drawn one at %v", m)
+	}
+}
+
+// TestHTMLSaysDifferentialResponse reads the report of the experiment whose
+// call-back arm answered more often: the caveat in words with the response
+// rates and the bounds on the primary, the guardrail margins held and not,
+// the response check, and a headline that does not blame the split.
+func TestHTMLSaysDifferentialResponse(t *testing.T) {
+	res, tl := differentialFixture()
+	if !res.ResponseCheck.Differential || res.Recommendation.Action != stats.ActionInvestigate {
+		t.Fatalf("fixture: response check %+v, recommendation %s", res.ResponseCheck, res.Recommendation.Action)
+	}
+	b := res.Outcomes[0].Comparisons["callback"].Bounds
+	for _, tt := range []struct {
+		lang string
+		want []string
+	}{
+		{"en", []string{
+			"Investigate who answered before deciding",
+			"Personal call beat Usual handling on KRS", // the reason, in English
+			"The arms answered the survey at different rates",
+			"Response rates: Usual handling 48%, Personal call 61% and Personal letter 48% (χ² = 45.17, p < 0.001)",
+			"Because Personal call answered more often than Usual handling (61% vs 48%), the effect of Personal call on KRS could be as small as " +
+				signedText(b.Lower, 1, "en") + " points or as large as " + signedText(b.Upper, 1, "en") + " points (95% CI " +
+				signedText(b.CILow, 1, "en") + " to " + signedText(b.CIHigh, 1, "en") + "); that range includes no effect",
+			"Personal letter answered just as often as Usual handling",
+			"NPS, Personal call: better; shown to be no worse than the margin of 5 points (at worst +25.7)",
+			"Complaint repeated within 90 days, Personal letter: no clear difference; not yet shown to be no worse than the margin of 0.5 percentage points (at worst +0.8)",
+			`<span class="margin held">shown to be no worse than the margin of 0.5 pp (at worst −6.3)</span>`,
+			`<span class="margin unheld">not yet shown`,
+			`<p class="response bad">`, "Response check (did the arms answer at different rates?): χ² = 45.17, df = 2, p < 0.001",
+		}},
+		{"nl", []string{
+			"Onderzoek eerst wie er reageerde",
+			"Personal call was beter dan Usual handling op KRS", // the reason, in Dutch
+			"De varianten reageerden in verschillende mate op de enquête",
+			"Responspercentages: Usual handling 48%, Personal call 61% en Personal letter 48% (χ² = 45,17, p < 0,001)",
+			"Omdat Personal call vaker reageerde dan Usual handling (61% tegen 48%), kan het effect van Personal call op KRS zo klein zijn als " +
+				signedText(b.Lower, 1, "nl") + " punten of zo groot als " + signedText(b.Upper, 1, "nl") + " punten (95%-BI",
+			"NPS, Personal call: beter; aantoonbaar niet slechter dan de marge van 5 punten (in het slechtste geval +25,7)",
+			"Klacht herhaald binnen 90 dagen, Personal letter: geen duidelijk verschil; nog niet aantoonbaar niet slechter dan de marge van 0,5 procentpunten",
+		}},
+	} {
+		var buf bytes.Buffer
+		if err := HTML(&buf, res, tl, tt.lang); err != nil {
+			t.Fatal(err)
+		}
+		page := html.UnescapeString(buf.String())
+		for _, w := range tt.want {
+			if !strings.Contains(page, w) {
+				t.Errorf("%s: page lacks %q", tt.lang, w)
+			}
+		}
+		if strings.Contains(page, "Investigate the split") || strings.Contains(page, "Onderzoek eerst de verdeling") {
+			t.Errorf("%s: the split is fine, but the headline blames it", tt.lang)
+		}
+	}
+}
+
+func TestArmNames(t *testing.T) {
+	e := fixtureExperiment()
+	e.Arms[2].Name = e.Arms[1].Name // two arms called "Personal call"
+	e.Arms[0].Name = ""
+	for key, want := range map[string]string{"control": "control", "callback": "Personal call (callback)", "letter": "Personal call (letter)", "nope": "nope"} {
+		if got := armName(e, key); got != want {
+			t.Errorf("armName(%s) = %q, want %q", key, got, want)
+		}
+	}
+	if got := armName(fixtureExperiment(), "letter"); got != "Personal letter" {
+		t.Errorf("armName(letter) = %q", got)
 	}
 }

@@ -2,8 +2,10 @@ package plot
 
 import (
 	"image/color"
+	"maps"
 	"math"
 
+	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 )
@@ -22,7 +24,10 @@ type EffectsInput struct {
 type EffectRow struct {
 	Group string // heading, e.g. "KRS"; "" = none
 	Label string // the outcome, e.g. "Satisfaction"
-	Arm   string
+	Arm   string // the arm as readers know it, e.g. "Personal call"
+	// Tags are drawn in a column after the label, e.g. "primary" or
+	// "guardrail", in the caller's words.
+	Tags []Tag
 
 	// The raw difference and interval, in the unit the reader expects
 	// (rates already in percentage points), with Unit appended, e.g. " pp".
@@ -35,7 +40,33 @@ type EffectRow struct {
 
 	Significant bool // after the multiple-comparison correction
 	Better      bool // the difference goes the good way (by higher_is_better)
+
+	// Adjusted marks a difference adjusted for a pre-experiment covariate
+	// (CUPED): the raw label carries a dagger, explained in the footnote.
+	Adjusted bool
+
+	// Margin is a guardrail's non-inferiority margin on the standardized
+	// axis, signed to lie on the bad side of zero (−margin/SD when higher is
+	// better, +margin/SD when lower is better), drawn as a dashed tick; 0 =
+	// no margin. Whether it held is the caller's to say, in a tag.
+	Margin float64
 }
+
+// Tag is a short label beside a row's outcome; Strong ones are drawn filled.
+type Tag struct {
+	Text   string
+	Strong bool
+}
+
+// effectsDutch are the forest plot's texts added with the guardrail margins
+// and adjusted effects; init merges them into dutch, the package's table.
+var effectsDutch = map[string]string{
+	"guardrail margin": "vangrailmarge",
+	"† Adjusted for the customers' values from before the experiment (CUPED): the effect the verdict rests on.":                        "† Gecorrigeerd voor de waarden van de klanten van vóór het experiment (CUPED): het effect waarop het oordeel berust.",
+	"Dashed tick: a guardrail's margin, standardized like its effect; held when the one-sided %s bound of the effect stays inside it.": "Gestippeld streepje: de marge van een vangrail, gestandaardiseerd zoals het effect; gehaald als de eenzijdige %s-grens van het effect erbinnen blijft.",
+}
+
+func init() { maps.Copy(dutch, effectsDutch) }
 
 // maxStd bounds the x axis: an interval wider than this (tiny arms) is cut
 // off with an arrow instead of squeezing every other row.
@@ -56,18 +87,41 @@ func drawEffects(c draw.Canvas, in EffectsInput, lang string) {
 	level := percentLevel(in.CILevel, lang)
 	top := header(c, pad, title, tr(lang, "Standardized effect (difference ÷ standard deviation), %s CI. Labels give the raw difference. Filled: significant after correction.", level))
 	small := sans(smallSize(c), false, colText)
-	top = drawLegend(c, []legendItem{
+	margins, adjusted := false, false
+	for _, r := range in.Rows {
+		margins = margins || r.Margin != 0 && finite(r.Margin)
+		adjusted = adjusted || r.Adjusted
+	}
+	legend := []legendItem{
 		{markItem(colBetter, true), tr(lang, "better, significant")},
 		{markItem(colWorse, true), tr(lang, "worse, significant")},
 		{markItem(tint(colBetter, 0.45), false), tr(lang, "leaning better, not significant")},
 		{markItem(tint(colWorse, 0.45), false), tr(lang, "leaning worse, not significant")},
-	}, c.Min.X+pad, top-small.Font.Size*0.6, c.Max.X-pad, small) - 2
+	}
+	if margins {
+		legend = append(legend, legendItem{marginItem, tr(lang, "guardrail margin")})
+	}
+	top = drawLegend(c, legend, c.Min.X+pad, top-small.Font.Size*0.6, c.Max.X-pad, small) - 2
 
-	// Bottom: tick labels, axis title and the footnote.
+	// Bottom: tick labels, axis title and the footnotes: the caller's, then
+	// what the marks of this figure mean, which a small figure (a thumbnail,
+	// a dashboard tile) leaves to the legend, as the priority matrix does.
 	bottom := c.Min.Y + pad
+	notes := []string{in.Note}
+	compact := c.Max.Y-c.Min.Y < 330 || c.Max.X-c.Min.X < 450
+	if adjusted && !compact {
+		notes = append(notes, tr(lang, "† Adjusted for the customers' values from before the experiment (CUPED): the effect the verdict rests on."))
+	}
+	if margins && !compact {
+		notes = append(notes, tr(lang, "Dashed tick: a guardrail's margin, standardized like its effect; held when the one-sided %s bound of the effect stays inside it.", level))
+	}
 	var note []string
-	if in.Note != "" {
-		note = wrap(small, in.Note, c.Max.X-c.Min.X-2*pad)
+	for _, n := range notes {
+		if n != "" {
+			note = append(note, wrap(small, n, c.Max.X-c.Min.X-2*pad)...)
+		}
+	}
+	if len(note) > 0 {
 		for i := len(note) - 1; i >= 0; i-- {
 			c.FillText(align(sans(smallSize(c), false, colMuted), draw.XLeft, draw.YBottom), vg.Point{X: c.Min.X + pad, Y: bottom}, note[i])
 			bottom += small.Height(note[i]) + 1
@@ -99,11 +153,14 @@ func drawEffects(c draw.Canvas, in EffectsInput, lang string) {
 	body := sans(size, false, colText)
 	bold := sans(size, true, colText)
 
-	// Columns: label | raw difference | plot area.
+	// Columns: label | tags | raw difference | plot area.
 	rawText := make([]string, len(in.Rows))
-	var labelW, rawW vg.Length
+	tagSty := sans(size*0.78, false, colText)
+	tagPad := size * 0.3
+	var labelW, tagsW, rawW vg.Length
 	for i, r := range in.Rows {
 		labelW = max(labelW, bold.Width(rowLabel(r)))
+		tagsW = max(tagsW, tagsWidth(r.Tags, tagSty, tagPad))
 		if finite(r.Diff, r.Low, r.High) {
 			rawText[i] = rawDiff(r, lang)
 		} else {
@@ -113,10 +170,23 @@ func drawEffects(c draw.Canvas, in EffectsInput, lang string) {
 	}
 	width := c.Max.X - c.Min.X - 2*pad
 	labelW = min(labelW, width*0.3)
+	tagsW = min(tagsW, width*0.2)
 	rawW = min(rawW, width*0.25)
 	gap := size * 1.5
+	tagGap := size * 0.6
+	if tagsW == 0 {
+		tagGap = 0
+	}
+	// The intervals keep at least 30% of the width: a narrow figure gives up
+	// room for tags first (the last tags of a row go), then for labels (to 18%).
+	if over := size + labelW + tagGap + tagsW + gap + rawW + gap - width*0.7; over > 0 {
+		cut := min(over, tagsW)
+		tagsW -= cut
+		labelW = max(labelW-(over-cut), min(labelW, width*0.18))
+	}
 	labelX := c.Min.X + pad + size // headings hang out to the left of labels
-	rawRight := labelX + labelW + gap + rawW
+	tagsX := labelX + labelW + tagGap
+	rawRight := tagsX + tagsW + gap + rawW
 	area := c
 	area.Min.X, area.Max.X = rawRight+gap, c.Max.X-pad
 	area.Min.Y, area.Max.Y = bottom, top
@@ -160,13 +230,15 @@ func drawEffects(c draw.Canvas, in EffectsInput, lang string) {
 		if r.Significant {
 			sty = bold
 		}
-		c.FillText(align(sty, draw.XLeft, draw.YCenter), vg.Point{X: labelX, Y: y}, fit(sty, rowLabel(r), labelW))
+		c.FillText(align(sty, draw.XLeft, draw.YCenter), vg.Point{X: labelX, Y: y}, fitLabel(sty, r, labelW))
+		drawTags(c, r.Tags, tagsX, tagsX+tagsW, y, tagSty, tagPad)
 		raw := align(body, draw.XRight, draw.YCenter)
 		if !finite(r.Diff, r.Low, r.High) {
 			raw.Color = colMuted
 		}
 		c.FillText(raw, vg.Point{X: rawRight, Y: y}, fit(raw, rawText[j], rawW))
 		j++
+		drawMargin(c, sx, r, y, rowH)
 		if !finite(r.Std, r.StdLow, r.StdHigh) {
 			c.FillText(align(sans(size*0.9, false, colMuted), draw.XLeft, draw.YCenter),
 				vg.Point{X: zero + size*0.6, Y: y}, tr(lang, "insufficient data"))
@@ -176,12 +248,85 @@ func drawEffects(c draw.Canvas, in EffectsInput, lang string) {
 	}
 }
 
-// rowLabel is "Satisfaction · callback".
+// tagsWidth is the width the tags of one row take side by side.
+func tagsWidth(tags []Tag, sty text.Style, pad vg.Length) vg.Length {
+	var w vg.Length
+	for i, t := range tags {
+		if i > 0 {
+			w += pad
+		}
+		w += sty.Width(t.Text) + 2*pad
+	}
+	return w
+}
+
+// drawTags draws a row's tags from x as small boxes: strong ones filled dark
+// with white text, the others outlined. Tags that do not fit before maxX
+// are left out (the first, the outcome's role, fits longest) rather than
+// overlapping the raw difference.
+func drawTags(c draw.Canvas, tags []Tag, x, maxX, y vg.Length, sty text.Style, pad vg.Length) {
+	h := sty.Font.Size * 1.35
+	for _, t := range tags {
+		w := sty.Width(t.Text) + 2*pad
+		if x+w > maxX+0.01 {
+			return
+		}
+		ts := align(sty, draw.XCenter, draw.YCenter)
+		if t.Strong {
+			rect(c, colText, x, y-h/2, x+w, y+h/2)
+			ts.Color = colWhite
+		} else {
+			rect(c, colWhite, x, y-h/2, x+w, y+h/2)
+			box := vg.Path{}
+			box.Move(vg.Point{X: x, Y: y - h/2})
+			box.Line(vg.Point{X: x + w, Y: y - h/2})
+			box.Line(vg.Point{X: x + w, Y: y + h/2})
+			box.Line(vg.Point{X: x, Y: y + h/2})
+			box.Close()
+			c.SetLineStyle(draw.LineStyle{Color: colMuted, Width: 0.7})
+			c.Stroke(box)
+		}
+		c.FillText(ts, vg.Point{X: x + w/2, Y: y}, t.Text)
+		x += w + pad
+	}
+}
+
+// drawMargin draws a guardrail's margin as a dashed tick across the row.
+func drawMargin(c draw.Canvas, sx scaleX, r EffectRow, y, rowH vg.Length) {
+	if r.Margin == 0 || !finite(r.Margin) || r.Margin < sx.lo || r.Margin > sx.hi {
+		return
+	}
+	x := sx.at(r.Margin)
+	half := rowH * 0.42
+	line(c, colText, 1.1, x, y-half, x, y+half, 2.2, 1.6)
+}
+
+// marginItem is the dashed tick as a legend swatch.
+func marginItem(c draw.Canvas, at vg.Point, size vg.Length) {
+	x := at.X + size/2
+	line(c, colText, 1.1, x, at.Y-size*0.6, x, at.Y+size*0.6, 2.2, 1.6)
+}
+
+// rowLabel is "Satisfaction · Personal call".
 func rowLabel(r EffectRow) string {
 	if r.Arm == "" {
 		return r.Label
 	}
 	return r.Label + " · " + r.Arm
+}
+
+// fitLabel is rowLabel at most w wide: a long outcome name is shortened
+// before the arm's, which tells the rows of one outcome apart.
+func fitLabel(s text.Style, r EffectRow, w vg.Length) string {
+	full := rowLabel(r)
+	if r.Arm == "" || s.Width(full) <= w {
+		return fit(s, full, w)
+	}
+	arm := " · " + r.Arm
+	if rest := w - s.Width(arm); rest > w/3 {
+		return fit(s, r.Label, rest) + arm
+	}
+	return fit(s, full, w)
 }
 
 // rawDiff is "+0.31 [0.12, 0.50]" (nl: "+0,31 [0,12; 0,50]") plus the unit.
@@ -191,16 +336,23 @@ func rawDiff(r EffectRow, lang string) string {
 	if lang == Dutch {
 		sep = "; "
 	}
-	return signed(r.Diff, d, lang) + " [" + num(r.Low, d, lang) + sep + num(r.High, d, lang) + "]" + r.Unit
+	s := signed(r.Diff, d, lang) + " [" + num(r.Low, d, lang) + sep + num(r.High, d, lang) + "]" + r.Unit
+	if r.Adjusted {
+		s += " †"
+	}
+	return s
 }
 
-// stdRange is the x range: every interval and zero, with a margin, within
-// ±maxStd.
+// stdRange is the x range: every interval, every guardrail margin and zero,
+// with some room, within ±maxStd.
 func stdRange(rows []EffectRow) (lo, hi float64) {
 	lo, hi = -0.2, 0.2
 	for _, r := range rows {
 		if finite(r.Std, r.StdLow, r.StdHigh) {
 			lo, hi = math.Min(lo, r.StdLow), math.Max(hi, r.StdHigh)
+		}
+		if r.Margin != 0 && finite(r.Margin) {
+			lo, hi = math.Min(lo, r.Margin), math.Max(hi, r.Margin)
 		}
 	}
 	m := 0.06 * (hi - lo)

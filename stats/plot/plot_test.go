@@ -297,7 +297,8 @@ func TestSVGHoldsTheLabels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"KRS · callback", "Building blocks", "+4,8 [2,1; 7,5] pts", "onvoldoende gegevens", "Gestandaardiseerd effect (0 = geen verschil)"} {
+	for _, want := range []string{"KRS · Personal call", "Building blocks", "+4,8 [2,1; 7,5] pts", "onvoldoende gegevens", "Gestandaardiseerd effect (0 = geen verschil)",
+		"primary", "guardrail", "+0,41 [0,22; 0,60] †", "margin held", "vangrailmarge", "CUPED", "Gestippeld streepje"} {
 		if !bytes.Contains(svg, []byte(want)) {
 			t.Errorf("SVG lacks %q", want)
 		}
@@ -327,5 +328,28 @@ func TestNumberFormatting(t *testing.T) {
 	}
 	if got := niceTicks(-0.6, 0.6); len(got) != 7 || got[0] != -0.6 || got[3] != 0 {
 		t.Errorf("niceTicks(-0.6, 0.6) = %v", got)
+	}
+}
+
+// TestEffectsLabelsKeepTheArm checks that a row label too long for its
+// column loses the end of the outcome's name, not the arm's.
+func TestEffectsLabelsKeepTheArm(t *testing.T) {
+	sty := sans(10, true, colText)
+	r := EffectRow{Label: "Complaint repeated within 90 days", Arm: "Personal letter"}
+	got := fitLabel(sty, r, sty.Width("Complaint repeated · Personal letter"))
+	if !strings.HasSuffix(got, "… · Personal letter") || !strings.HasPrefix(got, "Complaint rep") {
+		t.Errorf("fitLabel = %q, want the outcome shortened and the arm whole", got)
+	}
+	if got := fitLabel(sty, r, 1000); got != "Complaint repeated within 90 days · Personal letter" {
+		t.Errorf("a label that fits changed: %q", got)
+	}
+}
+
+// TestEffectsAxisHoldsTheMargins checks that a guardrail's margin is on the
+// axis even when every interval lies on the other side of zero.
+func TestEffectsAxisHoldsTheMargins(t *testing.T) {
+	rows := []EffectRow{{Std: 0.5, StdLow: 0.3, StdHigh: 0.7, Margin: -0.45}}
+	if lo, hi := stdRange(rows); lo > -0.45 || hi < 0.7 {
+		t.Errorf("stdRange = [%v, %v], want the margin at −0.45 and the interval inside", lo, hi)
 	}
 }

@@ -7,29 +7,44 @@ import (
 
 // Sample inputs shared by the golden and decoding tests: the shapes a real
 // report produces, including the edge cases (insufficient data, an interval
-// beyond the axis, a non-significant worse row).
+// beyond the axis, a non-significant worse row, guardrail margins held and
+// not, a CUPED row).
 func sampleEffects() EffectsInput {
 	nan := math.NaN()
 	row := func(g, label, arm string, d, lo, hi float64, unit string, sd float64, sig, better bool) EffectRow {
 		return EffectRow{Group: g, Label: label, Arm: arm, Diff: d, Low: lo, High: hi, Unit: unit,
 			Std: d / sd, StdLow: lo / sd, StdHigh: hi / sd, Significant: sig, Better: better}
 	}
+	primary := []Tag{{Text: "primary", Strong: true}}
+	guardrail := []Tag{{Text: "guardrail"}}
+	tagged := func(r EffectRow, tags []Tag) EffectRow { r.Tags = tags; return r }
+	margin := func(r EffectRow, m float64, held bool) EffectRow {
+		status := Tag{Text: "margin not shown"}
+		if held {
+			status.Text = "margin held"
+		}
+		r.Tags, r.Margin = append(guardrail, status), m
+		return r
+	}
+	adjusted := func(r EffectRow) EffectRow { r.Adjusted = true; return r }
+	const call, letter = "Personal call", "Personal letter"
 	return EffectsInput{CILevel: 0.95, Note: "Means: Cohen's d. Net scores: difference ÷ control SD of the promoter (+1) / detractor (−1) indicator. Rates: difference ÷ √(p(1−p)) of control.",
 		Rows: []EffectRow{
-			row("KRS", "KRS", "callback", 4.8, 2.1, 7.5, " pts", 18, true, true),
-			row("KRS", "KRS", "letter", 0.9, -1.8, 3.6, " pts", 18, false, true),
-			row("KRS", "Satisfaction", "callback", 0.41, 0.22, 0.60, "", 1.3, true, true),
-			row("KRS", "Satisfaction", "letter", 0.05, -0.14, 0.24, "", 1.3, false, true),
-			row("KRS", "Trust", "callback", 0.12, -0.07, 0.31, "", 1.2, false, true),
-			row("KRS", "Trust", "letter", -0.08, -0.27, 0.11, "", 1.2, false, false),
-			row("KRS", "Love", "callback", 0.02, -0.2, 0.24, "", 1.4, false, true),
-			{Group: "KRS", Label: "Love", Arm: "letter", Diff: nan, Low: nan, High: nan, Std: nan, StdLow: nan, StdHigh: nan},
-			row("Building blocks", "Fairness", "callback", -0.35, -0.55, -0.15, "", 1.25, true, false),
-			row("Building blocks", "Fairness", "letter", 0.5, -1.2, 4.1, "", 1.0, false, true),
-			row("Loyalty", "NPS", "callback", 8.3, 1.2, 15.4, " pts", 70, true, true),
-			row("Loyalty", "NPS", "letter", -3.1, -10.2, 4.0, " pts", 70, false, false),
-			row("Other outcomes", "Complaint repeated", "callback", -3.2, -6.1, -0.3, " pp", 38, true, true),
-			row("Other outcomes", "Complaint repeated", "letter", 1.1, -2.0, 4.2, " pp", 38, false, false),
+			tagged(row("KRS", "KRS", call, 4.8, 2.1, 7.5, " pts", 18, true, true), primary),
+			tagged(row("KRS", "KRS", letter, 0.9, -1.8, 3.6, " pts", 18, false, true), primary),
+			adjusted(row("KRS", "Satisfaction", call, 0.41, 0.22, 0.60, "", 1.3, true, true)),
+			adjusted(row("KRS", "Satisfaction", letter, 0.05, -0.14, 0.24, "", 1.3, false, true)),
+			row("KRS", "Trust", call, 0.12, -0.07, 0.31, "", 1.2, false, true),
+			row("KRS", "Trust", letter, -0.08, -0.27, 0.11, "", 1.2, false, false),
+			row("KRS", "Love", call, 0.02, -0.2, 0.24, "", 1.4, false, true),
+			{Group: "KRS", Label: "Love", Arm: letter, Diff: nan, Low: nan, High: nan, Std: nan, StdLow: nan, StdHigh: nan},
+			row("Building blocks", "Fairness", call, -0.35, -0.55, -0.15, "", 1.25, true, false),
+			row("Building blocks", "Fairness", letter, 0.5, -1.2, 4.1, "", 1.0, false, true),
+			// Guardrails: NPS (higher is better, margin 5 points), complaints (lower is better, margin 3 pp).
+			margin(row("Loyalty", "NPS", call, 8.3, 1.2, 15.4, " pts", 70, true, true), -5.0/70, true),
+			margin(row("Loyalty", "NPS", letter, -3.1, -10.2, 4.0, " pts", 70, false, false), -5.0/70, false),
+			margin(row("Other outcomes", "Complaint repeated", call, -3.2, -6.1, -0.3, " pp", 38, true, true), 3.0/38, true),
+			margin(row("Other outcomes", "Complaint repeated", letter, 1.1, -2.0, 4.2, " pp", 38, false, false), 3.0/38, false),
 		}}
 }
 
