@@ -15,7 +15,8 @@ import (
 // file, so that an import can read it as often as it needs: a file with bad lines is read
 // again to name them, and again for the rejects file.
 //
-// The file has no name while it is used: it is removed right after it is created and read
+// The file has no name while it is used: on Linux it never has one (O_TMPFILE); elsewhere,
+// or on a file system without O_TMPFILE, it is removed right after it is created. It is read
 // through its descriptor, so that it ends with the process, even one killed with SIGKILL,
 // and no copy of customer ids and answers outlives the import out of reach of erasure. Its
 // name while it has one, krslab-spool-<pid>-<random>.csv, lets RemoveDeadSpools remove it
@@ -32,15 +33,25 @@ const spoolPrefix = "krslab-spool-"
 // NewSpool copies r to a temporary file in dir (os.TempDir() when ""). The error of reading
 // r is returned as it is, for the caller to tell a client's failure from the disk's.
 func NewSpool(dir string, r io.Reader) (*Spool, error) {
-	f, err := os.CreateTemp(dir, spoolPrefix+strconv.Itoa(os.Getpid())+"-*.csv")
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	f, nameless, err := namelessFile(dir)
 	if err != nil {
 		return nil, err
 	}
 	s := &Spool{f: f}
-	// Gone already when another process's RemoveDeadSpools took it for a dead one's (pids of
-	// other PID namespaces sharing the directory): the descriptor reads it all the same.
-	if err := os.Remove(f.Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		s.path = f.Name()
+	if !nameless {
+		if f, err = os.CreateTemp(dir, spoolPrefix+strconv.Itoa(os.Getpid())+"-*.csv"); err != nil {
+			return nil, err
+		}
+		s.f = f
+		// Gone already when another process's RemoveDeadSpools took it for a dead one's
+		// (pids of other PID namespaces sharing the directory): the descriptor reads it all
+		// the same.
+		if err := os.Remove(f.Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			s.path = f.Name()
+		}
 	}
 	if s.size, err = io.Copy(f, r); err != nil {
 		s.Close()
