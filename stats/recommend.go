@@ -190,7 +190,7 @@ func (r recommender) rollOut(l lang, k armCheck) string {
 		b.WriteString(l.pick(" stay clear of zero", " blijven weg van nul"))
 	}
 	if r.early {
-		b.WriteString(l.pick("; at this early look the always-valid p = ", "; bij deze vroege blik is de altijd-geldige p = "))
+		b.WriteString(l.pick("; at this early look the always-valid p ", "; bij deze vroege blik is de altijd-geldige p "))
 		b.WriteString(l.pval(k.c.Sequential.PValue) + l.pick(" is already below ", " al onder ") + l.num(r.threshold))
 	}
 	b.WriteString(".")

@@ -2,7 +2,6 @@ package plot
 
 import (
 	"image/color"
-	"maps"
 	"math"
 
 	"gonum.org/v1/plot/text"
@@ -57,16 +56,6 @@ type Tag struct {
 	Text   string
 	Strong bool
 }
-
-// effectsDutch are the forest plot's texts added with the guardrail margins
-// and adjusted effects; init merges them into dutch, the package's table.
-var effectsDutch = map[string]string{
-	"guardrail margin": "vangrailmarge",
-	"† Adjusted for the customers' values from before the experiment (CUPED): the effect the verdict rests on.":                        "† Gecorrigeerd voor de waarden van de klanten van vóór het experiment (CUPED): het effect waarop het oordeel berust.",
-	"Dashed tick: a guardrail's margin, standardized like its effect; held when the one-sided %s bound of the effect stays inside it.": "Gestippeld streepje: de marge van een vangrail, gestandaardiseerd zoals het effect; gehaald als de eenzijdige %s-grens van het effect erbinnen blijft.",
-}
-
-func init() { maps.Copy(dutch, effectsDutch) }
 
 // maxStd bounds the x axis: an interval wider than this (tiny arms) is cut
 // off with an arrow instead of squeezing every other row.

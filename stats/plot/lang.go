@@ -7,6 +7,9 @@ import (
 
 // dutch translates the package's own texts; the English text is the key.
 var dutch = map[string]string{
+	"guardrail margin": "vangrailmarge",
+	"† Adjusted for the customers' values from before the experiment (CUPED): the effect the verdict rests on.":                        "† Gecorrigeerd voor de waarden van de klanten van vóór het experiment (CUPED): het effect waarop het oordeel berust.",
+	"Dashed tick: a guardrail's margin, standardized like its effect; held when the one-sided %s bound of the effect stays inside it.": "Gestippeld streepje: de marge van een vangrail, gestandaardiseerd zoals het effect; gehaald als de eenzijdige %s-grens van het effect erbinnen blijft.",
 	"Effect of each arm versus control": "Effect van elke variant ten opzichte van controle",
 	"Standardized effect (difference ÷ standard deviation), %s CI. Labels give the raw difference. Filled: significant after correction.": "Gestandaardiseerd effect (verschil ÷ standaarddeviatie), %s-BI. Labels geven het ruwe verschil. Gevuld: significant na correctie.",
 	"Standardized effect (0 = no difference)":                       "Gestandaardiseerd effect (0 = geen verschil)",
