@@ -55,7 +55,7 @@ var demoExperiments = []demoExperiment{
 			Name: "Complaint follow-up: standard reply vs personal call-back vs letter",
 			Hypothesis: "A personal call-back after a handled complaint restores trust (and with it the KRS) " +
 				"more than the standard e-mail; a personal letter does so less.",
-			PrimaryOutcome: "krs", Guardrails: []string{"ces"}, TargetResponsesPerArm: target(400)},
+			PrimaryOutcome: "krs", Guardrails: []string{"ces"}, GuardrailMargins: map[string]float64{"ces": 10}, TargetResponsesPerArm: target(400)},
 		arms: []demoArm{
 			{arm: experiment.Arm{Key: "control", Name: "Standard reply", Description: "The usual e-mail confirming the complaint is closed.", Weight: 1, Control: true}},
 			{arm: experiment.Arm{Key: "callback", Name: "Personal call-back", Description: "A service employee calls within two working days to check the solution works.", Weight: 1},
