@@ -42,9 +42,6 @@ type TimelinePoint struct {
 	Comparison stats.Comparison // Diff, CILow, CIHigh; Sequential for mean-based outcomes
 }
 
-// MaxTimelineDays bounds the days a timeline evaluates; longer experiments are sampled.
-const MaxTimelineDays = 120
-
 // Results computes the analysis of an experiment from per-arm sufficient statistics, so
 // that its cost does not grow with the number of answers held in Go.
 func (s *Service) Results(ctx context.Context, key string) (Results, error) {
@@ -122,6 +119,9 @@ func (r *Results) AtRunningMinimum(looks []Look, mins []float64) {
 
 // Timeline evaluates the primary outcome day by day: per treatment arm, the comparison
 // with control over the answers given up to the end of each day on which answers came in.
+// The store reads every day's statistics in one pass (SummarizeDays), so a timeline costs
+// about one Summarize however many days it has; each day goes through Analyze as /results
+// does.
 func (s *Service) Timeline(ctx context.Context, key string) ([]TimelinePoint, error) {
 	e, err := s.Store.Experiment(ctx, key)
 	if err != nil {
@@ -131,34 +131,17 @@ func (s *Service) Timeline(ctx context.Context, key string) ([]TimelinePoint, er
 	if err != nil {
 		return nil, err
 	}
-	primary := outcomes[e.PrimaryOutcome]
-	answered := []string{primary.Key}
-	if primary.Kind == Composite {
-		answered = primary.Components
-	}
-	days, err := s.Store.AnswerDays(ctx, e.ID, answered)
+	keys := []string{e.PrimaryOutcome}
+	days, err := s.Store.SummarizeDays(ctx, e.ID, SummarySpecs(keys, outcomes, time.Time{})[0])
 	if err != nil {
 		return nil, err
 	}
-	if len(days) > MaxTimelineDays {
-		sampled := make([]time.Time, 0, MaxTimelineDays)
-		for i := range MaxTimelineDays {
-			sampled = append(sampled, days[i*(len(days)-1)/(MaxTimelineDays-1)])
-		}
-		days = sampled
-	}
-	keys := []string{primary.Key}
 	var points []TimelinePoint
-	for _, day := range days {
-		end := day.AddDate(0, 0, 1)
-		sum, err := s.Store.Summarize(ctx, e.ID, SummarySpecs(keys, outcomes, end))
-		if err != nil {
-			return nil, err
-		}
-		res := Analyze(e, outcomes, keys, sum)
+	for _, d := range days {
+		res := Analyze(e, outcomes, keys, d.Summary)
 		for _, a := range e.Arms {
 			if !a.Control {
-				points = append(points, TimelinePoint{Day: day, Arm: a.Key, Comparison: res.Outcomes[0].Comparisons[a.Key]})
+				points = append(points, TimelinePoint{Day: d.Day, Arm: a.Key, Comparison: res.Outcomes[0].Comparisons[a.Key]})
 			}
 		}
 	}

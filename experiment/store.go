@@ -47,6 +47,10 @@ type Store interface {
 	// statistics per arm of each outcome over the latest answer of every customer (for a
 	// composite: of every customer who answered every component).
 	Summarize(ctx context.Context, experimentID int64, specs []SummarySpec) (Summary, error)
+	// SummarizeDays reads, in one consistent snapshot, what Summarize reads of one outcome
+	// with Until at the end of each UTC day on which it (a composite: any component) was
+	// answered, for every such day at once, in order (spec.Until is ignored).
+	SummarizeDays(ctx context.Context, experimentID int64, spec SummarySpec) ([]DaySummary, error)
 	// RecordLooks stores a look at sequential p-values and returns, per look, the minimum
 	// over every look recorded so far (this one included).
 	RecordLooks(ctx context.Context, experimentID int64, looks []Look) ([]float64, error)
@@ -88,6 +92,12 @@ type ArmCount struct {
 type Summary struct {
 	Arms     map[string]ArmCount
 	Outcomes []map[string]stats.ArmData // in the order of the specs
+}
+
+// DaySummary is a Summary as it stood at the end of Day (UTC).
+type DaySummary struct {
+	Day     time.Time
+	Summary Summary
 }
 
 // Erasure reports what an erasure removed.

@@ -37,6 +37,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	clients := fs.Int("clients", 32, "concurrent clients")
 	duration := fs.Duration("duration", 10*time.Second, "length of each measurement")
 	responses := fs.Int("responses", 100_000, "responses of the results benchmark (10 answers each)")
+	days := fs.Int("days", 60, "days the responses of the results benchmark were answered on")
 	loadGen := fs.String("load", "auto", "HTTP load generator of the assign benchmark: wrk, go, or auto (wrk when installed)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -69,7 +70,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return benchAssign(ctx, store, c.databaseURL, wrk, *clients, *duration, fsync, stdout, stderr)
 	}
-	return benchResults(ctx, store, c.databaseURL, *responses, fsync, stdout, stderr)
+	return benchResults(ctx, store, c.databaseURL, *responses, *days, fsync, stdout, stderr)
 }
 
 // benchExperiment creates a running two-arm experiment and an ingest key for a benchmark.

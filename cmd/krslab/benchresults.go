@@ -19,13 +19,17 @@ var answeredOutcomes = []string{"satisfaction", "trust", "love", "involvement", 
 	"choice_channels", "fairness", "influence", "nps", "ces"}
 
 // benchResults compares GET /results with the raw aggregate PostgreSQL needs at least:
-// counting answers per arm, outcome and value.
-func benchResults(ctx context.Context, store *postgres.Store, dbURL string, responses int, fsync string, stdout, stderr io.Writer) error {
+// counting answers per arm, outcome and value; and the timeline plot (the primary outcome
+// on every answer day, plus the /results it draws on) with one /results.
+func benchResults(ctx context.Context, store *postgres.Store, dbURL string, responses, days int, fsync string, stdout, stderr io.Writer) error {
 	e, secret, err := benchExperiment(ctx, store, nil)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "loading %d responses x %d answers ...\n", responses, len(answeredOutcomes))
+	if days < 1 {
+		return fmt.Errorf("--days: %d is not a number of days", days)
+	}
+	fmt.Fprintf(stderr, "loading %d responses x %d answers over %d days ...\n", responses, len(answeredOutcomes), days)
 	db := store.DB()
 	start := time.Now()
 	for i, q := range []string{
@@ -34,7 +38,7 @@ func benchResults(ctx context.Context, store *postgres.Store, dbURL string, resp
 		`INSERT INTO answer_key_sets (id, outcome_keys) VALUES (answer_key_set_id($1), $1) ON CONFLICT DO NOTHING`,
 		`INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, key_set, answer_values)
 		 SELECT $1, 'r' || g, 'c' || g, CASE WHEN g % 2 = 0 THEN 'control' ELSE 'treatment' END,
-		        now() - (g % 20) * interval '1 day', sha256(('r' || g)::bytea),
+		        now() - (g % $4) * interval '1 day', sha256(('r' || g)::bytea),
 		        answer_key_set_id($3::text[]),
 		        -- (+ g * 0 ties the subquery to its row, so that every response draws its own values)
 		        (SELECT array_agg(CASE WHEN o.key = 'nps' THEN floor(random() * 11) ELSE 1 + floor(random() * 7) END + g * 0
@@ -42,12 +46,12 @@ func benchResults(ctx context.Context, store *postgres.Store, dbURL string, resp
 		         FROM unnest($3::text[]) WITH ORDINALITY AS o(key, pos))
 		 FROM generate_series(1, $2) g`,
 	} {
-		args := []any{e.ID, responses, pq.StringArray(answeredOutcomes)}
+		args := []any{e.ID, responses, pq.StringArray(answeredOutcomes), days}
 		switch i {
 		case 0:
 			args = args[:2]
 		case 1:
-			args = args[2:]
+			args = args[2:3]
 		}
 		if _, err := db.ExecContext(ctx, q, args...); err != nil {
 			return err
@@ -77,32 +81,40 @@ func benchResults(ctx context.Context, store *postgres.Store, dbURL string, resp
 	}
 	defer srv.stop()
 	client := &http.Client{Timeout: 5 * time.Minute}
-	results := func() error {
-		req, _ := http.NewRequestWithContext(ctx, "GET", srv.url+"/v1/experiments/"+e.Key+"/results", nil)
-		req.Header.Set("Authorization", "Bearer "+secret)
-		res, err := client.Do(req)
-		if err != nil {
-			return err
+	get := func(path string) func() error {
+		return func() error {
+			req, _ := http.NewRequestWithContext(ctx, "GET", srv.url+"/v1/experiments/"+e.Key+path, nil)
+			req.Header.Set("Authorization", "Bearer "+secret)
+			res, err := client.Do(req)
+			if err != nil {
+				return err
+			}
+			defer res.Body.Close()
+			io.Copy(io.Discard, res.Body)
+			if res.StatusCode != http.StatusOK {
+				return fmt.Errorf("%s: status %d", path, res.StatusCode)
+			}
+			return nil
 		}
-		defer res.Body.Close()
-		io.Copy(io.Discard, res.Body)
-		if res.StatusCode != http.StatusOK {
-			return fmt.Errorf("results: status %d", res.StatusCode)
-		}
-		return nil
 	}
 	rawTime, err := median(5, raw)
 	if err != nil {
 		return err
 	}
-	resTime, err := median(5, results)
+	resTime, err := median(5, get("/results"))
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "krslab bench results: %d responses x %d answers, PostgreSQL fsync=%s, median of 5\n", responses, len(answeredOutcomes), fsync)
+	timelineTime, err := median(5, get("/plots/timeline.png"))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "krslab bench results: %d responses x %d answers over %d days, PostgreSQL fsync=%s, median of 5\n",
+		responses, len(answeredOutcomes), days, fsync)
 	fmt.Fprintf(stdout, "  raw GROUP BY arm, outcome, value   %8.1f ms\n", ms(rawTime))
 	fmt.Fprintf(stdout, "  GET /results (all statistics)      %8.1f ms\n", ms(resTime))
-	fmt.Fprintf(stdout, "results_ratio=%.2f\n", resTime.Seconds()/rawTime.Seconds())
+	fmt.Fprintf(stdout, "  GET /plots/timeline.png            %8.1f ms\n", ms(timelineTime))
+	fmt.Fprintf(stdout, "results_ratio=%.2f timeline_ratio=%.2f\n", resTime.Seconds()/rawTime.Seconds(), timelineTime.Seconds()/resTime.Seconds())
 	return nil
 }
 
