@@ -54,8 +54,6 @@ type Store interface {
 	// RecordLooks stores a look at sequential p-values and returns, per look, the minimum
 	// over every look recorded so far (this one included).
 	RecordLooks(ctx context.Context, experimentID int64, looks []Look) ([]float64, error)
-	// AnswerDays lists the UTC days on which any of the outcomes was answered.
-	AnswerDays(ctx context.Context, experimentID int64, outcomes []string) ([]time.Time, error)
 
 	CreateAPIKey(ctx context.Context, k *APIKey, audit AuditEntry) error
 	APIKeys(ctx context.Context) ([]APIKey, error)
