@@ -3,13 +3,10 @@ package api_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"image/png"
 	"math"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -52,22 +49,12 @@ type surveyDriversCase struct {
 // the control customers (found by the hash rule) and their answers over HTTP. /drivers must
 // give every expected number to 1e-6 relative (1e-9 absolute), in the order asked.
 func TestDriversOfSurveyCasesThroughHTTP(t *testing.T) {
-	files, err := filepath.Glob("../../shared/testdata/survey/*.json")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("survey cases missing: %v %v", files, err)
-	}
 	e := newEnv(t)
 	doc := loadOpenAPI(t)
-	for i, file := range files {
-		raw, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for i, f := range caseFiles(t, "survey") {
 		var c surveyDriversCase
-		if err := json.Unmarshal(raw, &c); err != nil {
-			t.Fatalf("%s: %v", file, err)
-		}
-		t.Run(filepath.Base(file), func(t *testing.T) {
+		f.decode(t, &c)
+		t.Run(f.name+".json", func(t *testing.T) {
 			sub := *e
 			sub.t = t
 			runDriversCase(t, &sub, doc, c, fmt.Sprintf("drv%d", i))

@@ -45,25 +45,12 @@ type refCase struct {
 // count, responses and covariates over HTTP. /results must reproduce every expected number
 // to 1e-6 relative (1e-9 absolute).
 func TestReferenceCasesThroughHTTP(t *testing.T) {
-	files, err := filepath.Glob("../../shared/testdata/stats/*.json")
-	if err != nil || len(files) < 2 {
-		t.Fatalf("reference cases missing: %v %v", files, err)
-	}
 	e := newEnv(t)
 	ran := 0
-	for _, file := range files {
-		if filepath.Base(file) == "power.json" {
-			continue
-		}
-		raw, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, f := range caseFiles(t, "stats") {
 		var c refCase
-		if err := json.Unmarshal(raw, &c); err != nil {
-			t.Fatalf("%s: %v", file, err)
-		}
-		t.Run(filepath.Base(file), func(t *testing.T) {
+		f.decode(t, &c)
+		t.Run(f.name+".json", func(t *testing.T) {
 			sub := *e
 			sub.t = t
 			runReferenceCase(t, &sub, c)
@@ -236,6 +223,41 @@ func postReferenceCase(t *testing.T, e *env, c refCase, d caseDesign) (caseResul
 }
 
 // compareOutcomes checks every expected number of every outcome's arms and comparisons.
+// caseFile is one reference case of ../shared/testdata, read.
+type caseFile struct {
+	name string // without .json
+	raw  []byte
+}
+
+// caseFiles reads every case of ../shared/testdata/<dir> (power.json, which holds no
+// analysis, aside); fewer than two is a missing folder, not a pass.
+func caseFiles(t *testing.T, dir string) []caseFile {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("../../shared/testdata", dir, "*.json"))
+	if err != nil || len(files) < 2 {
+		t.Fatalf("%s reference cases missing: %v %v", dir, files, err)
+	}
+	var out []caseFile
+	for _, file := range files {
+		if filepath.Base(file) == "power.json" {
+			continue
+		}
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, caseFile{name: strings.TrimSuffix(filepath.Base(file), ".json"), raw: raw})
+	}
+	return out
+}
+
+func (f caseFile) decode(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(f.raw, v); err != nil {
+		t.Fatalf("%s: %v", f.name, err)
+	}
+}
+
 // caseArms gives a reference case's arms, control first and the others by key, as the
 // request body of an experiment and as the domain arms the hash rule assigns.
 func caseArms(control string, weights map[string]float64) ([]map[string]any, []experiment.Arm) {
@@ -295,24 +317,12 @@ type surveyRefCase struct {
 // response_check) to 1e-6 relative (1e-9 absolute), and the recommendation's action, arm
 // and caveats.
 func TestSurveyCasesThroughHTTP(t *testing.T) {
-	files, err := filepath.Glob("../../shared/testdata/survey/*.json")
-	if err != nil || len(files) < 2 {
-		t.Fatalf("survey cases missing: %v %v", files, err)
-	}
 	e := newEnv(t)
-	for _, file := range files {
-		raw, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, f := range caseFiles(t, "survey") {
 		var c surveyRefCase
-		if err := json.Unmarshal(raw, &c); err != nil {
-			t.Fatalf("%s: %v", file, err)
-		}
-		if err := json.Unmarshal(raw, &c.refCase); err != nil { // its own expected block
-			t.Fatalf("%s: %v", file, err)
-		}
-		name := strings.TrimSuffix(filepath.Base(file), ".json")
+		f.decode(t, &c)
+		f.decode(t, &c.refCase) // its own expected block
+		name := f.name
 		t.Run(name, func(t *testing.T) {
 			sub := *e
 			sub.t = t
