@@ -75,6 +75,10 @@ func toError(err error) (*experiment.Error, int) {
 	return &experiment.Error{Code: experiment.Internal, Message: "internal error", Cause: err}, http.StatusInternalServerError
 }
 
+// ErrorOf is the domain error and HTTP status of any error of a handler, for the console's
+// pages, which show errors as HTML where the API answers JSON.
+func ErrorOf(err error) (*experiment.Error, int) { return toError(err) }
+
 func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return

@@ -94,11 +94,11 @@ func New(svc *experiment.Service, cfg Config) *echo.Echo {
 	e.GET("/metrics", s.metrics.handler())
 
 	v1 := e.Group("/v1", s.authenticate, checkParams)
-	read := s.allow(experiment.RoleAdmin, experiment.RoleEditor, experiment.RoleAnalyst)
-	edit := s.allow(experiment.RoleAdmin, experiment.RoleEditor)
-	ingest := s.allow(experiment.RoleAdmin, experiment.RoleIngest)
-	readAssign := s.allow(experiment.RoleAdmin, experiment.RoleAnalyst, experiment.RoleIngest)
-	results := s.allow(experiment.RoleAdmin, experiment.RoleEditor, experiment.RoleAnalyst)
+	read := s.allow(experiment.PermRead)
+	edit := s.allow(experiment.PermEdit)
+	ingest := s.allow(experiment.PermIngest)
+	readAssign := s.allow(experiment.PermAssignments)
+	results := s.allow(experiment.PermResults)
 
 	v1.GET("/outcomes", s.listOutcomes, read, query())
 	v1.GET("/outcomes/:outcome", s.getOutcome, read, query())
@@ -139,9 +139,9 @@ func New(svc *experiment.Service, cfg Config) *echo.Echo {
 	v1.GET("/alerts", s.listAlerts, read)
 	v1.GET("/alerts/:id", s.getAlert, read)
 	v1.POST("/alerts/:id/resolve", s.resolveAlert, edit)
-	v1.GET("/audit", s.audit, s.allow(experiment.RoleAdmin))
+	v1.GET("/audit", s.audit, s.allow(experiment.PermAdmin))
 	v1.POST(`/customers\:batch`, s.recordAttributes, ingest)
-	v1.DELETE("/customers/:customer", s.eraseCustomer, s.allow(experiment.RoleAdmin))
+	v1.DELETE("/customers/:customer", s.eraseCustomer, s.allow(experiment.PermAdmin))
 	return e
 }
 

@@ -27,6 +27,39 @@ func (r Role) Valid() bool {
 	return false
 }
 
+// Permission is what a route of the API or a form of the console needs. Each is granted to
+// some roles (API.md), here and nowhere else.
+type Permission int
+
+// The permissions.
+const (
+	PermRead        Permission = iota // experiments, outcomes, alerts
+	PermEdit                          // create and change experiments and outcomes, decide, resolve alerts
+	PermIngest                        // assignments, responses, covariates, attributes
+	PermAssignments                   // read assignments
+	PermResults                       // results, plots, exports, power
+	PermAdmin                         // audit log, erasure
+)
+
+var grants = map[Permission][]Role{
+	PermRead:        {RoleAdmin, RoleEditor, RoleAnalyst},
+	PermEdit:        {RoleAdmin, RoleEditor},
+	PermIngest:      {RoleAdmin, RoleIngest},
+	PermAssignments: {RoleAdmin, RoleAnalyst, RoleIngest},
+	PermResults:     {RoleAdmin, RoleEditor, RoleAnalyst},
+	PermAdmin:       {RoleAdmin},
+}
+
+// May reports whether a key of role r has permission p.
+func (r Role) May(p Permission) bool {
+	for _, g := range grants[p] {
+		if g == r {
+			return true
+		}
+	}
+	return false
+}
+
 // APIKey is a stored key; the secret itself is never stored, only its SHA-256.
 type APIKey struct {
 	ID        int64

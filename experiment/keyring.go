@@ -55,6 +55,35 @@ func (r *KeyRing) Authenticate(ctx context.Context, secret string) (APIKey, erro
 	return APIKey{}, Errorf(Unauthorized, "unknown or revoked API key")
 }
 
+// ByID returns the active key with this id: a console session holds its key's id, so a
+// revoked key ends its sessions as soon as the ring no longer holds it (within MaxAge).
+func (r *KeyRing) ByID(ctx context.Context, id int64) (APIKey, error) {
+	keys, at, err := r.ring().get(ctx)
+	if err != nil {
+		return APIKey{}, err
+	}
+	find := func(keys []APIKey) (APIKey, bool) {
+		for _, k := range keys {
+			if k.ID == id {
+				return k, true
+			}
+		}
+		return APIKey{}, false
+	}
+	if k, ok := find(keys); ok {
+		return k, nil
+	}
+	if r.now().Sub(at) >= r.MinGap {
+		if keys, _, err = r.ring().reload(ctx, at); err != nil {
+			return APIKey{}, err
+		}
+		if k, ok := find(keys); ok {
+			return k, nil
+		}
+	}
+	return APIKey{}, Errorf(Unauthorized, "the API key of this session was revoked")
+}
+
 // Invalidate makes the next call reload the keys (after a revocation in this process).
 func (r *KeyRing) Invalidate() {
 	r.ring().invalidate()

@@ -15,6 +15,8 @@ type Service struct {
 	Store Store
 	Now   func() time.Time
 	Keys  *KeyRing
+	// SessionIdle is how long a console session may go unused; 0 is DefaultSessionIdle.
+	SessionIdle time.Duration
 	// Webhooks decides where alert webhooks may point; the zero value allows public
 	// addresses only. The webhook worker must be given the same policy.
 	Webhooks WebhookPolicy

@@ -9,8 +9,9 @@
 -- node: every primary key, unique constraint and foreign key among them includes
 -- experiment_id, and every query of the service filters on it.
 --
--- Tables left out stay local on the coordinator: audit_log (low volume, read by admins)
--- and goose_db_version (the migration bookkeeping).
+-- Tables left out stay local on the coordinator: audit_log (low volume, read by admins),
+-- console_sessions and sign_in_links (the console's sign-ins) and goose_db_version (the
+-- migration bookkeeping).
 
 BEGIN;
 
