@@ -7,6 +7,8 @@ import (
 
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/krslab/krslab/stats/i18n"
 )
 
 // DistributionInput is one outcome per arm: a diverging stacked bar of the
@@ -29,6 +31,10 @@ type DistributionInput struct {
 	Unit    string
 	Axis    string
 	CILevel float64
+	// Bars only: the ends of the outcome's scale, e.g. 0 and 100 for a composite, so
+	// that the axis shows the whole scale and a bar reads against it; both 0 = the axis
+	// is fitted to the estimates and intervals.
+	AxisMin, AxisMax float64
 }
 
 // Segment is one answer category of a stacked bar. Side places it: -1 left
@@ -79,14 +85,14 @@ func (l armLayout) y(i int) vg.Length { return l.top - (vg.Length(i)+0.5)*l.rowH
 
 func drawDistribution(c draw.Canvas, in DistributionInput, lang string) {
 	if len(in.Arms) == 0 {
-		message(c, in.Title, tr(lang, "No answers to show yet."))
+		message(c, in.Title, i18n.T(lang, "plot.distribution.empty"))
 		return
 	}
 	pad := vg.Points(16)
 	stacked := in.Segments != nil
-	sub := tr(lang, "Share of answers per arm; the neutral middle is centred on 0.")
+	sub := i18n.T(lang, "plot.distribution.subtitle.stacked")
 	if !stacked {
-		sub = tr(lang, "Per arm, with %s confidence interval.", percentLevel(in.CILevel, lang))
+		sub = i18n.T(lang, "plot.distribution.subtitle.bars", ciLevel(in.CILevel, lang))
 	}
 	top := header(c, pad, in.Title, sub)
 	small := sans(smallSize(c), false, colText)
@@ -110,19 +116,15 @@ func drawDistribution(c draw.Canvas, in DistributionInput, lang string) {
 			texts[i] = a.Summary
 		case finite(a.Estimate, a.Low, a.High):
 			d := decimalsFor(math.Max(math.Abs(a.Low), math.Abs(a.High)))
-			sep := ", "
-			if lang == Dutch {
-				sep = "; "
-			}
-			texts[i] = num(a.Estimate, d, lang) + in.Unit + " [" + num(a.Low, d, lang) + sep + num(a.High, d, lang) + "]"
+			texts[i] = i18n.Num(a.Estimate, d, lang) + in.Unit + " " + i18n.Interval(a.Low, a.High, d, lang)
 		case finite(a.Estimate):
-			texts[i] = num(a.Estimate, decimalsFor(a.Estimate), lang) + in.Unit
+			texts[i] = i18n.Num(a.Estimate, decimalsFor(a.Estimate), lang) + in.Unit
 		}
 	}
 	var labelW, textW vg.Length
 	bold := sans(bodySize(c), true, colText)
 	for i, a := range in.Arms {
-		labelW = max(labelW, bold.Width(a.Arm), small.Width(nLabel(a.N)))
+		labelW = max(labelW, bold.Width(a.Arm), small.Width(nLabel(a.N, lang)))
 		textW = max(textW, body.Width(texts[i]))
 	}
 	width := c.Max.X - c.Min.X - 2*pad
@@ -150,7 +152,7 @@ func drawDistribution(c draw.Canvas, in DistributionInput, lang string) {
 		c.FillText(align(bold, draw.XLeft, draw.YCenter), vg.Point{X: c.Min.X + pad, Y: ly}, fit(bold, a.Arm, labelW))
 		if twoLines {
 			c.FillText(align(sans(smallSize(c), false, colMuted), draw.XLeft, draw.YCenter),
-				vg.Point{X: c.Min.X + pad, Y: y - bold.Font.Size*0.7}, nLabel(a.N))
+				vg.Point{X: c.Min.X + pad, Y: y - bold.Font.Size*0.7}, nLabel(a.N, lang))
 		}
 		c.FillText(align(body, draw.XLeft, draw.YCenter), vg.Point{X: l.right, Y: y}, fit(body, texts[i], textW))
 	}
@@ -161,8 +163,8 @@ func drawDistribution(c draw.Canvas, in DistributionInput, lang string) {
 	}
 }
 
-// nLabel is "n = 412".
-func nLabel(n int64) string { return fmt.Sprintf("n = %d", n) }
+// nLabel is "n = 412", "n = 1,873".
+func nLabel(n int64, lang string) string { return i18n.T(lang, "plot.n", i18n.Count(n, lang)) }
 
 // segmentColours shades each side from dark (far from the middle) to
 // light (near it); the middle is grey.
@@ -226,7 +228,7 @@ func drawStacked(c draw.Canvas, l armLayout, in DistributionInput, lang string) 
 	}
 	reach = math.Min(1, math.Ceil(reach*10+0.2)/10)
 	sx := scaleX{lo: -reach, hi: reach, c: l.area}
-	drawPercentAxis(c, l, sx, tr(lang, "Share of answers"), lang)
+	drawPercentAxis(c, l, sx, i18n.T(lang, "plot.distribution.axis.share"), lang)
 
 	// Zero first: the bars hide it, so it never crosses a percentage.
 	zero := sx.at(0)
@@ -239,7 +241,7 @@ func drawStacked(c draw.Canvas, l armLayout, in DistributionInput, lang string) 
 		y := l.y(i)
 		if a.N == 0 {
 			ts := align(sans(l.size, false, colMuted), draw.XCenter, draw.YCenter)
-			msg := tr(lang, "no answers")
+			msg := i18n.T(lang, "plot.no_answers")
 			rect(c, colWhite, zero-ts.Width(msg)/2-4, y-ts.Font.Size, zero+ts.Width(msg)/2+4, y+ts.Font.Size)
 			c.FillText(ts, vg.Point{X: zero, Y: y}, msg)
 			continue
@@ -255,7 +257,7 @@ func drawStacked(c draw.Canvas, l armLayout, in DistributionInput, lang string) 
 			x0, x1 := sx.at(x), sx.at(x+w)
 			rect(c, cols[k], x0, y-barH/2, x1, y+barH/2)
 			line(c, colWhite, 0.8, x1, y-barH/2, x1, y+barH/2)
-			pct := fmt.Sprintf("%.0f%%", 100*w)
+			pct := i18n.Percent(w, 0, lang)
 			if x1-x0 > label.Width(pct)+4 && barH > label.Font.Size*1.2 {
 				ts := align(label, draw.XCenter, draw.YCenter)
 				if dark(cols[k]) {
@@ -275,7 +277,7 @@ func drawPercentAxis(c draw.Canvas, l armLayout, sx scaleX, title, lang string) 
 	for _, t := range niceTicks(sx.lo, sx.hi) {
 		x := sx.at(t)
 		line(c, colGrid, 0.6, x, l.area.Min.Y, x, l.area.Max.Y)
-		c.FillText(tick, vg.Point{X: x, Y: l.tickY}, num(math.Abs(100*t), 0, lang)+"%")
+		c.FillText(tick, vg.Point{X: x, Y: l.tickY}, i18n.Percent(math.Abs(t), 0, lang))
 	}
 	line(c, colAxis, 0.8, l.area.Min.X, l.area.Min.Y, l.area.Max.X, l.area.Min.Y)
 	c.FillText(align(sans(smallSize(c), false, colText), draw.XCenter, draw.YBottom),
@@ -291,15 +293,21 @@ func drawBars(c draw.Canvas, l armLayout, in DistributionInput, lang string) {
 			}
 		}
 	}
-	if hi == lo {
-		hi = lo + 1
-	}
-	m := 0.05 * (hi - lo)
-	if lo < 0 {
-		lo -= m
-	}
-	if hi > 0 {
-		hi += m
+	if in.AxisMax > in.AxisMin {
+		// The scale's ends, or beyond them where an interval is (a t interval of very
+		// few answers can be).
+		lo, hi = math.Min(lo, in.AxisMin), math.Max(hi, in.AxisMax)
+	} else {
+		if hi == lo {
+			hi = lo + 1
+		}
+		m := 0.05 * (hi - lo)
+		if lo < 0 {
+			lo -= m
+		}
+		if hi > 0 {
+			hi += m
+		}
 	}
 	sx := scaleX{lo: lo, hi: hi, c: l.area}
 	ticks := niceTicks(lo, hi)
@@ -308,7 +316,7 @@ func drawBars(c draw.Canvas, l armLayout, in DistributionInput, lang string) {
 	for _, t := range ticks {
 		x := sx.at(t)
 		line(c, colGrid, 0.6, x, l.area.Min.Y, x, l.area.Max.Y)
-		c.FillText(tick, vg.Point{X: x, Y: l.tickY}, num(t, dec, lang))
+		c.FillText(tick, vg.Point{X: x, Y: l.tickY}, i18n.Num(t, dec, lang))
 	}
 	line(c, colAxis, 0.8, l.area.Min.X, l.area.Min.Y, l.area.Max.X, l.area.Min.Y)
 	c.FillText(align(sans(smallSize(c), false, colText), draw.XCenter, draw.YBottom),
@@ -319,7 +327,7 @@ func drawBars(c draw.Canvas, l armLayout, in DistributionInput, lang string) {
 	for i, a := range in.Arms {
 		y := l.y(i)
 		if a.N == 0 || !finite(a.Estimate) {
-			c.FillText(align(sans(l.size, false, colMuted), draw.XLeft, draw.YCenter), vg.Point{X: zero + 4, Y: y}, tr(lang, "no answers"))
+			c.FillText(align(sans(l.size, false, colMuted), draw.XLeft, draw.YCenter), vg.Point{X: zero + 4, Y: y}, i18n.T(lang, "plot.no_answers"))
 			continue
 		}
 		col := colControl

@@ -6,8 +6,10 @@
 //
 // The package knows nothing about experiments: callers (api/report) hand it
 // small input types with labels already translated and numbers already in
-// the unit they want shown. The package translates only its own fixed texts
-// (titles, legends, axis names) by Options.Lang.
+// the unit they want shown. Its own fixed texts (titles, legends, axis names)
+// and every number it writes come from stats/i18n in Options.Lang, the same
+// catalogue and formats as the report's, so a figure and the page around it
+// agree to the sign and the decimal comma.
 //
 // Undefined numbers are NaN, as in package stats; a row or point with NaN
 // is drawn as "insufficient data" or left out, never as zero.
@@ -20,5 +22,6 @@
 // Sizes are in CSS pixels (1 px = 0.75 pt). A PNG has exactly Width x Height
 // pixels times Options.Scale; an SVG declares width="Wpx" height="Hpx" with a
 // viewBox in points. Fonts are gonum/plot's embedded Liberation Sans, so text
-// metrics, and with them the layout, do not depend on the machine.
+// metrics, and with them the layout, do not depend on the machine; a PNG's text
+// is kerned at the size it is drawn (see rasterCanvas).
 package plot

@@ -1,13 +1,14 @@
 package plot
 
 import (
-	"fmt"
 	"image/color"
 	"math"
 
 	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/krslab/krslab/stats/i18n"
 )
 
 // DriversInput is the priority matrix of a drivers question: every driver of an outcome
@@ -37,42 +38,6 @@ type DriverPoint struct {
 	Share float64 // its share of R², 0..1
 }
 
-// driversDutch translates the priority matrix's texts; the English text is the key.
-var driversDutch = map[string]string{
-	"What moves %s: priority matrix": "Wat beweegt %s: prioriteitenmatrix",
-	"Each driver by its current score and its share of the explained variance (R²) of %s, among the control arm's customers. Dashed lines at the averages; top left is where an intervention pays off most.": "Elke driver naar de huidige score en zijn aandeel in de verklaarde variantie (R²) van %s, onder de klanten in de controlegroep. Stippellijnen op de gemiddelden; linksboven levert een interventie het meest op.",
-	"Cannot tell yet what moves %s: %d control customers answered it and every driver, and the regression needs more than %d, with answers that differ.":                                                     "Nog niet te zeggen wat %s beweegt: %d klanten in de controlegroep beantwoordden die en elke driver, en de regressie heeft er meer dan %d nodig, met antwoorden die verschillen.",
-	"Current score: mean in the control arm":                               "Huidige score: gemiddelde in de controlegroep",
-	"Current score: mean in the control arm, 0–100 of each driver's scale": "Huidige score: gemiddelde in de controlegroep, 0–100 van de eigen schaal",
-	"Importance: share of R²":                                              "Belang: aandeel in R²",
-	"Share of R²":                                                          "Aandeel in R²",
-	"Current score":                                                        "Huidige score",
-	"Current score (0–100)":                                                "Huidige score (0–100)",
-	"n = %d control customers with every answer · R² = %s (adjusted %s) · importance: Johnson's relative weights, which add up to R²": "n = %d klanten in de controlegroep met alle antwoorden · R² = %s (gecorrigeerd %s) · belang: relatieve gewichten volgens Johnson, die samen R² zijn",
-	"Improve first":              "Eerst verbeteren",
-	"Keep":                       "Vasthouden",
-	"Monitor":                    "In de gaten houden",
-	"Less urgent":                "Minder urgent",
-	"important, low score":       "belangrijk, lage score",
-	"important, high score":      "belangrijk, hoge score",
-	"less important, low score":  "minder belangrijk, lage score",
-	"less important, high score": "minder belangrijk, hoge score",
-}
-
-// trd translates a text of the priority matrix.
-func trd(lang, en string, args ...any) string {
-	s := en
-	if lang == Dutch {
-		if nl, ok := driversDutch[en]; ok {
-			s = nl
-		}
-	}
-	if len(args) > 0 {
-		return fmt.Sprintf(s, args...)
-	}
-	return s
-}
-
 // Drivers draws the priority matrix.
 func Drivers(in DriversInput, opt Options) ([]byte, error) {
 	return render(opt, func(c draw.Canvas, lang string) { drawDrivers(c, in, lang) })
@@ -83,16 +48,18 @@ type quadrant struct {
 	top, right bool
 }
 
-func (q quadrant) caption() (string, string) {
+// caption is the quadrant's name and what puts a driver in it.
+func (q quadrant) caption(lang string) (string, string) {
+	id := "plot.drivers.less_urgent"
 	switch {
 	case q.top && !q.right:
-		return "Improve first", "important, low score"
+		id = "plot.drivers.improve"
 	case q.top:
-		return "Keep", "important, high score"
+		id = "plot.drivers.keep"
 	case !q.right:
-		return "Monitor", "less important, low score"
+		id = "plot.drivers.monitor"
 	}
-	return "Less urgent", "less important, high score"
+	return i18n.T(lang, id), i18n.T(lang, id+".sub")
 }
 
 // colour: the hue says the score (vermillion low, blue high), the strength the
@@ -128,7 +95,7 @@ func (b box) inside(o box) bool {
 }
 
 func drawDrivers(c draw.Canvas, in DriversInput, lang string) {
-	title := trd(lang, "What moves %s: priority matrix", in.Outcome)
+	title := i18n.T(lang, "plot.drivers.title", in.Outcome)
 	var pts []DriverPoint
 	for _, p := range in.Points {
 		if finite(p.Score, p.Share) {
@@ -136,15 +103,14 @@ func drawDrivers(c draw.Canvas, in DriversInput, lang string) {
 		}
 	}
 	if len(pts) == 0 || !finite(in.RSquared) {
-		wrappedMessage(c, title, trd(lang, "Cannot tell yet what moves %s: %d control customers answered it and every driver, and the regression needs more than %d, with answers that differ.",
-			in.Outcome, in.N, len(in.Points)+1))
+		wrappedMessage(c, title, i18n.T(lang, "plot.drivers.empty", in.Outcome, i18n.Count(in.N, lang), len(in.Points)+1))
 		return
 	}
 	pad := vg.Points(16)
 	// A small figure (a thumbnail, a dashboard tile) keeps the matrix and drops the
 	// explanations: the subtitle, the captions' second lines and most of the footnote.
 	compact := c.Max.Y-c.Min.Y < 330 || c.Max.X-c.Min.X < 450
-	subtitle := trd(lang, "Each driver by its current score and its share of the explained variance (R²) of %s, among the control arm's customers. Dashed lines at the averages; top left is where an intervention pays off most.", in.Outcome)
+	subtitle := i18n.T(lang, "plot.drivers.subtitle", in.Outcome)
 	if compact {
 		subtitle = ""
 	}
@@ -154,14 +120,10 @@ func drawDrivers(c draw.Canvas, in DriversInput, lang string) {
 
 	// Bottom: the footnote, the x axis title and the tick labels.
 	bottom := c.Min.Y + pad
-	adj := "–"
-	if finite(in.AdjRSquared) {
-		adj = num(in.AdjRSquared, 3, lang)
-	}
-	footnote := trd(lang, "n = %d control customers with every answer · R² = %s (adjusted %s) · importance: Johnson's relative weights, which add up to R²",
-		in.N, num(in.RSquared, 3, lang), adj)
+	n, r2 := i18n.Count(in.N, lang), i18n.Num(in.RSquared, 3, lang)
+	footnote := i18n.T(lang, "plot.drivers.footnote", n, r2, i18n.Num(in.AdjRSquared, 3, lang))
 	if compact {
-		footnote = fmt.Sprintf("n = %d · R² = %s", in.N, num(in.RSquared, 3, lang))
+		footnote = i18n.T(lang, "plot.drivers.footnote.short", n, r2)
 	}
 	note := wrap(small, footnote, c.Max.X-c.Min.X-2*pad)
 	for i := len(note) - 1; i >= 0; i-- {
@@ -208,7 +170,7 @@ func drawDrivers(c draw.Canvas, in DriversInput, lang string) {
 	yDec := max(tickDecimals(yTicks)-2, 0)
 	tickW := vg.Length(0)
 	for _, t := range yTicks {
-		tickW = max(tickW, small.Width(num(100*t, yDec, lang)+"%"))
+		tickW = max(tickW, small.Width(i18n.Percent(t, yDec, lang)))
 	}
 	rot := align(small, draw.XCenter, draw.YTop)
 	rot.Rotation = math.Pi / 2
@@ -216,9 +178,9 @@ func drawDrivers(c draw.Canvas, in DriversInput, lang string) {
 	area := c
 	area.Min.X, area.Max.X = left, c.Max.X-pad
 	area.Min.Y, area.Max.Y = bottom, top-4
-	yTitle := trd(lang, "Importance: share of R²")
+	yTitle := i18n.T(lang, "plot.drivers.axis.y")
 	if compact {
-		yTitle = trd(lang, "Share of R²")
+		yTitle = i18n.T(lang, "plot.drivers.axis.y.short")
 	}
 	c.FillText(rot, vg.Point{X: c.Min.X + pad - small.Font.Size*0.2, Y: (area.Min.Y + area.Max.Y) / 2}, fit(small, yTitle, area.Max.Y-area.Min.Y))
 	sx := scaleX{lo: xlo, hi: xhi, c: area}
@@ -236,31 +198,31 @@ func drawDrivers(c draw.Canvas, in DriversInput, lang string) {
 	for _, t := range yTicks {
 		y := sy(t)
 		line(c, colGrid, 0.6, area.Min.X, y, area.Max.X, y)
-		c.FillText(align(muted, draw.XRight, draw.YCenter), vg.Point{X: area.Min.X - 4, Y: y}, num(100*t, yDec, lang)+"%")
+		c.FillText(align(muted, draw.XRight, draw.YCenter), vg.Point{X: area.Min.X - 4, Y: y}, i18n.Percent(t, yDec, lang))
 	}
 	xTicks := niceTicks(xlo, xhi)
 	xDec := tickDecimals(xTicks)
 	xTicks = everyNth(xTicks, func(a, b float64) bool {
-		return sx.at(b)-sx.at(a) >= max(small.Width(num(a, xDec, lang)), small.Width(num(b, xDec, lang)))+small.Font.Size*1.5
+		return sx.at(b)-sx.at(a) >= max(small.Width(i18n.Num(a, xDec, lang)), small.Width(i18n.Num(b, xDec, lang)))+small.Font.Size*1.5
 	})
 	for _, t := range xTicks {
 		x := sx.at(t)
 		line(c, colGrid, 0.6, x, area.Min.Y, x, area.Max.Y)
-		c.FillText(align(muted, draw.XCenter, draw.YBottom), vg.Point{X: x, Y: tickY}, num(t, xDec, lang))
+		c.FillText(align(muted, draw.XCenter, draw.YBottom), vg.Point{X: x, Y: tickY}, i18n.Num(t, xDec, lang))
 	}
 	line(c, colAxis, 0.8, area.Min.X, area.Min.Y, area.Max.X, area.Min.Y)
 	line(c, colAxis, 0.8, area.Min.X, area.Min.Y, area.Min.X, area.Max.Y)
-	xTitle := "Current score: mean in the control arm"
+	xTitle := "plot.drivers.axis.x"
 	switch {
 	case compact && in.Rescaled:
-		xTitle = "Current score (0–100)"
+		xTitle = "plot.drivers.axis.x.rescaled_short"
 	case compact:
-		xTitle = "Current score"
+		xTitle = "plot.drivers.axis.x.short"
 	case in.Rescaled:
-		xTitle = "Current score: mean in the control arm, 0–100 of each driver's scale"
+		xTitle = "plot.drivers.axis.x.rescaled"
 	}
 	c.FillText(align(small, draw.XCenter, draw.YBottom), vg.Point{X: (area.Min.X + area.Max.X) / 2, Y: axisTitleY},
-		fit(small, trd(lang, xTitle), c.Max.X-c.Min.X-2*pad))
+		fit(small, i18n.T(lang, xTitle), c.Max.X-c.Min.X-2*pad))
 
 	// Quadrant lines at the averages.
 	line(c, colAxis, 0.9, mx, area.Min.Y, mx, area.Max.Y, 4, 3)
@@ -275,8 +237,7 @@ func drawDrivers(c draw.Canvas, in DriversInput, lang string) {
 		quadrants = nil // no room: the tint still marks where to improve first
 	}
 	for _, q := range quadrants {
-		head, sub := q.caption()
-		head, sub = trd(lang, head), trd(lang, sub)
+		head, sub := q.caption(lang)
 		hs := sans(capSize, true, lerp(q.colour(), colText, 0.25))
 		ss := sans(smallSize(c)*0.95, false, colMuted)
 		if compact {

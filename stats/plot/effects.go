@@ -7,6 +7,8 @@ import (
 	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/krslab/krslab/stats/i18n"
 )
 
 // EffectsInput is the forest plot: one row per outcome and treatment arm.
@@ -67,14 +69,14 @@ func Effects(in EffectsInput, opt Options) ([]byte, error) {
 }
 
 func drawEffects(c draw.Canvas, in EffectsInput, lang string) {
-	title := tr(lang, "Effect of each arm versus control")
+	title := i18n.T(lang, "plot.effects.title")
 	if len(in.Rows) == 0 {
-		message(c, title, tr(lang, "No comparisons to show yet."))
+		message(c, title, i18n.T(lang, "plot.no_comparisons"))
 		return
 	}
 	pad := vg.Points(16)
-	level := percentLevel(in.CILevel, lang)
-	top := header(c, pad, title, tr(lang, "Standardized effect (difference ÷ standard deviation), %s CI. Labels give the raw difference. Filled: significant after correction.", level))
+	level := ciLevel(in.CILevel, lang)
+	top := header(c, pad, title, i18n.T(lang, "plot.effects.subtitle", level))
 	small := sans(smallSize(c), false, colText)
 	margins, adjusted := false, false
 	for _, r := range in.Rows {
@@ -82,13 +84,13 @@ func drawEffects(c draw.Canvas, in EffectsInput, lang string) {
 		adjusted = adjusted || r.Adjusted
 	}
 	legend := []legendItem{
-		{markItem(colBetter, true), tr(lang, "better, significant")},
-		{markItem(colWorse, true), tr(lang, "worse, significant")},
-		{markItem(tint(colBetter, 0.45), false), tr(lang, "leaning better, not significant")},
-		{markItem(tint(colWorse, 0.45), false), tr(lang, "leaning worse, not significant")},
+		{markItem(colBetter, true), i18n.T(lang, "plot.effects.better")},
+		{markItem(colWorse, true), i18n.T(lang, "plot.effects.worse")},
+		{markItem(tint(colBetter, 0.45), false), i18n.T(lang, "plot.effects.leaning_better")},
+		{markItem(tint(colWorse, 0.45), false), i18n.T(lang, "plot.effects.leaning_worse")},
 	}
 	if margins {
-		legend = append(legend, legendItem{marginItem, tr(lang, "guardrail margin")})
+		legend = append(legend, legendItem{marginItem, i18n.T(lang, "plot.effects.margin")})
 	}
 	top = drawLegend(c, legend, c.Min.X+pad, top-small.Font.Size*0.6, c.Max.X-pad, small) - 2
 
@@ -99,10 +101,10 @@ func drawEffects(c draw.Canvas, in EffectsInput, lang string) {
 	notes := []string{in.Note}
 	compact := c.Max.Y-c.Min.Y < 330 || c.Max.X-c.Min.X < 450
 	if adjusted && !compact {
-		notes = append(notes, tr(lang, "† Adjusted for the customers' values from before the experiment (CUPED): the effect the verdict rests on."))
+		notes = append(notes, i18n.T(lang, "plot.effects.note.cuped"))
 	}
 	if margins && !compact {
-		notes = append(notes, tr(lang, "Dashed tick: a guardrail's margin, standardized like its effect; held when the one-sided %s bound of the effect stays inside it.", level))
+		notes = append(notes, i18n.T(lang, "plot.effects.note.margin", level))
 	}
 	var note []string
 	for _, n := range notes {
@@ -153,7 +155,7 @@ func drawEffects(c draw.Canvas, in EffectsInput, lang string) {
 		if finite(r.Diff, r.Low, r.High) {
 			rawText[i] = rawDiff(r, lang)
 		} else {
-			rawText[i] = tr(lang, "insufficient data")
+			rawText[i] = i18n.T(lang, "plot.insufficient")
 		}
 		rawW = max(rawW, body.Width(rawText[i]))
 	}
@@ -190,11 +192,11 @@ func drawEffects(c draw.Canvas, in EffectsInput, lang string) {
 	for _, t := range ticks {
 		x := sx.at(t)
 		line(c, colGrid, 0.6, x, area.Min.Y, x, area.Max.Y)
-		c.FillText(tickSty, vg.Point{X: x, Y: tickY}, signed(t, dec, lang))
+		c.FillText(tickSty, vg.Point{X: x, Y: tickY}, i18n.Signed(t, dec, lang))
 	}
 	line(c, colAxis, 0.8, area.Min.X, area.Min.Y, area.Max.X, area.Min.Y)
 	c.FillText(align(sans(smallSize(c), false, colText), draw.XCenter, draw.YBottom),
-		vg.Point{X: (area.Min.X + area.Max.X) / 2, Y: axisTitleY}, tr(lang, "Standardized effect (0 = no difference)"))
+		vg.Point{X: (area.Min.X + area.Max.X) / 2, Y: axisTitleY}, i18n.T(lang, "plot.effects.axis"))
 
 	// Zebra bands first, so the zero line stays on top of them.
 	for i, l := range lines {
@@ -230,7 +232,7 @@ func drawEffects(c draw.Canvas, in EffectsInput, lang string) {
 		drawMargin(c, sx, r, y, rowH)
 		if !finite(r.Std, r.StdLow, r.StdHigh) {
 			c.FillText(align(sans(size*0.9, false, colMuted), draw.XLeft, draw.YCenter),
-				vg.Point{X: zero + size*0.6, Y: y}, tr(lang, "insufficient data"))
+				vg.Point{X: zero + size*0.6, Y: y}, i18n.T(lang, "plot.insufficient"))
 			continue
 		}
 		drawInterval(c, sx, r, y, size)
@@ -321,11 +323,7 @@ func fitLabel(s text.Style, r EffectRow, w vg.Length) string {
 // rawDiff is "+0.31 [0.12, 0.50]" (nl: "+0,31 [0,12; 0,50]") plus the unit.
 func rawDiff(r EffectRow, lang string) string {
 	d := decimalsFor(math.Max(math.Abs(r.Low), math.Abs(r.High)))
-	sep := ", "
-	if lang == Dutch {
-		sep = "; "
-	}
-	s := signed(r.Diff, d, lang) + " [" + num(r.Low, d, lang) + sep + num(r.High, d, lang) + "]" + r.Unit
+	s := i18n.Signed(r.Diff, d, lang) + " " + i18n.Interval(r.Low, r.High, d, lang) + r.Unit
 	if r.Adjusted {
 		s += " †"
 	}

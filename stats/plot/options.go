@@ -10,15 +10,18 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/krslab/krslab/stats/i18n"
 )
 
-// Formats and languages.
+// Formats and languages (the languages of stats/i18n, named here too for callers that
+// set Options.Lang).
 const (
 	PNG = "png"
 	SVG = "svg"
 
-	English = "en"
-	Dutch   = "nl"
+	English = i18n.English
+	Dutch   = i18n.Dutch
 )
 
 // Default and allowed figure sizes, in CSS pixels.
@@ -81,9 +84,7 @@ func (o Options) Validate() error {
 	default:
 		errs = append(errs, FieldError{"format", fmt.Sprintf("must be png or svg (got %q)", o.Format)})
 	}
-	switch o.Lang {
-	case "", English, Dutch:
-	default:
+	if o.Lang != "" && !i18n.Valid(o.Lang) {
 		errs = append(errs, FieldError{"lang", fmt.Sprintf("must be en or nl (got %q)", o.Lang)})
 	}
 	if o.Scale < 0 || o.Scale > MaxScale {
@@ -162,7 +163,7 @@ func render(opt Options, drawFn func(c draw.Canvas, lang string)) ([]byte, error
 	case SVG:
 		c = vgsvg.New(w, h)
 	default:
-		c = vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(96*opt.Scale))}
+		c = rasterCanvas{vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(96*opt.Scale))}}
 	}
 	dc := draw.New(c)
 	dc.SetColor(colWhite)

@@ -52,28 +52,41 @@ func sampleScale() DistributionInput {
 	segs := []Segment{{"1", -1}, {"2", -1}, {"3", -1}, {"4", 0}, {"5", 1}, {"6", 1}, {"7", 1}}
 	return DistributionInput{Title: "Satisfaction: How satisfied are you with our organisation?", Segments: segs,
 		Arms: []ArmDistribution{
-			{Arm: "control", N: 412, Shares: []float64{.05, .07, .12, .2, .25, .2, .11}, Summary: "mean 4.62"},
-			{Arm: "callback", N: 398, Shares: []float64{.03, .05, .08, .16, .26, .26, .16}, Summary: "mean 5.01"},
-			{Arm: "letter", N: 405, Shares: []float64{.05, .06, .11, .21, .26, .19, .12}, Summary: "mean 4.66"},
+			{Arm: "Usual handling", N: 412, Shares: []float64{.05, .07, .12, .2, .25, .2, .11}, Summary: "mean 4.62"},
+			{Arm: "Personal call", N: 398, Shares: []float64{.03, .05, .08, .16, .26, .26, .16}, Summary: "mean 5.01"},
+			{Arm: "Personal letter", N: 211, Shares: []float64{.05, .06, .11, .21, .26, .19, .12}, Summary: "mean 4.66"},
 		}}
 }
 
+// sampleNet is in Dutch, as the report hands it to a Dutch figure; the arms are named as
+// the team named them.
 func sampleNet() DistributionInput {
-	return DistributionInput{Title: "NPS: How likely are you to recommend us to friends or family?",
-		Segments: []Segment{{"Detractors (0–6)", -1}, {"Passives (7–8)", 0}, {"Promoters (9–10)", 1}},
+	return DistributionInput{Title: "NPS: Hoe waarschijnlijk is het dat je ons aanbeveelt aan vrienden of familie?",
+		Segments: []Segment{{"Criticasters (0–6)", -1}, {"Passieven (7–8)", 0}, {"Promotors (9–10)", 1}},
 		Arms: []ArmDistribution{
-			{Arm: "control", N: 410, Shares: []float64{.31, .42, .27}, Summary: "NPS −4.0"},
-			{Arm: "callback", N: 401, Shares: []float64{.25, .41, .34}, Summary: "NPS +9.0"},
-			{Arm: "letter", N: 0, Shares: []float64{0, 0, 0}, Summary: ""},
+			{Arm: "Standaardantwoord", N: 1873, Shares: []float64{.31, .42, .27}, Summary: "NPS −4,0"},
+			{Arm: "Terugbellen", N: 1211, Shares: []float64{.25, .41, .34}, Summary: "NPS +9,0"},
+			{Arm: "Brief", N: 0, Shares: []float64{0, 0, 0}, Summary: ""},
 		}}
 }
 
 func sampleBars() DistributionInput {
 	return DistributionInput{Title: "Complaint repeated", Unit: "%", Axis: "Rate (%)", CILevel: 0.95,
 		Arms: []ArmDistribution{
-			{Arm: "control", N: 410, Estimate: 18.2, Low: 14.5, High: 21.9},
-			{Arm: "callback", N: 401, Estimate: 15.0, Low: 11.5, High: 18.5},
-			{Arm: "letter", N: 1, Estimate: 100, Low: math.NaN(), High: math.NaN()},
+			{Arm: "Usual handling", N: 410, Estimate: 18.2, Low: 14.5, High: 21.9},
+			{Arm: "Personal call", N: 401, Estimate: 15.0, Low: 11.5, High: 18.5},
+			{Arm: "Personal letter", N: 1, Estimate: 100, Low: math.NaN(), High: math.NaN()},
+		}}
+}
+
+// sampleComposite is the KRS, a composite: its axis is the whole 0–100 scale.
+func sampleComposite() DistributionInput {
+	return DistributionInput{Title: "KRS: KlantRelatieScore (satisfaction, trust, love)", Axis: "Mean score (0–100)", CILevel: 0.95,
+		AxisMin: 0, AxisMax: 100,
+		Arms: []ArmDistribution{
+			{Arm: "Usual handling", N: 412, Estimate: 61.2, Low: 59.4, High: 63.0},
+			{Arm: "Personal call", N: 398, Estimate: 66.0, Low: 64.1, High: 67.9},
+			{Arm: "Personal letter", N: 211, Estimate: 62.1, Low: 59.6, High: 64.6},
 		}}
 }
 
@@ -83,7 +96,8 @@ func sampleTimeline() TimelineInput {
 	in.Title = "KRS"
 	in.Unit = "points"
 	in.CILevel = 0.95
-	for a, arm := range []string{"callback", "letter"} {
+	in.Control = "Usual handling"
+	for a, arm := range []string{"Personal call", "Personal letter"} {
 		s := TimelineSeries{Arm: arm}
 		for d := 0; d < 21; d++ {
 			n := float64(30 * (d + 1))

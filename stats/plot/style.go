@@ -3,7 +3,6 @@ package plot
 import (
 	"image/color"
 	"math"
-	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -11,6 +10,8 @@ import (
 	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/krslab/krslab/stats/i18n"
 )
 
 // Colours. Better/worse use the Okabe-Ito blue and vermillion, which stay
@@ -126,26 +127,17 @@ func wrap(s text.Style, txt string, w vg.Length) []string {
 	return lines
 }
 
-// num formats x with the given decimals, a real minus sign and the
-// language's decimal separator.
-func num(x float64, decimals int, lang string) string {
-	s := strconv.FormatFloat(x, 'f', decimals, 64)
-	if s == "-"+strconv.FormatFloat(0, 'f', decimals, 64) {
-		s = s[1:] // no "-0.0"
+// ciLevel is a confidence level as a percentage, "95%" for 0.95 and "97.5%" for 0.975;
+// 95% when the level is not one.
+func ciLevel(level float64, lang string) string {
+	if !(level > 0 && level < 1) {
+		level = 0.95
 	}
-	if lang == Dutch {
-		s = strings.Replace(s, ".", ",", 1)
+	d := 0
+	if v := level * 100; v != math.Trunc(v) {
+		d = 1
 	}
-	return strings.Replace(s, "-", "−", 1)
-}
-
-// signed is num with an explicit plus sign.
-func signed(x float64, decimals int, lang string) string {
-	s := num(x, decimals, lang)
-	if x > 0 && strings.Trim(s, "0.,") != "" {
-		return "+" + s
-	}
-	return s
+	return i18n.Percent(level, d, lang)
 }
 
 // decimalsFor picks decimals that show a difference of size |x| to about

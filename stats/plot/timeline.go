@@ -7,6 +7,8 @@ import (
 
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/krslab/krslab/stats/i18n"
 )
 
 // TimelineInput is the primary outcome's difference from control as the
@@ -15,6 +17,9 @@ type TimelineInput struct {
 	Title   string // the outcome's label
 	Unit    string // of the difference, for the y axis, e.g. "points"
 	CILevel float64
+	// Control is the control arm as readers know it, for the panels' titles ("Personal
+	// call vs Usual handling"); "" = the word control.
+	Control string
 	Series  []TimelineSeries
 }
 
@@ -41,7 +46,7 @@ func Timeline(in TimelineInput, opt Options) ([]byte, error) {
 }
 
 func drawTimeline(c draw.Canvas, in TimelineInput, lang string) {
-	title := tr(lang, "Cumulative difference versus control, by day")
+	title := i18n.T(lang, "plot.timeline.title")
 	if in.Title != "" {
 		title = in.Title + ": " + title
 	}
@@ -56,19 +61,22 @@ func drawTimeline(c draw.Canvas, in TimelineInput, lang string) {
 		}
 	}
 	if len(days) == 0 {
-		message(c, title, tr(lang, "No comparisons to show yet."))
+		message(c, title, i18n.T(lang, "plot.no_comparisons"))
 		return
 	}
 	pad := vg.Points(16)
 	top := header(c, pad, title, "")
 	small := sans(smallSize(c), false, colText)
-	level := percentLevel(in.CILevel, lang)
+	// The legend's marks are drawn in the panels' colours, one stripe per arm, so that
+	// each mark is what it stands for in every panel.
+	n := len(in.Series)
+	level := ciLevel(in.CILevel, lang)
 	items := []legendItem{
-		{func(c draw.Canvas, at vg.Point, s vg.Length) { line(c, colText, 2, at.X, at.Y, at.X+s, at.Y) }, tr(lang, "difference")},
-		{swatch(tint(colNeutr, 0.45)), tr(lang, "%s CI", level)},
+		{diffItem(n), i18n.T(lang, "plot.timeline.difference")},
+		{bandItem(n, false), i18n.T(lang, "plot.timeline.ci", level)},
 	}
 	if anySeq {
-		items = append(items, legendItem{swatch(tint(colNeutr, 0.78)), tr(lang, "always-valid CI (sequential, for peeking)")})
+		items = append(items, legendItem{bandItem(n, true), i18n.T(lang, "plot.timeline.sequential")})
 	}
 	top = drawLegend(c, items, c.Min.X+pad, top-small.Font.Size*0.6, c.Max.X-pad, small) - 6
 
@@ -83,21 +91,21 @@ func drawTimeline(c draw.Canvas, in TimelineInput, lang string) {
 	cols := min(len(in.Series), 3)
 	rows := (len(in.Series) + cols - 1) / cols
 	// Left: the rotated y title and tick labels.
-	yTitle := tr(lang, "Difference")
+	yTitle := i18n.T(lang, "plot.timeline.axis.y")
 	if in.Unit != "" {
 		yTitle += " (" + in.Unit + ")"
 	}
 	rot := align(sans(smallSize(c), false, colText), draw.XCenter, draw.YTop)
 	rot.Rotation = math.Pi / 2
 	bottom := c.Min.Y + pad
-	c.FillText(align(small, draw.XCenter, draw.YBottom), vg.Point{X: (c.Min.X + c.Max.X) / 2, Y: bottom}, tr(lang, "Day of answer"))
+	c.FillText(align(small, draw.XCenter, draw.YBottom), vg.Point{X: (c.Min.X + c.Max.X) / 2, Y: bottom}, i18n.T(lang, "plot.timeline.axis.x"))
 	bottom += small.Font.Size * 1.4
 	c.FillText(rot, vg.Point{X: c.Min.X + pad - small.Font.Size*0.2, Y: (top + bottom) / 2}, yTitle)
 	ticks := niceTicks(y0, y1)
 	dec := tickDecimals(ticks)
 	tickW := vg.Length(0)
 	for _, t := range ticks {
-		tickW = max(tickW, small.Width(signed(t, dec, lang)))
+		tickW = max(tickW, small.Width(i18n.Signed(t, dec, lang)))
 	}
 	left := c.Min.X + pad + small.Font.Size*1.4 + tickW + 6
 	// Each panel reserves room for its title above and its day labels below.
@@ -114,7 +122,7 @@ func drawTimeline(c draw.Canvas, in TimelineInput, lang string) {
 		p.Max.X = p.Min.X + panelW
 		p.Max.Y = top - vg.Length(row)*(cellH+gapY) - titleH
 		p.Min.Y = p.Max.Y - cellH + titleH + daysH
-		drawPanel(c, p, s, i, col == 0, x0, x1, y0, y1, ticks, dec, lang)
+		drawPanel(c, p, s, i, panelTitle(s.Arm, in.Control, lang), col == 0, x0, x1, y0, y1, ticks, dec, lang)
 	}
 }
 
@@ -149,7 +157,15 @@ func yRange(series []TimelineSeries) (lo, hi float64) {
 	return lo - m, hi + m
 }
 
-// bandColour is the interval fill of a panel: the sequential band is the lighter one.
+// panelTitle is "Personal call vs Usual handling".
+func panelTitle(arm, control, lang string) string {
+	if control == "" {
+		return i18n.T(lang, "plot.timeline.vs_control", arm)
+	}
+	return i18n.T(lang, "plot.timeline.vs", arm, control)
+}
+
+// bandColour is the interval fill of the i-th panel: the sequential band is the lighter one.
 func bandColour(i int, sequential bool) color.RGBA {
 	if sequential {
 		return tint(armColour(i), 0.82)
@@ -157,9 +173,39 @@ func bandColour(i int, sequential bool) color.RGBA {
 	return tint(armColour(i), 0.55)
 }
 
+// lineColour is the difference's line and points in the i-th panel.
+func lineColour(i int) color.RGBA { return lerp(armColour(i), colText, 0.35) }
+
+// diffItem is the difference's legend mark for n panels: a line with a point, in a
+// stretch of each panel's colour.
+func diffItem(n int) func(c draw.Canvas, at vg.Point, size vg.Length) {
+	return func(c draw.Canvas, at vg.Point, size vg.Length) {
+		n := max(n, 1)
+		w := size / vg.Length(n)
+		for i := range n {
+			x := at.X + vg.Length(i)*w
+			line(c, lineColour(i), 2, x, at.Y, x+w, at.Y)
+		}
+		c.DrawGlyph(draw.GlyphStyle{Color: lineColour(0), Radius: 2, Shape: draw.CircleGlyph{}}, vg.Point{X: at.X + size/2, Y: at.Y})
+	}
+}
+
+// bandItem is an interval's legend mark for n panels: a square of a stripe in each
+// panel's fill.
+func bandItem(n int, sequential bool) func(c draw.Canvas, at vg.Point, size vg.Length) {
+	return func(c draw.Canvas, at vg.Point, size vg.Length) {
+		n := max(n, 1)
+		w := size / vg.Length(n)
+		for i := range n {
+			x := at.X + vg.Length(i)*w
+			rect(c, bandColour(i, sequential), x, at.Y-size/2, x+w, at.Y+size/2)
+		}
+	}
+}
+
 // drawPanel draws the i-th arm's panel in p (on canvas c, for the labels
 // outside p); only the panels of the first column label the y axis.
-func drawPanel(c, p draw.Canvas, s TimelineSeries, i int, yLabels bool, x0, x1, y0, y1 float64, yticks []float64, dec int, lang string) {
+func drawPanel(c, p draw.Canvas, s TimelineSeries, i int, title string, yLabels bool, x0, x1, y0, y1 float64, yticks []float64, dec int, lang string) {
 	sx := scaleX{lo: x0, hi: x1, c: p}
 	sy := func(v float64) vg.Length { return p.Min.Y + vg.Length((v-y0)/(y1-y0))*(p.Max.Y-p.Min.Y) }
 	small := sans(smallSize(c), false, colMuted)
@@ -170,13 +216,13 @@ func drawPanel(c, p draw.Canvas, s TimelineSeries, i int, yLabels bool, x0, x1, 
 		y := sy(t)
 		line(c, colGrid, 0.6, p.Min.X, y, p.Max.X, y)
 		if yLabels {
-			c.FillText(align(small, draw.XRight, draw.YCenter), vg.Point{X: p.Min.X - 4, Y: y}, signed(t, dec, lang))
+			c.FillText(align(small, draw.XRight, draw.YCenter), vg.Point{X: p.Min.X - 4, Y: y}, i18n.Signed(t, dec, lang))
 		}
 	}
 	for _, d := range dayTicks(x0, x1, p.Max.X-p.Min.X, small) {
 		x := sx.at(d)
 		line(c, colGrid, 0.6, x, p.Min.Y, x, p.Max.Y)
-		c.FillText(align(small, draw.XCenter, draw.YTop), vg.Point{X: x, Y: p.Min.Y - 3}, dayLabel(time.Unix(int64(d)*day, 0).UTC(), lang))
+		c.FillText(align(small, draw.XCenter, draw.YTop), vg.Point{X: x, Y: p.Min.Y - 3}, i18n.Day(time.Unix(int64(d)*day, 0).UTC(), lang))
 	}
 	line(c, colAxis, 0.8, p.Min.X, p.Min.Y, p.Max.X, p.Min.Y)
 	line(c, colAxis, 0.8, p.Min.X, p.Min.Y, p.Min.X, p.Max.Y)
@@ -207,7 +253,7 @@ func drawPanel(c, p draw.Canvas, s TimelineSeries, i int, yLabels bool, x0, x1, 
 	zero := sy(0)
 	line(c, colAxis, 1, p.Min.X, zero, p.Max.X, zero, 4, 3)
 
-	dark := lerp(armColour(i), colText, 0.35)
+	dark := lineColour(i)
 	for _, run := range runs(s.Points, func(q TimelinePoint) bool { return finite(q.Diff) }) {
 		pts := make([]vg.Point, len(run))
 		for k, q := range run {
@@ -221,7 +267,7 @@ func drawPanel(c, p draw.Canvas, s TimelineSeries, i int, yLabels bool, x0, x1, 
 		}
 	}
 	c.FillText(align(bold, draw.XLeft, draw.YBottom), vg.Point{X: p.Min.X, Y: p.Max.Y + bold.Font.Size*0.5},
-		fit(bold, s.Arm+" "+tr(lang, "vs control"), p.Max.X-p.Min.X))
+		fit(bold, title, p.Max.X-p.Min.X))
 }
 
 // runs splits points into maximal runs where ok holds.
