@@ -214,12 +214,13 @@ type assignmentJSON struct {
 	Arm        *string    `json:"arm"`
 	AssignedAt *time.Time `json:"assigned_at"`
 	New        bool       `json:"new"`
+	Decided    bool       `json:"decided"`
 	Reason     string     `json:"reason,omitempty"`
 }
 
 // toAssignmentJSON shows a customer outside the experiment with arm null and the reason.
 func toAssignmentJSON(experiment string, a experiment.Assignment) assignmentJSON {
-	out := assignmentJSON{Experiment: experiment, CustomerID: a.CustomerID, New: a.New, Reason: a.Reason}
+	out := assignmentJSON{Experiment: experiment, CustomerID: a.CustomerID, New: a.New, Decided: a.Decided, Reason: a.Reason}
 	if a.Arm != "" {
 		arm, at := a.Arm, a.AssignedAt
 		out.Arm, out.AssignedAt = &arm, &at

@@ -9,13 +9,16 @@ import (
 	"time"
 )
 
-// Assignment is the arm a customer was given in an experiment. It never changes.
+// Assignment is the arm a customer was given in an experiment. It never changes; once the
+// experiment is decided, the arm a customer is served is the decided one (Decided), whatever
+// was stored.
 type Assignment struct {
 	CustomerID string
 	Arm        string
 	AssignedAt time.Time
 	New        bool   // created by this request
 	Reason     string // why a customer got no arm (Arm is empty): not admitted by coverage or layer
+	Decided    bool   // the decided arm of a roll-out, not a stored assignment
 }
 
 // NotAdmitted is the Reason of a customer outside an experiment's coverage or layer range.

@@ -16,6 +16,11 @@ import (
 //   - the definition of a running experiment (arms, weights, salt) is frozen, so it is
 //     cached too; whether the experiment still runs is checked by the insert itself, and
 //     re-read at least every StatusTTL for cached answers;
+//   - a decided experiment is the roll-out of its decided arm to every customer asked:
+//     nothing is stored, and the stored assignment (or that there is none) only gives the
+//     time; it is cached like an assignment, since none is stored once an experiment is
+//     decided. A decision follows a stop, so StatusTTL after the stop no instance holds a
+//     copy from before it, and each serves the decision from its first read of it;
 //   - new assignments from concurrent requests are grouped into one multi-row insert (group
 //     commit), and each caller is answered only after that insert has committed. Each
 //     experiment has a lane of its own, so an experiment whose inserts wait (behind a long
@@ -60,10 +65,14 @@ const (
 	stickyCapacity = 500_000
 )
 
+// StatusTTL bounds the age of the copy of an experiment an instance answers assignments
+// from: a change of status made on any instance holds on every instance this long after it.
+const StatusTTL = time.Second
+
 func newAssigner(store Store) *assigner {
 	return &assigner{
 		store:       store,
-		statusTTL:   time.Second,
+		statusTTL:   StatusTTL,
 		now:         time.Now,
 		experiments: map[string]*fresh[Experiment]{},
 		sticky:      newStickyCache(stickyCapacity),
@@ -104,9 +113,9 @@ var (
 // change has been made, and its caller must not hear of it before it holds everywhere.
 func (as *assigner) outlastCopies() { time.Sleep(as.statusTTL) }
 
-// experiment returns the definition of a running experiment, from the cache when it was
-// read less than StatusTTL ago (see fresh: renewed in the background before then, and read
-// once for all the requests that find no copy).
+// experiment returns the definition of a running or decided experiment, from the cache when
+// it was read less than StatusTTL ago (see fresh: renewed in the background before then, and
+// read once for all the requests that find no copy).
 func (as *assigner) experiment(ctx context.Context, key string) (Experiment, error) {
 	as.mu.Lock()
 	f, ok := as.experiments[key]
@@ -118,11 +127,12 @@ func (as *assigner) experiment(ctx context.Context, key string) (Experiment, err
 	}
 	as.mu.Unlock()
 	e, _, err := f.get(ctx)
-	if err == nil && e.Status == Running {
+	if err == nil && (e.Status == Running || e.Status == Decided) {
 		return e, nil
 	}
-	// Only running experiments are kept: the others, and unknown keys, are read again. A
-	// caller that gave up, or a failed read, leaves the entry to the others.
+	// Only running and decided experiments are kept: the others, and unknown keys, are read
+	// again (a stopped one is soon decided). A caller that gave up, or a failed read, leaves
+	// the entry to the others.
 	if err == nil || ErrorCode(err) == NotFound {
 		as.mu.Lock()
 		if as.experiments[key] == f {
@@ -137,6 +147,81 @@ func (as *assigner) experiment(ctx context.Context, key string) (Experiment, err
 		return Experiment{}, notRunning(e)
 	}
 	return e, nil
+}
+
+// serve answers customers of the experiment key: their assignments while it runs, the
+// decided arm once it is decided. inline attributes (may be nil) stand in for stored ones in
+// the eligibility rules of a running experiment.
+func (as *assigner) serve(ctx context.Context, key string, ids []string, inline map[string]string) ([]Assignment, error) {
+	e, err := as.experiment(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if e.Status == Decided {
+		return as.rollOut(ctx, e, ids)
+	}
+	out, err := as.assign(ctx, e, ids, inline)
+	if ErrorCode(err) != Conflict {
+		return out, err
+	}
+	// The insert found the experiment no longer running: the copy was read before a stop
+	// (storeFailed dropped it). If a decision has followed, the customer is served by it
+	// rather than refused; otherwise the refusal names the status it is in now.
+	now, rerr := as.experiment(ctx, key)
+	switch {
+	case rerr != nil:
+		return nil, rerr
+	case now.Status == Decided:
+		return as.rollOut(ctx, now, ids)
+	}
+	return nil, err
+}
+
+// rollOut serves customers of a decided experiment the decided arm, New false. Nothing is
+// stored: a roll-out is not part of the experiment, whose analysis stays as it was decided,
+// and its coverage, layer and eligibility chose who was in the sample, not who gets the arm
+// decided on. A customer assigned while it ran keeps the time of that assignment; the
+// others are served since the decision.
+func (as *assigner) rollOut(ctx context.Context, e Experiment, ids []string) ([]Assignment, error) {
+	d := e.Decision
+	if d == nil {
+		return nil, Errorf(Internal, "experiment %q is decided without a decision", e.Key)
+	}
+	stored := make([]Assignment, len(ids))
+	var missing []string
+	var at []int
+	for i, id := range ids {
+		if a, ok := as.sticky.get(e, id); ok {
+			stored[i] = a
+		} else {
+			missing, at = append(missing, id), append(at, i)
+		}
+	}
+	if len(missing) > 0 {
+		found, err := as.store.Assignments(ctx, e.ID, missing)
+		if err != nil {
+			return nil, err
+		}
+		for j, i := range at {
+			a, ok := found[missing[j]]
+			if !ok {
+				// No arm: the customer has no stored assignment, which stays so (nothing is
+				// stored once decided), so it is cached too.
+				a = Assignment{CustomerID: missing[j]}
+			}
+			as.sticky.put(e, a)
+			stored[i] = a
+		}
+	}
+	out := make([]Assignment, len(ids))
+	for i, a := range stored {
+		since := a.AssignedAt
+		if a.Arm == "" {
+			since = d.DecidedAt
+		}
+		out[i] = Assignment{CustomerID: ids[i], Arm: d.Arm, AssignedAt: since, Decided: true}
+	}
+	return out, nil
 }
 
 // forget drops a cached experiment (it changed status in this process or was found
@@ -161,7 +246,7 @@ func (as *assigner) forgetAll() {
 }
 
 func notRunning(e Experiment) error {
-	return &Error{Code: Conflict, Message: fmt.Sprintf("experiment %q is %s; customers are only assigned while it is running", e.Key, e.Status),
+	return &Error{Code: Conflict, Message: fmt.Sprintf("experiment %q is %s; customers are assigned while it is running and served the decided arm once it is decided", e.Key, e.Status),
 		Details: []Detail{{Field: "status", Message: string(e.Status)}}}
 }
 
@@ -177,7 +262,9 @@ func (as *assigner) assign(ctx context.Context, e Experiment, ids []string, inli
 			out[i] = Assignment{CustomerID: id, Reason: NotAdmitted}
 			continue
 		}
-		if a, ok := as.sticky.get(e, id); ok {
+		// An entry without an arm is a decided experiment's "not assigned": a copy read
+		// before the decision asks the store, which finds it no longer running.
+		if a, ok := as.sticky.get(e, id); ok && a.Arm != "" {
 			out[i] = a
 		} else {
 			missing = append(missing, i)
@@ -387,7 +474,8 @@ func (as *assigner) commit(reqs []*assignRequest) {
 	}
 }
 
-// stickyCache remembers stored assignments. It keeps two generations of at most half the
+// stickyCache remembers stored assignments and, for decided experiments, which customers
+// have none (an entry without an arm). It keeps two generations of at most half the
 // capacity each: a lookup in the older one promotes the entry, and when the newer one is
 // full the older one is dropped, so recently used assignments stay.
 //

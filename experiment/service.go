@@ -348,8 +348,10 @@ func (s *Service) transition(ctx context.Context, key string, to Status, apply f
 	return e, nil
 }
 
-// Assign gives a customer an arm, or returns the arm given before. attributes, when given,
-// stand in for the customer's stored attributes in the experiment's eligibility rules.
+// Assign gives a customer an arm, or returns the arm given before; once the experiment is
+// decided, the decided arm, to every customer and storing nothing (the roll-out). attributes,
+// when given, stand in for the customer's stored attributes in the experiment's eligibility
+// rules.
 func (s *Service) Assign(ctx context.Context, key, customerID string, attributes map[string]string) (Assignment, error) {
 	for name, v := range attributes {
 		if !attributePattern.MatchString(name) || CheckID(v) != "" {
@@ -390,18 +392,28 @@ func (s *Service) assignBatch(ctx context.Context, key string, customerIDs []str
 	if err := p.Err("invalid assignment request"); err != nil {
 		return nil, err
 	}
-	e, err := s.assign.experiment(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	return s.assign.assign(ctx, e, customerIDs, attributes)
+	return s.assign.serve(ctx, key, customerIDs, attributes)
 }
 
-// Assignment returns the stored assignment of a customer.
+// Assignment returns the stored assignment of a customer, without assigning; once the
+// experiment is decided, the arm the customer is served, as Assign answers it (the stored
+// arms stay in EachAssignment).
 func (s *Service) Assignment(ctx context.Context, key, customerID string) (Assignment, error) {
 	e, err := s.Store.Experiment(ctx, key)
 	if err != nil {
 		return Assignment{}, err
+	}
+	if e.Status == Decided {
+		// Every customer is served, so an id that could name none is refused rather than
+		// answered.
+		if msg := CheckID(customerID); msg != "" {
+			return Assignment{}, &Error{Code: Invalid, Message: "invalid customer id", Details: []Detail{{Field: "customer_id", Message: msg}}}
+		}
+		as, err := s.assign.rollOut(ctx, e, []string{customerID})
+		if err != nil {
+			return Assignment{}, err
+		}
+		return as[0], nil
 	}
 	return s.Store.Assignment(ctx, e.ID, customerID)
 }
