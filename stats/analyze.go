@@ -1,5 +1,7 @@
 package stats
 
+import "github.com/krslab/krslab/stats/i18n"
+
 // Kind is how an outcome is measured; it decides which statistics apply.
 type Kind string
 
@@ -111,10 +113,14 @@ func (d Design) isGuardrail(key string) bool {
 	return false
 }
 
-// armName is how the reason names an arm.
-func (d Design) armName(key string) string {
+// armName is how the reason names an arm in lang: its name, else its key; a control arm
+// without a name is the control (in lang's word for it).
+func (d Design) armName(key, lang string) string {
 	if n := d.ArmNames[key]; n != "" {
 		return n
+	}
+	if key == d.Control {
+		return i18n.T(lang, "arm.control")
 	}
 	return key
 }

@@ -3,8 +3,9 @@ package stats
 import (
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
+
+	"github.com/krslab/krslab/stats/i18n"
 )
 
 // Recommendation actions, in the order STATS.md checks them.
@@ -176,7 +177,7 @@ func (r recommender) check(t string) armCheck {
 // 0.492, p_adj < 0.001) with no guardrail worse."
 func (r recommender) rollOut(l lang, k armCheck) string {
 	var b strings.Builder
-	b.WriteString(r.d.armName(k.arm) + " " + r.effectPhrase(l, k.c))
+	b.WriteString(r.d.armName(k.arm, l.code()) + " " + r.effectPhrase(l, k.c))
 	switch {
 	case len(r.d.Margins) > 0:
 		b.WriteString(l.pick(" with no guardrail worse and every guardrail margin held",
@@ -199,10 +200,10 @@ func (r recommender) rollOut(l lang, k armCheck) string {
 
 // unbounded explains rule 4.
 func (r recommender) unbounded(l lang, k armCheck) string {
-	ctrl := r.d.armName(r.d.Control)
+	ctrl := r.d.armName(r.d.Control, l.code())
 	s := fmt.Sprintf(l.pick("%s beat %s on %s (%s), but the arms answered at different rates (%s; p %s), and ",
 		"%s was beter dan %s op %s (%s), maar de varianten reageerden in verschillende mate (%s; p %s), en "),
-		r.d.armName(k.arm), ctrl, r.prim.name(l.nl()), r.effectNumbers(l, k.c), r.responseRates(l), l.pval(float64(r.a.ResponseCheck.PValue)))
+		r.d.armName(k.arm, l.code()), ctrl, r.prim.name(l.nl()), r.effectNumbers(l, k.c), r.responseRates(l), l.pval(float64(r.a.ResponseCheck.PValue)))
 	if k.c.Bounds == nil {
 		s += l.pick("no bounds can be computed for that", "daarvoor zijn geen grenzen te berekenen")
 	} else {
@@ -215,7 +216,7 @@ func (r recommender) unbounded(l lang, k armCheck) string {
 func (r recommender) keepControl(l lang, checks []armCheck) string {
 	end := l.pick("the experiment is stopped", "het experiment is gestopt")
 	if r.d.TargetResponsesPerArm > 0 {
-		end = fmt.Sprintf(l.pick("every arm reached the target of %d responses", "elke variant haalde het doel van %d reacties"), r.d.TargetResponsesPerArm)
+		end = fmt.Sprintf(l.pick("every arm reached the target of %s responses", "elke variant haalde het doel van %s reacties"), l.count(r.d.TargetResponsesPerArm))
 	}
 	return fmt.Sprintf(l.pick("%s%s, and %s, so keep control.", "%s%s, en %s, dus houd de controle aan."),
 		r.why(l, checks), r.responseNote(l), end)
@@ -226,10 +227,10 @@ func (r recommender) keepRunning(l lang, checks []armCheck) string {
 	if len(r.behind) > 0 {
 		names := make([]string, len(r.behind))
 		for i, b := range r.behind {
-			names[i] = fmt.Sprintf(l.pick("%s has %d", "%s heeft %d"), r.d.armName(b), r.prim.Arms[b].N)
+			names[i] = fmt.Sprintf(l.pick("%s has %s", "%s heeft %s"), r.d.armName(b, l.code()), l.count(r.prim.Arms[b].N))
 		}
-		short = fmt.Sprintf(l.pick(" until every arm has %d responses (%s)", " tot elke variant %d reacties heeft (%s)"),
-			r.d.TargetResponsesPerArm, strings.Join(names, ", "))
+		short = fmt.Sprintf(l.pick(" until every arm has %s responses (%s)", " tot elke variant %s reacties heeft (%s)"),
+			l.count(r.d.TargetResponsesPerArm), strings.Join(names, ", "))
 	}
 	return fmt.Sprintf(l.pick("%s%s; keep running%s.", "%s%s; laat het experiment doorlopen%s."), r.why(l, checks), r.responseNote(l), short)
 }
@@ -275,7 +276,7 @@ func (r recommender) why(l lang, checks []armCheck) string {
 				"heeft grenzen voor de verschillende responspercentages die nul niet uitsluiten"))
 		}
 		parts = append(parts, fmt.Sprintf(l.pick("%s beat %s on %s but %s", "%s was beter dan %s op %s, maar %s"),
-			r.d.armName(k.arm), r.d.armName(r.d.Control), prim, strings.Join(buts, l.pick(" and ", " en "))))
+			r.d.armName(k.arm, l.code()), r.d.armName(r.d.Control, l.code()), prim, strings.Join(buts, i18n.T(l.code(), "list.and"))))
 	}
 	if len(parts) > 0 {
 		return strings.Join(parts, "; ")
@@ -297,7 +298,7 @@ func (r recommender) closest(l lang) string {
 		return fmt.Sprintf(l.pick("No arm has enough answers on %s to compare with control yet", "Geen variant heeft al genoeg antwoorden op %s om met de controle te vergelijken"), prim)
 	}
 	return fmt.Sprintf(l.pick("No arm beat control on %s (closest: %s, %s)", "Geen variant was beter dan de controle op %s (het dichtst bij: %s, %s)"),
-		prim, r.d.armName(best), r.effectNumbers(l, r.prim.Comparisons[best]))
+		prim, r.d.armName(best, l.code()), r.effectNumbers(l, r.prim.Comparisons[best]))
 }
 
 // responseNote mentions the response rates when the arms answered at different rates.
@@ -316,7 +317,7 @@ func (r recommender) responseRates(l lang) string {
 		if n := r.d.Assigned[arm]; n > 0 {
 			rate = 100 * float64(r.d.Responded[arm]) / float64(n)
 		}
-		parts = append(parts, r.d.armName(arm)+" "+l.num(rate)+"%")
+		parts = append(parts, r.d.armName(arm, l.code())+" "+l.num(rate)+"%")
 	}
 	return strings.Join(parts, ", ")
 }
@@ -348,13 +349,13 @@ func (r recommender) boundsPhrase(l lang, b *Bounds) string {
 		l.num(scale*b.Lower), l.num(scale*b.Upper), l.num(100*(1-r.d.alpha())), l.num(scale*b.CILow), l.num(scale*b.CIHigh))
 }
 
-// names joins outcome names: "NPS and CES".
+// names lists outcome names: "NPS and CES", "NPS, CES and KRS".
 func (r recommender) names(l lang, os []OutcomeResult) string {
 	ns := make([]string, len(os))
 	for i, o := range os {
 		ns[i] = o.name(l.nl())
 	}
-	return strings.Join(ns, l.pick(" and ", " en "))
+	return i18n.List(ns, l.code())
 }
 
 // unitOf is how a kind's differences read: rates as percentage points,
@@ -362,11 +363,11 @@ func (r recommender) names(l lang, os []OutcomeResult) string {
 func unitOf(k Kind, l lang) (scale float64, unit string) {
 	switch k {
 	case KindBinary:
-		return 100, l.pick(" percentage points", " procentpunten")
+		return 100, i18n.T(l.code(), "unit.pp")
 	case KindNumeric:
 		return 1, ""
 	}
-	return 1, l.pick(" points", " punten")
+	return 1, i18n.T(l.code(), "unit.points")
 }
 
 // targetReached is whether every arm has the target number of primary
@@ -388,7 +389,7 @@ func srmReason(l lang, d Design, s SRM) string {
 	counts := make([]string, len(d.Arms))
 	weights := make([]string, len(d.Arms))
 	for i, a := range d.Arms {
-		counts[i] = fmt.Sprintf("%s %d", d.armName(a), d.Assigned[a])
+		counts[i] = d.armName(a, l.code()) + " " + l.count(d.Assigned[a])
 		weights[i] = l.num(d.Weights[a])
 	}
 	return fmt.Sprintf(l.pick("The assigned counts (%s) do not match the %s weights (chi2 = %s, p %s), so the split is broken and no effect can be trusted.",
@@ -396,7 +397,9 @@ func srmReason(l lang, d Design, s SRM) string {
 		strings.Join(counts, ", "), strings.Join(weights, ":"), l.num(float64(s.Chi2)), l.pval(float64(s.PValue)))
 }
 
-// lang is the language of a reason; its methods write words and numbers in it.
+// lang is the language of a reason; its methods write words and numbers in it, the
+// numbers in stats/i18n's formats (the report's): three significant digits, since a
+// reason names effects of any size, with the minus sign and the decimal comma.
 type lang bool
 
 const (
@@ -406,6 +409,14 @@ const (
 
 func (l lang) nl() bool { return bool(l) }
 
+// code is the language's i18n code.
+func (l lang) code() string {
+	if l {
+		return i18n.Dutch
+	}
+	return i18n.English
+}
+
 func (l lang) pick(en, nl string) string {
 	if l {
 		return nl
@@ -413,42 +424,9 @@ func (l lang) pick(en, nl string) string {
 	return en
 }
 
-// num formats to three significant digits without exponent noise for
-// everyday magnitudes, with a decimal comma in Dutch.
-func (l lang) num(x float64) string {
-	var s string
-	switch {
-	case math.IsNaN(x) || math.IsInf(x, 0):
-		s = "–"
-	case x == math.Trunc(x) && math.Abs(x) < 1e6:
-		s = strconv.FormatFloat(x, 'f', -1, 64)
-	default:
-		s = strconv.FormatFloat(x, 'g', 3, 64)
-	}
-	if l {
-		s = strings.Replace(s, ".", ",", 1)
-	}
-	return s
-}
+func (l lang) num(x float64) string    { return i18n.Sig(x, 3, l.code()) }
+func (l lang) signed(x float64) string { return i18n.SignedSig(x, 3, l.code()) }
+func (l lang) count(n int64) string    { return i18n.Count(n, l.code()) }
 
-func (l lang) signed(x float64) string {
-	if x > 0 {
-		return "+" + l.num(x)
-	}
-	return l.num(x)
-}
-
-// pval is "= 0.004" or "< 0.001".
-func (l lang) pval(p float64) string {
-	if p < 0.001 {
-		return "< " + l.num(0.001)
-	}
-	s := strconv.FormatFloat(p, 'g', 2, 64)
-	if math.IsNaN(p) {
-		s = "–"
-	}
-	if l {
-		s = strings.Replace(s, ".", ",", 1)
-	}
-	return "= " + s
-}
+// pval is "= 0.004" or "< 0.001", as the report writes a p-value.
+func (l lang) pval(p float64) string { return i18n.PSentence(p, l.code()) }

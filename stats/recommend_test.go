@@ -31,9 +31,9 @@ func TestRecommendation(t *testing.T) {
 		// stopped, so the fixed-horizon p-value is read at the horizon.
 		{name: "roll out", file: "random_11.json", primary: "krs", guardrails: []string{"complaint_repeated"}, stopped: true,
 			action: stats.ActionRollOut, arm: "treat_1", mention: []string{"treat_1 raised krs by", "90% CI", "no guardrail worse"}},
-		// Running without a target, the same look is early: its always-valid p (0.29) is not below alpha/m.
+		// Running without a target, the same look is early: its always-valid p (0.293) is not below alpha/m.
 		{name: "early look", file: "random_11.json", primary: "krs", guardrails: []string{"complaint_repeated"},
-			action: stats.ActionKeepRunning, mention: []string{"treat_1 beat control on krs", "not yet conclusive at this early look", "always-valid p = 0.29"}},
+			action: stats.ActionKeepRunning, mention: []string{"treat_1 beat control on krs", "not yet conclusive at this early look", "always-valid p = 0.293"}},
 		// Running, but every arm has reached the target: the look is no longer early.
 		{name: "roll out at the target", file: "random_11.json", primary: "krs", guardrails: []string{"complaint_repeated"}, target: 10,
 			action: stats.ActionRollOut, arm: "treat_1"},
@@ -129,8 +129,8 @@ func TestRecommendationSurvey(t *testing.T) {
 		// margin of 20 does not hold (bound -25.1).
 		{name: "margin does not hold", file: "edge_separation.json",
 			action: stats.ActionKeepRunning, caveats: []string{},
-			mention: []string{"treat beat control on trust but missed the margin on nps (bound -25.1 beyond -20)"},
-			nl:      []string{"haalde de marge op nps niet (grens -25,1 voorbij -20)"}},
+			mention: []string{"treat beat control on trust but missed the margin on nps (bound −25.1 beyond −20)"},
+			nl:      []string{"treat was beter dan controle op trust", "haalde de marge op nps niet (grens −25,1 voorbij −20)"}},
 		// Stopped, the same experiment keeps control (no target): the margin still fails.
 		{name: "margin does not hold, stopped", file: "edge_separation.json", stopped: true,
 			action: stats.ActionKeepControl, arm: "control", caveats: []string{}, mention: []string{"missed the margin", "stopped"}},
