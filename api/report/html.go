@@ -7,10 +7,10 @@ import (
 	"html/template"
 	"io"
 	"math"
-	"strings"
 
 	"github.com/krslab/krslab/experiment"
 	"github.com/krslab/krslab/stats"
+	"github.com/krslab/krslab/stats/i18n"
 	"github.com/krslab/krslab/stats/plot"
 )
 
@@ -25,10 +25,7 @@ var pageTemplate = template.Must(template.New("report").Parse(reportTemplate))
 // components and a diagnosis, the building blocks, loyalty, the primary
 // outcome over time and data quality. lang is "en" or "nl" ("" = en).
 func HTML(w io.Writer, res experiment.Results, timeline []experiment.TimelinePoint, lang string) error {
-	if lang != plot.Dutch {
-		lang = plot.English
-	}
-	p, err := newPage(res, timeline, lang)
+	p, err := newPage(res, timeline, i18n.Normalize(lang))
 	if err != nil {
 		return err
 	}
@@ -78,6 +75,7 @@ type figure struct {
 type pageSection struct {
 	ID, Title, Intro string
 	Arms             []string
+	Keys             []string // the outcomes of Rows, in order
 	Rows             []tableRow
 	Diagnosis        []diagnosis
 	Figures          []figure
@@ -119,8 +117,9 @@ func newPage(res experiment.Results, timeline []experiment.TimelinePoint, lang s
 		p.Name = e.Key
 	}
 	p.Meta = fmt.Sprintf("%s · %s · α = %s · %s", e.Key, statusText(e.Status, lang),
-		numText(alphaOf(e), 2, lang), correctionText(e.Correction, lang))
-	p.Computed = res.ComputedAt.UTC().Format("2006-01-02 15:04 UTC")
+		i18n.Num(alphaOf(e), 2, lang), correctionText(e.Correction, lang))
+	at := res.ComputedAt.UTC()
+	p.Computed = i18n.Date(at, lang) + " " + at.Format("15:04") + " UTC"
 	p.Rec = recommendationOf(res, lang)
 
 	var err error
@@ -171,14 +170,10 @@ func newSection(res experiment.Results, s section, lang string) (pageSection, er
 	}
 	switch ps.ID = s.id; s.id {
 	case "krs":
-		ps.Intro = pick(lang, "The KlantRelatieScore (0–100) and its three components (1–7) per arm. The KRS deepens NPS: read the components to see what moved.",
-			"De KlantRelatieScore (0–100) en haar drie componenten (1–7) per variant. De KRS verdiept de NPS: lees de componenten om te zien wat bewoog.")
+		ps.Intro = i18n.T(lang, "report.intro.krs")
 		ps.Diagnosis = diagnose(res, lang)
-	case "blocks":
-		ps.Intro = pick(lang, "The five building blocks of a lasting relationship.", "De vijf bouwstenen van een duurzame relatie.")
-	case "loyalty":
-		ps.Intro = pick(lang, "Net scores from −100 to +100: NPS = % promoters − % detractors; CES = % easy (6–7) − % difficult (1–3).",
-			"Netto-scores van −100 tot +100: NPS = % promotors − % criticasters; CES = % makkelijk (6–7) − % moeilijk (1–3).")
+	case "blocks", "loyalty":
+		ps.Intro = i18n.T(lang, "report.intro."+s.id)
 	}
 	for _, o := range s.outcomes {
 		ps.Rows = append(ps.Rows, newRow(res, o, lang))
@@ -209,32 +204,30 @@ func newRow(res experiment.Results, o experiment.OutcomeResults, lang string) ta
 	scale, unit := displayUnit(o.Outcome.Kind, lang)
 	for _, a := range res.Experiment.Arms {
 		s := o.Arms[a.Key]
-		c := tableCell{N: fmt.Sprintf("n = %d", s.N)}
+		c := tableCell{N: i18n.T(lang, "label.n", i18n.Count(s.N, lang))}
 		est, lo, hi := s.Estimate(), s.CILow, s.CIHigh
-		if o.Outcome.Kind == experiment.Binary {
-			est, lo, hi = 100*est, 100*lo, 100*hi
-		}
 		d := levelDecimals(o.Outcome.Kind, est)
-		c.Level = numText(est, d, lang)
-		if o.Outcome.Kind == experiment.Net {
-			c.Level = signedText(est, d, lang)
-		}
-		if o.Outcome.Kind == experiment.Binary && !math.IsNaN(est) {
-			c.Level += "%"
+		switch o.Outcome.Kind {
+		case experiment.Binary:
+			lo, hi = 100*lo, 100*hi
+			c.Level = i18n.Percent(est, d, lang)
+		case experiment.Net:
+			c.Level = i18n.Signed(est, d, lang)
+		default:
+			c.Level = i18n.Num(est, d, lang)
 		}
 		if !math.IsNaN(lo) {
-			c.CI = "[" + numText(lo, d, lang) + sep(lang) + numText(hi, d, lang) + "]"
+			c.CI = i18n.Interval(lo, hi, d, lang)
 		}
 		if cmp, ok := o.Comparisons[a.Key]; ok && !a.Control {
 			c.Verdict, c.Class = verdictText(cmp.Verdict, lang), string(cmp.Verdict)
 			if cmp.Sufficient() {
 				diff, dlo, dhi := cmp.Effect()
 				dd := levelDecimals(o.Outcome.Kind, diff*scale)
-				c.Diff = signedText(diff*scale, dd, lang) + unit
-				c.DiffCI = "[" + numText(dlo*scale, dd, lang) + sep(lang) + numText(dhi*scale, dd, lang) + "], p_adj " + pText(cmp.PAdjusted, lang)
+				c.Diff = i18n.Signed(diff*scale, dd, lang) + unit
+				c.DiffCI = i18n.Interval(dlo*scale, dhi*scale, dd, lang) + ", p_adj " + i18n.P(cmp.PAdjusted, lang)
 				if od := cmp.Ordinal; od != nil {
-					c.Ordinal = pick(lang, "odds of a higher answer ×", "odds op een hoger antwoord ×") + fmt2(od.OddsRatio, lang) +
-						" [" + fmt2(od.CILow, lang) + sep(lang) + fmt2(od.CIHigh, lang) + "]"
+					c.Ordinal = i18n.T(lang, "report.ordinal", i18n.Num(od.OddsRatio, 2, lang), i18n.Interval(od.CILow, od.CIHigh, 2, lang))
 				}
 			}
 			if cmp.HasMargin {
@@ -246,6 +239,8 @@ func newRow(res experiment.Results, o experiment.OutcomeResults, lang string) ta
 	return r
 }
 
+// levelDecimals suits a kind's numbers: 2 for means on 1..7 scales, 1 for
+// points and percentages, and for numeric outcomes 2 below 10, else 1.
 func levelDecimals(k experiment.Kind, x float64) int {
 	switch k {
 	case experiment.Scale:
@@ -253,10 +248,11 @@ func levelDecimals(k experiment.Kind, x float64) int {
 	case experiment.Net, experiment.Composite, experiment.Binary:
 		return 1
 	}
-	return decimals(x)
+	if math.Abs(x) < 10 {
+		return 2
+	}
+	return 1
 }
-
-func sep(lang string) string { return pick(lang, ", ", "; ") }
 
 // diagnose reads the KRS components of every arm (levels) and of every
 // treatment against control (effects).
@@ -313,25 +309,24 @@ func recommendationOf(res experiment.Results, lang string) recommendation {
 	rec := recommendation{Class: r.Action, Reason: r.Reason}
 	switch r.Action {
 	case stats.ActionRollOut:
-		rec.Headline = pick(lang, "Roll out ", "Rol uit: ") + armName(e, r.Arm)
+		rec.Headline = i18n.T(lang, "report.headline.roll_out", armName(e, r.Arm))
 	case stats.ActionKeepControl:
-		rec.Headline = pick(lang, "Keep control", "Houd de controle aan")
+		rec.Headline = i18n.T(lang, "report.headline.keep_control")
 	case stats.ActionInvestigate:
-		rec.Headline = pick(lang, "Investigate who answered before deciding", "Onderzoek eerst wie er reageerde")
+		rec.Headline = i18n.T(lang, "report.headline.investigate")
 		if res.SRM.Mismatch {
-			rec.Headline = pick(lang, "Investigate the split before reading any effect", "Onderzoek eerst de verdeling over de varianten")
+			rec.Headline = i18n.T(lang, "report.headline.investigate_split")
 		}
 	default:
 		rec.Class = stats.ActionKeepRunning
-		rec.Headline = pick(lang, "Keep running", "Laat het experiment doorlopen")
+		rec.Headline = i18n.T(lang, "report.headline.keep_running")
 	}
 	for _, c := range r.Caveats {
 		rec.Caveats = append(rec.Caveats, caveatOf(res, c, lang))
 	}
 	rec.Guardrails = guardrailLines(res, lang)
 	if d := e.Decision; d != nil {
-		rec.Decision = fmt.Sprintf("%s %s (%s, %s): %s", pick(lang, "Decided:", "Besloten:"), armName(e, d.Arm), d.DecidedBy,
-			d.DecidedAt.UTC().Format("2006-01-02"), d.Reason)
+		rec.Decision = i18n.T(lang, "report.decision", armName(e, d.Arm), d.DecidedBy, i18n.Date(d.DecidedAt.UTC(), lang), d.Reason)
 	}
 	return rec
 }
@@ -341,19 +336,17 @@ func recommendationOf(res experiment.Results, lang string) recommendation {
 // primary outcome.
 func caveatOf(res experiment.Results, code, lang string) caveat {
 	if code != stats.CaveatDifferentialResponse {
-		return caveat{Title: pick(lang, "Caveat: ", "Kanttekening: ") + code}
+		return caveat{Title: i18n.T(lang, "report.caveat", code)}
 	}
 	e := res.Experiment
 	rc := res.ResponseCheck
-	cv := caveat{Title: pick(lang, "The arms answered the survey at different rates", "De varianten reageerden in verschillende mate op de enquête")}
+	cv := caveat{Title: i18n.T(lang, "report.caveat.differential")}
 	var rates []string
 	for _, a := range e.Arms {
 		rates = append(rates, armName(e, a.Key)+" "+rateText(res, a.Key, lang))
 	}
-	cv.Lines = append(cv.Lines, fmt.Sprintf(pick(lang,
-		"Response rates: %s (χ² = %s, p %s). The effects compare the customers who chose to answer, and who answers can itself depend on the arm.",
-		"Responspercentages: %s (χ² = %s, p %s). De effecten vergelijken de klanten die wilden antwoorden, en wie antwoordt kan zelf van de variant afhangen."),
-		joinList(rates, lang), fmt2(float64(rc.Chi2), lang), pSentence(float64(rc.PValue), lang)))
+	cv.Lines = append(cv.Lines, i18n.T(lang, "report.caveat.rates",
+		i18n.List(rates, lang), i18n.Num(float64(rc.Chi2), 2, lang), i18n.PSentence(float64(rc.PValue), lang)))
 	for _, o := range res.Outcomes {
 		if !o.Primary {
 			continue
@@ -377,16 +370,13 @@ func boundsSentence(res experiment.Results, o experiment.OutcomeResults, arm, la
 	c := o.Comparisons[arm]
 	b := c.Bounds
 	if b == nil || !c.Sufficient() {
-		return fmt.Sprintf(pick(lang, "For %s no bounds on %s can be computed (too few answers).",
-			"Voor %s zijn geen grenzen op %s te berekenen (te weinig antwoorden)."), name, prim)
+		return i18n.T(lang, "report.bounds.none", name, prim)
 	}
 	scale, unit := wordUnit(o.Outcome.Kind, lang)
 	d := levelDecimals(o.Outcome.Kind, scale*math.Max(math.Abs(b.CILow), math.Abs(b.CIHigh)))
-	num := func(x float64) string { return signedText(scale*x, d, lang) }
+	num := func(x float64) string { return i18n.Signed(scale*x, d, lang) }
 	if b.TrimShare == 0 {
-		return fmt.Sprintf(pick(lang, "%s answered just as often as %s, so who answered does not change its effect on %s.",
-			"%s reageerde precies even vaak als %s, dus wie er reageerde verandert het effect op %s niet."),
-			name, armName(e, ctrl), prim)
+		return i18n.T(lang, "report.bounds.same", name, armName(e, ctrl), prim)
 	}
 	more, less := arm, ctrl
 	if b.TrimmedArm == stats.TrimmedControl {
@@ -400,9 +390,7 @@ func boundsSentence(res experiment.Results, o experiment.OutcomeResults, arm, la
 		rate = func(a string) float64 { return ratio(o.Arms[a].N, res.Arms[a].Assigned) }
 	}
 	rMore, rLess := percentPair(rate(more), rate(less), lang)
-	s := fmt.Sprintf(pick(lang, "Because %s answered more often than %s (%s vs %s), the effect of %s on %s could be as small as %s%s or as large as %s%s (%s CI %s to %s)",
-		"Omdat %s vaker reageerde dan %s (%s tegen %s), kan het effect van %s op %s zo klein zijn als %s%s of zo groot als %s%s (%s-BI %s tot %s)"),
-		armName(e, more), armName(e, less), rMore, rLess, name, prim, num(b.Lower), unit, num(b.Upper), unit,
+	s := i18n.T(lang, "report.bounds", armName(e, more), armName(e, less), rMore, rLess, name, prim, num(b.Lower), unit, num(b.Upper), unit,
 		ciLevelText(e, lang), num(b.CILow), num(b.CIHigh))
 	good := b.CILow > 0
 	bad := b.CIHigh < 0
@@ -411,14 +399,11 @@ func boundsSentence(res experiment.Results, o experiment.OutcomeResults, arm, la
 	}
 	switch {
 	case good:
-		return s + pick(lang, "; even at its least favourable the effect stays on the good side of zero, so who answered cannot explain it away.",
-			"; ook in het minst gunstige geval blijft het effect aan de goede kant van nul, dus wie er reageerde verklaart het niet weg.")
+		return s + i18n.T(lang, "report.bounds.good")
 	case bad:
-		return s + pick(lang, "; even at its most favourable the effect stays on the bad side of zero.",
-			"; ook in het gunstigste geval blijft het effect aan de slechte kant van nul.")
+		return s + i18n.T(lang, "report.bounds.bad")
 	}
-	return s + pick(lang, "; that range includes no effect, so who answered could explain the difference.",
-		"; dat bereik omvat geen effect, dus wie er reageerde kan het verschil verklaren.")
+	return s + i18n.T(lang, "report.bounds.open")
 }
 
 // guardrailLines are e.g. "Complaint repeated within 90 days, Personal call:
@@ -456,25 +441,22 @@ func marginText(o experiment.OutcomeResults, c stats.Comparison, e experiment.Ex
 	ni := c.NonInferiority
 	if ni == nil {
 		m := e.GuardrailMargins[o.Outcome.Key]
-		return fmt.Sprintf(pick(lang, "too few answers to test the margin of %s%s", "te weinig antwoorden om de marge van %s%s te toetsen"),
-			marginNum(scale*m, o.Outcome.Kind, lang), unit), ""
+		return i18n.T(lang, "report.margin.untested", marginNum(scale*m, o.Outcome.Kind, lang), unit), ""
 	}
 	m := marginNum(scale*ni.Margin, o.Outcome.Kind, lang)
-	worst := signedText(scale*ni.Bound, levelDecimals(o.Outcome.Kind, scale*ni.Bound), lang)
+	worst := i18n.Signed(scale*ni.Bound, levelDecimals(o.Outcome.Kind, scale*ni.Bound), lang)
 	if ni.Holds {
-		return fmt.Sprintf(pick(lang, "shown to be no worse than the margin of %s%s (at worst %s)", "aantoonbaar niet slechter dan de marge van %s%s (in het slechtste geval %s)"),
-			m, unit, worst), "held"
+		return i18n.T(lang, "report.margin.held", m, unit, worst), "held"
 	}
-	return fmt.Sprintf(pick(lang, "not yet shown to be no worse than the margin of %s%s (at worst %s)", "nog niet aantoonbaar niet slechter dan de marge van %s%s (in het slechtste geval %s)"),
-		m, unit, worst), "unheld"
+	return i18n.T(lang, "report.margin.unheld", m, unit, worst), "unheld"
 }
 
 // marginNum writes a margin as the team set it: whole numbers without decimals.
 func marginNum(x float64, k experiment.Kind, lang string) string {
 	if x == math.Trunc(x) {
-		return numText(x, 0, lang)
+		return i18n.Num(x, 0, lang)
 	}
-	return numText(x, levelDecimals(k, x), lang)
+	return i18n.Num(x, levelDecimals(k, x), lang)
 }
 
 // wordUnit is how a kind's differences read in a sentence, as in the
@@ -483,34 +465,27 @@ func marginNum(x float64, k experiment.Kind, lang string) string {
 func wordUnit(k experiment.Kind, lang string) (scale float64, unit string) {
 	switch k {
 	case experiment.Binary:
-		return 100, pick(lang, " percentage points", " procentpunten")
+		return 100, i18n.T(lang, "unit.pp")
 	case experiment.Numeric:
 		return 1, ""
 	}
-	return 1, pick(lang, " points", " punten")
+	return 1, i18n.T(lang, "unit.points")
 }
 
 // rateText is an arm's response rate (responded / assigned) in whole percent.
 func rateText(res experiment.Results, arm, lang string) string {
 	n := res.Arms[arm]
-	return percentText(ratio(n.Responded, n.Assigned), 0, lang)
+	return i18n.Percent(ratio(n.Responded, n.Assigned), 0, lang)
 }
 
 // percentPair writes two rates in whole percent, or with a decimal when
 // whole percents would not tell them apart.
 func percentPair(a, b float64, lang string) (string, string) {
-	ta, tb := percentText(a, 0, lang), percentText(b, 0, lang)
+	ta, tb := i18n.Percent(a, 0, lang), i18n.Percent(b, 0, lang)
 	if ta == tb && a != b {
-		ta, tb = percentText(a, 1, lang), percentText(b, 1, lang)
+		ta, tb = i18n.Percent(a, 1, lang), i18n.Percent(b, 1, lang)
 	}
 	return ta, tb
-}
-
-func percentText(share float64, decimals int, lang string) string {
-	if math.IsNaN(share) {
-		return "–"
-	}
-	return numText(100*share, decimals, lang) + "%"
 }
 
 // ratio is n/of, NaN when of is 0.
@@ -523,24 +498,7 @@ func ratio(n, of int64) float64 {
 
 // ciLevelText is the experiment's confidence level, "95%".
 func ciLevelText(e experiment.Experiment, lang string) string {
-	return numText(100*(1-alphaOf(e)), 0, lang) + "%"
-}
-
-// pSentence is "= 0.004" or "< 0.001", for "p %s" in a sentence.
-func pSentence(p float64, lang string) string {
-	t := pText(p, lang)
-	if strings.HasPrefix(t, "<") {
-		return t
-	}
-	return "= " + t
-}
-
-// joinList is "a, b and c" (nl "a, b en c").
-func joinList(xs []string, lang string) string {
-	if len(xs) < 2 {
-		return strings.Join(xs, "")
-	}
-	return strings.Join(xs[:len(xs)-1], ", ") + pick(lang, " and ", " en ") + xs[len(xs)-1]
+	return i18n.Percent(1-alphaOf(e), 0, lang)
 }
 
 func qualityOf(res experiment.Results, lang string) quality {
@@ -549,39 +507,35 @@ func qualityOf(res experiment.Results, lang string) quality {
 	switch {
 	case math.IsNaN(float64(s.PValue)):
 		q.Class = "na"
-		q.Verdict = pick(lang, "No assignments to check yet.", "Nog geen toewijzingen om te controleren.")
+		q.Verdict = i18n.T(lang, "report.quality.srm.none")
 	case s.Mismatch:
 		q.Class = "bad"
-		q.Verdict = pick(lang, "Sample ratio mismatch: the assigned counts do not match the arm weights, so the split is broken and no effect can be trusted.",
-			"Sample ratio mismatch: de aantallen per variant passen niet bij de gewichten; de verdeling is stuk en geen effect is te vertrouwen.")
+		q.Verdict = i18n.T(lang, "report.quality.srm.mismatch")
 	default:
-		q.Verdict = pick(lang, "The assigned counts match the arm weights (no sample ratio mismatch).",
-			"De aantallen per variant passen bij de gewichten (geen sample ratio mismatch).")
+		q.Verdict = i18n.T(lang, "report.quality.srm.ok")
 	}
-	q.SRM = fmt.Sprintf("χ² = %s, df = %d, p %s", numText(float64(s.Chi2), 2, lang), s.DF, pSentence(float64(s.PValue), lang))
+	q.SRM = i18n.T(lang, "report.quality.chi2", i18n.Num(float64(s.Chi2), 2, lang), s.DF, i18n.PSentence(float64(s.PValue), lang))
 	rc := res.ResponseCheck
 	q.ResponseClass = "ok"
 	switch {
 	case math.IsNaN(float64(rc.PValue)):
 		q.ResponseClass = "na"
-		q.Response = pick(lang, "No response rates to compare yet.", "Nog geen responspercentages om te vergelijken.")
+		q.Response = i18n.T(lang, "report.quality.response.none")
 	case rc.Differential:
 		q.ResponseClass = "bad"
-		q.Response = pick(lang, "The arms answered the survey at different rates, so the customers who answered may not be comparable between the arms; the recommendation gives the bounds on the primary outcome.",
-			"De varianten reageerden in verschillende mate op de enquête, dus de klanten die antwoordden zijn mogelijk niet vergelijkbaar tussen de varianten; het advies geeft de grenzen op de primaire uitkomst.")
+		q.Response = i18n.T(lang, "report.quality.response.differs")
 	default:
-		q.Response = pick(lang, "The arms answered the survey at similar rates (no differential response).",
-			"De varianten reageerden in vergelijkbare mate op de enquête (geen verschil in respons).")
+		q.Response = i18n.T(lang, "report.quality.response.ok")
 	}
-	q.ResponseStat = fmt.Sprintf("χ² = %s, df = %d, p %s", numText(float64(rc.Chi2), 2, lang), rc.DF, pSentence(float64(rc.PValue), lang))
+	q.ResponseStat = i18n.T(lang, "report.quality.chi2", i18n.Num(float64(rc.Chi2), 2, lang), rc.DF, i18n.PSentence(float64(rc.PValue), lang))
 	var wsum float64
 	for _, a := range res.Experiment.Arms {
 		wsum += a.Weight
 	}
 	for _, a := range res.Experiment.Arms {
 		n := res.Arms[a.Key]
-		t := armTraffic{Arm: armName(res.Experiment, a.Key), Assigned: fmt.Sprint(n.Assigned), Responded: fmt.Sprint(n.Responded),
-			Expected: percentText(a.Weight/wsum, 1, lang), Rate: percentText(ratio(n.Responded, n.Assigned), 1, lang)}
+		t := armTraffic{Arm: armName(res.Experiment, a.Key), Assigned: i18n.Count(n.Assigned, lang), Responded: i18n.Count(n.Responded, lang),
+			Expected: i18n.Percent(a.Weight/wsum, 1, lang), Rate: i18n.Percent(ratio(n.Responded, n.Assigned), 1, lang)}
 		q.Arms = append(q.Arms, t)
 	}
 	return q
@@ -590,20 +544,20 @@ func qualityOf(res experiment.Results, lang string) quality {
 func verdictText(v stats.Verdict, lang string) string {
 	switch v {
 	case stats.VerdictBetter:
-		return pick(lang, "better", "beter")
+		return i18n.T(lang, "report.verdict.better")
 	case stats.VerdictWorse:
-		return pick(lang, "worse", "slechter")
+		return i18n.T(lang, "report.verdict.worse")
 	case stats.VerdictInconclusive:
-		return pick(lang, "no clear difference", "geen duidelijk verschil")
+		return i18n.T(lang, "report.verdict.inconclusive")
 	}
-	return pick(lang, "too few answers", "te weinig antwoorden")
+	return i18n.T(lang, "report.verdict.insufficient")
 }
 
+// statusText is an experiment's status in words (report.status.<status>); an
+// unknown status as it is.
 func statusText(s experiment.Status, lang string) string {
-	nl := map[experiment.Status]string{experiment.Draft: "concept", experiment.Running: "loopt",
-		experiment.Stopped: "gestopt", experiment.Decided: "besloten"}
-	if lang == plot.Dutch && nl[s] != "" {
-		return nl[s]
+	if id := "report.status." + string(s); i18n.Has(id) {
+		return i18n.T(lang, id)
 	}
 	return string(s)
 }
@@ -613,70 +567,22 @@ func correctionText(c, lang string) string {
 	case "bh":
 		return "Benjamini-Hochberg"
 	case "none":
-		return pick(lang, "no correction", "geen correctie")
+		return i18n.T(lang, "report.correction.none")
 	}
 	return "Holm-Bonferroni"
 }
 
-// uiText are the page's fixed texts.
+// uiNames are the page's fixed texts as the template reads them (.T.<name>),
+// each the message report.ui.<name>.
+var uiNames = []string{"title", "recommend", "why", "effects", "effects_intro", "effects_alt", "diagnosis", "levels",
+	"effect", "outcome", "timeline", "timeline_intro", "timeline_alt", "quality", "srm", "arm", "expected", "assigned",
+	"responded", "rate", "control_note", "computed", "hypothesis", "guardrails", "response_check", "ordinal_note"}
+
+// uiText are the page's fixed texts in lang.
 func uiText(lang string) map[string]string {
-	en := map[string]string{
-		"title":          "Experiment report",
-		"recommend":      "Recommendation",
-		"why":            "Why",
-		"effects":        "Effects at a glance",
-		"effects_intro":  "Every outcome for every arm against control, on one standardized scale, the primary outcome and the guardrails tagged. Filled dots are significant after correction for multiple comparisons; a dashed tick is a guardrail's margin.",
-		"effects_alt":    "Forest plot of standardized effects per outcome and arm",
-		"diagnosis":      "Diagnosis",
-		"levels":         "Level",
-		"effect":         "Effect versus control",
-		"outcome":        "Outcome",
-		"timeline":       "The primary outcome over time",
-		"timeline_intro": "The difference with control as answers came in. The light band is the always-valid interval: it stays valid however often you look, so only stop early when it excludes zero.",
-		"timeline_alt":   "Cumulative difference of the primary outcome by day",
-		"quality":        "Data quality",
-		"srm":            "Sample ratio check",
-		"arm":            "Arm",
-		"expected":       "Expected share",
-		"assigned":       "Assigned",
-		"responded":      "Responded",
-		"rate":           "Response rate",
-		"control_note":   "Levels: mean (scale 1–7, composite 0–100), net score, or rate, with the confidence interval. Effects are each treatment minus control.",
-		"computed":       "Computed",
-		"hypothesis":     "Hypothesis",
-		"guardrails":     "Guardrails",
-		"response_check": "Response check (did the arms answer at different rates?)",
-		"ordinal_note":   "Odds of a higher answer (scale and net outcomes): the proportional-odds ratio of treatment to control, a check that uses only the order of the answers; above 1, treated customers tend to answer higher.",
+	t := make(map[string]string, len(uiNames))
+	for _, n := range uiNames {
+		t[n] = i18n.T(lang, "report.ui."+n)
 	}
-	if lang != plot.Dutch {
-		return en
-	}
-	return map[string]string{
-		"title":          "Experimentrapport",
-		"recommend":      "Advies",
-		"why":            "Waarom",
-		"effects":        "Effecten in één oogopslag",
-		"effects_intro":  "Elke uitkomst voor elke variant ten opzichte van controle, op één gestandaardiseerde schaal, met de primaire uitkomst en de vangrails gemarkeerd. Gevulde stippen zijn significant na correctie voor meervoudig toetsen; een gestippeld streepje is de marge van een vangrail.",
-		"effects_alt":    "Forest plot van gestandaardiseerde effecten per uitkomst en variant",
-		"diagnosis":      "Diagnose",
-		"levels":         "Niveau",
-		"effect":         "Effect t.o.v. controle",
-		"outcome":        "Uitkomst",
-		"timeline":       "De primaire uitkomst door de tijd",
-		"timeline_intro": "Het verschil met controle naarmate de antwoorden binnenkwamen. De lichte band is het altijd-geldige interval: het blijft geldig hoe vaak je ook kijkt, dus stop alleen eerder als het nul uitsluit.",
-		"timeline_alt":   "Cumulatief verschil van de primaire uitkomst per dag",
-		"quality":        "Datakwaliteit",
-		"srm":            "Controle van de verdeling",
-		"arm":            "Variant",
-		"expected":       "Verwacht aandeel",
-		"assigned":       "Toegewezen",
-		"responded":      "Gereageerd",
-		"rate":           "Responspercentage",
-		"control_note":   "Niveaus: gemiddelde (schaal 1–7, samengesteld 0–100), netto-score of percentage, met betrouwbaarheidsinterval. Effecten zijn telkens variant min controle.",
-		"computed":       "Berekend",
-		"hypothesis":     "Hypothese",
-		"guardrails":     "Vangrails",
-		"response_check": "Responscontrole (reageerden de varianten in verschillende mate?)",
-		"ordinal_note":   "Odds op een hoger antwoord (schaal- en netto-uitkomsten): de proportionele-oddsratio van variant tegen controle, een toets die alleen de volgorde van de antwoorden gebruikt; boven 1 antwoorden klanten in de variant vaker hoger.",
-	}
+	return t
 }

@@ -38,32 +38,36 @@
 // name and, per treatment arm, the bounds on the primary outcome), each
 // guardrail with a margin as shown or not yet shown to be no worse than it,
 // the response check beside the sample ratio check, and the ordinal odds
-// ratio under scale and net effects. Numbers are written by format.go.
+// ratio under scale and net effects. Every label, sentence and number comes
+// from stats/i18n, the catalogue and formats the figures and the
+// recommendation's reason use too.
 package report
 
 import (
-	"fmt"
 	"math"
 	"slices"
 	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/krslab/krslab/experiment"
 	"github.com/krslab/krslab/stats"
+	"github.com/krslab/krslab/stats/i18n"
 	"github.com/krslab/krslab/stats/plot"
 )
 
 // Groups of the forest plot and the report, in DOMAIN.md's reading order.
 // Trust belongs to both the KRS and the building blocks and is shown in both.
+// Each group's title is the message report.group.<id>.
 var groups = []struct {
-	id, en, nl string
-	keys       []string
+	id   string
+	keys []string
 }{
-	{"krs", "KRS", "KRS", []string{"krs", "satisfaction", "trust", "love"}},
-	{"blocks", "Building blocks", "Bouwstenen", []string{"trust", "involvement", "freedom_of_choice", "fairness", "influence"}},
-	{"loyalty", "Loyalty", "Loyaliteit", []string{"nps", "ces"}},
+	{"krs", []string{"krs", "satisfaction", "trust", "love"}},
+	{"blocks", []string{"trust", "involvement", "freedom_of_choice", "fairness", "influence"}},
+	{"loyalty", []string{"nps", "ces"}},
 }
-
-const otherEN, otherNL = "Other outcomes", "Overige uitkomsten"
 
 // Name is an outcome's short name in lang (experiment.Outcome.Name): the
 // built-in's name, else its label (Dutch label for nl when set), else its key.
@@ -71,14 +75,15 @@ func Name(o experiment.Outcome, lang string) string { return o.Name(lang) }
 
 // Question is the outcome's label in lang (for built-ins, the survey question).
 func Question(o experiment.Outcome, lang string) string {
-	if lang == plot.Dutch && o.LabelNL != "" {
+	if i18n.Normalize(lang) == i18n.Dutch && o.LabelNL != "" {
 		return o.LabelNL
 	}
 	return o.Label
 }
 
+// pick is en or nl by lang, for a text that is not a message of stats/i18n.
 func pick(lang, en, nl string) string {
-	if lang == plot.Dutch {
+	if i18n.Normalize(lang) == i18n.Dutch {
 		return nl
 	}
 	return en
@@ -100,7 +105,7 @@ func sections(res experiment.Results, lang string) []section {
 	grouped := map[string]bool{}
 	var out []section
 	for _, g := range groups {
-		s := section{id: g.id, title: pick(lang, g.en, g.nl)}
+		s := section{id: g.id, title: i18n.T(lang, "report.group."+g.id)}
 		for _, k := range g.keys {
 			if o, ok := byKey[k]; ok {
 				s.outcomes = append(s.outcomes, o)
@@ -111,7 +116,7 @@ func sections(res experiment.Results, lang string) []section {
 			out = append(out, s)
 		}
 	}
-	rest := section{id: "other", title: pick(lang, otherEN, otherNL)}
+	rest := section{id: "other", title: i18n.T(lang, "report.group.other")}
 	for _, o := range res.Outcomes {
 		if !grouped[o.Outcome.Key] {
 			rest.outcomes = append(rest.outcomes, o)
@@ -162,10 +167,10 @@ func armName(e experiment.Experiment, key string) string {
 func roleTags(o experiment.OutcomeResults, lang string) []plot.Tag {
 	var tags []plot.Tag
 	if o.Primary {
-		tags = append(tags, plot.Tag{Text: pick(lang, "primary", "primair"), Strong: true})
+		tags = append(tags, plot.Tag{Text: i18n.T(lang, "report.tag.primary"), Strong: true})
 	}
 	if o.Guardrail {
-		tags = append(tags, plot.Tag{Text: pick(lang, "guardrail", "vangrail")})
+		tags = append(tags, plot.Tag{Text: i18n.T(lang, "report.tag.guardrail")})
 	}
 	return tags
 }
@@ -177,9 +182,9 @@ func marginTag(c stats.Comparison, lang string) (plot.Tag, bool) {
 	case c.NonInferiority == nil:
 		return plot.Tag{}, false
 	case c.NonInferiority.Holds:
-		return plot.Tag{Text: pick(lang, "margin held", "marge gehaald")}, true
+		return plot.Tag{Text: i18n.T(lang, "report.tag.margin_held")}, true
 	}
-	return plot.Tag{Text: pick(lang, "margin not shown", "marge niet aangetoond")}, true
+	return plot.Tag{Text: i18n.T(lang, "report.tag.margin_not_shown")}, true
 }
 
 // EffectsOf is the forest plot's input: one row per (outcome, treatment
@@ -188,9 +193,7 @@ func marginTag(c stats.Comparison, lang string) (plot.Tag, bool) {
 // guardrail's margin (divided by the row's standard deviation) drawn where
 // the experiment has one.
 func EffectsOf(res experiment.Results, lang string) plot.EffectsInput {
-	in := plot.EffectsInput{CILevel: 1 - alphaOf(res.Experiment), Note: pick(lang,
-		"Standardized: means by the pooled SD (Cohen's d); net scores by the control's SD of the promoter (+1) / passive (0) / detractor (−1) answers; rates by the control's √(p(1−p)).",
-		"Gestandaardiseerd: gemiddelden door de gepoolde SD (Cohen's d); netto-scores door de SD in controle van promotor (+1) / passief (0) / criticus (−1); percentages door √(p(1−p)) van controle.")}
+	in := plot.EffectsInput{CILevel: 1 - alphaOf(res.Experiment), Note: i18n.T(lang, "report.effects.note")}
 	control := res.Experiment.Control().Key
 	for _, s := range sections(res, lang) {
 		for _, o := range s.outcomes {
@@ -241,9 +244,9 @@ func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 func displayUnit(k experiment.Kind, lang string) (scale float64, unit string) {
 	switch k {
 	case experiment.Binary:
-		return 100, pick(lang, " pp", " %-pt")
+		return 100, i18n.T(lang, "unit.pp.abbr")
 	case experiment.Net, experiment.Composite:
-		return 1, pick(lang, " pts", " ptn")
+		return 1, i18n.T(lang, "unit.pts")
 	}
 	return 1, ""
 }
@@ -302,15 +305,16 @@ func DistributionOf(res experiment.Results, outcome, lang string) (plot.Distribu
 	}
 	switch o.Outcome.Kind {
 	case experiment.Scale:
-		in.Segments = scaleSegments(o, res.Experiment)
+		in.Segments = scaleSegments(o, res.Experiment, lang)
 	case experiment.Net:
 		in.Segments = netSegments(o.Outcome, lang)
 	case experiment.Binary:
-		in.Unit, in.Axis = "%", pick(lang, "Rate (%)", "Percentage (%)")
+		in.Unit, in.Axis = "%", i18n.T(lang, "report.axis.rate")
 	case experiment.Composite:
-		in.Axis = pick(lang, "Mean score (0–100)", "Gemiddelde score (0–100)")
+		in.Axis = i18n.T(lang, "report.axis.composite")
+		in.AxisMin, in.AxisMax, _ = o.Outcome.Bounds() // 0..100
 	default:
-		in.Axis = pick(lang, "Mean", "Gemiddelde")
+		in.Axis = i18n.T(lang, "report.axis.mean")
 	}
 	for _, a := range res.Experiment.Arms {
 		s := o.Arms[a.Key]
@@ -318,10 +322,10 @@ func DistributionOf(res experiment.Results, outcome, lang string) (plot.Distribu
 		switch o.Outcome.Kind {
 		case experiment.Scale:
 			d.Shares = shares(s.Distribution, s.N)
-			d.Summary = pick(lang, "mean ", "gem. ") + fmt2(s.Mean, lang)
+			d.Summary = i18n.T(lang, "report.summary.mean", i18n.Num(s.Mean, 2, lang))
 		case experiment.Net:
 			d.Shares = []float64{s.Detractors, s.Passives, s.Promoters}
-			d.Summary = netName(o.Outcome, lang) + " " + signed1(s.Score, lang)
+			d.Summary = netName(o.Outcome, lang) + " " + i18n.Signed(s.Score, 1, lang)
 		case experiment.Binary:
 			d.Estimate, d.Low, d.High = 100*s.Rate, 100*s.CILow, 100*s.CIHigh
 		}
@@ -334,19 +338,32 @@ func DistributionOf(res experiment.Results, outcome, lang string) (plot.Distribu
 	return in, nil
 }
 
-// title is "Satisfaction: How satisfied are you with our organisation?",
-// or just the name when the label adds nothing.
+// title is a figure's title: the outcome's name, then its question when that
+// says something the name does not ("Satisfaction: How satisfied are you with
+// our organisation?"). A question that is the name, or begins with it
+// ("Freedom of choice (products, channels)"), is the title alone, so that
+// the name is not said twice.
 func title(o experiment.Outcome, lang string) string {
 	name, q := Name(o, lang), Question(o, lang)
-	if q == "" || q == name {
+	switch {
+	case q == "" || strings.EqualFold(q, name):
 		return name
+	case len(q) > len(name) && strings.EqualFold(q[:len(name)], name) && !continuesWord(q[len(name):]):
+		return q
 	}
 	return name + ": " + q
 }
 
+// continuesWord reports whether s begins with a letter or digit, that is,
+// whether a name that s follows is only the start of a longer word.
+func continuesWord(s string) bool {
+	r, _ := utf8.DecodeRuneInString(s)
+	return unicode.IsLetter(r) || unicode.IsDigit(r)
+}
+
 // scaleSegments are the levels min..max; below the midpoint on the left,
 // a level exactly on it neutral, above it on the right.
-func scaleSegments(o experiment.OutcomeResults, e experiment.Experiment) []plot.Segment {
+func scaleSegments(o experiment.OutcomeResults, e experiment.Experiment, lang string) []plot.Segment {
 	lo, hi, ok := o.Outcome.Bounds()
 	if !ok {
 		// Without bounds the stats lay the distribution out from its counts.
@@ -367,7 +384,7 @@ func scaleSegments(o experiment.OutcomeResults, e experiment.Experiment) []plot.
 		} else if v > mid {
 			side = 1
 		}
-		segs = append(segs, plot.Segment{Label: fmt.Sprintf("%g", v), Side: side})
+		segs = append(segs, plot.Segment{Label: i18n.Sig(v, 3, lang), Side: side})
 	}
 	return segs
 }
@@ -385,17 +402,18 @@ func netSegments(o experiment.Outcome, lang string) []plot.Segment {
 	}
 	rng := func(a, b float64) string {
 		if a == b {
-			return fmt.Sprintf("%g", a)
+			return i18n.Sig(a, 3, lang)
 		}
-		return fmt.Sprintf("%g–%g", a, b)
+		return i18n.Sig(a, 3, lang) + "–" + i18n.Sig(b, 3, lang)
 	}
-	low, mid, high := pick(lang, "Low", "Laag"), pick(lang, "Middle", "Midden"), pick(lang, "High", "Hoog")
+	names := [3]string{"low", "middle", "high"}
 	switch o.Key {
 	case "nps":
-		low, mid, high = pick(lang, "Detractors", "Criticasters"), pick(lang, "Passives", "Passieven"), pick(lang, "Promoters", "Promotors")
+		names = [3]string{"detractors", "passives", "promoters"}
 	case "ces":
-		low, mid, high = pick(lang, "Difficult", "Moeilijk"), pick(lang, "Neutral", "Neutraal"), pick(lang, "Easy", "Makkelijk")
+		names = [3]string{"difficult", "neutral", "easy"}
 	}
+	low, mid, high := i18n.T(lang, "report.segment."+names[0]), i18n.T(lang, "report.segment."+names[1]), i18n.T(lang, "report.segment."+names[2])
 	return []plot.Segment{
 		{Label: low + " (" + rng(lo, bottom) + ")", Side: -1},
 		{Label: mid + " (" + rng(bottom+1, top-1) + ")", Side: 0},
@@ -407,7 +425,7 @@ func netName(o experiment.Outcome, lang string) string {
 	if o.HasShortName() {
 		return Name(o, lang)
 	}
-	return pick(lang, "net", "netto")
+	return i18n.T(lang, "report.summary.net")
 }
 
 // shares divides counts by n.
@@ -425,7 +443,7 @@ func shares(dist []int64, n int64) []float64 {
 // arm by day. It shows the plain (not CUPED) difference and interval, the
 // ones the always-valid sequential interval is built around.
 func TimelineOf(res experiment.Results, points []experiment.TimelinePoint, lang string) plot.TimelineInput {
-	in := plot.TimelineInput{CILevel: 1 - alphaOf(res.Experiment)}
+	in := plot.TimelineInput{CILevel: 1 - alphaOf(res.Experiment), Control: armName(res.Experiment, res.Experiment.Control().Key)}
 	kind := experiment.Composite
 	for _, o := range res.Outcomes {
 		if o.Outcome.Key == res.Experiment.PrimaryOutcome {
@@ -436,12 +454,14 @@ func TimelineOf(res experiment.Results, points []experiment.TimelinePoint, lang 
 		in.Title = res.Experiment.PrimaryOutcome
 	}
 	scale, _ := displayUnit(kind, lang)
-	in.Unit = map[experiment.Kind]string{
-		experiment.Binary:    pick(lang, "percentage points", "procentpunten"),
-		experiment.Net:       pick(lang, "points", "punten"),
-		experiment.Composite: pick(lang, "points", "punten"),
-		experiment.Scale:     pick(lang, "answer scale", "antwoordschaal"),
-	}[kind]
+	if u, ok := map[experiment.Kind]string{
+		experiment.Binary:    "report.timeline.unit.pp",
+		experiment.Net:       "report.timeline.unit.points",
+		experiment.Composite: "report.timeline.unit.points",
+		experiment.Scale:     "report.timeline.unit.scale",
+	}[kind]; ok {
+		in.Unit = i18n.T(lang, u)
+	}
 	for _, arm := range treatments(res.Experiment) {
 		s := plot.TimelineSeries{Arm: armName(res.Experiment, arm)}
 		for _, p := range points {

@@ -6,11 +6,13 @@ import (
 	"html"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/krslab/krslab/experiment"
 	"github.com/krslab/krslab/stats"
+	"github.com/krslab/krslab/stats/i18n"
 	"github.com/krslab/krslab/stats/plot"
 )
 
@@ -170,8 +172,8 @@ func TestTimelineOf(t *testing.T) {
 	if s[20].Diff != last.Comparison.Diff || s[20].SeqLow != last.Comparison.Sequential.CILow {
 		t.Errorf("last point %+v, comparison %+v", s[20], last.Comparison)
 	}
-	if in.Title != "KRS" || in.Unit != "points" {
-		t.Errorf("title %q unit %q", in.Title, in.Unit)
+	if in.Title != "KRS" || in.Unit != "points" || in.Control != "Usual handling" {
+		t.Errorf("title %q unit %q control %q", in.Title, in.Unit, in.Control)
 	}
 	if empty := TimelineOf(res, nil, "nl"); len(empty.Series) != 2 || len(empty.Series[0].Points) != 0 {
 		t.Errorf("no points: %+v", empty)
@@ -315,8 +317,8 @@ func TestHTMLSaysDifferentialResponse(t *testing.T) {
 			"The arms answered the survey at different rates",
 			"Response rates: Usual handling 48%, Personal call 61% and Personal letter 48% (χ² = 45.17, p < 0.001)",
 			"Because Personal call answered more often than Usual handling (61% vs 48%), the effect of Personal call on KRS could be as small as " +
-				signedText(b.Lower, 1, "en") + " points or as large as " + signedText(b.Upper, 1, "en") + " points (95% CI " +
-				signedText(b.CILow, 1, "en") + " to " + signedText(b.CIHigh, 1, "en") + "); that range includes no effect",
+				i18n.Signed(b.Lower, 1, "en") + " points or as large as " + i18n.Signed(b.Upper, 1, "en") + " points (95% CI " +
+				i18n.Signed(b.CILow, 1, "en") + " to " + i18n.Signed(b.CIHigh, 1, "en") + "); that range includes no effect",
 			"Personal letter answered just as often as Usual handling",
 			"NPS, Personal call: better; shown to be no worse than the margin of 5 points (at worst +25.7)",
 			"Complaint repeated within 90 days, Personal letter: no clear difference; not yet shown to be no worse than the margin of 0.5 percentage points (at worst +0.8)",
@@ -330,7 +332,7 @@ func TestHTMLSaysDifferentialResponse(t *testing.T) {
 			"De varianten reageerden in verschillende mate op de enquête",
 			"Responspercentages: Usual handling 48%, Personal call 61% en Personal letter 48% (χ² = 45,17, p < 0,001)",
 			"Omdat Personal call vaker reageerde dan Usual handling (61% tegen 48%), kan het effect van Personal call op KRS zo klein zijn als " +
-				signedText(b.Lower, 1, "nl") + " punten of zo groot als " + signedText(b.Upper, 1, "nl") + " punten (95%-BI",
+				i18n.Signed(b.Lower, 1, "nl") + " punten of zo groot als " + i18n.Signed(b.Upper, 1, "nl") + " punten (95%-BI",
 			"NPS, Personal call: beter; aantoonbaar niet slechter dan de marge van 5 punten (in het slechtste geval +25,7)",
 			"Klacht herhaald binnen 90 dagen, Personal letter: geen duidelijk verschil; nog niet aantoonbaar niet slechter dan de marge van 0,5 procentpunten",
 		}},
@@ -362,5 +364,94 @@ func TestArmNames(t *testing.T) {
 	}
 	if got := armName(fixtureExperiment(), "letter"); got != "Personal letter" {
 		t.Errorf("armName(letter) = %q", got)
+	}
+}
+
+// TestReportMessagesExist checks the messages whose ids the report builds from a value (a
+// group, a status, a diagnosis pattern, a segment, a fixed text of the template): each
+// exists in stats/i18n, so that no page shows a raw id.
+func TestReportMessagesExist(t *testing.T) {
+	var ids []string
+	for _, g := range groups {
+		ids = append(ids, "report.group."+g.id)
+	}
+	for _, s := range []experiment.Status{experiment.Draft, experiment.Running, experiment.Stopped, experiment.Decided} {
+		ids = append(ids, "report.status."+string(s))
+	}
+	for _, c := range components {
+		ids = append(ids, "report.component."+c)
+	}
+	// Every set of lagging (or unmoved) components names a pattern.
+	for mask := 0; mask < 1<<len(components); mask++ {
+		var lag []string
+		for i, c := range components {
+			if mask&(1<<i) != 0 {
+				lag = append(lag, c)
+			}
+		}
+		p := patternOf(lag)
+		ids = append(ids, "report.diagnosis.level."+p, "report.diagnosis.effect."+p)
+	}
+	ids = append(ids, "report.diagnosis.effect.insufficient")
+	for _, s := range []string{"low", "middle", "high", "detractors", "passives", "promoters", "difficult", "neutral", "easy"} {
+		ids = append(ids, "report.segment."+s)
+	}
+	for _, n := range uiNames {
+		ids = append(ids, "report.ui."+n)
+	}
+	for _, id := range ids {
+		if !i18n.Has(id) {
+			t.Errorf("message %q does not exist", id)
+		}
+	}
+	// The template reads only the fixed texts uiText gives it.
+	for _, m := range regexp.MustCompile(`\.T\.([a-z_]+)`).FindAllStringSubmatch(reportTemplate, -1) {
+		if !slices.Contains(uiNames, m[1]) {
+			t.Errorf("report.tmpl reads .T.%s, which uiText does not give", m[1])
+		}
+	}
+}
+
+// TestFigureTitles: a title is the outcome's name, then its question when that says more;
+// a question that begins with the name stands alone.
+func TestFigureTitles(t *testing.T) {
+	res, _ := fixture()
+	for _, tt := range []struct{ key, lang, want string }{
+		{"satisfaction", "en", "Satisfaction: How satisfied are you with our organisation?"},
+		{"freedom_of_choice", "en", "Freedom of choice (products, channels)"},
+		{"freedom_of_choice", "nl", "Keuzevrijheid (producten, kanalen)"},
+		{"krs", "nl", "KRS: KlantRelatieScore (tevredenheid, vertrouwen, liefde)"},
+		{"complaint_repeated", "en", "Complaint repeated within 90 days"},
+	} {
+		d, err := DistributionOf(res, tt.key, tt.lang)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Title != tt.want {
+			t.Errorf("%s (%s): title %q, want %q", tt.key, tt.lang, d.Title, tt.want)
+		}
+	}
+	o := experiment.Outcome{Key: "choice", Label: "Choices offered", LabelNL: "Keuzes"}
+	if got := title(o, "en"); got != "Choices offered" {
+		t.Errorf("a label that is the name: %q", got)
+	}
+	// The built-in name "Trust" is only the start of the question's first word.
+	o = experiment.Outcome{Key: "trust", Kind: experiment.Scale, Label: "Trustworthy staff?"}
+	if got := title(o, "en"); got != "Trust: Trustworthy staff?" {
+		t.Errorf("a name that begins a longer word: %q", got)
+	}
+}
+
+// TestCompositeAxisSpansItsScale: a composite's bars are drawn on its whole 0..100 scale.
+func TestCompositeAxisSpansItsScale(t *testing.T) {
+	res, _ := fixture()
+	for _, key := range []string{"krs", "freedom_of_choice"} {
+		d, _ := DistributionOf(res, key, "en")
+		if d.AxisMin != 0 || d.AxisMax != 100 {
+			t.Errorf("%s: axis %v..%v, want 0..100", key, d.AxisMin, d.AxisMax)
+		}
+	}
+	if d, _ := DistributionOf(res, "complaint_repeated", "en"); d.AxisMax != 0 {
+		t.Errorf("a rate's axis is fitted to its bars, got up to %v", d.AxisMax)
 	}
 }

@@ -18,8 +18,8 @@ func ExampleSigned() {
 
 // A label with a count in it.
 func ExampleT() {
-	fmt.Println(i18n.T(i18n.English, "plot.n", i18n.Count(10000, i18n.English)))
-	fmt.Println(i18n.T(i18n.Dutch, "plot.n", i18n.Count(10000, i18n.Dutch)))
+	fmt.Println(i18n.T(i18n.English, "label.n", i18n.Count(10000, i18n.English)))
+	fmt.Println(i18n.T(i18n.Dutch, "label.n", i18n.Count(10000, i18n.Dutch)))
 	// Output:
 	// n = 10,000
 	// n = 10.000

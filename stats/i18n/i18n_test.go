@@ -1,8 +1,13 @@
 package i18n
 
 import (
+	"bytes"
 	"fmt"
+	"io/fs"
 	"math"
+	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -100,7 +105,7 @@ func TestLanguages(t *testing.T) {
 }
 
 func TestT(t *testing.T) {
-	if got := T(Dutch, "plot.n", Count(1873, Dutch)); got != "n = 1.873" {
+	if got := T(Dutch, "label.n", Count(1873, Dutch)); got != "n = 1.873" {
 		t.Errorf("T with an argument: %q", got)
 	}
 	if got := T("", "arm.control"); got != "control" {
@@ -201,4 +206,60 @@ func idPattern(id string) bool {
 		}
 	}
 	return true
+}
+
+// TestSourcesNameKnownMessages reads the Go sources of the module that import this package
+// and checks that every message id they spell out in full exists, so that a mistyped id
+// cannot ship as a raw id in a figure or on a page. Ids built from a prefix and a value
+// ("report.status." + status) end in a dot here and are left to the tests of their package.
+func TestSourcesNameKnownMessages(t *testing.T) {
+	literal := regexp.MustCompile(`"((?:arm|label|list|unit|plot|report|reason|console)\.[a-z0-9_.]*)"`)
+	root := filepath.Join("..", "..")
+	here, err := filepath.Abs(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && strings.HasPrefix(d.Name(), ".") && path != root {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		abs, err := filepath.Abs(filepath.Dir(path))
+		if err != nil {
+			return err
+		}
+		own := abs == here
+		if !own && !bytes.Contains(src, []byte(`"github.com/krslab/krslab/stats/i18n"`)) {
+			return nil
+		}
+		// Comments may show ids by way of example.
+		src = regexp.MustCompile(`(?m)^\s*//.*$`).ReplaceAll(src, nil)
+		for _, m := range literal.FindAllSubmatch(src, -1) {
+			id := string(m[1])
+			if strings.HasSuffix(id, ".") {
+				continue
+			}
+			checked++
+			if !Has(id) {
+				t.Errorf("%s: message %q does not exist", path, id)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked < 50 {
+		t.Errorf("only %d ids found in the sources; the test no longer reads them", checked)
+	}
 }

@@ -164,7 +164,7 @@ func drawDistribution(c draw.Canvas, in DistributionInput, lang string) {
 }
 
 // nLabel is "n = 412", "n = 1,873".
-func nLabel(n int64, lang string) string { return i18n.T(lang, "plot.n", i18n.Count(n, lang)) }
+func nLabel(n int64, lang string) string { return i18n.T(lang, "label.n", i18n.Count(n, lang)) }
 
 // segmentColours shades each side from dark (far from the middle) to
 // light (near it); the middle is grey.
