@@ -53,7 +53,7 @@ func (s *Server) plotFile(c echo.Context) error {
 		in := report.EffectsOf(res, lang)
 		draw = func() ([]byte, error) { return plot.Effects(in, opt) }
 	case "timeline":
-		points, err := s.svc.Timeline(ctx, key)
+		points, err := s.svc.TimelineOf(ctx, res)
 		if err != nil {
 			return err
 		}
@@ -124,7 +124,7 @@ func (s *Server) reportHTML(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	points, err := s.svc.Timeline(ctx, key)
+	points, err := s.svc.TimelineOf(ctx, res)
 	if err != nil {
 		return err
 	}

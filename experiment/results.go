@@ -22,6 +22,8 @@ type Results struct {
 	// p-values are the running minimum (the comparisons' maps are shared).
 	design   stats.Design
 	analysis stats.Analysis
+	// version is the data the analysis read (Summary.Version with the experiment's).
+	version DataVersion
 }
 
 // OutcomeResults are the per-arm statistics and comparisons of one outcome.
@@ -42,9 +44,35 @@ type TimelinePoint struct {
 	Comparison stats.Comparison // Diff, CILow, CIHigh; Sequential for mean-based outcomes
 }
 
-// Results computes the analysis of an experiment from per-arm sufficient statistics, so
-// that its cost does not grow with the number of answers held in Go.
+// Results is the analysis of an experiment as its data stands. An analysis is kept with the
+// version of the data it read and served again while that version holds (one query reads
+// it); the first request after a write, on any instance, analyses again (SnapshotStore).
+// Results served from a snapshot share their maps with every other caller: read only.
 func (s *Service) Results(ctx context.Context, key string) (Results, error) {
+	ss, ok := s.Store.(SnapshotStore)
+	if !ok || s.snaps == nil {
+		return s.analyse(ctx, key)
+	}
+	cur, err := ss.DataVersion(ctx, key)
+	if err != nil {
+		return Results{}, err
+	}
+	return s.snaps.results.get(ctx, key, cur, func(ctx context.Context) (Results, DataVersion, error) {
+		res, err := s.analyse(ctx, key)
+		return res, res.version, err
+	})
+}
+
+// analyse computes the analysis of an experiment from per-arm sufficient statistics, so
+// that its cost does not grow with the number of answers held in Go. Each analysis is a
+// look at the sequential tests (recorded once, here) and leaves its headline for the
+// console's list.
+func (s *Service) analyse(ctx context.Context, key string) (Results, error) {
+	if s.snaps != nil {
+		if fn := s.snaps.analyses.Load(); fn != nil {
+			(*fn)(key)
+		}
+	}
 	e, err := s.Store.Experiment(ctx, key)
 	if err != nil {
 		return Results{}, err
@@ -62,6 +90,11 @@ func (s *Service) Results(ctx context.Context, key string) (Results, error) {
 	res.ComputedAt = s.Now()
 	if err := s.runningMinimum(ctx, &res); err != nil {
 		return Results{}, err
+	}
+	if ss, ok := s.Store.(SnapshotStore); ok && res.version.known() {
+		if err := ss.SaveHeadline(ctx, e.ID, res.version, headlineOf(res)); err != nil {
+			return Results{}, err
+		}
 	}
 	return res, nil
 }
@@ -82,13 +115,15 @@ func (s *Service) runningMinimum(ctx context.Context, res *Results) error {
 }
 
 // Looks are the sequential p-values of this analysis, one per comparison that has one:
-// what a look at the experiment records (Store.RecordLooks).
+// what a look at the experiment records (Store.RecordLooks). They come in a stable order:
+// by outcome as analysed, then by arm as the experiment lists them.
 func (r Results) Looks() []Look {
 	var looks []Look
 	for _, o := range r.Outcomes {
-		for arm, c := range o.Comparisons {
-			if c.Sequential != nil && !math.IsNaN(c.Sequential.PValue) {
-				looks = append(looks, Look{Outcome: o.Outcome.Key, Arm: arm, PValue: c.Sequential.PValue})
+		for _, a := range r.Experiment.Arms {
+			c, ok := o.Comparisons[a.Key]
+			if ok && c.Sequential != nil && !math.IsNaN(c.Sequential.PValue) {
+				looks = append(looks, Look{Outcome: o.Outcome.Key, Arm: a.Key, PValue: c.Sequential.PValue})
 			}
 		}
 	}
@@ -119,33 +154,54 @@ func (r *Results) AtRunningMinimum(looks []Look, mins []float64) {
 
 // Timeline evaluates the primary outcome day by day: per treatment arm, the comparison
 // with control over the answers given up to the end of each day on which answers came in.
-// The store reads every day's statistics in one pass (SummarizeDays), so a timeline costs
-// about one Summarize however many days it has; each day goes through Analyze as /results
-// does.
+// It is TimelineOf the experiment's Results.
 func (s *Service) Timeline(ctx context.Context, key string) ([]TimelinePoint, error) {
-	e, err := s.Store.Experiment(ctx, key)
+	res, err := s.Results(ctx, key)
 	if err != nil {
 		return nil, err
 	}
+	return s.TimelineOf(ctx, res)
+}
+
+// TimelineOf is the timeline that goes with an analysis (Results): of the experiment as
+// res read it, kept with res's snapshot while the data holds. A request that shows both
+// (the report, the timeline plot) so analyses once. The store reads every day's
+// statistics in one pass (SummarizeDays), so a timeline costs about one Summarize however
+// many days it has; each day goes through Analyze as /results does.
+func (s *Service) TimelineOf(ctx context.Context, res Results) ([]TimelinePoint, error) {
+	if s.snaps == nil || !res.version.known() {
+		points, _, err := s.timeline(ctx, res.Experiment)
+		return points, err
+	}
+	return s.snaps.timelines.get(ctx, res.Experiment.Key, res.version, func(ctx context.Context) ([]TimelinePoint, DataVersion, error) {
+		return s.timeline(ctx, res.Experiment)
+	})
+}
+
+// timeline computes the timeline of e and returns the version of the data it read (zero
+// when there was no day to read).
+func (s *Service) timeline(ctx context.Context, e Experiment) ([]TimelinePoint, DataVersion, error) {
 	outcomes, err := s.OutcomeMap(ctx)
 	if err != nil {
-		return nil, err
+		return nil, DataVersion{}, err
 	}
 	keys := []string{e.PrimaryOutcome}
 	days, err := s.Store.SummarizeDays(ctx, e.ID, SummarySpecs(keys, outcomes, time.Time{})[0])
 	if err != nil {
-		return nil, err
+		return nil, DataVersion{}, err
 	}
 	var points []TimelinePoint
+	var version DataVersion
 	for _, d := range days {
 		res := Analyze(e, outcomes, keys, d.Summary)
+		version = res.version
 		for _, a := range e.Arms {
 			if !a.Control {
 				points = append(points, TimelinePoint{Day: d.Day, Arm: a.Key, Comparison: res.Outcomes[0].Comparisons[a.Key]})
 			}
 		}
 	}
-	return points, nil
+	return points, version, nil
 }
 
 // SummarySpecs says how to summarize each outcome, counting answers given before until
@@ -208,7 +264,10 @@ func Analyze(e Experiment, outcomes map[string]Outcome, keys []string, sum Summa
 	}
 	analysis := stats.Analyze(design, inputs)
 	res := Results{Experiment: e, Arms: sum.Arms, SRM: analysis.SRM, ResponseCheck: analysis.ResponseCheck,
-		Recommendation: analysis.Recommendation, design: design, analysis: analysis}
+		Recommendation: analysis.Recommendation, design: design, analysis: analysis, version: sum.Version}
+	if sum.Version.Assigned != nil {
+		res.version.Experiment = e.Version
+	}
 	guardrail := map[string]bool{}
 	for _, g := range e.Guardrails {
 		guardrail[g] = true

@@ -47,7 +47,8 @@ type SegmentStore interface {
 	// SummarizeSegments is Summarize per value of the customer attribute name (NoSegment
 	// for customers without it), from one snapshot, ordered by value with NoSegment last.
 	// The values are those of the experiment's assigned customers; more than maxValues of
-	// them is Invalid.
+	// them is Invalid. Each Summary.Version is the whole experiment's (Assigned: per arm
+	// over every value).
 	SummarizeSegments(ctx context.Context, experimentID int64, name string, specs []SummarySpec, maxValues int) ([]SegmentSummary, error)
 }
 
@@ -69,6 +70,8 @@ type SegmentResults struct {
 	Cells         []SegmentCell
 	FamilySize    int
 	Heterogeneity []SegmentHeterogeneity // per outcome and treatment, in analysis and arm order
+
+	version DataVersion // the data it read, as for Results
 }
 
 // SegmentCell is the analysis of the customers with one value of the attribute.
@@ -166,7 +169,8 @@ func (s *Service) RecordAttributes(ctx context.Context, cs []CustomerAttributes)
 	return ss.SaveAttributes(ctx, cs, s.Now())
 }
 
-// SegmentResults analyses an experiment per value of the customer attribute segment.
+// SegmentResults analyses an experiment per value of the customer attribute segment. The
+// analysis is kept like Results, with the version of the attributes as well.
 func (s *Service) SegmentResults(ctx context.Context, key, segment string) (SegmentResults, error) {
 	if msg := CheckAttributeName(segment); msg != "" {
 		return SegmentResults{}, &Error{Code: Invalid, Message: "invalid query", Details: []Detail{{Field: "segment", Message: msg}}}
@@ -175,6 +179,22 @@ func (s *Service) SegmentResults(ctx context.Context, key, segment string) (Segm
 	if err != nil {
 		return SegmentResults{}, err
 	}
+	snap, ok := s.Store.(SnapshotStore)
+	if !ok || s.snaps == nil {
+		return s.analyseSegments(ctx, ss, key, segment)
+	}
+	cur, err := snap.DataVersion(ctx, key)
+	if err != nil {
+		return SegmentResults{}, err
+	}
+	// (Attribute names are identifiers: no NUL.)
+	return s.snaps.segments.get(ctx, key+"\x00"+segment, cur, func(ctx context.Context) (SegmentResults, DataVersion, error) {
+		res, err := s.analyseSegments(ctx, ss, key, segment)
+		return res, res.version, err
+	})
+}
+
+func (s *Service) analyseSegments(ctx context.Context, ss SegmentStore, key, segment string) (SegmentResults, error) {
 	e, err := s.Store.Experiment(ctx, key)
 	if err != nil {
 		return SegmentResults{}, err
@@ -195,6 +215,10 @@ func (s *Service) SegmentResults(ctx context.Context, key, segment string) (Segm
 	res := AnalyzeSegments(e, outcomes, keys, sums)
 	res.Segment = segment
 	res.ComputedAt = s.Now()
+	if len(sums) > 0 && sums[0].Summary.Version.Assigned != nil {
+		res.version = sums[0].Summary.Version
+		res.version.Experiment = e.Version
+	}
 	return res, nil
 }
 

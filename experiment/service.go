@@ -22,12 +22,13 @@ type Service struct {
 	Webhooks WebhookPolicy
 
 	assign *assigner
+	snaps  *snapshots // the analyses this instance keeps (snapshot.go)
 }
 
 // NewService returns a Service over store with the wall clock.
 func NewService(store Store) *Service {
 	return &Service{Store: store, Now: func() time.Time { return time.Now().UTC() }, Keys: NewKeyRing(store),
-		assign: newAssigner(store)}
+		assign: newAssigner(store), snaps: newSnapshots()}
 }
 
 // Close stops the assignment of new customers: requests queued for a group commit are

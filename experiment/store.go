@@ -90,6 +90,10 @@ type ArmCount struct {
 type Summary struct {
 	Arms     map[string]ArmCount
 	Outcomes []map[string]stats.ArmData // in the order of the specs
+	// Version is the version of the data the summary read, in the same snapshot, from a
+	// store that keeps versions (SnapshotStore): Data, Attributes and Assigned (never nil
+	// then); Experiment is left to the caller, who read the experiment. Zero otherwise.
+	Version DataVersion
 }
 
 // DaySummary is a Summary as it stood at the end of Day (UTC).

@@ -215,7 +215,8 @@ var errAssignedMeanwhile = errors.New("customer assigned in another experiment d
 // Locks, in this order, as every other writer takes them: the experiments' rows (the erasure
 // count moves; assignment statements and imports in flight hold the rows shared and finish
 // first, later ones wait), then the experiments' responses locks (exclusive, as an import
-// takes them after its row lock), then the customer's assignment rows. If the customer was
+// takes them after its row lock), then the customer's assignment rows, covariates and
+// attributes, then the data versions of the experiments it changes. If the customer was
 // assigned in another experiment meanwhile, the erasure starts again with that one too.
 func (s *Store) EraseCustomer(ctx context.Context, customerID string, audit experiment.AuditEntry) (experiment.Erasure, error) {
 	for attempt := 1; ; attempt++ {
@@ -255,6 +256,21 @@ func (s *Store) eraseCustomer(ctx context.Context, customerID string, audit expe
 		}
 		if len(locked) != len(ids) || !slices.Equal(locked, ids) {
 			return errAssignedMeanwhile
+		}
+		// The customer's covariates and attributes, then the data versions of every
+		// experiment the erasure changes, in experiment order: a version row is the last lock
+		// a writer takes (migration 00016), and the deletes below, which move the versions
+		// again, find them locked already.
+		var covariateExperiments pq.Int64Array
+		if err := tx.SelectContext(ctx, &covariateExperiments, `SELECT experiment_id FROM covariates
+			WHERE customer_id = $1 ORDER BY experiment_id, outcome_key FOR UPDATE`, customerID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `SELECT 1 FROM customer_attributes WHERE customer_id = $1 ORDER BY name FOR UPDATE`, customerID); err != nil {
+			return err
+		}
+		if err := lockDataVersions(ctx, tx, append(slices.Clone(ids), covariateExperiments...)); err != nil {
+			return err
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM responses WHERE experiment_id = ANY($1) AND customer_id = $2`, ids, customerID)
 		if err != nil {

@@ -61,8 +61,22 @@ func (s *Store) SummarizeSegments(ctx context.Context, experimentID int64, name 
 			}
 		}
 		experiment.SortSegmentValues(values)
+		total := map[string]experiment.ArmCount{}
+		for _, byArm := range arms {
+			for arm, n := range byArm {
+				t := total[arm]
+				t.Assigned += n.Assigned
+				total[arm] = t
+			}
+		}
+		version, err := dataVersionIn(ctx, tx, experimentID, total)
+		if err != nil {
+			return err
+		}
 		for _, v := range values {
-			out = append(out, experiment.SegmentSummary{Value: v, Summary: summaryOf(specs, arms[v], data[v])})
+			sum := summaryOf(specs, arms[v], data[v])
+			sum.Version = version
+			out = append(out, experiment.SegmentSummary{Value: v, Summary: sum})
 		}
 		return nil
 	})

@@ -74,7 +74,8 @@ func (s *Store) Summarize(ctx context.Context, experimentID int64, specs []exper
 			return err
 		}
 		out = summaryOf(specs, arms[""], data[""])
-		return nil
+		out.Version, err = dataVersionIn(ctx, tx, experimentID, arms[""])
+		return err
 	})
 	return out, err
 }

@@ -47,6 +47,13 @@ func (s *Store) SummarizeDays(ctx context.Context, experimentID int64, spec expe
 			return err
 		}
 		out = runningSums(spec, days, deltas, refs, arms[""])
+		version, err := dataVersionIn(ctx, tx, experimentID, arms[""])
+		if err != nil {
+			return err
+		}
+		for i := range out {
+			out[i].Summary.Version = version
+		}
 		return exactDaySums(ctx, tx, experimentID, spec, out)
 	})
 	return out, err

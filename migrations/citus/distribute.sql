@@ -31,6 +31,9 @@ SELECT create_reference_table('customer_attributes');
 -- The key sets of responses (00012) are few and never change; every node reads them. (A
 -- cluster distributed before 00012 runs this one line after `krslab migrate`.)
 SELECT create_reference_table('answer_key_sets');
+-- The version of all customers' attributes (00016), one row that every segmented analysis
+-- reads beside its experiment's.
+SELECT create_reference_table('attribute_data');
 -- A reference table may not point into a distributed one: the decision arm is checked by
 -- the service instead (Service.Decide accepts only an arm of the experiment).
 ALTER TABLE experiments DROP CONSTRAINT experiments_decision_arm_fk;
@@ -58,5 +61,10 @@ SELECT create_distributed_table('alert_webhooks', 'experiment_id', colocate_with
 SELECT create_distributed_table('alerts', 'experiment_id', colocate_with => 'arms');
 SELECT create_distributed_table('webhook_deliveries', 'experiment_id', colocate_with => 'arms');
 SELECT create_distributed_table('webhook_attempts', 'experiment_id', colocate_with => 'arms');
+-- Data versions and analysis headlines (00016): the triggers on responses and covariates
+-- move the version of the same experiment, in its co-located shard. The console's list
+-- (Overview) joins them with experiments, a reference table.
+SELECT create_distributed_table('experiment_data', 'experiment_id', colocate_with => 'arms');
+SELECT create_distributed_table('result_headlines', 'experiment_id', colocate_with => 'arms');
 
 COMMIT;
