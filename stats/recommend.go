@@ -36,7 +36,7 @@ type Recommendation struct {
 // In returns the recommendation with its reason in lang: "nl" for Dutch,
 // anything else English.
 func (r Recommendation) In(lang string) Recommendation {
-	if lang == "nl" {
+	if i18n.Normalize(lang) == i18n.Dutch {
 		r.Reason = r.ReasonNL
 	}
 	return r

@@ -166,7 +166,7 @@ func render(fn func(plot.Options) ([]byte, error), w, h int, lang, alt string) (
 func newSection(res experiment.Results, s section, lang string) (pageSection, error) {
 	ps := pageSection{Title: s.title}
 	for _, a := range res.Experiment.Arms {
-		ps.Arms = append(ps.Arms, armName(res.Experiment, a.Key))
+		ps.Arms = append(ps.Arms, armNameIn(res.Experiment, a.Key, lang))
 	}
 	switch ps.ID = s.id; s.id {
 	case "krs":
@@ -285,7 +285,7 @@ func diagnose(res experiment.Results, lang string) []diagnosis {
 				l.Love = v
 			}
 		}
-		d := diagnosis{Arm: armName(res.Experiment, a.Key), Levels: LevelDiagnosis(l, lang)}
+		d := diagnosis{Arm: armNameIn(res.Experiment, a.Key, lang), Levels: LevelDiagnosis(l, lang)}
 		if !a.Control {
 			eff := map[string]ComponentEffect{}
 			for _, c := range components {
@@ -309,7 +309,7 @@ func recommendationOf(res experiment.Results, lang string) recommendation {
 	rec := recommendation{Class: r.Action, Reason: r.Reason}
 	switch r.Action {
 	case stats.ActionRollOut:
-		rec.Headline = i18n.T(lang, "report.headline.roll_out", armName(e, r.Arm))
+		rec.Headline = i18n.T(lang, "report.headline.roll_out", armNameIn(e, r.Arm, lang))
 	case stats.ActionKeepControl:
 		rec.Headline = i18n.T(lang, "report.headline.keep_control")
 	case stats.ActionInvestigate:
@@ -326,7 +326,7 @@ func recommendationOf(res experiment.Results, lang string) recommendation {
 	}
 	rec.Guardrails = guardrailLines(res, lang)
 	if d := e.Decision; d != nil {
-		rec.Decision = i18n.T(lang, "report.decision", armName(e, d.Arm), d.DecidedBy, i18n.Date(d.DecidedAt.UTC(), lang), d.Reason)
+		rec.Decision = i18n.T(lang, "report.decision", armNameIn(e, d.Arm, lang), d.DecidedBy, i18n.Date(d.DecidedAt.UTC(), lang), d.Reason)
 	}
 	return rec
 }
@@ -343,7 +343,7 @@ func caveatOf(res experiment.Results, code, lang string) caveat {
 	cv := caveat{Title: i18n.T(lang, "report.caveat.differential")}
 	var rates []string
 	for _, a := range e.Arms {
-		rates = append(rates, armName(e, a.Key)+" "+rateText(res, a.Key, lang))
+		rates = append(rates, armNameIn(e, a.Key, lang)+" "+rateText(res, a.Key, lang))
 	}
 	cv.Lines = append(cv.Lines, i18n.T(lang, "report.caveat.rates",
 		i18n.List(rates, lang), i18n.Num(float64(rc.Chi2), 2, lang), i18n.PSentence(float64(rc.PValue), lang)))
@@ -366,7 +366,7 @@ func caveatOf(res experiment.Results, code, lang string) caveat {
 func boundsSentence(res experiment.Results, o experiment.OutcomeResults, arm, lang string) string {
 	e := res.Experiment
 	ctrl := e.Control().Key
-	name, prim := armName(e, arm), Name(o.Outcome, lang)
+	name, prim := armNameIn(e, arm, lang), Name(o.Outcome, lang)
 	c := o.Comparisons[arm]
 	b := c.Bounds
 	if b == nil || !c.Sufficient() {
@@ -376,7 +376,7 @@ func boundsSentence(res experiment.Results, o experiment.OutcomeResults, arm, la
 	d := levelDecimals(o.Outcome.Kind, scale*math.Max(math.Abs(b.CILow), math.Abs(b.CIHigh)))
 	num := func(x float64) string { return i18n.Signed(scale*x, d, lang) }
 	if b.TrimShare == 0 {
-		return i18n.T(lang, "report.bounds.same", name, armName(e, ctrl), prim)
+		return i18n.T(lang, "report.bounds.same", name, armNameIn(e, ctrl, lang), prim)
 	}
 	more, less := arm, ctrl
 	if b.TrimmedArm == stats.TrimmedControl {
@@ -390,7 +390,7 @@ func boundsSentence(res experiment.Results, o experiment.OutcomeResults, arm, la
 		rate = func(a string) float64 { return ratio(o.Arms[a].N, res.Arms[a].Assigned) }
 	}
 	rMore, rLess := percentPair(rate(more), rate(less), lang)
-	s := i18n.T(lang, "report.bounds", armName(e, more), armName(e, less), rMore, rLess, name, prim, num(b.Lower), unit, num(b.Upper), unit,
+	s := i18n.T(lang, "report.bounds", armNameIn(e, more, lang), armNameIn(e, less, lang), rMore, rLess, name, prim, num(b.Lower), unit, num(b.Upper), unit,
 		ciLevelText(e, lang), num(b.CILow), num(b.CIHigh))
 	good := b.CILow > 0
 	bad := b.CIHigh < 0
@@ -422,7 +422,7 @@ func guardrailLines(res experiment.Results, lang string) []string {
 			if !ok {
 				continue
 			}
-			line := Name(o.Outcome, lang) + ", " + armName(e, t) + ": " + verdictText(c.Verdict, lang)
+			line := Name(o.Outcome, lang) + ", " + armNameIn(e, t, lang) + ": " + verdictText(c.Verdict, lang)
 			if c.HasMargin {
 				m, _ := marginText(o, c, e, unit, lang)
 				line += "; " + m
@@ -534,7 +534,7 @@ func qualityOf(res experiment.Results, lang string) quality {
 	}
 	for _, a := range res.Experiment.Arms {
 		n := res.Arms[a.Key]
-		t := armTraffic{Arm: armName(res.Experiment, a.Key), Assigned: i18n.Count(n.Assigned, lang), Responded: i18n.Count(n.Responded, lang),
+		t := armTraffic{Arm: armNameIn(res.Experiment, a.Key, lang), Assigned: i18n.Count(n.Assigned, lang), Responded: i18n.Count(n.Responded, lang),
 			Expected: i18n.Percent(a.Weight/wsum, 1, lang), Rate: i18n.Percent(ratio(n.Responded, n.Assigned), 1, lang)}
 		q.Arms = append(q.Arms, t)
 	}

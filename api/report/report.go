@@ -162,6 +162,15 @@ func armName(e experiment.Experiment, key string) string {
 	return a.Name
 }
 
+// armNameIn is armName for a page or figure in lang: a control arm without a
+// name is the control, in lang's word for it, rather than its key.
+func armNameIn(e experiment.Experiment, key, lang string) string {
+	if a, ok := e.Arm(key); ok && a.Control && a.Name == "" {
+		return i18n.T(lang, "arm.control")
+	}
+	return armName(e, key)
+}
+
 // roleTags mark the primary outcome and the guardrails, in the forest plot
 // and in the report's tables alike.
 func roleTags(o experiment.OutcomeResults, lang string) []plot.Tag {
@@ -198,7 +207,7 @@ func EffectsOf(res experiment.Results, lang string) plot.EffectsInput {
 	for _, s := range sections(res, lang) {
 		for _, o := range s.outcomes {
 			for _, t := range treatments(res.Experiment) {
-				in.Rows = append(in.Rows, effectRow(s.title, o, t, armName(res.Experiment, t), control, lang))
+				in.Rows = append(in.Rows, effectRow(s.title, o, t, armNameIn(res.Experiment, t, lang), control, lang))
 			}
 		}
 	}
@@ -318,7 +327,7 @@ func DistributionOf(res experiment.Results, outcome, lang string) (plot.Distribu
 	}
 	for _, a := range res.Experiment.Arms {
 		s := o.Arms[a.Key]
-		d := plot.ArmDistribution{Arm: armName(res.Experiment, a.Key), N: s.N, Estimate: s.Estimate(), Low: s.CILow, High: s.CIHigh}
+		d := plot.ArmDistribution{Arm: armNameIn(res.Experiment, a.Key, lang), N: s.N, Estimate: s.Estimate(), Low: s.CILow, High: s.CIHigh}
 		switch o.Outcome.Kind {
 		case experiment.Scale:
 			d.Shares = shares(s.Distribution, s.N)
@@ -443,7 +452,7 @@ func shares(dist []int64, n int64) []float64 {
 // arm by day. It shows the plain (not CUPED) difference and interval, the
 // ones the always-valid sequential interval is built around.
 func TimelineOf(res experiment.Results, points []experiment.TimelinePoint, lang string) plot.TimelineInput {
-	in := plot.TimelineInput{CILevel: 1 - alphaOf(res.Experiment), Control: armName(res.Experiment, res.Experiment.Control().Key)}
+	in := plot.TimelineInput{CILevel: 1 - alphaOf(res.Experiment), Control: armNameIn(res.Experiment, res.Experiment.Control().Key, lang)}
 	kind := experiment.Composite
 	for _, o := range res.Outcomes {
 		if o.Outcome.Key == res.Experiment.PrimaryOutcome {
@@ -463,7 +472,7 @@ func TimelineOf(res experiment.Results, points []experiment.TimelinePoint, lang 
 		in.Unit = i18n.T(lang, u)
 	}
 	for _, arm := range treatments(res.Experiment) {
-		s := plot.TimelineSeries{Arm: armName(res.Experiment, arm)}
+		s := plot.TimelineSeries{Arm: armNameIn(res.Experiment, arm, lang)}
 		for _, p := range points {
 			if p.Arm != arm {
 				continue

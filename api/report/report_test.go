@@ -365,6 +365,13 @@ func TestArmNames(t *testing.T) {
 	if got := armName(fixtureExperiment(), "letter"); got != "Personal letter" {
 		t.Errorf("armName(letter) = %q", got)
 	}
+	// On a page, an unnamed control arm is the control in the page's language.
+	if got := armNameIn(e, "control", "nl"); got != "controle" {
+		t.Errorf("armNameIn(control, nl) = %q, want controle", got)
+	}
+	if got := armNameIn(e, "callback", "nl"); got != "Personal call (callback)" {
+		t.Errorf("armNameIn(callback, nl) = %q", got)
+	}
 }
 
 // TestReportMessagesExist checks the messages whose ids the report builds from a value (a
