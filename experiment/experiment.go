@@ -111,6 +111,11 @@ func (e *Experiment) ApplyDefaults() {
 	if e.Name == "" {
 		e.Name = e.Key
 	}
+	for i := range e.Arms {
+		if e.Arms[i].Name == "" {
+			e.Arms[i].Name = e.Arms[i].Key
+		}
+	}
 	if e.Status == "" {
 		e.Status = Draft
 	}

@@ -1,6 +1,8 @@
 package experiment
 
 import (
+	"context"
+	"fmt"
 	"math"
 
 	"github.com/krslab/krslab/stats"
@@ -87,4 +89,43 @@ func (p PowerPlan) SampleSize() (PowerAnswer, error) {
 			Details: []Detail{{Field: "mde", Message: err.Error()}}}
 	}
 	return PowerAnswer{Plan: p, NPerArm: n, EffectiveAlpha: alpha}, nil
+}
+
+// PlanFrom starts a power plan from an earlier experiment's numbers: the outcome's kind and
+// its control arm's spread, the standard deviation of the answers (of a customer's
+// contribution to the score, for a net outcome: its standard error times √n) or, for a
+// binary outcome, the rate. A control arm with fewer than two answers has no spread to
+// plan from.
+func (s *Service) PlanFrom(ctx context.Context, key, outcome string) (PowerPlan, error) {
+	res, err := s.Results(ctx, key)
+	if err != nil {
+		return PowerPlan{}, err
+	}
+	control := res.Experiment.Control().Key
+	for _, o := range res.Outcomes {
+		if o.Outcome.Key != outcome {
+			continue
+		}
+		a := o.Arms[control]
+		p := PowerPlan{Kind: o.Outcome.Kind}
+		var v float64
+		switch o.Outcome.Kind {
+		case Binary:
+			v = a.Rate
+			p.BaselineRate = &v
+		case Net:
+			v = a.SE * math.Sqrt(float64(a.N))
+			p.SD = &v
+		default:
+			v = a.SD
+			p.SD = &v
+		}
+		if a.N < 2 || math.IsNaN(v) || math.IsInf(v, 0) || (o.Outcome.Kind != Binary && !(v > 0)) {
+			return PowerPlan{}, &Error{Code: Invalid, Message: "no numbers to plan from",
+				Details: []Detail{{Field: "from", Message: fmt.Sprintf("the control arm of %s has too few answers to %s", key, outcome)}}}
+		}
+		return p, nil
+	}
+	return PowerPlan{}, &Error{Code: Invalid, Message: "no numbers to plan from",
+		Details: []Detail{{Field: "from_outcome", Message: fmt.Sprintf("%s does not analyse %s", key, outcome)}}}
 }

@@ -3,6 +3,7 @@ package experiment
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -87,6 +88,17 @@ func (s *Service) CreateOutcome(ctx context.Context, o Outcome) (Outcome, error)
 		return Outcome{}, err
 	}
 	return o, nil
+}
+
+// CheckExperiment validates a new experiment as CreateExperiment does, storing nothing:
+// for a form that reports every problem at once, its own with the service's.
+func (s *Service) CheckExperiment(ctx context.Context, e Experiment) error {
+	e.ApplyDefaults()
+	known, err := s.OutcomeMap(ctx)
+	if err != nil {
+		return err
+	}
+	return e.Validate(known)
 }
 
 // CreateExperiment validates and stores a new experiment in draft.
@@ -308,7 +320,9 @@ func (s *Service) Decide(ctx context.Context, key, arm, reason string) (Experime
 		if _, ok := e.Arm(arm); !ok {
 			p.Field("arm", "unknown arm %q", arm)
 		}
-		if msg := CheckText(reason, MaxDescription); msg != "" {
+		if strings.TrimSpace(reason) == "" {
+			p.Field("reason", "is required: say why, for whoever reads the decision later")
+		} else if msg := CheckText(reason, MaxDescription); msg != "" {
 			p.Field("reason", "%s", msg)
 		}
 		if err := p.Err("invalid decision"); err != nil {

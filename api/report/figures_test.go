@@ -50,7 +50,7 @@ func TestHTMLManyArmsStaysWithinThePixelBudget(t *testing.T) {
 		if px := cfg.Width * cfg.Height; px > plot.MaxPixels {
 			t.Errorf("figure %d is %d × %d, over the budget of %d pixels", i, cfg.Width, cfg.Height, plot.MaxPixels)
 		}
-		tall = tall || cfg.Width == pageWidth // drawn at scale 1
+		tall = tall || cfg.Width == PageWidth // drawn at scale 1
 	}
 	if !tall {
 		t.Error("no figure fell back to scale 1; the test no longer covers a tall figure")

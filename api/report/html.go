@@ -35,8 +35,8 @@ func HTML(w io.Writer, res experiment.Results, timeline []experiment.TimelinePoi
 // Figure widths in CSS pixels: the page's text column is 920 px wide.
 // Figures are rendered at twice the density for print and sharp screens.
 const (
-	pageWidth = 920
-	halfWidth = 452
+	PageWidth = 920
+	HalfWidth = 452
 	figScale  = 2
 )
 
@@ -124,14 +124,8 @@ func newPage(res experiment.Results, timeline []experiment.TimelinePoint, lang s
 
 	var err error
 	eff := EffectsOf(res, lang)
-	rows := len(eff.Rows)
-	for i := range eff.Rows {
-		if i == 0 || eff.Rows[i].Group != eff.Rows[i-1].Group {
-			rows++
-		}
-	}
 	p.Effects, err = render(func(o plot.Options) ([]byte, error) { return plot.Effects(eff, o) },
-		pageWidth, min(plot.MaxHeight, 170+24*rows), lang, p.T["effects_alt"])
+		PageWidth, EffectsHeight(eff), lang, p.T["effects_alt"])
 	if err != nil {
 		return p, err
 	}
@@ -144,7 +138,7 @@ func newPage(res experiment.Results, timeline []experiment.TimelinePoint, lang s
 	}
 	tl := TimelineOf(res, timeline, lang)
 	p.Timeline, err = render(func(o plot.Options) ([]byte, error) { return plot.Timeline(tl, o) },
-		pageWidth, 360+180*((len(tl.Series)-1)/3), lang, p.T["timeline_alt"])
+		PageWidth, TimelineHeight(tl), lang, p.T["timeline_alt"])
 	if err != nil {
 		return p, err
 	}
@@ -164,6 +158,23 @@ func render(fn func(plot.Options) ([]byte, error), w, h int, lang, alt string) (
 }
 
 func newSection(res experiment.Results, s section, lang string) (pageSection, error) {
+	ps := tableOf(res, s, lang)
+	for _, k := range ps.Keys {
+		d, err := DistributionOf(res, k, lang)
+		if err != nil {
+			return ps, err
+		}
+		f, err := render(func(op plot.Options) ([]byte, error) { return plot.Distribution(d, op) }, HalfWidth, DistributionHeight(d), lang, d.Title)
+		if err != nil {
+			return ps, err
+		}
+		ps.Figures = append(ps.Figures, f)
+	}
+	return ps, nil
+}
+
+// tableOf is a section's table, with its intro and diagnosis, without figures.
+func tableOf(res experiment.Results, s section, lang string) pageSection {
 	ps := pageSection{Title: s.title}
 	for _, a := range res.Experiment.Arms {
 		ps.Arms = append(ps.Arms, armNameIn(res.Experiment, a.Key, lang))
@@ -177,21 +188,34 @@ func newSection(res experiment.Results, s section, lang string) (pageSection, er
 	}
 	for _, o := range s.outcomes {
 		ps.Rows = append(ps.Rows, newRow(res, o, lang))
-		d, err := DistributionOf(res, o.Outcome.Key, lang)
-		if err != nil {
-			return ps, err
-		}
-		h := 150 + 62*len(d.Arms)
-		if d.Segments != nil {
-			h += 20
-		}
-		f, err := render(func(op plot.Options) ([]byte, error) { return plot.Distribution(d, op) }, halfWidth, h, lang, d.Title)
-		if err != nil {
-			return ps, err
-		}
-		ps.Figures = append(ps.Figures, f)
+		ps.Keys = append(ps.Keys, o.Outcome.Key)
 	}
-	return ps, nil
+	return ps
+}
+
+// EffectsHeight, TimelineHeight and DistributionHeight are the heights the figures are
+// drawn at in the report and the console (CSS pixels, at PageWidth or HalfWidth): enough
+// for every row, panel and arm.
+func EffectsHeight(in plot.EffectsInput) int {
+	rows := len(in.Rows)
+	for i := range in.Rows {
+		if i == 0 || in.Rows[i].Group != in.Rows[i-1].Group {
+			rows++
+		}
+	}
+	return min(plot.MaxHeight, 170+24*rows)
+}
+
+// TimelineHeight: see EffectsHeight.
+func TimelineHeight(in plot.TimelineInput) int { return 360 + 180*((len(in.Series)-1)/3) }
+
+// DistributionHeight: see EffectsHeight.
+func DistributionHeight(in plot.DistributionInput) int {
+	h := 150 + 62*len(in.Arms)
+	if in.Segments != nil {
+		h += 20
+	}
+	return h
 }
 
 // newRow is one outcome: each arm's level, and each treatment's difference.
@@ -306,20 +330,12 @@ func diagnose(res experiment.Results, lang string) []diagnosis {
 func recommendationOf(res experiment.Results, lang string) recommendation {
 	e := res.Experiment
 	r := res.Recommendation.In(lang)
-	rec := recommendation{Class: r.Action, Reason: r.Reason}
+	rec := recommendation{Class: r.Action, Reason: r.Reason,
+		Headline: ActionHeadline(r.Action, armNameIn(e, r.Arm, lang), res.SRM.Mismatch, lang)}
 	switch r.Action {
-	case stats.ActionRollOut:
-		rec.Headline = i18n.T(lang, "report.headline.roll_out", armNameIn(e, r.Arm, lang))
-	case stats.ActionKeepControl:
-		rec.Headline = i18n.T(lang, "report.headline.keep_control")
-	case stats.ActionInvestigate:
-		rec.Headline = i18n.T(lang, "report.headline.investigate")
-		if res.SRM.Mismatch {
-			rec.Headline = i18n.T(lang, "report.headline.investigate_split")
-		}
+	case stats.ActionRollOut, stats.ActionKeepControl, stats.ActionInvestigate:
 	default:
 		rec.Class = stats.ActionKeepRunning
-		rec.Headline = i18n.T(lang, "report.headline.keep_running")
 	}
 	for _, c := range r.Caveats {
 		rec.Caveats = append(rec.Caveats, caveatOf(res, c, lang))

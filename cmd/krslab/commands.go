@@ -9,10 +9,12 @@ import (
 	"net/http/pprof"
 	"os"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/krslab/krslab/api"
+	"github.com/krslab/krslab/api/console"
 	"github.com/krslab/krslab/experiment"
 	"github.com/krslab/krslab/experiment/postgres"
 	"github.com/krslab/krslab/experiment/webhook"
@@ -77,6 +79,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	spoolDir := spoolDirFlag(fs)
 	maxConns := fs.Int("db-max-conns", int(envInt("KRSLAB_DB_MAX_CONNS", 16)), "database connection pool size (env KRSLAB_DB_MAX_CONNS)")
 	drain := fs.Duration("shutdown-timeout", 20*time.Second, "how long in-flight requests may finish on SIGTERM")
+	refresh := fs.Duration("refresh-interval", envDuration("KRSLAB_REFRESH_INTERVAL", time.Minute),
+		"how often experiments whose data changed are analysed again for the console's list (env KRSLAB_REFRESH_INTERVAL)")
+	sessionIdle := fs.Duration("session-idle", envDuration("KRSLAB_SESSION_IDLE", experiment.DefaultSessionIdle),
+		"how long a console session may go unused before it ends (env KRSLAB_SESSION_IDLE)")
 	webhookAllow := fs.String("webhook-allow", os.Getenv("KRSLAB_WEBHOOK_ALLOW"),
 		"host names, IP addresses and CIDR networks that alert webhooks may reach besides public addresses, comma-separated (env KRSLAB_WEBHOOK_ALLOW)")
 	if err := fs.Parse(args); err != nil {
@@ -117,8 +123,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if allow := webhooks.String(); allow != "" {
 		log.Info("webhooks may also reach", "allow", allow)
 	}
+	svc.SessionIdle = *sessionIdle
+	renders := api.NewRenderLimit(0, 0)
 	handler := api.New(svc, api.Config{BodyLimit: *bodyLimit, ImportLimit: *importLimit, Logger: log, Ready: store,
-		Metrics: api.NewMetrics(store.DB().DB), ImportTimeout: *importTimeout, SpoolDir: *spoolDir})
+		Metrics: api.NewMetrics(store.DB().DB), ImportTimeout: *importTimeout, SpoolDir: *spoolDir, Renders: renders})
+	// The console: the same service, on the same server, under / (the API is under /v1).
+	console.Mount(handler, svc, console.Config{Logger: log, Renders: renders})
 	srv := &http.Server{
 		Addr:              *addr,
 		Handler:           handler,
@@ -130,6 +140,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		// Profiling for operators, on its own (loopback) address, never on the API's.
 		go func() { log.Error("pprof", "err", http.ListenAndServe(addr, pprofMux())) }()
 	}
+	// The experiment list reads the headlines analyses leave; keep them current in the
+	// background, so that no reader of the list waits for an analysis.
+	hctx, stopHeadlines := context.WithCancel(ctx)
+	headlinesDone := make(chan struct{})
+	go func() { defer close(headlinesDone); svc.KeepHeadlinesFresh(hctx, *refresh, log) }()
+	defer func() { stopHeadlines(); <-headlinesDone }()
 	// The webhook worker posts alerts until shutdown, then finishes the attempts in flight.
 	wctx, stopWebhooks := context.WithCancel(ctx)
 	webhooksDone := make(chan struct{})
@@ -174,6 +190,9 @@ func runAPIKey(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	c.register(fs)
 	role := fs.String("role", "", "admin, editor, analyst or ingest")
 	name := fs.String("name", "", "a unique name for the key (shown in logs and the audit log)")
+	link := fs.Bool("link", false, "create: also print a one-time console sign-in link for the key, after the key")
+	linkTTL := fs.Duration("link-ttl", experiment.DefaultLinkTTL, "create --link: how long the link stays valid")
+	base := fs.String("url", envOr("KRSLAB_URL", "http://localhost:8080"), "create --link: the console's address, for the link (env KRSLAB_URL)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -186,11 +205,18 @@ func runAPIKey(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	ctx = experiment.WithActor(ctx, "cli")
 	switch args[0] {
 	case "create":
-		secret, _, err := svc.CreateAPIKey(ctx, *name, experiment.Role(*role))
+		secret, k, err := svc.CreateAPIKey(ctx, *name, experiment.Role(*role))
 		if err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, secret)
+		if *link {
+			token, err := svc.CreateSignInLink(ctx, k, *linkTTL)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout, strings.TrimRight(*base, "/")+"/sign-in/link?token="+token)
+		}
 		return nil
 	case "list":
 		keys, err := store.APIKeys(ctx)

@@ -1,0 +1,78 @@
+package console
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/krslab/krslab/experiment"
+)
+
+type signInData struct {
+	Next, Name, Token string
+	Problem           *problem
+}
+
+func (c *Console) signInPage(r *request) error {
+	next := safeNext(r.QueryParam("next"))
+	if r.Session != nil {
+		return r.Redirect(http.StatusSeeOther, next)
+	}
+	return c.render(r, http.StatusOK, "signin", signInData{Next: next})
+}
+
+func (c *Console) signIn(r *request) error {
+	d := signInData{Next: safeNext(r.FormValue("next")), Name: r.FormValue("name")}
+	token, sess, err := c.svc.SignIn(r.Ctx(), r.FormValue("key"), d.Name, r.Lang)
+	if err != nil {
+		return c.refuse(r, "signin", &d, &d.Problem, err)
+	}
+	return c.signedIn(r, token, sess, d.Next)
+}
+
+// linkPage asks the person's name for a one-time link; only the POST uses the link up, so
+// that a link preview (a chat app fetching it) signs nobody in.
+func (c *Console) linkPage(r *request) error {
+	if r.Session != nil {
+		return r.Redirect(http.StatusSeeOther, "/experiments")
+	}
+	return c.render(r, http.StatusOK, "link", signInData{Token: r.QueryParam("token"), Next: "/experiments"})
+}
+
+func (c *Console) signInWithLink(r *request) error {
+	d := signInData{Token: r.FormValue("token"), Name: r.FormValue("name"), Next: "/experiments"}
+	token, sess, err := c.svc.SignInWithLink(r.Ctx(), d.Token, d.Name, r.Lang)
+	if err != nil {
+		return c.refuse(r, "link", &d, &d.Problem, err)
+	}
+	return c.signedIn(r, token, sess, d.Next)
+}
+
+func (c *Console) signedIn(r *request, token string, sess experiment.Session, next string) error {
+	c.setCookie(r.Context, sessionCookie, token, 0)
+	c.clearCookie(r.Context, csrfCookie)
+	c.log.Info("console sign-in", "key", sess.Key.Name, "role", sess.Key.Role)
+	return r.Redirect(http.StatusSeeOther, next)
+}
+
+func (c *Console) signOut(r *request) error {
+	if err := c.svc.SignOut(r.Ctx(), *r.Session); err != nil {
+		return err
+	}
+	c.clearCookie(r.Context, sessionCookie)
+	return r.Redirect(http.StatusSeeOther, "/sign-in")
+}
+
+func (c *Console) setLanguage(r *request) error {
+	lang := r.FormValue("lang")
+	if lang != "nl" {
+		lang = "en"
+	}
+	if r.Session != nil {
+		if err := c.svc.SetSessionLanguage(r.Ctx(), *r.Session, lang); err != nil {
+			return err
+		}
+	} else {
+		c.setCookie(r.Context, langCookie, lang, 365*24*time.Hour)
+	}
+	return r.Redirect(http.StatusSeeOther, safeNext(r.FormValue("next")))
+}
