@@ -238,7 +238,7 @@ func progressOf(r *request, res experiment.Results) progress {
 	case e.Status != experiment.Running:
 	case fewest > 0 && days >= 1:
 		left := float64(int64(*t)-fewest) / (float64(fewest) / days)
-		p.Projected = r.Date(res.ComputedAt.Add(time.Duration(left * 24 * float64(time.Hour))))
+		p.Projected = r.T("projected_on", r.Date(res.ComputedAt.Add(time.Duration(left*24*float64(time.Hour)))))
 	}
 	return p
 }

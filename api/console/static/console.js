@@ -1,8 +1,21 @@
-// krslab console: the create form's "add a row" and "remove" buttons. Everything works
+// krslab console: the create form's "add a row" and "remove" buttons, and figures that
+// cannot be drawn. Everything works
 // without this script (the form starts with rows enough for a first experiment); it only
 // saves a round trip.
 "use strict";
+// A figure drawn on request (segments, drivers) that cannot be drawn yet (too few answers,
+// an attribute nobody has) says so in words instead of showing a broken image.
+function fallBack(img) {
+  var p = document.createElement("p");
+  p.className = "muted";
+  p.textContent = img.getAttribute("data-fallback");
+  img.replaceWith(p);
+}
 document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("img[data-fallback]").forEach(function (img) {
+    if (img.complete && img.naturalWidth === 0) { fallBack(img); return; }
+    img.addEventListener("error", function () { fallBack(img); });
+  });
   document.querySelectorAll("[data-add-row]").forEach(function (button) {
     button.hidden = false;
     button.addEventListener("click", function () {
