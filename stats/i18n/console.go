@@ -154,6 +154,7 @@ var consoleMessages = map[string]Message{
 	"console.new.outcomes":         {"Outcomes to analyse", "Te analyseren uitkomsten"},
 	"console.new.guardrails":       {"Guardrails", "Vangrails"},
 	"console.new.guardrails_help":  {"Outcomes that must not get worse. A margin (in the outcome's units) asks the arm to be shown no worse than that.", "Uitkomsten die niet slechter mogen worden. Een marge (in de eenheid van de uitkomst) vraagt aan te tonen dat de variant niet meer dan dat slechter is."},
+	"console.new.margin_short":     {"margin", "marge"},
 	"console.new.margin":           {"Margin for %s", "Marge voor %s"},
 	"console.new.analysis":         {"How you decide", "Hoe u beslist"},
 	"console.new.alpha":            {"Significance level (alpha)", "Significantieniveau (alfa)"},
