@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -26,17 +27,18 @@ import (
 )
 
 // runBench measures krslab against what the database itself can do on this machine, as
-// ratios: `krslab bench assign` and `krslab bench results`.
+// ratios: `krslab bench assign`, `krslab bench results` and `krslab bench list`.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "assign" && args[0] != "results") {
-		return errors.New("bench needs assign or results: krslab bench assign --clients 32 --duration 10s")
+	if len(args) == 0 || (args[0] != "assign" && args[0] != "results" && args[0] != "list") {
+		return errors.New("bench needs assign, results or list: krslab bench assign --clients 32 --duration 10s")
 	}
 	var c common
 	fs := newFlagSet("bench "+args[0], stderr)
 	c.register(fs)
 	clients := fs.Int("clients", 32, "concurrent clients")
 	duration := fs.Duration("duration", 10*time.Second, "length of each measurement")
-	responses := fs.Int("responses", 100_000, "responses of the results benchmark (10 answers each)")
+	responses := fs.Int("responses", 0, "responses of the results benchmark (10 answers each; default 100,000), or of each experiment of the list benchmark (default 10,000)")
+	experiments := fs.Int("experiments", 200, "experiments of the list benchmark")
 	days := fs.Int("days", 60, "days the responses of the results benchmark were answered on")
 	loadGen := fs.String("load", "auto", "HTTP load generator of the assign benchmark: wrk, go, or auto (wrk when installed)")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -55,6 +57,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := store.DB().GetContext(ctx, &fsync, `SHOW fsync`); err != nil {
 		return err
 	}
+	if args[0] == "list" {
+		return benchList(ctx, store, *experiments, cmp.Or(*responses, 10_000), fsync, stdout, stderr)
+	}
 	if args[0] == "assign" {
 		wrk := ""
 		switch *loadGen {
@@ -70,7 +75,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return benchAssign(ctx, store, c.databaseURL, wrk, *clients, *duration, fsync, stdout, stderr)
 	}
-	return benchResults(ctx, store, c.databaseURL, *responses, *days, fsync, stdout, stderr)
+	return benchResults(ctx, store, c.databaseURL, cmp.Or(*responses, 100_000), *days, fsync, stdout, stderr)
 }
 
 // benchExperiment creates a running two-arm experiment and an ingest key for a benchmark.

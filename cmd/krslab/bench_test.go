@@ -36,3 +36,30 @@ func TestBenchAssignRuns(t *testing.T) {
 		})
 	}
 }
+
+// TestBenchResultsAndListRun runs `krslab bench results` and `krslab bench list` small:
+// each must measure and print its ratios (cold, repeated, the report, the list against its
+// raw query). The figures themselves are for a quiet machine, not for a test.
+func TestBenchResultsAndListRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server and loads responses")
+	}
+	for _, tc := range []struct {
+		args []string
+		line string
+	}{
+		{[]string{"bench", "results", "--responses", "2000", "--days", "5"},
+			`results_ratio=[0-9.]+ timeline_ratio=[0-9.]+ report_ratio=[0-9.]+ repeat_ratio=[0-9.]+`},
+		{[]string{"bench", "list", "--experiments", "3", "--responses", "50"}, `list_ratio=[0-9.]+`},
+	} {
+		cmd := exec.Command(binary(t), tc.args...)
+		cmd.Env = append(os.Environ(), "DATABASE_URL="+pgtest.URL(t))
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v: %v\n%s", tc.args, err, out)
+		}
+		if !regexp.MustCompile(tc.line).Match(out) {
+			t.Errorf("%v: no line %s:\n%s", tc.args, tc.line, out)
+		}
+	}
+}

@@ -28,7 +28,7 @@ Usage:
                                           check false-positive rate and power by simulation
   krslab simulate aa --looks L [--runs R]  A/A experiments read every day: how often one rolls out
   krslab simulate response-bias [--runs R] a treatment that only changes who answers
-  krslab bench assign|results             measure against PostgreSQL's own speed (ratios)
+  krslab bench assign|results|list        measure against PostgreSQL's own speed (ratios)
 
 Every command reads DATABASE_URL (or --database-url). Run "krslab COMMAND -h" for flags.
 `

@@ -110,17 +110,20 @@ func (s *Store) SaveHeadline(ctx context.Context, experimentID int64, v experime
 	})
 }
 
-// overviewSQL is the console's list: experiments with their arms, the headline of their
-// latest analysis (whether its versions are still the experiment's) and their open alerts
-// (an index-only count on alerts_open), newest first.
-const overviewSQL = `
+// OverviewSQL is the console's list (Overview): experiments with their arms, the headline of
+// their latest analysis (whether its versions are still the experiment's) and their open
+// alerts (an index-only count on alerts_open), newest first. $1 is a status or ”, $2 a
+// part of the name or key or ”. Exported for `krslab bench list`, which runs it raw.
+const OverviewSQL = `
 	SELECT e.key, e.name, e.status, e.created_at, e.started_at, e.stopped_at, e.decided_at, e.target_responses_per_arm,
-	       (SELECT coalesce(json_agg(json_build_object('key', a.key, 'name', a.name, 'control', a.control) ORDER BY a.position), '[]')
-	          FROM arms a WHERE a.experiment_id = e.id) AS arms,
+	       a.keys AS arm_keys, a.names AS arm_names, a.controls AS arm_controls,
 	       (SELECT count(*) FROM alerts al WHERE al.experiment_id = e.id AND al.status = 'open') AS open_alerts,
 	       h.computed_at, h.responses, h.min_responses, h.action, h.arm, h.srm_mismatch, h.differential_response,
 	       h.experiment_version = e.version AND h.data_version = coalesce(d.version, 0) AS current
 	FROM experiments e
+	CROSS JOIN LATERAL (SELECT array_agg(key ORDER BY position) AS keys, array_agg(name ORDER BY position) AS names,
+	                           array_agg(control ORDER BY position) AS controls
+	                    FROM arms WHERE experiment_id = e.id) a
 	LEFT JOIN result_headlines h ON h.experiment_id = e.id
 	LEFT JOIN experiment_data d ON d.experiment_id = e.id
 	WHERE ($1 = '' OR e.status = $1)
@@ -138,7 +141,9 @@ func (s *Store) Overview(ctx context.Context, status experiment.Status, search s
 		StoppedAt    sql.NullTime   `db:"stopped_at"`
 		DecidedAt    sql.NullTime   `db:"decided_at"`
 		Target       sql.NullInt64  `db:"target_responses_per_arm"`
-		Arms         []byte         `db:"arms"`
+		ArmKeys      pq.StringArray `db:"arm_keys"`
+		ArmNames     pq.StringArray `db:"arm_names"`
+		ArmControls  pq.BoolArray   `db:"arm_controls"`
 		OpenAlerts   int64          `db:"open_alerts"`
 		ComputedAt   sql.NullTime   `db:"computed_at"`
 		Responses    []byte         `db:"responses"`
@@ -149,7 +154,7 @@ func (s *Store) Overview(ctx context.Context, status experiment.Status, search s
 		Differential sql.NullBool   `db:"differential_response"`
 		Current      sql.NullBool   `db:"current"`
 	}
-	if err := s.db.SelectContext(ctx, &rows, overviewSQL, string(status), search); err != nil {
+	if err := s.db.SelectContext(ctx, &rows, OverviewSQL, string(status), search); err != nil {
 		return nil, mapErr(err)
 	}
 	out := make([]experiment.Headline, len(rows))
@@ -161,12 +166,12 @@ func (s *Store) Overview(ctx context.Context, status experiment.Status, search s
 			n := int(r.Target.Int64)
 			h.TargetResponsesPerArm = &n
 		}
-		var arms []armRow
-		if err := json.Unmarshal(r.Arms, &arms); err != nil {
-			return nil, mapErr(err)
+		if len(r.ArmNames) != len(r.ArmKeys) || len(r.ArmControls) != len(r.ArmKeys) {
+			return nil, experiment.Errorf(experiment.Internal, "arms of experiment %q do not line up", r.Key)
 		}
-		for _, a := range arms {
-			h.Arms = append(h.Arms, experiment.HeadlineArm{Key: a.Key, Name: a.Name, Control: a.Control})
+		h.Arms = make([]experiment.HeadlineArm, len(r.ArmKeys))
+		for i, key := range r.ArmKeys {
+			h.Arms[i] = experiment.HeadlineArm{Key: key, Name: r.ArmNames[i], Control: r.ArmControls[i]}
 		}
 		if r.ComputedAt.Valid {
 			a := &experiment.HeadlineAnalysis{ComputedAt: r.ComputedAt.Time.UTC(), Current: r.Current.Bool,
