@@ -68,6 +68,20 @@
 // OLS of an outcome on its drivers and Johnson's relative weights, from n, the sums and
 // the cross-products of [Y, X_1..X_k] about reference values (drivers.go).
 //
+// # Survey waves (STATS.md, third part)
+//
+// The results of one wave are Analyze over that wave's counted answers and
+// eligible customers; nothing here knows about days. Persistence, per outcome
+// and treatment arm, is assembled from the waves' comparisons and the
+// per-customer deltas between the first and the last wave with a comparison:
+//
+//	WaveEffectOf(wave, Comparison) WaveEffect, ChangeWaves([]WaveEffect), Durable([]WaveEffect)
+//	WaveChange(from, to string, t, c Moments, alpha, higherIsBetter) *Change
+//	LevelPairs.DeltaMoments(Outcome) Moments, NetPoints(v, topMin, bottomMax)
+//
+// A change whose deltas have no spread (se 0) is nil, as one with fewer than 2
+// deltas in an arm is: there is nothing to test.
+//
 // # Power
 //
 //	SampleSizeMeans(mde, sd, alpha, power), PowerMeans(d, n, alpha)

@@ -77,3 +77,13 @@ func ExampleMannWhitneyFromCounts() {
 	// Output:
 	// U 134.5, p 0.0018, P(T>C) 0.862
 }
+
+func ExampleWaveChange() {
+	// Each customer's trust in the last wave less that in the first: the treated
+	// customers' effect wore off, the control customers stayed where they were.
+	treated := stats.MomentsOf([]float64{-1, -2, 0, -1, -1, -2, 0, -1})
+	control := stats.MomentsOf([]float64{0, 1, 0, -1, 0, 0, 1, 0})
+	ch := stats.WaveChange("week_1", "month_3", treated, control, 0.05, true)
+	fmt.Printf("%s -> %s: diff %.2f, p %.4f, %s\n", ch.FromWave, ch.ToWave, ch.Diff, ch.PValue, ch.Trend)
+	// Output: week_1 -> month_3: diff -1.12, p 0.0065, fading
+}
