@@ -84,6 +84,8 @@ type experimentJSON struct {
 	Coverage              float64            `json:"coverage"`
 	Layer                 *string            `json:"layer"`
 	LayerOffset           *float64           `json:"layer_offset"`
+	Waves                 []waveJSON         `json:"waves"`
+	DecisionWave          *string            `json:"decision_wave"`
 	CreatedAt             time.Time          `json:"created_at"`
 	UpdatedAt             time.Time          `json:"updated_at"`
 	StartedAt             *time.Time         `json:"started_at"`
@@ -99,7 +101,11 @@ func toExperimentJSON(e experiment.Experiment) experimentJSON {
 		Correction: e.Correction, TargetResponsesPerArm: e.TargetResponsesPerArm, MDE: e.MDE, Salt: e.Salt,
 		Coverage: e.Coverage, Eligibility: toRulesJSON(e.Eligibility),
 		CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt, StartedAt: e.StartedAt, StoppedAt: e.StoppedAt,
-		Arms: make([]armJSON, len(e.Arms)), Version: e.Version}
+		Arms: make([]armJSON, len(e.Arms)), Version: e.Version, Waves: toWavesJSON(e.Waves)}
+	if e.DecisionWave != "" {
+		w := e.DecisionWave
+		out.DecisionWave = &w
+	}
 	for i, a := range e.Arms {
 		w := a.Weight
 		out.Arms[i] = armJSON{Key: a.Key, Name: a.Name, Description: a.Description, Weight: &w, Control: a.Control}
@@ -136,6 +142,37 @@ type experimentRequest struct {
 	Coverage              *float64           `json:"coverage"`
 	Layer                 string             `json:"layer"`
 	Eligibility           []ruleJSON         `json:"eligibility"`
+	Waves                 []waveJSON         `json:"waves"`
+	DecisionWave          string             `json:"decision_wave"`
+}
+
+// waveJSON is a survey wave: {"key": "month_1", "label": "After a month", "label_nl": "Na een
+// maand", "from_day": 21, "to_day": 45}.
+type waveJSON struct {
+	Key     string `json:"key"`
+	Label   string `json:"label"`
+	LabelNL string `json:"label_nl"`
+	FromDay int    `json:"from_day"`
+	ToDay   int    `json:"to_day"`
+}
+
+func toWaves(in []waveJSON) []experiment.Wave {
+	if in == nil {
+		return nil
+	}
+	out := make([]experiment.Wave, len(in))
+	for i, w := range in {
+		out[i] = experiment.Wave(w)
+	}
+	return out
+}
+
+func toWavesJSON(in []experiment.Wave) []waveJSON {
+	out := make([]waveJSON, len(in))
+	for i, w := range in {
+		out[i] = waveJSON(w)
+	}
+	return out
 }
 
 func toArms(in []armJSON) []experiment.Arm {
@@ -158,7 +195,7 @@ func (r experimentRequest) domain() experiment.Experiment {
 	e := experiment.Experiment{Key: r.Key, Name: r.Name, Hypothesis: r.Hypothesis, Arms: toArms(r.Arms),
 		PrimaryOutcome: r.PrimaryOutcome, Outcomes: r.Outcomes, Guardrails: r.Guardrails, GuardrailMargins: r.GuardrailMargins,
 		Correction: r.Correction, TargetResponsesPerArm: r.TargetResponsesPerArm, MDE: r.MDE, Salt: r.Salt,
-		Layer: r.Layer, Eligibility: toRules(r.Eligibility)}
+		Layer: r.Layer, Eligibility: toRules(r.Eligibility), Waves: toWaves(r.Waves), DecisionWave: r.DecisionWave}
 	if r.Coverage != nil {
 		e.Coverage = *r.Coverage
 		if e.Coverage == 0 {
@@ -191,12 +228,19 @@ type patchRequest struct {
 	Coverage              *float64            `json:"coverage"`
 	Layer                 *string             `json:"layer"`
 	Eligibility           *[]ruleJSON         `json:"eligibility"`
+	Waves                 *[]waveJSON         `json:"waves"`
+	DecisionWave          *string             `json:"decision_wave"`
 }
 
 func (r patchRequest) domain() experiment.Patch {
 	p := experiment.Patch{Name: r.Name, Hypothesis: r.Hypothesis, PrimaryOutcome: r.PrimaryOutcome,
 		Outcomes: r.Outcomes, Guardrails: r.Guardrails, GuardrailMargins: r.GuardrailMargins, Alpha: r.Alpha, Correction: r.Correction,
-		TargetResponsesPerArm: r.TargetResponsesPerArm, MDE: r.MDE, Salt: r.Salt, Coverage: r.Coverage, Layer: r.Layer}
+		TargetResponsesPerArm: r.TargetResponsesPerArm, MDE: r.MDE, Salt: r.Salt, Coverage: r.Coverage, Layer: r.Layer,
+		DecisionWave: r.DecisionWave}
+	if r.Waves != nil {
+		waves := toWaves(*r.Waves)
+		p.Waves = &waves
+	}
 	if r.Arms != nil {
 		arms := toArms(*r.Arms)
 		p.Arms = &arms

@@ -70,6 +70,8 @@ type Experiment struct {
 	Coverage              float64 // share of customers admitted, 0 < Coverage <= 1
 	Layer                 string  // experiments of one layer never share a customer
 	LayerOffset           float64 // start of this experiment's range in its layer's hash space
+	Waves                 []Wave  // survey waves by days since assignment, ascending (waves.go)
+	DecisionWave          string  // the wave whose results the recommendation is; "" = the whole experiment
 	Erasures              int64   // customers erased from this experiment (read-only)
 	Version               int64   // moved by every stored change (read-only): the API's ETag
 	CreatedAt             time.Time
@@ -98,6 +100,14 @@ func (e *Experiment) ApplyDefaults() {
 	}
 	if e.GuardrailMargins == nil {
 		e.GuardrailMargins = map[string]float64{}
+	}
+	if e.Waves == nil {
+		e.Waves = []Wave{}
+	}
+	for i := range e.Waves {
+		if e.Waves[i].Label == "" {
+			e.Waves[i].Label = e.Waves[i].Key
+		}
 	}
 	if e.Alpha == 0 {
 		e.Alpha = 0.05
@@ -214,6 +224,7 @@ func (e Experiment) Validate(known map[string]Outcome) error {
 		p.Field("mde", "must be a finite number > 0")
 	}
 	validateRules(e.Eligibility, &p)
+	e.validateWaves(&p)
 	if !(e.Coverage > 0 && e.Coverage <= 1) {
 		p.Field("coverage", "must be > 0 and <= 1")
 	}

@@ -170,13 +170,16 @@ type Patch struct {
 	Coverage              *float64
 	Layer                 *string
 	Eligibility           *[]Rule
+	Waves                 *[]Wave
+	DecisionWave          *string
 }
 
 // AnyVersion, as the version a change expects, accepts whatever version is stored.
 const AnyVersion int64 = 0
 
 // PatchExperiment changes an experiment. In draft anything but the key may change; once
-// running only the name, the hypothesis and the arms' names and descriptions. The patch
+// running only the name, the hypothesis, the arms' names and descriptions, the waves'
+// labels, and new waves after the last one (a later survey a team plans). The patch
 // applies to the experiment as stored when the change is made, so concurrent patches of
 // different fields all hold; with version (the ETag a client read) other than AnyVersion,
 // it applies only if that is still the stored version (else PreconditionFailed).
@@ -243,6 +246,7 @@ func (e *Experiment) applyPatch(p Patch) error {
 			{"guardrails", p.Guardrails != nil}, {"guardrail_margins", p.GuardrailMargins != nil},
 			{"alpha", p.Alpha != nil}, {"correction", p.Correction != nil},
 			{"target_responses_per_arm", p.TargetResponsesPerArm != nil}, {"mde", p.MDE != nil}, {"salt", p.Salt != nil},
+			{"decision_wave", p.DecisionWave != nil && *p.DecisionWave != e.DecisionWave},
 		} {
 			if f.set {
 				frozen.Field(f.name, "cannot change once the experiment is %s", e.Status)
@@ -253,6 +257,9 @@ func (e *Experiment) applyPatch(p Patch) error {
 		}
 		if p.Coverage != nil && *p.Coverage < e.Coverage {
 			frozen.Field("coverage", "may only grow once the experiment is %s (customers already assigned stay)", e.Status)
+		}
+		if p.Waves != nil && !wavesAppended(e.Waves, *p.Waves) {
+			frozen.Field("waves", "the waves are frozen once the experiment is %s; new waves may only be added after the last one, and labels changed", e.Status)
 		}
 		if p.Arms != nil && !sameArmDesign(e.Arms, *p.Arms) {
 			frozen.Field("arms", "keys, order, weights and control are frozen once the experiment is %s; only names and descriptions may change", e.Status)
@@ -282,6 +289,13 @@ func (e *Experiment) applyPatch(p Patch) error {
 	setIf(&e.Coverage, p.Coverage)
 	setIf(&e.Eligibility, p.Eligibility)
 	setIf(&e.Layer, p.Layer)
+	setIf(&e.Waves, p.Waves)
+	for i := range e.Waves {
+		if e.Waves[i].Label == "" {
+			e.Waves[i].Label = e.Waves[i].Key
+		}
+	}
+	setIf(&e.DecisionWave, p.DecisionWave)
 	return nil
 }
 

@@ -116,6 +116,8 @@ type experimentRow struct {
 	Erasures              int64           `db:"erasures"`
 	Version               int64           `db:"version"`
 	Eligibility           []byte          `db:"eligibility"`
+	Waves                 []byte          `db:"waves"`
+	DecisionWave          sql.NullString  `db:"decision_wave"`
 	Layer                 sql.NullString  `db:"layer"`
 	LayerOffset           sql.NullFloat64 `db:"layer_offset"`
 	CreatedAt             time.Time       `db:"created_at"`
@@ -176,6 +178,15 @@ func (r experimentRow) domain() (experiment.Experiment, error) {
 	for _, x := range rules {
 		e.Eligibility = append(e.Eligibility, experiment.Rule(x))
 	}
+	var waves []waveRow
+	if err := json.Unmarshal(r.Waves, &waves); err != nil {
+		return e, fmt.Errorf("waves of experiment %d: %w", r.ID, err)
+	}
+	e.Waves = make([]experiment.Wave, len(waves))
+	for i, w := range waves {
+		e.Waves[i] = experiment.Wave(w)
+	}
+	e.DecisionWave = r.DecisionWave.String
 	var arms []armRow
 	var outcomes []experimentOutcomeRow
 	if err := json.Unmarshal(r.ArmsJSON, &arms); err != nil {
@@ -203,7 +214,7 @@ func (r experimentRow) domain() (experiment.Experiment, error) {
 // experimentSelect reads experiments with their arms and outcome lists in one query.
 const experimentSelect = `SELECT e.id, e.key, e.name, e.hypothesis, e.status, e.primary_outcome, e.alpha,
 	e.correction, e.target_responses_per_arm, e.mde, e.salt, e.eligibility, e.coverage, e.layer, e.layer_offset,
-	e.erasures, e.version,
+	e.erasures, e.version, e.waves, e.decision_wave,
 	e.created_at, e.updated_at, e.started_at,
 	e.stopped_at, e.decided_at, e.decision_arm, e.decision_reason, e.decided_by,
 	(SELECT coalesce(json_agg(json_build_object('key', a.key, 'name', a.name, 'description', a.description,
@@ -304,11 +315,11 @@ func (s *Store) CreateExperiment(ctx context.Context, e *experiment.Experiment, 
 		err = tx.GetContext(ctx, &e.ID, `
 			INSERT INTO experiments (key, name, hypothesis, status, primary_outcome, alpha, correction,
 			                         target_responses_per_arm, mde, salt, created_at, updated_at,
-			                         coverage, layer, layer_offset, eligibility)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15) RETURNING id`,
+			                         coverage, layer, layer_offset, eligibility, waves, decision_wave)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16, $17) RETURNING id`,
 			e.Key, e.Name, e.Hypothesis, e.Status, e.PrimaryOutcome, e.Alpha, e.Correction,
 			targetParam(e.TargetResponsesPerArm), toNull(e.MDE), e.Salt, e.CreatedAt,
-			e.Coverage, layerParam(*e), layerOffsetParam(*e), rulesParam(*e))
+			e.Coverage, layerParam(*e), layerOffsetParam(*e), rulesParam(*e), wavesParam(*e), decisionWaveParam(*e))
 		if err != nil {
 			return err
 		}
@@ -344,6 +355,28 @@ func rulesParam(e experiment.Experiment) []byte {
 	}
 	b, _ := json.Marshal(rows)
 	return b
+}
+
+// waveRow is a survey wave as stored (JSON).
+type waveRow struct {
+	Key     string `json:"key"`
+	Label   string `json:"label"`
+	LabelNL string `json:"label_nl"`
+	FromDay int    `json:"from_day"`
+	ToDay   int    `json:"to_day"`
+}
+
+func wavesParam(e experiment.Experiment) []byte {
+	rows := make([]waveRow, len(e.Waves))
+	for i, w := range e.Waves {
+		rows[i] = waveRow(w)
+	}
+	b, _ := json.Marshal(rows)
+	return b
+}
+
+func decisionWaveParam(e experiment.Experiment) sql.NullString {
+	return sql.NullString{String: e.DecisionWave, Valid: e.DecisionWave != ""}
 }
 
 func layerParam(e experiment.Experiment) sql.NullString {
@@ -429,13 +462,14 @@ func (s *Store) ChangeExperiment(ctx context.Context, key string, change func(*e
 			       updated_at = $11, started_at = $12, stopped_at = $13, decided_at = $14,
 			       decision_arm = $15, decision_reason = $16, decided_by = $17,
 			       coverage = $18, layer = $19, layer_offset = $20, eligibility = $21,
+			       waves = $22, decision_wave = $23,
 			       version = version + 1
 			WHERE id = $1
 			RETURNING version`,
 			e.ID, e.Name, e.Hypothesis, e.Status, e.PrimaryOutcome, e.Alpha, e.Correction,
 			targetParam(e.TargetResponsesPerArm), toNull(e.MDE), e.Salt, e.UpdatedAt,
 			e.StartedAt, e.StoppedAt, decidedAt, decisionArm, decisionReason, decidedBy,
-			e.Coverage, layerParam(e), layerOffsetParam(e), rulesParam(e)); err != nil {
+			e.Coverage, layerParam(e), layerOffsetParam(e), rulesParam(e), wavesParam(e), decisionWaveParam(e)); err != nil {
 			return err
 		}
 		if from == experiment.Draft && e.Status == experiment.Draft {
