@@ -4,10 +4,17 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/lib/pq"
 
+	"github.com/krslab/krslab/api"
+	"github.com/krslab/krslab/api/console"
 	"github.com/krslab/krslab/experiment"
 	"github.com/krslab/krslab/experiment/postgres"
 )
@@ -17,8 +24,9 @@ import (
 var listOutcomes = []string{"satisfaction", "trust", "love", "nps"}
 
 // benchList compares the console's list (Service.Overview: one query over experiments,
-// their headlines and their open alerts, decoded into Headlines) with the same query run
-// raw, over experiments that each have responses and an analysis.
+// their headlines and their open alerts, decoded into Headlines), and the console's page
+// /experiments served over HTTP, with the same query run raw, over experiments that each
+// have responses and an analysis.
 func benchList(ctx context.Context, store *postgres.Store, experiments, responses int, fsync string, stdout, stderr io.Writer) error {
 	if experiments < 1 || responses < 1 {
 		return fmt.Errorf("--experiments %d --responses %d: both must be at least 1", experiments, responses)
@@ -95,6 +103,40 @@ func benchList(ctx context.Context, store *postgres.Store, experiments, response
 		rows.Close()
 		return rows.Err()
 	}
+	// The console's page over HTTP, as a signed-in analyst reads it.
+	secret, _, err := svc.CreateAPIKey(ctx, prefix+"-reader", experiment.RoleAnalyst)
+	if err != nil {
+		return err
+	}
+	token, _, err := svc.SignIn(ctx, secret, "List benchmark", "en")
+	if err != nil {
+		return err
+	}
+	app := api.New(svc, api.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	console.Mount(app, svc, console.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv := httptest.NewServer(app)
+	defer srv.Close()
+	pageURL := srv.URL + "/experiments?q=" + url.QueryEscape(prefix)
+	page := func() error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, pageURL, nil)
+		if err != nil {
+			return err
+		}
+		req.AddCookie(&http.Cookie{Name: api.SessionCookie, Value: token})
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusOK || strings.Count(string(body), "data-key=") != experiments {
+			return fmt.Errorf("the console's list answered %d with %d experiments", resp.StatusCode, strings.Count(string(body), "data-key="))
+		}
+		return nil
+	}
 	// A list takes milliseconds, which a busy machine's noise moves by as much: many runs.
 	const runs = 21
 	rawTime, err := median(runs, nil, raw)
@@ -105,6 +147,10 @@ func benchList(ctx context.Context, store *postgres.Store, experiments, response
 	if err != nil {
 		return err
 	}
+	pageTime, err := median(runs, nil, page)
+	if err != nil {
+		return err
+	}
 	if listed != experiments {
 		return fmt.Errorf("the list has %d experiments, want %d", listed, experiments)
 	}
@@ -112,6 +158,8 @@ func benchList(ctx context.Context, store *postgres.Store, experiments, response
 		experiments, responses, len(listOutcomes), fsync, runs)
 	fmt.Fprintf(stdout, "  the headline query, raw                 %8.1f ms\n", ms(rawTime))
 	fmt.Fprintf(stdout, "  Service.Overview (query and Headlines)  %8.1f ms\n", ms(listTime))
+	fmt.Fprintf(stdout, "  the console's page /experiments (HTTP)  %8.1f ms\n", ms(pageTime))
 	fmt.Fprintf(stdout, "list_ratio=%.2f\n", listTime.Seconds()/rawTime.Seconds())
+	fmt.Fprintf(stdout, "page_ratio=%.2f\n", pageTime.Seconds()/rawTime.Seconds())
 	return nil
 }
