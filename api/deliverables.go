@@ -16,8 +16,8 @@ import (
 
 // resultsCSV serves one row per (outcome, arm) with the numbers of /results.
 func (s *Server) resultsCSV(c echo.Context) error {
-	key := param(c, "key")
-	res, err := s.svc.Results(c.Request().Context(), key)
+	key, wave := param(c, "key"), c.QueryParam("wave")
+	res, err := s.svc.WaveResults(c.Request().Context(), key, wave)
 	if err != nil {
 		return err
 	}
@@ -25,7 +25,11 @@ func (s *Server) resultsCSV(c echo.Context) error {
 	if err := report.WriteCSV(&buf, res); err != nil {
 		return err
 	}
-	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+key+`-results.csv"`)
+	name := key
+	if wave != "" {
+		name += "-" + wave
+	}
+	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+name+`-results.csv"`)
 	return c.Blob(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
 }
 
@@ -42,8 +46,12 @@ func (s *Server) plotFile(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	key := param(c, "key")
-	res, err := s.svc.Results(ctx, key)
+	key, wave := param(c, "key"), c.QueryParam("wave")
+	if name == "timeline" && wave != "" {
+		return &experiment.Error{Code: experiment.Invalid, Message: "invalid query",
+			Details: []experiment.Detail{{Field: "wave", Message: "the timeline is of the whole experiment; plots/persistence follows the effect over the waves"}}}
+	}
+	res, err := s.svc.WaveResults(ctx, key, wave)
 	if err != nil {
 		return err
 	}
@@ -82,7 +90,7 @@ func (s *Server) plotFile(c echo.Context) error {
 func plotOptions(c echo.Context, format string) (plot.Options, string, error) {
 	opt := plot.Options{Format: format, Width: plot.DefaultWidth, Height: plot.DefaultHeight, Lang: plot.English}
 	var p experiment.Problems
-	checkQuery(c, &p, "width", "height", "scale", "lang")
+	checkQuery(c, &p, "width", "height", "scale", "lang", "wave")
 	for _, q := range []struct {
 		name string
 		dst  *int

@@ -34,6 +34,7 @@ type outcomeResultJSON struct {
 
 type resultsJSON struct {
 	Experiment     string                    `json:"experiment"`
+	Wave           *waveJSON                 `json:"wave,omitempty"`
 	Status         string                    `json:"status"`
 	ComputedAt     time.Time                 `json:"computed_at"`
 	Alpha          float64                   `json:"alpha"`
@@ -47,6 +48,9 @@ type resultsJSON struct {
 
 func (s *Server) results(c echo.Context) error {
 	if c.QueryParams().Has("segment") {
+		if err := noWaveWithSegment(c); err != nil {
+			return err
+		}
 		return s.segmentResults(c)
 	}
 	lang, err := langParam(c)
@@ -54,7 +58,7 @@ func (s *Server) results(c echo.Context) error {
 		return err
 	}
 	start := time.Now()
-	res, err := s.svc.Results(c.Request().Context(), param(c, "key"))
+	res, err := s.svc.WaveResults(c.Request().Context(), param(c, "key"), c.QueryParam("wave"))
 	if err != nil {
 		return err
 	}
@@ -67,6 +71,10 @@ func toResultsJSON(res experiment.Results, lang string) resultsJSON {
 	out := resultsJSON{Experiment: e.Key, Status: string(e.Status), ComputedAt: res.ComputedAt, Alpha: e.Alpha,
 		Correction: e.Correction, SRM: res.SRM, ResponseCheck: res.ResponseCheck, Recommendation: res.Recommendation.In(lang),
 		Arms: map[string]armTrafficJSON{}, Outcomes: make([]outcomeResultJSON, len(res.Outcomes))}
+	if res.Wave != nil {
+		w := waveJSON(*res.Wave)
+		out.Wave = &w
+	}
 	for i, a := range e.Arms {
 		n := res.Arms[a.Key]
 		rate := stats.Float(nan())
@@ -89,3 +97,13 @@ func toResultsJSON(res experiment.Results, lang string) resultsJSON {
 }
 
 func nan() float64 { return math.NaN() }
+
+// noWaveWithSegment refuses ?wave= beside ?segment=: segmented results are of the whole
+// experiment.
+func noWaveWithSegment(c echo.Context) error {
+	if c.QueryParams().Has("wave") {
+		return &experiment.Error{Code: experiment.Invalid, Message: "invalid query",
+			Details: []experiment.Detail{{Field: "wave", Message: "segmented results are of the whole experiment; leave out wave or segment"}}}
+	}
+	return nil
+}

@@ -165,6 +165,9 @@ func pText(p float64) string {
 func (s *Server) segmentedCSV(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if c.QueryParams().Has("segment") {
+			if err := noWaveWithSegment(c); err != nil {
+				return err
+			}
 			return s.segmentResultsCSV(c)
 		}
 		return next(c)

@@ -124,8 +124,8 @@ func New(svc *experiment.Service, cfg Config) *echo.Echo {
 	v1.POST(`/experiments/:key/assignments\:import`, s.importCSV("assignments"), ingest, importLimit)
 	v1.POST(`/experiments/:key/covariates\:import`, s.importCSV("covariates"), ingest, importLimit)
 
-	v1.GET("/experiments/:key/results", s.results, results, query("lang", "segment"))
-	v1.GET("/experiments/:key/results.csv", s.resultsCSV, results, query("segment"), s.segmentedCSV)
+	v1.GET("/experiments/:key/results", s.results, results, query("lang", "segment", "wave"))
+	v1.GET("/experiments/:key/results.csv", s.resultsCSV, results, query("segment", "wave"), s.segmentedCSV)
 	v1.GET("/experiments/:key/plots/:file", s.plotFile, results)
 	v1.GET("/experiments/:key/plots/segments.png", s.segmentPlot("png"), results)
 	v1.GET("/experiments/:key/plots/segments.svg", s.segmentPlot("svg"), results)

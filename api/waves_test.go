@@ -1,9 +1,14 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/krslab/krslab/experiment"
 )
 
 func caseWaves() []map[string]any {
@@ -91,5 +96,260 @@ func TestWavesDefinition(t *testing.T) {
 	r = e.call(editor, "PATCH", "/v1/experiments/waves-def", map[string]any{"waves": append(more, overlapping[3])})
 	if _, d := r.errorBody(t); r.Status != http.StatusUnprocessableEntity || d[0].Field != "waves[4].from_day" {
 		t.Errorf("appending an overlapping wave: %d %s", r.Status, r.Body)
+	}
+}
+
+// wavesRefCase is a case of ../shared/testdata/waves (see its README): customers with their
+// arm, historical assignment time and responses in arrival order, and the expected results
+// of every wave, the persistence blocks and the decision wave's recommendation.
+type wavesRefCase struct {
+	Alpha      float64            `json:"alpha"`
+	Correction string             `json:"correction"`
+	Control    string             `json:"control"`
+	Weights    map[string]float64 `json:"weights"`
+	Now        int64              `json:"now"`
+	Outcomes   []struct {
+		Key            string   `json:"key"`
+		Kind           string   `json:"kind"`
+		Min            *float64 `json:"min"`
+		Max            *float64 `json:"max"`
+		TopMin         *float64 `json:"top_min"`
+		BottomMax      *float64 `json:"bottom_max"`
+		HigherIsBetter *bool    `json:"higher_is_better"`
+	} `json:"outcomes"`
+	Waves []struct {
+		Key     string `json:"key"`
+		FromDay int    `json:"from_day"`
+		ToDay   int    `json:"to_day"`
+	} `json:"waves"`
+	DecisionWave string   `json:"decision_wave"`
+	Guardrails   []string `json:"guardrails"`
+	Customers    []struct {
+		ID         string `json:"id"`
+		Arm        string `json:"arm"`
+		AssignedAt int64  `json:"assigned_at"`
+		Responses  []struct {
+			ResponseID string             `json:"response_id"`
+			AnsweredAt int64              `json:"answered_at"`
+			Answers    map[string]float64 `json:"answers"`
+		} `json:"responses"`
+	} `json:"customers"`
+	Expected struct {
+		Waves map[string]struct {
+			Outcomes       map[string]map[string]any `json:"outcomes"`
+			SRM            map[string]any            `json:"srm"`
+			ResponseCheck  map[string]any            `json:"response_check"`
+			Recommendation map[string]any            `json:"recommendation"`
+		} `json:"waves"`
+		Persistence    map[string]map[string]any `json:"persistence"`
+		Recommendation map[string]any            `json:"recommendation"`
+	} `json:"expected"`
+}
+
+// postWavesCase creates a case as a running experiment with the case's waves and decision
+// wave, the service's clock at the case's moment of computing: custom outcomes (keys with
+// the case's suffix), every customer imported with its historical assigned_at under an id
+// that the hash rule sends to the customer's arm, and the responses in arrival order. It
+// returns the experiment's key and the case's outcome keys as stored.
+func postWavesCase(t *testing.T, e *env, c wavesRefCase, name string) (string, map[string]string) {
+	t.Helper()
+	suffix := "_" + strings.ReplaceAll(name, "-", "_")
+	key := "waves-" + strings.ReplaceAll(name, "_", "-")
+	now := time.Unix(c.Now, 0).UTC()
+	e.svc.Now = func() time.Time { return now }
+	local := map[string]string{}
+	var keys []string
+	for _, o := range c.Outcomes {
+		k := o.Key + suffix
+		local[o.Key] = k
+		keys = append(keys, k)
+		body := map[string]any{"key": k, "kind": o.Kind, "label": o.Key}
+		if o.HigherIsBetter != nil {
+			body["higher_is_better"] = *o.HigherIsBetter
+		}
+		if o.Kind == "scale" || o.Kind == "net" {
+			body["min"], body["max"] = o.Min, o.Max
+		}
+		if o.Kind == "net" {
+			body["top_min"], body["bottom_max"] = o.TopMin, o.BottomMax
+		}
+		e.must(http.StatusCreated, editor, "POST", "/v1/outcomes", body)
+	}
+	var guardrails []string
+	for _, g := range c.Guardrails {
+		guardrails = append(guardrails, local[g])
+	}
+	var waves []map[string]any
+	for _, w := range c.Waves {
+		waves = append(waves, map[string]any{"key": w.Key, "from_day": w.FromDay, "to_day": w.ToDay})
+	}
+	armBody, domainArms := caseArms(c.Control, c.Weights)
+	e.createRunning(key, map[string]any{"arms": armBody, "alpha": c.Alpha, "correction": c.Correction,
+		"outcomes": keys, "primary_outcome": keys[0], "guardrails": guardrails,
+		"waves": waves, "decision_wave": c.DecisionWave})
+
+	// Each arm's customers take, in order, the ids the hash rule sends to that arm.
+	byArm := map[string][]string{}
+	need := map[string]int{}
+	for _, cu := range c.Customers {
+		need[cu.Arm]++
+	}
+	for i, found := 0, 0; found < len(c.Customers); i++ {
+		id := fmt.Sprintf("w%s-%06d", suffix, i)
+		arm := experiment.AssignArm(key, id, domainArms)
+		if len(byArm[arm]) < need[arm] {
+			byArm[arm] = append(byArm[arm], id)
+			found++
+		}
+	}
+	ids := make([]string, len(c.Customers))
+	used := map[string]int{}
+	var csv strings.Builder
+	csv.WriteString("customer_id,assigned_at\n")
+	for i, cu := range c.Customers {
+		ids[i] = byArm[cu.Arm][used[cu.Arm]]
+		used[cu.Arm]++
+		fmt.Fprintf(&csv, "%s,%s\n", ids[i], time.Unix(cu.AssignedAt, 0).UTC().Format(time.RFC3339))
+	}
+	if r := e.do(ingest, "POST", "/v1/experiments/"+key+"/assignments:import", "text/csv", []byte(csv.String())); r.Status != http.StatusCreated {
+		t.Fatalf("import assignments: %d %s", r.Status, r.Body)
+	}
+	var responses []map[string]any
+	for i, cu := range c.Customers {
+		for _, r := range cu.Responses {
+			answers := map[string]any{}
+			for k, v := range r.Answers {
+				answers[local[k]] = v
+			}
+			responses = append(responses, map[string]any{"response_id": r.ResponseID + suffix, "customer_id": ids[i],
+				"answered_at": time.Unix(r.AnsweredAt, 0).UTC().Format(time.RFC3339), "answers": answers})
+		}
+	}
+	e.must(http.StatusCreated, ingest, "POST", "/v1/experiments/"+key+"/responses:batch", map[string]any{"responses": responses})
+	return key, local
+}
+
+// TestWaveCasesThroughHTTP posts every case of ../shared/testdata/waves (STATS.md's third
+// part, computed independently with numpy/scipy) as a running experiment with historical
+// assignments: /results?wave=KEY must reproduce every number of expected.waves[KEY] (per-arm
+// statistics, comparisons with effect, sequential, bounds, ordinal, p_adjusted and
+// verdicts, srm and response_check over the wave's eligible customers) to 1e-6 relative
+// (1e-9 absolute), and the recommendation's action, arm and caveats.
+func TestWaveCasesThroughHTTP(t *testing.T) {
+	e := newEnv(t)
+	for _, f := range caseFiles(t, "waves") {
+		var c wavesRefCase
+		f.decode(t, &c)
+		t.Run(f.name, func(t *testing.T) {
+			sub := *e
+			sub.t = t
+			key, local := postWavesCase(t, &sub, c, f.name)
+			checked := 0
+			for _, w := range c.Waves {
+				want := c.Expected.Waves[w.Key]
+				var res caseResults
+				r := sub.must(http.StatusOK, analyst, "GET", "/v1/experiments/"+key+"/results?wave="+w.Key, nil)
+				r.json(t, &res)
+				var raw any
+				r.json(t, &raw)
+				validateSchema(t, loadOpenAPI(t), "Results", raw)
+				got := map[string]map[string]any{}
+				for _, o := range res.Outcomes {
+					got[o.Key] = map[string]any{"arms": o.Arms, "comparisons": o.Comparisons}
+				}
+				for outcome, exp := range want.Outcomes {
+					for part, byArm := range exp {
+						gotPart, _ := got[local[outcome]][part].(map[string]any)
+						checked += compareJSON(t, w.Key+"."+outcome+"."+part, byArm, any(gotPart))
+					}
+				}
+				checked += compareJSON(t, w.Key+".srm", want.SRM, res.SRM)
+				checked += compareJSON(t, w.Key+".response_check", want.ResponseCheck, res.ResponseCheck)
+				checked += compareRecommendation(t, w.Key+".recommendation", want.Recommendation, res.Recommendation)
+			}
+			t.Logf("%d expected values checked", checked)
+		})
+	}
+}
+
+// compareRecommendation checks the action, arm (absent is the expected null) and caveats.
+func compareRecommendation(t *testing.T, path string, want, got map[string]any) int {
+	t.Helper()
+	if got["caveats"] == nil {
+		t.Errorf("%s.caveats: missing", path)
+	}
+	if _, ok := got["arm"]; !ok {
+		got["arm"] = nil
+	}
+	n := 0
+	for _, f := range []string{"action", "arm", "caveats"} {
+		n += compareJSON(t, path+"."+f, want[f], got[f])
+	}
+	return n
+}
+
+// TestWaveEligibilityMovesWithTime: a wave counts as assigned the customers assigned at
+// least from_day days before the moment of computing, so its results change as customers
+// reach the wave, with nothing written; a kept analysis serves only until the next one does.
+func TestWaveEligibilityMovesWithTime(t *testing.T) {
+	e := newEnv(t)
+	var c wavesRefCase
+	for _, f := range caseFiles(t, "waves") {
+		if f.name == "waves_3" {
+			f.decode(t, &c)
+		}
+	}
+	key, _ := postWavesCase(t, e, c, "eligible_3")
+	last := c.Waves[len(c.Waves)-1]
+	var boundaries []int64
+	for _, cu := range c.Customers {
+		boundaries = append(boundaries, cu.AssignedAt+int64(last.FromDay)*86400)
+	}
+	slices.Sort(boundaries)
+	k := len(boundaries) / 2
+	for boundaries[k] == boundaries[k-1] {
+		k++
+	}
+	analyses := 0
+	e.svc.ObserveAnalyses(func(string) { analyses++ })
+	assigned := func(at time.Time) int64 {
+		e.svc.Now = func() time.Time { return at }
+		var res struct {
+			Arms map[string]struct {
+				Assigned int64 `json:"assigned"`
+			} `json:"arms"`
+		}
+		e.must(http.StatusOK, analyst, "GET", "/v1/experiments/"+key+"/results?wave="+last.Key, nil).json(t, &res)
+		var n int64
+		for _, a := range res.Arms {
+			n += a.Assigned
+		}
+		return n
+	}
+	before := time.Unix(boundaries[k], 0).UTC().Add(-time.Second)
+	if n := assigned(before); n != int64(k) {
+		t.Errorf("a second before customer %d reaches %s: %d assigned, want %d", k+1, last.Key, n, k)
+	}
+	if n := assigned(before.Add(500 * time.Millisecond)); n != int64(k) || analyses != 1 {
+		t.Errorf("still before: %d assigned (want %d), %d analyses (want 1: kept)", n, k, analyses)
+	}
+	if n := assigned(before.Add(time.Second)); n != int64(k+1) || analyses != 2 {
+		t.Errorf("at the boundary: %d assigned (want %d), %d analyses (want 2)", n, k+1, analyses)
+	}
+	r := e.call(analyst, "GET", "/v1/experiments/"+key+"/results?wave=year_9", nil)
+	if _, d := r.errorBody(t); r.Status != http.StatusUnprocessableEntity || d[0].Field != "wave" {
+		t.Errorf("unknown wave: %d %s", r.Status, r.Body)
+	}
+	r = e.call(analyst, "GET", "/v1/experiments/"+key+"/results?wave="+last.Key+"&segment=channel", nil)
+	if _, d := r.errorBody(t); r.Status != http.StatusUnprocessableEntity || d[0].Field != "wave" {
+		t.Errorf("wave with segment: %d %s", r.Status, r.Body)
+	}
+	for _, path := range []string{"/results.csv?wave=" + last.Key, "/plots/effects.svg?wave=" + last.Key, "/plots/trust_eligible_3.png?wave=week_1"} {
+		if r := e.call(analyst, "GET", "/v1/experiments/"+key+path, nil); r.Status != http.StatusOK {
+			t.Errorf("%s: %d %s", path, r.Status, r.Body)
+		}
+	}
+	if r := e.call(analyst, "GET", "/v1/experiments/"+key+"/plots/timeline.png?wave=week_1", nil); r.Status != http.StatusUnprocessableEntity {
+		t.Errorf("timeline of a wave: %d %s", r.Status, r.Body)
 	}
 }

@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"time"
 
@@ -10,7 +11,9 @@ import (
 
 // Results is the analysis of an experiment as an analyst and a product owner read it.
 type Results struct {
-	Experiment     Experiment
+	Experiment Experiment
+	// Wave is the survey wave analysed (WaveResults); nil for the whole experiment.
+	Wave           *Wave
 	ComputedAt     time.Time
 	Arms           map[string]ArmCount
 	Outcomes       []OutcomeResults
@@ -49,16 +52,32 @@ type TimelinePoint struct {
 // it); the first request after a write, on any instance, analyses again (SnapshotStore).
 // Results served from a snapshot share their maps with every other caller: read only.
 func (s *Service) Results(ctx context.Context, key string) (Results, error) {
+	return s.WaveResults(ctx, key, "")
+}
+
+// WaveResults is the analysis of one survey wave of an experiment (STATS.md, third part),
+// or of the whole experiment when wave is "": every number of /results over the responses
+// in the wave, the latest answer within it counting, and the customers eligible in the wave
+// (assigned at least its from_day days before now) as the assigned ones. A wave's analysis
+// is kept like the whole experiment's, keyed on the wave, and only until the next customer
+// becomes eligible: then its counts change with no write at all (DataVersion.ValidUntil).
+// An unknown wave is Invalid, naming the parameter wave.
+func (s *Service) WaveResults(ctx context.Context, key, wave string) (Results, error) {
 	ss, ok := s.Store.(SnapshotStore)
 	if !ok || s.snaps == nil {
-		return s.analyse(ctx, key)
+		return s.analyse(ctx, key, wave)
 	}
 	cur, err := ss.DataVersion(ctx, key)
 	if err != nil {
 		return Results{}, err
 	}
-	return s.snaps.results.get(ctx, key, cur, func(ctx context.Context) (Results, DataVersion, error) {
-		res, err := s.analyse(ctx, key)
+	cur.At = s.Now()
+	kept := key
+	if wave != "" {
+		kept = key + "\x00wave\x00" + wave
+	}
+	return s.snaps.results.get(ctx, kept, cur, func(ctx context.Context) (Results, DataVersion, error) {
+		res, err := s.analyse(ctx, key, wave)
 		return res, res.version, err
 	})
 }
@@ -67,7 +86,7 @@ func (s *Service) Results(ctx context.Context, key string) (Results, error) {
 // that its cost does not grow with the number of answers held in Go. Each analysis is a
 // look at the sequential tests (recorded once, here) and leaves its headline for the
 // console's list.
-func (s *Service) analyse(ctx context.Context, key string) (Results, error) {
+func (s *Service) analyse(ctx context.Context, key, wave string) (Results, error) {
 	if s.snaps != nil {
 		if fn := s.snaps.analyses.Load(); fn != nil {
 			(*fn)(key)
@@ -81,17 +100,31 @@ func (s *Service) analyse(ctx context.Context, key string) (Results, error) {
 	if err != nil {
 		return Results{}, err
 	}
+	now := s.Now()
 	keys := e.AnalysedOutcomes()
-	sum, err := s.Store.Summarize(ctx, e.ID, SummarySpecs(keys, outcomes, time.Time{}))
+	specs := SummarySpecs(keys, outcomes, time.Time{})
+	var w *Wave
+	if wave != "" {
+		found, ok := e.Wave(wave)
+		if !ok {
+			return Results{}, &Error{Code: Invalid, Message: "unknown wave",
+				Details: []Detail{{Field: "wave", Message: fmt.Sprintf("experiment %q has no wave %q", e.Key, wave)}}}
+		}
+		w = &found
+		for i := range specs {
+			specs[i].Wave = &WaveWindow{Wave: found, At: now}
+		}
+	}
+	sum, err := s.Store.Summarize(ctx, e.ID, specs)
 	if err != nil {
 		return Results{}, err
 	}
 	res := Analyze(e, outcomes, keys, sum)
-	res.ComputedAt = s.Now()
+	res.ComputedAt, res.Wave = now, w
 	if err := s.runningMinimum(ctx, &res); err != nil {
 		return Results{}, err
 	}
-	if ss, ok := s.Store.(SnapshotStore); ok && res.version.known() {
+	if ss, ok := s.Store.(SnapshotStore); ok && res.version.known() && w == nil {
 		if err := ss.SaveHeadline(ctx, e.ID, res.version, headlineOf(res)); err != nil {
 			return Results{}, err
 		}
@@ -123,11 +156,19 @@ func (r Results) Looks() []Look {
 		for _, a := range r.Experiment.Arms {
 			c, ok := o.Comparisons[a.Key]
 			if ok && c.Sequential != nil && !math.IsNaN(c.Sequential.PValue) {
-				looks = append(looks, Look{Outcome: o.Outcome.Key, Arm: a.Key, PValue: c.Sequential.PValue})
+				looks = append(looks, Look{Wave: r.waveKey(), Outcome: o.Outcome.Key, Arm: a.Key, PValue: c.Sequential.PValue})
 			}
 		}
 	}
 	return looks
+}
+
+// waveKey is the key of the wave analysed, "" for the whole experiment.
+func (r Results) waveKey() string {
+	if r.Wave == nil {
+		return ""
+	}
+	return r.Wave.Key
 }
 
 // AtRunningMinimum reports each look's sequential p-value as mins[i], the minimum over

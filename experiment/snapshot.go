@@ -29,12 +29,21 @@ type DataVersion struct {
 	// counts it read. Store.DataVersion leaves it nil for an experiment that is not
 	// running: nothing is assigned then, so the versions alone tell.
 	Assigned map[string]int64
+	// ValidUntil, when not zero, is the moment at which an analysis that read this version
+	// stops being current however little is written: a survey wave's eligibility moves with
+	// time, as customers reach the wave's first day (Summary of a WaveWindow). At is when the
+	// current version was read, by the service's clock, to compare it with.
+	ValidUntil time.Time
+	At         time.Time
 }
 
 // holds reports whether an analysis that read v is the analysis of the data as it stands
 // (cur, from SnapshotStore.DataVersion); attributes says whether it read customer attributes.
 func (v DataVersion) holds(cur DataVersion, attributes bool) bool {
 	if v.Experiment != cur.Experiment || v.Data != cur.Data || attributes && v.Attributes != cur.Attributes {
+		return false
+	}
+	if !v.ValidUntil.IsZero() && !cur.At.Before(v.ValidUntil) {
 		return false
 	}
 	if cur.Assigned == nil {

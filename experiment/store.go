@@ -114,6 +114,7 @@ type Erasure struct {
 
 // Look is the sequential p-value of one comparison at one look.
 type Look struct {
+	Wave    string // the survey wave analysed; "" for the whole experiment
 	Outcome string
 	Arm     string
 	PValue  float64
@@ -125,6 +126,20 @@ type SummarySpec struct {
 	Components []Outcome // for a composite, in order
 	Counts     bool      // count answers per integer level (scale, net, binary)
 	Until      time.Time // only answers given before Until count; zero for all
+	// Wave, when not nil, restricts the summary to one survey wave (the specs of one call
+	// share it): the answers whose age lies in the wave, and as the arms' traffic the
+	// customers eligible in it.
+	Wave *WaveWindow
+}
+
+// WaveWindow is a survey wave as of a moment (At, the moment of computing): the answers
+// whose age d = floor((answered_at - assigned_at) / 1 day) lies in [FromDay, ToDay], of
+// the customers assigned at least FromDay days before At, the eligible ones. A Summary of
+// a wave counts those customers as assigned and those of them with a response in the wave
+// as responded; its Version is valid until the next customer becomes eligible.
+type WaveWindow struct {
+	Wave Wave
+	At   time.Time
 }
 
 // AuditEntry records one change: who, what, on which subject, and a JSON diff.

@@ -25,18 +25,44 @@ func (a *args) add(v any) string {
 	return fmt.Sprintf("$%d", len(*a))
 }
 
-// latestCTE is, per customer and outcome, the answer that counted at a cut-off: of the
-// answers given before it, the latest by answered_at, then by arrival (DOMAIN.md). The
-// current latest answers are kept on the response rows instead (currentQuery).
-func latestCTE(a *args, experimentID int64, keys []string, until time.Time) string {
+// latestCTE is, per customer and outcome, the answer that counted among those a cut
+// selects: of the answers given before a cut-off, or of those in a survey wave, the latest
+// by answered_at, then by arrival (DOMAIN.md, STATS.md third part). The current latest
+// answers are kept on the response rows instead (currentQuery).
+func latestCTE(a *args, experimentID int64, keys []string, c cut) string {
 	exp, ks := a.add(experimentID), a.add(pq.StringArray(keys))
-	cut := a.add(until.UTC().Format(time.RFC3339Nano))
+	from, where := `answers an`, ``
+	if !c.until.IsZero() {
+		where += ` AND an.answered_at < ` + a.add(c.until.UTC().Format(time.RFC3339Nano)) + `::timestamptz`
+	}
+	if c.wave != nil {
+		from += ` JOIN assignments s ON s.experiment_id = an.experiment_id AND s.customer_id = an.customer_id`
+		where += ` AND ` + inWave(a, "an.answered_at", "s.assigned_at", *c.wave)
+	}
 	return `latest AS (
-		SELECT DISTINCT ON (outcome_key, customer_id) outcome_key, customer_id, arm_key, value
-		FROM answers
-		WHERE experiment_id = ` + exp + ` AND outcome_key = ANY(` + ks + `::text[]) AND answered_at < ` + cut + `::timestamptz
-		ORDER BY outcome_key, customer_id, answered_at DESC, seq DESC)`
+		SELECT DISTINCT ON (an.outcome_key, an.customer_id) an.outcome_key, an.customer_id, an.arm_key, an.value
+		FROM ` + from + `
+		WHERE an.experiment_id = ` + exp + ` AND an.outcome_key = ANY(` + ks + `::text[])` + where + `
+		ORDER BY an.outcome_key, an.customer_id, an.answered_at DESC, an.seq DESC)`
 }
+
+// cut is which answers a summary reads besides the current latest ones: those given before
+// until (the timeline's days), or those of a survey wave (a wave's results). The specs of
+// one call share it.
+type cut struct {
+	until time.Time
+	wave  *experiment.WaveWindow
+}
+
+func cutOf(specs []experiment.SummarySpec) cut {
+	if len(specs) == 0 {
+		return cut{}
+	}
+	return cut{until: specs[0].Until, wave: specs[0].Wave}
+}
+
+// current says whether the cut reads the current latest answers, kept on the response rows.
+func (c cut) current() bool { return c.until.IsZero() && c.wave == nil }
 
 // covSums are the CUPED sums of the customers' values (c.y, shifted by K) with their
 // covariates (v.x, shifted by KX).
@@ -65,6 +91,9 @@ type summaryRow struct {
 func (s *Store) Summarize(ctx context.Context, experimentID int64, specs []experiment.SummarySpec) (experiment.Summary, error) {
 	var out experiment.Summary
 	err := s.inSummaryTx(ctx, func(tx *sqlx.Tx) error {
+		if w := cutOf(specs).wave; w != nil {
+			return summarizeWave(ctx, tx, experimentID, specs, *w, &out)
+		}
 		arms, err := armCounts(ctx, tx, experimentID, "")
 		if err != nil {
 			return err
@@ -272,15 +301,12 @@ func summaryRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name stri
 			simple = append(simple, spec.Outcome.Key)
 		}
 	}
-	var until time.Time
-	if len(specs) > 0 {
-		until = specs[0].Until // the specs of one call share their cut-off
-	}
+	c := cutOf(specs)
 	var queries []string
 	var params []args
 	switch {
 	case len(simple) == 0 && len(composites) == 0:
-	case until.IsZero():
+	case c.current():
 		var a args
 		queries = append(queries, currentQuery(&a, experimentID, name, simple, counted, composites, refs))
 		params = append(params, a)
@@ -290,7 +316,7 @@ func summaryRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name stri
 			params = append(params, a)
 		}
 	default:
-		queries, params = cutOffQueries(experimentID, name, simple, counted, composites, until, refs)
+		queries, params = cutOffQueries(experimentID, name, simple, counted, composites, c, refs)
 	}
 	for i, q := range queries {
 		var rows []summaryRow
@@ -439,15 +465,15 @@ func outcomeKeys(specs []experiment.SummarySpec) []string {
 	return keys
 }
 
-// cutOffQueries read the specs as they stood before a cut-off (the timeline), deriving the
-// latest answers from those given before it: all simple outcomes in one pass, all
-// composites in another.
-func cutOffQueries(experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, until time.Time, refs references) ([]string, []args) {
+// cutOffQueries read the specs as they stood before a cut-off (the timeline), or within a
+// survey wave, deriving the latest answers from those the cut selects: all simple outcomes
+// in one pass, all composites in another.
+func cutOffQueries(experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, c cut, refs references) ([]string, []args) {
 	var queries []string
 	var params []args
 	if len(simple) > 0 {
 		var a args
-		latest := latestCTE(&a, experimentID, simple, until)
+		latest := latestCTE(&a, experimentID, simple, c)
 		c := segmented(&a, "latest s", "s.outcome_key, s.customer_id, s.arm_key, "+shiftedBy(&a, "s.value", "s.outcome_key", simple, refs.k)+" AS y", name)
 		queries = append(queries, `WITH `+latest+`
 		`+cells(&a, c, experimentID, level(&a, counted), refs))
@@ -455,18 +481,18 @@ func cutOffQueries(experimentID int64, name string, simple, counted []string, co
 	}
 	if len(composites) > 0 {
 		var a args
-		queries = append(queries, compositeQuery(&a, experimentID, name, composites, until, refs))
+		queries = append(queries, compositeQuery(&a, experimentID, name, composites, c, refs))
 		params = append(params, a)
 	}
 	return queries, params
 }
 
 // compositeQuery sums every composite of customers who answered all its components, from
-// each component's latest answer before the cut-off, with the CUPED sums of the composite's
+// each component's latest answer the cut selects, with the CUPED sums of the composite's
 // covariate. One pass serves all composites.
-func compositeQuery(a *args, experimentID int64, name string, specs []experiment.SummarySpec, until time.Time, refs references) string {
+func compositeQuery(a *args, experimentID int64, name string, specs []experiment.SummarySpec, c cut, refs references) string {
 	b, all := components(a, specs, refs)
-	cust := latestCTE(a, experimentID, all, until) + `,
+	cust := latestCTE(a, experimentID, all, c) + `,
 		cust AS (` + compositeOf(b, `(SELECT customer_id, arm_key, outcome_key AS k, value FROM latest)`) + `)`
 	return `WITH ` + cust + `
 		` + cells(a, segmented(a, "cust s", "s.outcome_key, s.customer_id, s.arm_key, s.y", name), experimentID, "c.y", refs)
@@ -548,9 +574,8 @@ func foldSummaries(spec experiment.SummarySpec, rows []summaryRow, refs referenc
 func exactSums(ctx context.Context, tx *sqlx.Tx, experimentID int64, name string, specs []experiment.SummarySpec, data map[string][]map[string]stats.ArmData) error {
 	index := map[string]int{}
 	var keys []string
-	var until time.Time
+	c := cutOf(specs)
 	for i, spec := range specs {
-		until = spec.Until
 		if spec.Counts || spec.Outcome.Kind == experiment.Composite {
 			continue
 		}
@@ -564,14 +589,14 @@ func exactSums(ctx context.Context, tx *sqlx.Tx, experimentID int64, name string
 	}
 	var a args
 	var src, with string
-	if until.IsZero() {
+	if c.current() {
 		src = `(SELECT r.customer_id, r.arm_key, x.k AS outcome_key, x.v AS y
 			FROM responses r JOIN answer_key_sets ks ON ks.id = r.key_set
 			CROSS JOIN LATERAL unnest(ks.outcome_keys, r.answer_values) AS x(k, v)
 			WHERE r.experiment_id = ` + a.add(experimentID) + ` AND x.k = ANY(` + a.add(pq.StringArray(keys)) + `::text[])
 			  AND x.k <> ALL (r.superseded)) s`
 	} else {
-		with = `WITH ` + latestCTE(&a, experimentID, keys, until)
+		with = `WITH ` + latestCTE(&a, experimentID, keys, c)
 		src = `(SELECT customer_id, arm_key, outcome_key, value AS y FROM latest) s`
 	}
 	var rows []struct {
@@ -628,39 +653,42 @@ func (s *Store) AnswerDays(ctx context.Context, experimentID int64, outcomes []s
 	return days, nil
 }
 
-// RecordLooks keeps the running minimum of sequential p-values in one statement. Readers
-// record looks concurrently, so the rows are upserted in key order: two statements that
-// update some of the same rows then wait for each other in one order, never in a cycle.
+// RecordLooks keeps the running minimum of sequential p-values in one statement, per wave
+// (the empty wave for the whole experiment: a wave's answers are other data). Readers record looks
+// concurrently, so the rows are upserted in key order: two statements that update some of
+// the same rows then wait for each other in one order, never in a cycle.
 func (s *Store) RecordLooks(ctx context.Context, experimentID int64, looks []experiment.Look) ([]float64, error) {
+	waves := make(pq.StringArray, len(looks))
 	outcomes := make(pq.StringArray, len(looks))
 	arms := make(pq.StringArray, len(looks))
 	ps := make(pq.Float64Array, len(looks))
 	for i, l := range looks {
-		outcomes[i], arms[i], ps[i] = l.Outcome, l.Arm, l.PValue
+		waves[i], outcomes[i], arms[i], ps[i] = l.Wave, l.Outcome, l.Arm, l.PValue
 	}
 	var rows []struct {
+		Wave    string  `db:"wave"`
 		Outcome string  `db:"outcome_key"`
 		Arm     string  `db:"arm_key"`
 		PMin    float64 `db:"p_min"`
 	}
 	err := s.db.SelectContext(ctx, &rows, `
-		INSERT INTO sequential_looks AS s (experiment_id, outcome_key, arm_key, p_min)
-		SELECT $1, t.* FROM unnest($2::text[], $3::text[], $4::float8[]) AS t(outcome_key, arm_key, p)
-		ORDER BY t.outcome_key, t.arm_key
-		ON CONFLICT (experiment_id, outcome_key, arm_key) DO UPDATE
+		INSERT INTO sequential_looks AS s (experiment_id, wave, outcome_key, arm_key, p_min)
+		SELECT $1, t.* FROM unnest($2::text[], $3::text[], $4::text[], $5::float8[]) AS t(wave, outcome_key, arm_key, p)
+		ORDER BY t.wave, t.outcome_key, t.arm_key
+		ON CONFLICT (experiment_id, wave, outcome_key, arm_key) DO UPDATE
 		SET p_min = least(s.p_min, excluded.p_min), looks = s.looks + 1, last_look_at = now()
-		RETURNING outcome_key, arm_key, p_min`, experimentID, outcomes, arms, ps)
+		RETURNING wave, outcome_key, arm_key, p_min`, experimentID, waves, outcomes, arms, ps)
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	type pair struct{ o, a string }
-	min := make(map[pair]float64, len(rows))
+	type key struct{ w, o, a string }
+	min := make(map[key]float64, len(rows))
 	for _, r := range rows {
-		min[pair{r.Outcome, r.Arm}] = r.PMin
+		min[key{r.Wave, r.Outcome, r.Arm}] = r.PMin
 	}
 	out := make([]float64, len(looks))
 	for i, l := range looks {
-		out[i] = min[pair{l.Outcome, l.Arm}]
+		out[i] = min[key{l.Wave, l.Outcome, l.Arm}]
 	}
 	return out, nil
 }
