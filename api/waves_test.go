@@ -1,7 +1,10 @@
 package api_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
@@ -9,6 +12,7 @@ import (
 	"time"
 
 	"github.com/krslab/krslab/experiment"
+	"github.com/krslab/krslab/stats"
 )
 
 func caseWaves() []map[string]any {
@@ -267,6 +271,19 @@ func TestWaveCasesThroughHTTP(t *testing.T) {
 				checked += compareJSON(t, w.Key+".response_check", want.ResponseCheck, res.ResponseCheck)
 				checked += compareRecommendation(t, w.Key+".recommendation", want.Recommendation, res.Recommendation)
 			}
+			var p struct {
+				Outcomes map[string]map[string]any `json:"outcomes"`
+			}
+			r := sub.must(http.StatusOK, analyst, "GET", "/v1/experiments/"+key+"/persistence", nil)
+			r.json(t, &p)
+			var raw any
+			r.json(t, &raw)
+			validateSchema(t, loadOpenAPI(t), "Persistence", raw)
+			for outcome, byArm := range c.Expected.Persistence {
+				for arm, want := range byArm {
+					checked += compareJSON(t, "persistence."+outcome+"."+arm, want, p.Outcomes[local[outcome]][arm])
+				}
+			}
 			t.Logf("%d expected values checked", checked)
 		})
 	}
@@ -351,5 +368,80 @@ func TestWaveEligibilityMovesWithTime(t *testing.T) {
 	}
 	if r := e.call(analyst, "GET", "/v1/experiments/"+key+"/plots/timeline.png?wave=week_1", nil); r.Status != http.StatusUnprocessableEntity {
 		t.Errorf("timeline of a wave: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestPersistenceOfCompositesAndNumbers: the within-customer change of a composite (from
+// each wave's latest component answers, the KRS rule) and of a numeric outcome with a large
+// offset (which the deltas cancel) is Welch's test of the per-customer deltas, as
+// stats.WaveChange computes it from the deltas themselves.
+func TestPersistenceOfCompositesAndNumbers(t *testing.T) {
+	e := newEnv(t)
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	e.svc.Now = func() time.Time { return now }
+	e.must(http.StatusCreated, editor, "POST", "/v1/outcomes", map[string]any{"key": "balance_p", "kind": "numeric", "label": "Balance"})
+	key := "persist-kinds"
+	arms := []map[string]any{{"key": "control", "weight": 1, "control": true}, {"key": "callback", "weight": 1}}
+	e.createRunning(key, map[string]any{"arms": arms, "outcomes": []string{"krs", "balance_p"}, "primary_outcome": "krs",
+		"waves": []map[string]any{{"key": "early", "from_day": 0, "to_day": 13}, {"key": "late", "from_day": 30, "to_day": 60}}})
+	domain := []experiment.Arm{{Key: "control", Weight: 1}, {Key: "callback", Weight: 1}}
+	rng := rand.New(rand.NewPCG(20, 1))
+	assignedAt := now.AddDate(0, 0, -100)
+	var csv strings.Builder
+	csv.WriteString("customer_id,assigned_at\n")
+	deltas := map[string][2][]float64{}
+	var responses []map[string]any
+	for i := range 40 {
+		id := fmt.Sprintf("pk-%03d", i)
+		arm := experiment.AssignArm(key, id, domain)
+		fmt.Fprintf(&csv, "%s,%s\n", id, assignedAt.Format(time.RFC3339))
+		lift := 0.0
+		if arm == "callback" {
+			lift = 1
+		}
+		var krs, bal [2]float64
+		for w, day := range []int{5, 40} {
+			if w == 1 {
+				lift /= 2
+			}
+			answers := map[string]any{}
+			var sum float64
+			for _, c := range []string{"satisfaction", "trust", "love"} {
+				v := min(7, max(1, math.Round(4+lift+rng.NormFloat64())))
+				answers[c] = v
+				sum += 100 * (v - 1) / 6
+			}
+			krs[w] = sum / 3
+			bal[w] = 1e9 + 100*lift + rng.NormFloat64()
+			answers["balance_p"] = bal[w]
+			if i%7 == 3 && w == 1 {
+				delete(answers, "love") // no composite in the late wave: no delta
+			}
+			responses = append(responses, map[string]any{"response_id": fmt.Sprintf("pk-%d-%d", i, w), "customer_id": id,
+				"answered_at": assignedAt.Add(time.Duration(day)*24*time.Hour + time.Hour).Format(time.RFC3339), "answers": answers})
+		}
+		d := deltas[arm]
+		if i%7 != 3 {
+			d[0] = append(d[0], krs[1]-krs[0])
+		}
+		d[1] = append(d[1], bal[1]-bal[0])
+		deltas[arm] = d
+	}
+	if r := e.do(ingest, "POST", "/v1/experiments/"+key+"/assignments:import", "text/csv", []byte(csv.String())); r.Status != http.StatusCreated {
+		t.Fatalf("import: %d %s", r.Status, r.Body)
+	}
+	e.must(http.StatusCreated, ingest, "POST", "/v1/experiments/"+key+"/responses:batch", map[string]any{"responses": responses})
+	var p struct {
+		Outcomes map[string]map[string]map[string]any `json:"outcomes"`
+	}
+	e.must(http.StatusOK, analyst, "GET", "/v1/experiments/"+key+"/persistence", nil).json(t, &p)
+	for i, outcome := range []string{"krs", "balance_p"} {
+		want := stats.WaveChange("early", "late", stats.MomentsOf(deltas["callback"][i]), stats.MomentsOf(deltas["control"][i]), 0.05, true)
+		b, _ := json.Marshal(want)
+		var w map[string]any
+		json.Unmarshal(b, &w)
+		if n := compareJSON(t, outcome+".change", w, p.Outcomes[outcome]["callback"]["change"]); n != 11 {
+			t.Errorf("%s: %d fields compared", outcome, n)
+		}
 	}
 }

@@ -289,14 +289,8 @@ func Analyze(e Experiment, outcomes map[string]Outcome, keys []string, sum Summa
 	inputs := make([]stats.Outcome, len(keys))
 	for i, k := range keys {
 		o := outcomes[k]
-		in := stats.Outcome{Key: o.Key, Name: o.Name("en"), NameNL: o.Name("nl"), Kind: stats.Kind(o.Kind),
-			HigherIsBetter: o.HigherIsBetter, Arms: sum.Outcomes[i]}
-		if lo, hi, ok := o.Bounds(); ok {
-			in.Min, in.Max = lo, hi
-		}
-		if o.TopMin != nil && o.BottomMax != nil {
-			in.TopMin, in.BottomMax = *o.TopMin, *o.BottomMax
-		}
+		in := statsOutcome(o)
+		in.Arms = sum.Outcomes[i]
 		// The experiment's mde is in the units of its primary outcome.
 		if e.MDE != nil && k == e.PrimaryOutcome {
 			in.MDE = *e.MDE
@@ -323,4 +317,17 @@ func Analyze(e Experiment, outcomes map[string]Outcome, keys []string, sum Summa
 		})
 	}
 	return res
+}
+
+// statsOutcome is what the stats package needs to know of an outcome, without its data.
+func statsOutcome(o Outcome) stats.Outcome {
+	in := stats.Outcome{Key: o.Key, Name: o.Name("en"), NameNL: o.Name("nl"), Kind: stats.Kind(o.Kind),
+		HigherIsBetter: o.HigherIsBetter}
+	if lo, hi, ok := o.Bounds(); ok {
+		in.Min, in.Max = lo, hi
+	}
+	if o.TopMin != nil && o.BottomMax != nil {
+		in.TopMin, in.BottomMax = *o.TopMin, *o.BottomMax
+	}
+	return in
 }

@@ -1,8 +1,12 @@
 package experiment
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"time"
+
+	"github.com/krslab/krslab/stats"
 )
 
 // Wave is one survey wave of an experiment (STATS.md, third part): the responses whose
@@ -112,4 +116,135 @@ func wavesAppended(waves, next []Wave) bool {
 		}
 	}
 	return true
+}
+
+// ChangeStore is what persistence needs from a Store beyond the Store interface: the
+// within-customer deltas between two waves. The postgres Store implements it; the service
+// finds it by a type assertion.
+type ChangeStore interface {
+	// SummarizeChange reads, in one snapshot, per spec and arm, the deltas c(to) - c(from)
+	// of the customers with a counted answer of the spec's outcome in both waves (the
+	// latest answer within each): the customers counted by their two levels for counted
+	// outcomes (scale, net, binary), the moments of the deltas otherwise.
+	SummarizeChange(ctx context.Context, experimentID int64, from, to WaveWindow, specs []SummarySpec) ([]map[string]ArmChange, error)
+}
+
+// ArmChange is one arm's deltas of one outcome between two waves: Pairs for counted
+// outcomes, Moments (of the deltas) for the others.
+type ArmChange struct {
+	Pairs   stats.LevelPairs
+	Moments stats.Moments
+}
+
+// PersistenceResults is how each outcome's effect holds over the waves: per outcome and
+// treatment arm, the effect in every wave, the within-customer change between the first
+// and the last wave with a comparison, and whether the effect is durable.
+type PersistenceResults struct {
+	Experiment Experiment
+	ComputedAt time.Time
+	Keys       []string                                // the outcomes in analysis order
+	Outcomes   map[string]Outcome                      // by key
+	Arms       map[string]map[string]stats.Persistence // outcome -> treatment arm
+}
+
+// Persistence follows every analysed outcome's effect across the experiment's waves
+// (STATS.md, third part): each wave's effect from that wave's results (WaveResults, kept
+// like them), and the change between the first and the last wave with a comparison from
+// the per-customer deltas summed in the store. An experiment without waves has no entries
+// per wave and no change.
+func (s *Service) Persistence(ctx context.Context, key string) (PersistenceResults, error) {
+	e, err := s.Store.Experiment(ctx, key)
+	if err != nil {
+		return PersistenceResults{}, err
+	}
+	outcomes, err := s.OutcomeMap(ctx)
+	if err != nil {
+		return PersistenceResults{}, err
+	}
+	now := s.Now()
+	out := PersistenceResults{Experiment: e, ComputedAt: now, Keys: e.AnalysedOutcomes(),
+		Outcomes: map[string]Outcome{}, Arms: map[string]map[string]stats.Persistence{}}
+	waves := make([]Results, len(e.Waves))
+	for i, w := range e.Waves {
+		if waves[i], err = s.WaveResults(ctx, key, w.Key); err != nil {
+			return PersistenceResults{}, err
+		}
+	}
+	// The changes to sum, grouped by the pair of waves they span: usually one pair for all.
+	type span struct{ from, to int }
+	type need struct {
+		outcome string
+		arm     string
+	}
+	spans := map[span][]need{}
+	for _, k := range out.Keys {
+		out.Outcomes[k] = outcomes[k]
+		out.Arms[k] = map[string]stats.Persistence{}
+		for _, a := range e.Arms {
+			if a.Control {
+				continue
+			}
+			p := stats.Persistence{Waves: []stats.WaveEffect{}}
+			for i, w := range e.Waves {
+				p.Waves = append(p.Waves, stats.WaveEffectOf(w.Key, waves[i].comparison(k, a.Key)))
+			}
+			p.Durable = stats.Durable(p.Waves)
+			out.Arms[k][a.Key] = p
+			if first, last, ok := stats.ChangeWaves(p.Waves); ok {
+				spans[span{first, last}] = append(spans[span{first, last}], need{k, a.Key})
+			}
+		}
+	}
+	if len(spans) == 0 {
+		return out, nil
+	}
+	cs, ok := s.Store.(ChangeStore)
+	if !ok {
+		return PersistenceResults{}, Errorf(Internal, "the store cannot sum changes between waves")
+	}
+	control := e.Control().Key
+	for sp, needs := range spans {
+		var keys []string
+		for _, n := range needs {
+			if !slices.Contains(keys, n.outcome) {
+				keys = append(keys, n.outcome)
+			}
+		}
+		from, to := e.Waves[sp.from], e.Waves[sp.to]
+		sums, err := cs.SummarizeChange(ctx, e.ID, WaveWindow{Wave: from, At: now}, WaveWindow{Wave: to, At: now},
+			SummarySpecs(keys, outcomes, time.Time{}))
+		if err != nil {
+			return PersistenceResults{}, err
+		}
+		for _, n := range needs {
+			i := slices.Index(keys, n.outcome)
+			o := outcomes[n.outcome]
+			in := statsOutcome(o)
+			p := out.Arms[n.outcome][n.arm]
+			p.Change = stats.WaveChange(from.Key, to.Key, sums[i][n.arm].deltas(in), sums[i][control].deltas(in), e.Alpha, o.HigherIsBetter)
+			out.Arms[n.outcome][n.arm] = p
+		}
+	}
+	return out, nil
+}
+
+// deltas are the moments of an arm's deltas for outcome o.
+func (c ArmChange) deltas(o stats.Outcome) stats.Moments {
+	if len(c.Pairs.N) > 0 {
+		return c.Pairs.DeltaMoments(o)
+	}
+	return c.Moments
+}
+
+// comparison is the comparison of arm with control on outcome key; the zero Comparison
+// (insufficient data) when the analysis has none.
+func (r Results) comparison(key, arm string) stats.Comparison {
+	for _, o := range r.Outcomes {
+		if o.Outcome.Key == key {
+			if c, ok := o.Comparisons[arm]; ok {
+				return c
+			}
+		}
+	}
+	return stats.Comparison{Verdict: stats.VerdictInsufficientData}
 }

@@ -30,6 +30,11 @@ func (a *args) add(v any) string {
 // by answered_at, then by arrival (DOMAIN.md, STATS.md third part). The current latest
 // answers are kept on the response rows instead (currentQuery).
 func latestCTE(a *args, experimentID int64, keys []string, c cut) string {
+	return `latest AS (` + latestQuery(a, experimentID, keys, c) + `)`
+}
+
+// latestQuery is the query of latestCTE, for a CTE of another name.
+func latestQuery(a *args, experimentID int64, keys []string, c cut) string {
 	exp, ks := a.add(experimentID), a.add(pq.StringArray(keys))
 	from, where := `answers an`, ``
 	if !c.until.IsZero() {
@@ -39,11 +44,11 @@ func latestCTE(a *args, experimentID int64, keys []string, c cut) string {
 		from += ` JOIN assignments s ON s.experiment_id = an.experiment_id AND s.customer_id = an.customer_id`
 		where += ` AND ` + inWave(a, "an.answered_at", "s.assigned_at", *c.wave)
 	}
-	return `latest AS (
+	return `
 		SELECT DISTINCT ON (an.outcome_key, an.customer_id) an.outcome_key, an.customer_id, an.arm_key, an.value
 		FROM ` + from + `
 		WHERE an.experiment_id = ` + exp + ` AND an.outcome_key = ANY(` + ks + `::text[])` + where + `
-		ORDER BY an.outcome_key, an.customer_id, an.answered_at DESC, an.seq DESC)`
+		ORDER BY an.outcome_key, an.customer_id, an.answered_at DESC, an.seq DESC`
 }
 
 // cut is which answers a summary reads besides the current latest ones: those given before

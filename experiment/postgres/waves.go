@@ -6,8 +6,10 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/krslab/krslab/experiment"
+	"github.com/krslab/krslab/stats"
 )
 
 // Survey waves (STATS.md, third part). A wave's results read the same responses as the
@@ -90,4 +92,100 @@ func waveArmCounts(ctx context.Context, tx *sqlx.Tx, experimentID int64, w exper
 		}
 	}
 	return arms, total, next, nil
+}
+
+// SummarizeChange reads the within-customer deltas between waves from and to (STATS.md,
+// third part) in one snapshot: per spec and arm, over the customers with a counted answer
+// of the outcome in both waves (each wave's latest), the customers counted by their pair of
+// levels (counted outcomes: at most levels² rows) or the moments of their deltas. A delta
+// takes the difference of two answers of one customer, so the values' offset cancels in it;
+// its moments are raw sums. Composites are computed per customer and wave from the latest
+// component answers within the wave, as in the wave's results.
+func (s *Store) SummarizeChange(ctx context.Context, experimentID int64, from, to experiment.WaveWindow, specs []experiment.SummarySpec) ([]map[string]experiment.ArmChange, error) {
+	out := make([]map[string]experiment.ArmChange, len(specs))
+	index := map[string]int{}
+	var simple, counted []string
+	var composites []experiment.SummarySpec
+	for i, spec := range specs {
+		out[i] = map[string]experiment.ArmChange{}
+		index[spec.Outcome.Key] = i
+		switch {
+		case spec.Outcome.Kind == experiment.Composite:
+			composites = append(composites, spec)
+		case spec.Counts:
+			counted = append(counted, spec.Outcome.Key)
+			simple = append(simple, spec.Outcome.Key)
+		default:
+			simple = append(simple, spec.Outcome.Key)
+		}
+	}
+	var rows []changeRow
+	err := s.inSummaryTx(ctx, func(tx *sqlx.Tx) error {
+		if len(simple) > 0 {
+			var a args
+			q := `WITH first AS (` + latestQuery(&a, experimentID, simple, cut{wave: &from}) + `),
+				last AS (` + latestQuery(&a, experimentID, simple, cut{wave: &to}) + `)` +
+				changeCells(&a, "first", "last", counted)
+			if err := tx.SelectContext(ctx, &rows, q, a...); err != nil {
+				return err
+			}
+		}
+		if len(composites) > 0 {
+			var a args
+			refs := references{k: map[string]float64{}}
+			b, all := components(&a, composites, refs)
+			q := `WITH la AS (` + latestQuery(&a, experimentID, all, cut{wave: &from}) + `),
+				lb AS (` + latestQuery(&a, experimentID, all, cut{wave: &to}) + `),
+				first AS (` + compositeOf(b, `(SELECT customer_id, arm_key, outcome_key AS k, value FROM la)`) + `),
+				last AS (` + compositeOf(b, `(SELECT customer_id, arm_key, outcome_key AS k, value FROM lb)`) + `)` +
+				changeCells(&a, "(SELECT outcome_key, customer_id, arm_key, y AS value FROM first)", "(SELECT outcome_key, customer_id, y AS value FROM last)", nil)
+			var more []changeRow
+			if err := tx.SelectContext(ctx, &more, q, a...); err != nil {
+				return err
+			}
+			rows = append(rows, more...)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	for _, r := range rows {
+		i := index[r.Outcome]
+		c := out[i][r.Arm]
+		if r.First.Valid {
+			c.Pairs.Add(r.First.Float64, r.Last.Float64, r.N)
+		} else {
+			c.Moments = c.Moments.Merge(stats.Moments{N: r.N, Sum: r.Sum, SumSq: r.SumSq})
+		}
+		out[i][r.Arm] = c
+	}
+	return out, nil
+}
+
+// changeRow is one cell of SummarizeChange: the customers of an arm with a pair of levels
+// (First and Last, counted outcomes), or the sums of the deltas (the others).
+type changeRow struct {
+	Outcome string          `db:"outcome_key"`
+	Arm     string          `db:"arm_key"`
+	First   sql.NullFloat64 `db:"first"`
+	Last    sql.NullFloat64 `db:"last"`
+	N       int64           `db:"n"`
+	Sum     float64         `db:"sum"`
+	SumSq   float64         `db:"sumsq"`
+}
+
+// changeCells pairs each customer's latest answer in the first wave (relation first:
+// outcome_key, customer_id, arm_key, value) with that in the last (last: outcome_key,
+// customer_id, value) and groups them per outcome and arm, and for the counted outcomes
+// also per pair of levels.
+func changeCells(a *args, first, last string, counted []string) string {
+	isCounted := `f.outcome_key = ANY(` + a.add(pq.StringArray(counted)) + `::text[])`
+	return `
+		SELECT f.outcome_key, f.arm_key,
+		       CASE WHEN ` + isCounted + ` THEN f.value END AS first,
+		       CASE WHEN ` + isCounted + ` THEN l.value END AS last,
+		       count(*) AS n, sum(l.value - f.value) AS sum, sum((l.value - f.value) * (l.value - f.value)) AS sumsq
+		FROM ` + first + ` f JOIN ` + last + ` l ON l.outcome_key = f.outcome_key AND l.customer_id = f.customer_id
+		GROUP BY 1, 2, 3, 4`
 }
