@@ -271,6 +271,17 @@ func TestWaveCasesThroughHTTP(t *testing.T) {
 				checked += compareJSON(t, w.Key+".response_check", want.ResponseCheck, res.ResponseCheck)
 				checked += compareRecommendation(t, w.Key+".recommendation", want.Recommendation, res.Recommendation)
 			}
+			for _, lang := range []string{"en", "nl"} {
+				var whole caseResults
+				sub.must(http.StatusOK, analyst, "GET", "/v1/experiments/"+key+"/results?lang="+lang, nil).json(t, &whole)
+				checked += compareRecommendation(t, "recommendation", c.Expected.Recommendation, whole.Recommendation)
+				says := map[string]string{"en": "In the decision wave, " + c.DecisionWave, "nl": "In de beslisgolf, " + c.DecisionWave}[lang]
+				reason, _ := whole.Recommendation["reason"].(string)
+				t.Log(reason)
+				if !strings.HasPrefix(reason, says) {
+					t.Errorf("recommendation.reason (%s): %q does not begin %q", lang, reason, says)
+				}
+			}
 			var p struct {
 				Outcomes map[string]map[string]any `json:"outcomes"`
 			}

@@ -27,7 +27,14 @@ type Results struct {
 	analysis stats.Analysis
 	// version is the data the analysis read (Summary.Version with the experiment's).
 	version DataVersion
+	// decisionWave is the decision wave's analysis whose recommendation this is (nil
+	// without a decision wave, and in a wave's own results).
+	decisionWave *Results
 }
+
+// DecisionWave is the analysis of the decision wave whose recommendation the results carry;
+// nil without a decision wave (and in a wave's own results).
+func (r Results) DecisionWave() *Results { return r.decisionWave }
 
 // OutcomeResults are the per-arm statistics and comparisons of one outcome.
 type OutcomeResults struct {
@@ -124,12 +131,43 @@ func (s *Service) analyse(ctx context.Context, key, wave string) (Results, error
 	if err := s.runningMinimum(ctx, &res); err != nil {
 		return Results{}, err
 	}
+	if w == nil && e.DecisionWave != "" {
+		if err := s.decideByWave(ctx, &res); err != nil {
+			return Results{}, err
+		}
+	}
 	if ss, ok := s.Store.(SnapshotStore); ok && res.version.known() && w == nil {
 		if err := ss.SaveHeadline(ctx, e.ID, res.version, headlineOf(res)); err != nil {
 			return Results{}, err
 		}
 	}
 	return res, nil
+}
+
+// decideByWave makes the recommendation of the whole experiment's results that of its
+// decision wave (STATS.md, third part), saying so: an intervention meant to last is judged
+// where the team chose to judge it, and the target counts that wave's responses. The
+// results then change as the wave's do, with time too (their versions' ValidUntil).
+func (s *Service) decideByWave(ctx context.Context, res *Results) error {
+	e := res.Experiment
+	wave, ok := e.Wave(e.DecisionWave)
+	if !ok {
+		return Errorf(Internal, "experiment %q has no decision wave %q", e.Key, e.DecisionWave)
+	}
+	wr, err := s.WaveResults(ctx, e.Key, wave.Key)
+	if err != nil {
+		return err
+	}
+	res.Recommendation = wr.Recommendation.ForWave(wave.Name("en"), wave.Name("nl"), wave.FromDay, wave.ToDay)
+	res.decisionWave = &wr
+	if v := wr.version.ValidUntil; !v.IsZero() && (res.version.ValidUntil.IsZero() || v.Before(res.version.ValidUntil)) {
+		res.version.ValidUntil = v
+	}
+	if wr.version.Data != res.version.Data || wr.version.Experiment != res.version.Experiment {
+		// Written between the two reads: keep neither.
+		res.version = DataVersion{}
+	}
+	return nil
 }
 
 // runningMinimum records this look at the sequential tests and reports each one's p-value

@@ -154,7 +154,11 @@ func headlineOf(res Results) HeadlineAnalysis {
 	h := HeadlineAnalysis{ComputedAt: res.ComputedAt, Current: true, Responses: map[string]int64{},
 		Action: res.Recommendation.Action, Arm: res.Recommendation.Arm,
 		SRMMismatch: res.SRM.Mismatch, DifferentialResponse: res.ResponseCheck.Differential}
-	for _, o := range res.Outcomes {
+	counted := res.Outcomes
+	if res.decisionWave != nil {
+		counted = res.decisionWave.Outcomes // the target counts the decision wave's responses
+	}
+	for _, o := range counted {
 		if o.Primary {
 			for arm, st := range o.Arms {
 				h.Responses[arm] = st.N

@@ -3,6 +3,8 @@ package stats
 import (
 	"encoding/json"
 	"math"
+
+	"github.com/krslab/krslab/stats/i18n"
 )
 
 // Trend is where an effect went between the first and the last survey wave.
@@ -192,4 +194,13 @@ type Persistence struct {
 	Waves   []WaveEffect `json:"waves"`
 	Change  *Change      `json:"change"`
 	Durable bool         `json:"durable"`
+}
+
+// ForWave is the recommendation of a survey wave made the experiment's (its decision
+// wave): the reason says first which wave it is, by its English and Dutch names, and the
+// days since assignment it covers.
+func (r Recommendation) ForWave(name, nameNL string, fromDay, toDay int) Recommendation {
+	r.Reason = i18n.T(i18n.English, "reason.wave", name, fromDay, toDay, r.Reason)
+	r.ReasonNL = i18n.T(i18n.Dutch, "reason.wave", nameNL, fromDay, toDay, r.ReasonNL)
+	return r
 }

@@ -34,6 +34,9 @@ var messages = map[string]Message{
 	"plot.distribution.axis.share":       {"Share of answers", "Aandeel antwoorden"},
 	"plot.no_answers":                    {"no answers", "geen antwoorden"},
 
+	// The recommendation of an experiment with a decision wave.
+	"reason.wave": {"In the decision wave, %s (days %d to %d after assignment): %s", "In de beslisgolf, %s (dag %d tot en met %d na toewijzing): %s"},
+
 	// The timeline of the primary outcome.
 	"plot.timeline.title":      {"Cumulative difference versus control, by day", "Cumulatief verschil ten opzichte van controle, per dag"},
 	"plot.timeline.difference": {"difference", "verschil"},
