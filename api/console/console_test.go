@@ -83,7 +83,10 @@ var csrfPattern = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 // token is the form token of the page at path.
 func (b *browser) token(path string) string {
 	b.t.Helper()
-	_, body := b.get(path)
+	code, body := b.get(path)
+	if code != http.StatusOK {
+		b.t.Fatalf("GET %s: %d\n%s", path, code, body)
+	}
 	m := csrfPattern.FindStringSubmatch(body)
 	if m == nil {
 		b.t.Fatalf("no form token on %s", path)

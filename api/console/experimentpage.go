@@ -119,6 +119,9 @@ func (c *Console) showExperiment(r *request, status int, p *problem, form decisi
 		if err != nil {
 			return err
 		}
+		if d.Decision.Arm == "" {
+			d.Decision.Arm = res.Recommendation.Arm // the decide form starts at the recommended arm
+		}
 		rec, q := report.Recommendation(res, r.Lang), report.Quality(res, r.Lang)
 		d.Rec, d.Quality = &rec, &q
 		d.Progress = progressOf(r, res)
