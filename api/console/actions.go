@@ -43,7 +43,7 @@ func (c *Console) decide(r *request) error {
 // refused shows the experiment again with the service's reason (an illegal transition, a
 // missing reason), or the error page for anything else.
 func (c *Console) refused(r *request, err error, form decisionForm) error {
-	p, status, ok := toProblem(err, "arm", "reason")
+	p, status, ok := toProblem(r, err, "arm", "reason")
 	if !ok {
 		return err
 	}

@@ -160,18 +160,17 @@ func (c *Console) handle(h handler, a access) echo.HandlerFunc {
 		}
 		if ec.Request().Method == http.MethodPost {
 			if !sameOrigin(ec.Request()) || !validCSRF(ec.FormValue(csrfField), r.CSRF) {
-				return c.fail(r, experiment.Errorf(experiment.Forbidden,
-					"this form is out of date or was not sent from this console; reload the page and try again"))
+				return c.fail(r, experiment.Errorf(experiment.Forbidden, "%s", r.T("refused.csrf")))
 			}
 		}
 		if a.session && r.Session == nil {
 			if ec.Request().Method == http.MethodGet {
 				return ec.Redirect(http.StatusSeeOther, "/sign-in?next="+url.QueryEscape(ec.Request().URL.RequestURI()))
 			}
-			return c.fail(r, experiment.Errorf(experiment.Unauthorized, "sign in first"))
+			return c.fail(r, experiment.Errorf(experiment.Unauthorized, "%s", r.T("refused.signed_out")))
 		}
 		if a.perm != nil && !r.Session.Key.Role.May(*a.perm) {
-			return c.fail(r, experiment.Errorf(experiment.Forbidden, "a key with role %s may not do this", r.Session.Key.Role))
+			return c.fail(r, experiment.Errorf(experiment.Forbidden, "%s", r.T("refused.role", r.T("role."+string(r.Session.Key.Role)))))
 		}
 		if err := h(r); err != nil {
 			return c.fail(r, err)

@@ -100,7 +100,7 @@ func (c *Console) createExperiment(r *request) error {
 }
 
 func (c *Console) refuseNew(r *request, d *newExperimentData, err error) error {
-	p, status, ok := toProblem(err, experimentFields...)
+	p, status, ok := toProblem(r, err, experimentFields...)
 	if !ok {
 		return err
 	}

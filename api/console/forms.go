@@ -57,7 +57,7 @@ func (p *problem) Under(field string) string {
 // fields (set into *dst), with the status the API would answer; errors that are not about
 // the form (the database is down) become the error page.
 func (c *Console) refuse(r *request, page string, data any, dst **problem, err error, fields ...string) error {
-	p, status, ok := toProblem(err, fields...)
+	p, status, ok := toProblem(r, err, fields...)
 	if !ok {
 		return err
 	}
@@ -67,7 +67,7 @@ func (c *Console) refuse(r *request, page string, data any, dst **problem, err e
 
 // toProblem turns a refusal of the service into a problem of a form with these fields (any
 // field when none are named); ok is false for errors that are not about what was entered.
-func toProblem(err error, fields ...string) (*problem, int, bool) {
+func toProblem(r *request, err error, fields ...string) (*problem, int, bool) {
 	de, status := api.ErrorOf(err)
 	switch de.Code {
 	case experiment.Invalid, experiment.Unauthorized, experiment.Forbidden, experiment.Conflict, experiment.NotFound,
@@ -76,6 +76,10 @@ func toProblem(err error, fields ...string) (*problem, int, bool) {
 		return nil, status, false
 	}
 	p := &problem{Message: de.Message, Fields: map[string]string{}}
+	if de.Code == experiment.Invalid && len(de.Details) > 0 {
+		// The details say what is wrong, beside their fields; the summary says where to look.
+		p.Message = r.T("problem.invalid")
+	}
 	for _, d := range de.Details {
 		if d.Field != "" && (len(fields) == 0 || slices.ContainsFunc(fields, func(f string) bool {
 			return d.Field == f || strings.HasPrefix(d.Field, f+".") || strings.HasPrefix(d.Field, f+"[")

@@ -102,7 +102,7 @@ func (c *Console) createOutcome(r *request) error {
 }
 
 func (c *Console) refuseOutcome(r *request, d *newOutcomeData, err error) error {
-	p, status, ok := toProblem(err, outcomeFields...)
+	p, status, ok := toProblem(r, err, outcomeFields...)
 	if !ok {
 		return err
 	}

@@ -31,6 +31,9 @@ func (c *Console) powerPage(r *request) error {
 	if d.Power == "" {
 		d.Power = "0.8"
 	}
+	if d.FromOutcome == "" {
+		d.FromOutcome = "krs" // the default primary outcome
+	}
 	if d.Comparisons == "" {
 		d.Comparisons = "1"
 	}
@@ -92,7 +95,7 @@ func (c *Console) powerPage(r *request) error {
 }
 
 func (c *Console) refusePower(r *request, d *powerData, err error) error {
-	p, status, ok := toProblem(err, powerFields...)
+	p, status, ok := toProblem(r, err, powerFields...)
 	if !ok {
 		return err
 	}
