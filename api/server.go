@@ -131,6 +131,8 @@ func New(svc *experiment.Service, cfg Config) *echo.Echo {
 	v1.GET("/experiments/:key/plots/segments.svg", s.segmentPlot("svg"), results)
 	v1.GET("/experiments/:key/drivers", s.drivers, results)
 	v1.GET("/experiments/:key/persistence", s.persistence, results, query())
+	v1.GET("/experiments/:key/plots/persistence.png", s.persistencePlot("png"), results)
+	v1.GET("/experiments/:key/plots/persistence.svg", s.persistencePlot("svg"), results)
 	v1.GET("/experiments/:key/plots/drivers.png", s.driversPlot("png"), results)
 	v1.GET("/experiments/:key/plots/drivers.svg", s.driversPlot("svg"), results)
 	v1.GET("/experiments/:key/report.html", s.reportHTML, results, query("lang"))

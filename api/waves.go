@@ -6,8 +6,10 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/krslab/krslab/api/report"
 	"github.com/krslab/krslab/experiment"
 	"github.com/krslab/krslab/stats"
+	"github.com/krslab/krslab/stats/plot"
 )
 
 // persistenceJSON is GET /v1/experiments/{key}/persistence: per outcome and treatment arm,
@@ -30,4 +32,46 @@ func (s *Server) persistence(c echo.Context) error {
 func toPersistenceJSON(p experiment.PersistenceResults) persistenceJSON {
 	return persistenceJSON{Experiment: p.Experiment.Key, ComputedAt: p.ComputedAt,
 		Waves: toWavesJSON(p.Experiment.Waves), Outcomes: p.Arms}
+}
+
+// persistencePlot serves plots/persistence.png|svg?outcome=Y: the effect per wave with its
+// interval, one line per treatment arm, the change in the footnote.
+func (s *Server) persistencePlot(format string) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		vals := c.Request().URL.Query()
+		outcome := vals.Get("outcome")
+		vals.Del("outcome")
+		req := c.Request().Clone(c.Request().Context())
+		req.URL.RawQuery = vals.Encode()
+		opt, lang, err := plotOptions(c.Echo().NewContext(req, nil), format)
+		if err != nil {
+			return err
+		}
+		if vals.Has("wave") {
+			return &experiment.Error{Code: experiment.Invalid, Message: "invalid query",
+				Details: []experiment.Detail{{Field: "wave", Message: "the persistence figure shows every wave"}}}
+		}
+		key := param(c, "key")
+		p, err := s.svc.Persistence(c.Request().Context(), key)
+		if err != nil {
+			return err
+		}
+		in, err := report.PersistenceOf(p, outcome, lang)
+		if err != nil {
+			return err
+		}
+		img, err := s.render(c, func() ([]byte, error) { return plot.Persistence(in, opt) })
+		if err != nil {
+			return err
+		}
+		ct := "image/png"
+		if format == plot.SVG {
+			ct = "image/svg+xml"
+		}
+		if outcome == "" {
+			outcome = p.Experiment.PrimaryOutcome
+		}
+		c.Response().Header().Set(echo.HeaderContentDisposition, `inline; filename="`+key+`-persistence-`+outcome+`.`+format+`"`)
+		return c.Blob(http.StatusOK, ct, img)
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -379,6 +381,19 @@ func TestWaveEligibilityMovesWithTime(t *testing.T) {
 	}
 	if r := e.call(analyst, "GET", "/v1/experiments/"+key+"/plots/timeline.png?wave=week_1", nil); r.Status != http.StatusUnprocessableEntity {
 		t.Errorf("timeline of a wave: %d %s", r.Status, r.Body)
+	}
+	for _, path := range []string{"persistence.png", "persistence.svg?lang=nl", "persistence.png?outcome=nps_eligible_3&lang=nl"} {
+		r := e.call(analyst, "GET", "/v1/experiments/"+key+"/plots/"+path, nil)
+		if r.Status != http.StatusOK || len(r.Body) < 1000 {
+			t.Errorf("plots/%s: %d %.200s", path, r.Status, r.Body)
+		}
+		if dir := os.Getenv("KRSLAB_PLOT_DIR"); dir != "" {
+			os.WriteFile(filepath.Join(dir, strings.NewReplacer("?", "_", "&", "_", "=", "-").Replace(path)), r.Body, 0o644)
+		}
+	}
+	r = e.call(analyst, "GET", "/v1/experiments/"+key+"/plots/persistence.png?outcome=happiness", nil)
+	if _, d := r.errorBody(t); r.Status != http.StatusUnprocessableEntity || d[0].Field != "outcome" {
+		t.Errorf("persistence of an unknown outcome: %d %s", r.Status, r.Body)
 	}
 }
 

@@ -47,6 +47,18 @@ var messages = map[string]Message{
 	"plot.timeline.axis.y":     {"Difference", "Verschil"},
 	"plot.timeline.axis.x":     {"Day of answer", "Dag van antwoord"},
 
+	// The effect over the survey waves.
+	"plot.persistence.title":         {"Does it last? Effect per survey wave", "Blijft het? Effect per meetgolf"},
+	"plot.persistence.subtitle":      {"Difference from %s in each wave, with %s CI. Filled: significant after correction.", "Verschil met %s in elke golf, met %s-BI. Gevuld: significant na correctie."},
+	"plot.persistence.empty":         {"No survey wave with a comparison yet.", "Nog geen meetgolf met een vergelijking."},
+	"plot.persistence.axis.y":        {"Difference", "Verschil"},
+	"plot.persistence.days":          {"days %d–%d", "dag %d–%d"},
+	"plot.persistence.change":        {"%s, %s → %s: within the same customers the effect changed by %s (%s CI %s): %s.", "%s, %s → %s: bij dezelfde klanten veranderde het effect met %s (%s-BI %s): %s."},
+	"plot.persistence.no_change":     {"%s: no change to measure yet (two waves with answers of the same customers are needed).", "%s: nog geen verandering te meten (er zijn twee golven met antwoorden van dezelfde klanten nodig)."},
+	"plot.persistence.trend.growing": {"growing", "groeiend"},
+	"plot.persistence.trend.fading":  {"fading", "afnemend"},
+	"plot.persistence.trend.stable":  {"stable", "stabiel"},
+
 	// The priority matrix of drivers.
 	"plot.drivers.title":                 {"What moves %s: priority matrix", "Wat beweegt %s: prioriteitenmatrix"},
 	"plot.drivers.subtitle":              {"Each driver by its current score and its share of the explained variance (R²) of %s, among the control arm's customers. Dashed lines at the averages; top left is where an intervention pays off most.", "Elke driver naar de huidige score en zijn aandeel in de verklaarde variantie (R²) van %s, onder de klanten in de controlegroep. Stippellijnen op de gemiddelden; linksboven levert een interventie het meest op."},

@@ -35,6 +35,10 @@ var figures = []struct {
 	{"timeline_en", func(o Options) ([]byte, error) { return Timeline(sampleTimeline(), o) }, "en", true},
 	{"timeline_nl", func(o Options) ([]byte, error) { return Timeline(sampleTimeline(), o) }, "nl", true},
 	{"timeline_empty", func(o Options) ([]byte, error) { return Timeline(TimelineInput{Title: "KRS"}, o) }, "en", false},
+	{"persistence_en", func(o Options) ([]byte, error) { return Persistence(samplePersistence(), o) }, "en", true},
+	{"persistence_nl", func(o Options) ([]byte, error) { return Persistence(samplePersistence(), o) }, "nl", true},
+	{"persistence_gap", func(o Options) ([]byte, error) { return Persistence(samplePersistenceGap(), o) }, "en", false},
+	{"persistence_empty", func(o Options) ([]byte, error) { return Persistence(PersistenceInput{Title: "Trust"}, o) }, "en", false},
 }
 
 // TestGolden compares every figure with its golden file: SVG byte for byte
