@@ -86,6 +86,18 @@ func (s *Server) plotFile(c echo.Context) error {
 	return c.Blob(http.StatusOK, ct, img)
 }
 
+// plotOptionsBeside is plotOptions for a figure that takes parameters of its own (own),
+// which are left out of the options' check.
+func plotOptionsBeside(c echo.Context, format string, own ...string) (plot.Options, string, error) {
+	vals := c.Request().URL.Query()
+	for _, name := range own {
+		vals.Del(name)
+	}
+	req := c.Request().Clone(c.Request().Context())
+	req.URL.RawQuery = vals.Encode()
+	return plotOptions(c.Echo().NewContext(req, nil), format)
+}
+
 // plotOptions reads width, height, scale and lang, reporting every bad one.
 func plotOptions(c echo.Context, format string) (plot.Options, string, error) {
 	opt := plot.Options{Format: format, Width: plot.DefaultWidth, Height: plot.DefaultHeight, Lang: plot.English}

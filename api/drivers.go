@@ -102,12 +102,7 @@ func (s *Server) driversPlot(format string) echo.HandlerFunc {
 		q := driversQuestion(c, &p)
 		// The figure options (and any unknown parameter) are read as for every other plot,
 		// and reported with the question's.
-		vals := c.Request().URL.Query()
-		vals.Del("outcome")
-		vals.Del("drivers")
-		req := c.Request().Clone(c.Request().Context())
-		req.URL.RawQuery = vals.Encode()
-		opt, lang, err := plotOptions(c.Echo().NewContext(req, nil), format)
+		opt, lang, err := plotOptionsBeside(c, format, "outcome", "drivers")
 		var de *experiment.Error
 		switch {
 		case errors.As(err, &de) && de.Code == experiment.Invalid:

@@ -38,16 +38,12 @@ func toPersistenceJSON(p experiment.PersistenceResults) persistenceJSON {
 // interval, one line per treatment arm, the change in the footnote.
 func (s *Server) persistencePlot(format string) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		vals := c.Request().URL.Query()
-		outcome := vals.Get("outcome")
-		vals.Del("outcome")
-		req := c.Request().Clone(c.Request().Context())
-		req.URL.RawQuery = vals.Encode()
-		opt, lang, err := plotOptions(c.Echo().NewContext(req, nil), format)
+		outcome := c.QueryParam("outcome")
+		opt, lang, err := plotOptionsBeside(c, format, "outcome")
 		if err != nil {
 			return err
 		}
-		if vals.Has("wave") {
+		if c.QueryParams().Has("wave") {
 			return &experiment.Error{Code: experiment.Invalid, Message: "invalid query",
 				Details: []experiment.Detail{{Field: "wave", Message: "the persistence figure shows every wave"}}}
 		}

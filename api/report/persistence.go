@@ -7,7 +7,6 @@ import (
 
 	"github.com/krslab/krslab/experiment"
 	"github.com/krslab/krslab/stats"
-	"github.com/krslab/krslab/stats/i18n"
 	"github.com/krslab/krslab/stats/plot"
 )
 
@@ -27,14 +26,7 @@ func PersistenceOf(p experiment.PersistenceResults, outcome, lang string) (plot.
 	o := p.Outcomes[outcome]
 	scale, _ := displayUnit(o.Kind, lang)
 	in := plot.PersistenceInput{Title: Name(o, lang), CILevel: 1 - alphaOf(e), Control: armNameIn(e, e.Control().Key, lang)}
-	if u, ok := map[experiment.Kind]string{
-		experiment.Binary:    "report.timeline.unit.pp",
-		experiment.Net:       "report.timeline.unit.points",
-		experiment.Composite: "report.timeline.unit.points",
-		experiment.Scale:     "report.timeline.unit.scale",
-	}[o.Kind]; ok {
-		in.Unit = i18n.T(lang, u)
-	}
+	in.Unit = differenceUnit(o.Kind, lang)
 	names := map[string]string{}
 	for _, w := range e.Waves {
 		in.Waves = append(in.Waves, plot.PersistenceWave{Name: w.Name(lang), FromDay: w.FromDay, ToDay: w.ToDay})

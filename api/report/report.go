@@ -448,6 +448,21 @@ func shares(dist []int64, n int64) []float64 {
 	return out
 }
 
+// differenceUnit is the unit a figure's axis of differences names for an outcome kind
+// (rates in percentage points, net scores and composites in points, scales in answer
+// points); "" for numeric outcomes, whose unit krslab does not know.
+func differenceUnit(kind experiment.Kind, lang string) string {
+	if u, ok := map[experiment.Kind]string{
+		experiment.Binary:    "report.timeline.unit.pp",
+		experiment.Net:       "report.timeline.unit.points",
+		experiment.Composite: "report.timeline.unit.points",
+		experiment.Scale:     "report.timeline.unit.scale",
+	}[kind]; ok {
+		return i18n.T(lang, u)
+	}
+	return ""
+}
+
 // TimelineOf is the primary outcome's cumulative difference per treatment
 // arm by day. It shows the plain (not CUPED) difference and interval, the
 // ones the always-valid sequential interval is built around.
@@ -463,14 +478,7 @@ func TimelineOf(res experiment.Results, points []experiment.TimelinePoint, lang 
 		in.Title = res.Experiment.PrimaryOutcome
 	}
 	scale, _ := displayUnit(kind, lang)
-	if u, ok := map[experiment.Kind]string{
-		experiment.Binary:    "report.timeline.unit.pp",
-		experiment.Net:       "report.timeline.unit.points",
-		experiment.Composite: "report.timeline.unit.points",
-		experiment.Scale:     "report.timeline.unit.scale",
-	}[kind]; ok {
-		in.Unit = i18n.T(lang, u)
-	}
+	in.Unit = differenceUnit(kind, lang)
 	for _, arm := range treatments(res.Experiment) {
 		s := plot.TimelineSeries{Arm: armNameIn(res.Experiment, arm, lang)}
 		for _, p := range points {
