@@ -148,9 +148,17 @@ func (s *Server) reportHTML(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	var persistence *experiment.PersistenceResults
+	if len(res.Experiment.Waves) > 0 {
+		p, err := s.svc.Persistence(ctx, key)
+		if err != nil {
+			return err
+		}
+		persistence = &p
+	}
 	page, err := s.render(c, func() ([]byte, error) {
 		var buf bytes.Buffer
-		err := report.HTML(&buf, res, points, lang)
+		err := report.HTMLWithWaves(&buf, res, points, persistence, lang)
 		return buf.Bytes(), err
 	})
 	if err != nil {

@@ -297,6 +297,13 @@ func TestWaveCasesThroughHTTP(t *testing.T) {
 					checked += compareJSON(t, "persistence."+outcome+"."+arm, want, p.Outcomes[local[outcome]][arm])
 				}
 			}
+			// The report says whether it lasts, in both languages, with the persistence figure.
+			for lang, title := range map[string]string{"en": "Does it last?", "nl": "Blijft het?"} {
+				r := sub.must(http.StatusOK, analyst, "GET", "/v1/experiments/"+key+"/report.html?lang="+lang, nil)
+				if page := string(r.Body); !strings.Contains(page, `<section id="lasting">`) || !strings.Contains(page, "<h2>"+title+"</h2>") {
+					t.Errorf("report.html (%s) has no section %q", lang, title)
+				}
+			}
 			t.Logf("%d expected values checked", checked)
 		})
 	}

@@ -24,6 +24,7 @@ type experimentData struct {
 	Quality  *report.QualityView
 	Effects  template.HTML // inline SVG
 	Timeline template.HTML // inline SVG
+	Lasting  *lasting      // with survey waves
 	Tables   []table
 	Segment  string
 	Alerts   []alertView
@@ -33,6 +34,12 @@ type experimentData struct {
 	Files      []download
 	Problem    *problem // a refused decision
 	Decision   decisionForm
+}
+
+// lasting is the "Does it last?" section: the primary outcome per survey wave.
+type lasting struct {
+	report.LastingView
+	SVG template.HTML
 }
 
 type table struct {
@@ -125,7 +132,15 @@ func (c *Console) showExperiment(r *request, status int, p *problem, form decisi
 		rec, q := report.Recommendation(res, r.Lang), report.Quality(res, r.Lang)
 		d.Rec, d.Quality = &rec, &q
 		d.Progress = progressOf(r, res)
-		if err := c.figures(r, &d, res, points); err != nil {
+		var persistence *experiment.PersistenceResults
+		if len(e.Waves) > 0 {
+			p, err := c.svc.Persistence(ctx, key)
+			if err != nil {
+				return err
+			}
+			persistence = &p
+		}
+		if err := c.figures(r, &d, res, points, persistence); err != nil {
 			return err
 		}
 		base := "/v1/experiments/" + url.PathEscape(key)
@@ -147,7 +162,7 @@ func (c *Console) showExperiment(r *request, status int, p *problem, form decisi
 
 // figures draws the effects and the timeline as inline SVG and every outcome's distribution,
 // in one render slot, as report.html does.
-func (c *Console) figures(r *request, d *experimentData, res experiment.Results, points []experiment.TimelinePoint) error {
+func (c *Console) figures(r *request, d *experimentData, res experiment.Results, points []experiment.TimelinePoint, persistence *experiment.PersistenceResults) error {
 	release, err := c.cfg.Renders.Acquire(r.Ctx())
 	if err != nil {
 		return err
@@ -166,6 +181,17 @@ func (c *Console) figures(r *request, d *experimentData, res experiment.Results,
 		return err
 	}
 	d.Timeline = inlineSVG(svg, "timeline", r.T("timeline_alt"))
+	if persistence != nil {
+		l, err := report.Lasting(*persistence, lang)
+		if err != nil {
+			return err
+		}
+		svg, err := plot.Persistence(l.Figure, plot.Options{Format: plot.SVG, Width: report.PageWidth, Height: report.PersistenceHeight(l.Figure), Lang: lang})
+		if err != nil {
+			return err
+		}
+		d.Lasting = &lasting{LastingView: l, SVG: inlineSVG(svg, "lasting", l.Alt)}
+	}
 	for _, t := range report.Tables(res, lang) {
 		tv := table{TableView: t}
 		for _, k := range t.Keys {

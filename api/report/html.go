@@ -25,12 +25,40 @@ var pageTemplate = template.Must(template.New("report").Parse(reportTemplate))
 // components and a diagnosis, the building blocks, loyalty, the primary
 // outcome over time and data quality. lang is "en" or "nl" ("" = en).
 func HTML(w io.Writer, res experiment.Results, timeline []experiment.TimelinePoint, lang string) error {
-	p, err := newPage(res, timeline, i18n.Normalize(lang))
+	return HTMLWithWaves(w, res, timeline, nil, lang)
+}
+
+// HTMLWithWaves is HTML with a "Does it last?" section after the timeline, from the
+// experiment's persistence across its survey waves (nil: none).
+func HTMLWithWaves(w io.Writer, res experiment.Results, timeline []experiment.TimelinePoint, persistence *experiment.PersistenceResults, lang string) error {
+	lang = i18n.Normalize(lang)
+	p, err := newPage(res, timeline, lang)
 	if err != nil {
 		return err
 	}
+	if persistence != nil && len(persistence.Experiment.Waves) > 0 {
+		l, err := Lasting(*persistence, lang)
+		if err != nil {
+			return err
+		}
+		f, err := render(func(o plot.Options) ([]byte, error) { return plot.Persistence(l.Figure, o) },
+			PageWidth, PersistenceHeight(l.Figure), lang, l.Alt)
+		if err != nil {
+			return err
+		}
+		p.Lasting = &lastingSection{Title: l.Title, Intro: l.Intro, Figure: f, Durable: l.Durable, Changes: l.Changes}
+	}
 	return pageTemplate.Execute(w, p)
 }
+
+type lastingSection struct {
+	Title, Intro     string
+	Figure           figure
+	Durable, Changes []string
+}
+
+// PersistenceHeight: see EffectsHeight.
+func PersistenceHeight(in plot.PersistenceInput) int { return 440 + 30*len(in.Series) }
 
 // Figure widths in CSS pixels: the page's text column is 920 px wide.
 // Figures are rendered at twice the density for print and sharp screens.
@@ -50,6 +78,7 @@ type page struct {
 	Effects    figure
 	Sections   []pageSection
 	Timeline   figure
+	Lasting    *lastingSection // with survey waves
 	Quality    quality
 	Computed   string
 }

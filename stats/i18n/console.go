@@ -109,6 +109,8 @@ var consoleMessages = map[string]Message{
 	"console.exp.timeline":           {"The primary outcome over time", "De primaire uitkomst in de tijd"},
 	"console.exp.timeline_intro":     {"The difference with control as answers came in. The light band is the always-valid interval: stop early only when it excludes zero.", "Het verschil met controle naarmate de antwoorden binnenkwamen. De lichte band is het altijd-geldige interval: stop alleen eerder als die nul uitsluit."},
 	"console.timeline_alt":           {"Cumulative difference of the primary outcome by day", "Cumulatief verschil van de primaire uitkomst per dag"},
+	"console.exp.lasting_json":       {"Persistence (JSON)", "Persistentie (JSON)"},
+	"console.exp.lasting_png":        {"Persistence plot (PNG)", "Persistentiefiguur (PNG)"},
 	"console.exp.segments":           {"Segments", "Segmenten"},
 	"console.exp.segment_attribute":  {"Customer attribute", "Klantkenmerk"},
 	"console.exp.segment_help":       {"An attribute sent with customers:batch, for example channel or tenure.", "Een kenmerk dat met customers:batch is meegestuurd, bijvoorbeeld channel of tenure."},

@@ -156,6 +156,12 @@ var messages = map[string]Message{
 	"report.correction.none":      {"no correction", "geen correctie"},
 
 	// The recommendation block.
+	"report.lasting.title":              {"Does it last?", "Blijft het?"},
+	"report.lasting.intro":              {"The same customers surveyed again: the effect on the primary outcome in each wave, and how it changed within the customers who answered both the first and the last wave.", "Dezelfde klanten opnieuw ondervraagd: het effect op de primaire uitkomst in elke golf, en hoe het veranderde bij de klanten die zowel de eerste als de laatste golf beantwoordden."},
+	"report.lasting.durable":            {"%s is still better than %s in %s, the last wave with enough answers.", "%s is nog steeds beter dan %s in %s, de laatste golf met genoeg antwoorden."},
+	"report.lasting.not_durable":        {"%s is not shown to be better than %s in %s, the last wave with enough answers.", "%s is niet aantoonbaar beter dan %s in %s, de laatste golf met genoeg antwoorden."},
+	"report.lasting.no_wave":            {"%s: no wave has enough answers yet.", "%s: nog geen golf heeft genoeg antwoorden."},
+	"report.lasting.alt":                {"The effect on the primary outcome per survey wave, per arm", "Het effect op de primaire uitkomst per meetgolf, per variant"},
 	"report.headline.roll_out":          {"Roll out %s", "Rol uit: %s"},
 	"report.headline.keep_control":      {"Keep control", "Houd de controle aan"},
 	"report.headline.investigate":       {"Investigate who answered before deciding", "Onderzoek eerst wie er reageerde"},

@@ -211,3 +211,13 @@ func changeNote(s PersistenceSeries, level float64, lang string) string {
 	return i18n.T(lang, "plot.persistence.change", s.Arm, ch.From, ch.To, i18n.Signed(ch.Diff, dec, lang),
 		ciLevel(level, lang), i18n.Interval(ch.Low, ch.High, dec, lang), i18n.T(lang, "plot.persistence.trend."+ch.Trend))
 }
+
+// PersistenceNotes are the figure's footnote lines, one per treatment arm (its change and
+// trend, or that there is none), for a page that says in words what the figure shows.
+func PersistenceNotes(in PersistenceInput, lang string) []string {
+	var out []string
+	for _, s := range in.Series {
+		out = append(out, changeNote(s, in.CILevel, lang))
+	}
+	return out
+}
