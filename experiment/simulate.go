@@ -44,12 +44,7 @@ func DefaultSimulation() Simulation {
 
 // Run simulates; progress, if not nil, is called after every run with the runs done.
 func (sim Simulation) Run(progress func(done int)) SimulationResult {
-	outcome := Outcome{Key: "trust", Kind: Scale, Label: "trust", Min: ptr(1.0), Max: ptr(7.0), HigherIsBetter: true}
-	e := Experiment{Key: "simulation", Status: Running, Alpha: sim.Alpha, Correction: "holm",
-		PrimaryOutcome: outcome.Key, Outcomes: []string{outcome.Key},
-		Arms: []Arm{{Key: "control", Weight: 1, Control: true}, {Key: "treatment", Weight: 1}}}
-	outcomes := map[string]Outcome{outcome.Key: outcome}
-	keys := []string{outcome.Key}
+	e, outcomes, keys := trustDesign(sim.Alpha)
 	res := SimulationResult{Runs: sim.Runs, PlannedPower: sim.plannedPower()}
 	for run := range sim.Runs {
 		rng := rand.New(rand.NewPCG(sim.Seed, uint64(run)))
@@ -81,38 +76,11 @@ func (sim Simulation) arm(rng *rand.Rand, shift float64) stats.ArmData {
 	return stats.ArmData{Counts: &c, Moments: c.Moments()}
 }
 
-// levels returns the probabilities of the answers 1..7 for a latent mean.
-func (sim Simulation) levels(mean float64) [7]float64 {
-	latent := distuv.Normal{Mu: mean, Sigma: sim.LatentSD}
-	var p [7]float64
-	for i := range p {
-		lo, hi := float64(i+1)-0.5, float64(i+1)+0.5
-		p[i] = latent.CDF(hi) - latent.CDF(lo)
-		if i == 0 {
-			p[i] = latent.CDF(hi)
-		}
-		if i == 6 {
-			p[i] = 1 - latent.CDF(lo)
-		}
-	}
-	return p
-}
-
 // plannedPower is the power of the t-test for the true difference of answer means and
 // their pooled sd, as the sample-size rule plans it.
 func (sim Simulation) plannedPower() float64 {
-	moments := func(p [7]float64) (mean, variance float64) {
-		for i, q := range p {
-			mean += q * float64(i+1)
-		}
-		for i, q := range p {
-			d := float64(i+1) - mean
-			variance += q * d * d
-		}
-		return mean, variance
-	}
-	mc, vc := moments(sim.levels(sim.LatentMean))
-	mt, vt := moments(sim.levels(sim.LatentMean + sim.Effect))
+	mc, vc := levelMoments(likertLevels(sim.LatentMean, sim.LatentSD))
+	mt, vt := levelMoments(likertLevels(sim.LatentMean+sim.Effect, sim.LatentSD))
 	d := math.Abs(mt-mc) / math.Sqrt((vc+vt)/2)
 	if d == 0 {
 		return sim.Alpha

@@ -51,6 +51,34 @@ func TestSimulateResponseBias(t *testing.T) {
 	}
 }
 
+// TestSimulateWavesAA: aa with --waves prints how often A/A experiments surveyed in waves
+// were called fading or growing, with its interval, the same for the same seed whatever
+// the workers. (The rate itself is checked in the experiment package.)
+func TestSimulateWavesAA(t *testing.T) {
+	args := []string{"simulate", "aa", "--waves", "2", "--runs", "40", "--n", "200", "--seed", "2", "--quiet"}
+	out, rate, hits, runs := simulateLine(t, "trend_false_positive_rate", args...)
+	if runs != 40 || rate != float64(hits)/40 || !strings.Contains(out, "200 customers per arm surveyed in 2 waves") ||
+		!strings.Contains(out, "95% interval") || !strings.Contains(out, "answered both the first and the last wave") {
+		t.Errorf("output:\n%s", out)
+	}
+	if again, _, _, _ := simulateLine(t, "trend_false_positive_rate", append(args, "--workers", "1")...); again != out {
+		t.Errorf("seed 2 printed\n%s then, with one worker,\n%s", out, again)
+	}
+}
+
+// TestSimulateFade: fade prints how often persistence called the fading effect fading, with
+// the planned power beside it, the true and the estimated change, and the durable rate.
+func TestSimulateFade(t *testing.T) {
+	out, rate, hits, runs := simulateLine(t, "fading_rate", "simulate", "fade", "--runs", "40", "--n", "600", "--waves", "2", "--quiet")
+	if runs != 40 || rate != float64(hits)/40 || !strings.Contains(out, "planned_power=") ||
+		!strings.Contains(out, "0.4 points in the first wave and 0.2 in the last") || !strings.Contains(out, "change of the effect on the answers: true -0.18") {
+		t.Errorf("output:\n%s", out)
+	}
+	if _, _, _, runs := simulateLine(t, "durable_rate", "simulate", "fade", "--runs", "40", "--n", "600", "--waves", "2", "--quiet"); runs != 40 {
+		t.Errorf("durable over %d runs", runs)
+	}
+}
+
 func TestSimulateRefusesBadFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"simulate"},
@@ -66,6 +94,18 @@ func TestSimulateRefusesBadFlags(t *testing.T) {
 		{"simulate", "response-bias", "--happy-quantile", "1"},
 		{"simulate", "response-bias", "--happy-response", "1.5"},
 		{"simulate", "response-bias", "--n", "1"},
+		{"simulate", "aa", "--waves", "2", "--looks", "5"}, // two checks at once
+		{"simulate", "aa", "--waves", "1"},
+		{"simulate", "aa", "--waves", "13"},
+		{"simulate", "aa", "--correlation", "0.5"}, // needs --waves
+		{"simulate", "aa", "--response", "0.5"},    // needs --looks or --waves
+		{"simulate", "aa", "--waves", "2", "--correlation", "1"},
+		{"simulate", "aa", "--waves", "2", "--arms", "3"}, // --looks's
+		{"simulate", "power", "--waves", "2"},            // power has one look
+		{"simulate", "fade", "--response", "0"},
+		{"simulate", "fade", "--effect", "NaN"},
+		{"simulate", "fade", "--remaining", "Inf"},
+		{"simulate", "fade", "--n", "1"},
 	} {
 		var stdout, stderr bytes.Buffer
 		if err := run(context.Background(), args, &stdout, &stderr); err == nil {
