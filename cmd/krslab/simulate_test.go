@@ -101,7 +101,7 @@ func TestSimulateRefusesBadFlags(t *testing.T) {
 		{"simulate", "aa", "--response", "0.5"},    // needs --looks or --waves
 		{"simulate", "aa", "--waves", "2", "--correlation", "1"},
 		{"simulate", "aa", "--waves", "2", "--arms", "3"}, // --looks's
-		{"simulate", "power", "--waves", "2"},            // power has one look
+		{"simulate", "power", "--waves", "2"},             // power has one look
 		{"simulate", "fade", "--response", "0"},
 		{"simulate", "fade", "--effect", "NaN"},
 		{"simulate", "fade", "--remaining", "Inf"},
