@@ -322,6 +322,23 @@ func (s *Service) Start(ctx context.Context, key string) (Experiment, error) {
 	return s.transition(ctx, key, Running, nil)
 }
 
+// StartAsOf starts an experiment as of an earlier moment: a programme that ran before it was
+// brought into krslab, whose customers are then imported with their historical assigned_at,
+// began when its first customers were assigned, and its days running count from then. at
+// may not lie in the future nor more than MaxWaveDay days back.
+func (s *Service) StartAsOf(ctx context.Context, key string, at time.Time) (Experiment, error) {
+	return s.transition(ctx, key, Running, func(e *Experiment) error {
+		now := *e.StartedAt
+		if at.After(now) || at.Before(now.AddDate(0, 0, -MaxWaveDay)) {
+			return &Error{Code: Invalid, Message: "invalid start",
+				Details: []Detail{{Field: "started_at", Message: fmt.Sprintf("must lie within the %d days before now", MaxWaveDay)}}}
+		}
+		at := at.UTC()
+		e.StartedAt = &at
+		return nil
+	})
+}
+
 // Stop ends assignment; responses are still accepted.
 func (s *Service) Stop(ctx context.Context, key string) (Experiment, error) {
 	return s.transition(ctx, key, Stopped, nil)
@@ -359,6 +376,9 @@ func (s *Service) transition(ctx context.Context, key string, to Status, apply f
 			}
 		}
 		diff := map[string]any{"from": from, "to": to}
+		if to == Running && !e.StartedAt.Equal(tx.Now()) {
+			diff["started_at"] = *e.StartedAt
+		}
 		if e.Decision != nil {
 			diff["arm"], diff["reason"] = e.Decision.Arm, e.Decision.Reason
 		}
