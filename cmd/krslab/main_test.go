@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -75,11 +76,16 @@ func TestDemoLoadsBelievableExperiments(t *testing.T) {
 		t.Fatalf("listed %d running experiments: %v", len(list), err)
 	}
 	// The primary outcome of each demo moves in its treatment arm.
-	wantBetter := map[string]string{demoKey: "callback", "birthday-message": "card", "channel-choice": "free-choice"}
+	wantBetter := map[string]string{demoKey: "callback", "birthday-message": "card", "channel-choice": "free-choice",
+		"complaint-lasting": "callback"}
 	for _, d := range demoExperiments {
 		res, err := svc.Results(context.Background(), d.def.Key)
 		if err != nil {
 			t.Fatal(err)
+		}
+		// It has run for its days: it started as long ago, before its first assignment.
+		if s := res.Experiment.StartedAt; s == nil || math.Abs(res.ComputedAt.Sub(*s).Hours()/24-float64(d.days)) > 0.1 {
+			t.Errorf("%s started at %v, want %d days before %v", d.def.Key, s, d.days, res.ComputedAt)
 		}
 		for arm, n := range res.Arms {
 			if n.Assigned < 500 || n.Responded < 250 {
@@ -101,6 +107,7 @@ func TestDemoLoadsBelievableExperiments(t *testing.T) {
 			t.Errorf("%s: recommendation %+v", d.def.Key, res.Recommendation)
 		}
 	}
+	checkLastingDemo(t, svc)
 	// The demo customers carry attributes: the call-back works best with phone customers.
 	seg, err := svc.SegmentResults(context.Background(), demoKey, "channel")
 	if err != nil {
@@ -115,6 +122,65 @@ func TestDemoLoadsBelievableExperiments(t *testing.T) {
 	}
 	if !flagged {
 		t.Error("the call-back's KRS effect should differ by channel in the demo")
+	}
+}
+
+// checkLastingDemo: the wave-based demo's customers answer after a week, a month and
+// three months, every answer in its wave since the assignments precede them. Read after a
+// week, the letter looks best; by three months its effect has faded and only the
+// call-back's lasts, which the decision wave's recommendation says.
+func checkLastingDemo(t *testing.T, svc *experiment.Service) {
+	t.Helper()
+	ctx := context.Background()
+	const key = "complaint-lasting"
+	i := slices.IndexFunc(demoExperiments, func(d demoExperiment) bool { return d.def.Key == key })
+	if i < 0 {
+		t.Fatalf("no demo %s", key)
+	}
+	d := demoExperiments[i]
+	whole, err := svc.Results(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := whole.Recommendation; r.Action != "roll_out" || r.Arm != "callback" || !strings.HasPrefix(r.Reason, "In the decision wave, After three months") {
+		t.Errorf("recommendation %+v", r)
+	}
+	krsDiff := map[string]map[string]float64{}
+	for _, w := range d.waves {
+		res, err := svc.WaveResults(ctx, key, w.wave.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Every customer is eligible in every wave and answers it at the wave's rate: an
+		// answer dated before its assignment would be in no wave.
+		for arm, n := range res.Arms {
+			if n.Assigned != whole.Arms[arm].Assigned || float64(n.Responded) < 0.85*w.response*float64(n.Assigned) {
+				t.Errorf("%s %s: %+v of %d assigned, want about %.0f%% answering", w.wave.Key, arm, n, whole.Arms[arm].Assigned, 100*w.response)
+			}
+		}
+		krsDiff[w.wave.Key] = map[string]float64{}
+		for _, o := range res.Outcomes {
+			if o.Primary {
+				for arm, c := range o.Comparisons {
+					krsDiff[w.wave.Key][arm] = c.Diff
+				}
+			}
+		}
+		if w.wave.Key == "week_1" && (res.Recommendation.Action != "roll_out" || res.Recommendation.Arm != "letter") {
+			t.Errorf("after a week: %+v, want the letter rolled out", res.Recommendation)
+		}
+	}
+	t.Logf("KRS effects per wave: %v", krsDiff)
+	p, err := svc.Persistence(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	letter, callback := p.Arms["krs"]["letter"], p.Arms["krs"]["callback"]
+	if letter.Durable || letter.Change == nil || letter.Change.Trend != "fading" {
+		t.Errorf("the letter's KRS effect lasts: durable %v, change %+v", letter.Durable, letter.Change)
+	}
+	if !callback.Durable || callback.Change == nil || callback.Change.Trend == "fading" {
+		t.Errorf("the call-back's KRS effect does not last: durable %v, change %+v", callback.Durable, callback.Change)
 	}
 }
 
