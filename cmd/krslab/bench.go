@@ -27,10 +27,11 @@ import (
 )
 
 // runBench measures krslab against what the database itself can do on this machine, as
-// ratios: `krslab bench assign`, `krslab bench results` and `krslab bench list`.
+// ratios: `krslab bench assign`, `krslab bench results`, `krslab bench list` and
+// `krslab bench waves`.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "assign" && args[0] != "results" && args[0] != "list") {
-		return errors.New("bench needs assign, results or list: krslab bench assign --clients 32 --duration 10s")
+	if len(args) == 0 || !slices.Contains([]string{"assign", "results", "list", "waves"}, args[0]) {
+		return errors.New("bench needs assign, results, list or waves: krslab bench assign --clients 32 --duration 10s")
 	}
 	var c common
 	fs := newFlagSet("bench "+args[0], stderr)
@@ -40,6 +41,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	responses := fs.Int("responses", 0, "responses of the results benchmark (10 answers each; default 100,000), or of each experiment of the list benchmark (default 10,000)")
 	experiments := fs.Int("experiments", 200, "experiments of the list benchmark")
 	days := fs.Int("days", 60, "days the responses of the results benchmark were answered on")
+	sizes := fs.String("sizes", "3000,10000", "customers of each wave of the waves benchmark, comma-separated")
+	waves := fs.Int("waves", 2, "waves of the same customers in the waves benchmark")
+	rounds := fs.Int("rounds", 3, "runs of each path and size of the waves benchmark, each in an experiment of its own")
+	history := fs.Int("history", 100_000, "responses of another experiment loaded before the waves benchmark")
 	loadGen := fs.String("load", "auto", "HTTP load generator of the assign benchmark: wrk, go, or auto (wrk when installed)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -56,6 +61,17 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var fsync string
 	if err := store.DB().GetContext(ctx, &fsync, `SHOW fsync`); err != nil {
 		return err
+	}
+	if args[0] == "waves" {
+		var ns []int
+		for _, f := range strings.Split(*sizes, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				return fmt.Errorf("--sizes: %q is not a number of customers", f)
+			}
+			ns = append(ns, n)
+		}
+		return benchWaves(ctx, store, c.databaseURL, ns, *waves, *rounds, *history, fsync, stdout, stderr)
 	}
 	if args[0] == "list" {
 		return benchList(ctx, store, *experiments, cmp.Or(*responses, 10_000), fsync, stdout, stderr)
@@ -359,7 +375,7 @@ type benchServer struct {
 	url string
 }
 
-func startBenchServer(ctx context.Context, dbURL string) (*benchServer, error) {
+func startBenchServer(ctx context.Context, dbURL string, flags ...string) (*benchServer, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -370,7 +386,7 @@ func startBenchServer(ctx context.Context, dbURL string) (*benchServer, error) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	cmd := exec.Command(self, "serve", "--addr", addr, "--database-url", dbURL)
+	cmd := exec.Command(self, append([]string{"serve", "--addr", addr, "--database-url", dbURL}, flags...)...)
 	cmd.Stdout, cmd.Stderr = nil, os.Stderr // stdout (the request log) to /dev/null
 	if err := cmd.Start(); err != nil {
 		return nil, err

@@ -37,9 +37,10 @@ func TestBenchAssignRuns(t *testing.T) {
 	}
 }
 
-// TestBenchResultsAndListRun runs `krslab bench results` and `krslab bench list` small:
-// each must measure and print its ratios (cold, repeated, the report, the list against its
-// raw query). The figures themselves are for a quiet machine, not for a test.
+// TestBenchResultsAndListRun runs `krslab bench results`, `krslab bench list` and `krslab
+// bench waves` small: each must measure and print its ratios (cold, repeated, the report,
+// the list against its raw query, second waves against first ones). The figures
+// themselves are for a quiet machine, not for a test.
 func TestBenchResultsAndListRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a server and loads responses")
@@ -51,6 +52,8 @@ func TestBenchResultsAndListRun(t *testing.T) {
 		{[]string{"bench", "results", "--responses", "2000", "--days", "5"},
 			`results_ratio=[0-9.]+ timeline_ratio=[0-9.]+ report_ratio=[0-9.]+ repeat_ratio=[0-9.]+`},
 		{[]string{"bench", "list", "--experiments", "3", "--responses", "50"}, `list_ratio=[0-9.]+`},
+		{[]string{"bench", "waves", "--sizes", "200", "--rounds", "1", "--history", "500"},
+			`wave_ratios batch_200=[0-9.]+ import_200=[0-9.]+ cli_200=[0-9.]+\nmax_wave_ratio=[0-9.]+`},
 	} {
 		cmd := exec.Command(binary(t), tc.args...)
 		cmd.Env = append(os.Environ(), "DATABASE_URL="+pgtest.URL(t))

@@ -31,6 +31,7 @@ Usage:
   krslab simulate aa --waves W [--runs R]  A/A experiments surveyed in waves: how often one fades or grows
   krslab simulate fade [--runs R]         an effect that halves between waves: how often it is called fading
   krslab bench assign|results|list        measure against PostgreSQL's own speed (ratios)
+  krslab bench waves                      second survey waves against first ones (ratios)
 
 Every command reads DATABASE_URL (or --database-url). Run "krslab COMMAND -h" for flags.
 `
