@@ -70,24 +70,27 @@ var onStage func()
 // copyResponses copies the lines of a file with no bad line straight into responses and
 // reports whether it did; when it did not, nothing of it is left.
 //
-// With krslab.checked = 'outcomes' the triggers only check the customers' assignments; the
-// rest is done here once the rows are in: the file's key sets are added, the customers
-// with several responses have their latest answers recomputed, and the alerts are raised.
+// The lines go in chunks of copyChunk, one COPY each. Before a chunk the import adds the key
+// sets it uses and finds which of its customers have other responses, stored or in the
+// chunks before, so that the triggers on responses do the rest as for any writer, once per
+// chunk: with krslab.checked = 'outcomes' they check the customers' assignments by one join
+// (the lines' outcomes and values are checked already, and the experiment's responses lock
+// held exclusively makes the per-customer locks needless), recompute the latest answers of
+// the customers written with only_response false, and raise the alerts. Each step costs
+// what the chunk's rows cost, however many responses the experiment had before.
 func (s *Store) copyResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn, e experiment.Experiment, fill func(stage func(experiment.ResponseLine) error) error, res *experiment.ImportResult) (bool, error) {
-	// The rows of this copy are the experiment's rows with a larger seq than this.
-	var before struct {
-		Seq     int64 `db:"seq"`
-		Earlier bool  `db:"earlier"`
-	}
-	if err := tx.GetContext(ctx, &before, `SELECT nextval('responses_seq_seq') AS seq,
-		EXISTS (SELECT 1 FROM responses WHERE experiment_id = $1) AS earlier`, e.ID); err != nil {
+	// (min() reads one entry of the primary key's index: an EXISTS may be planned as a scan
+	// of the whole table, which for an experiment without responses reads every row.)
+	var earlier bool
+	if err := tx.GetContext(ctx, &earlier, `SELECT min(response_id) IS NOT NULL FROM responses WHERE experiment_id = $1`, e.ID); err != nil {
 		return false, err
 	}
-	// When the experiment has no responses yet, the customers with several are those the
-	// file names more than once, which the Bloom filter finds as the lines go by.
-	var rep *repeats
-	if !before.Earlier {
-		rep = newRepeats()
+	// When the experiment has no responses yet, a customer with another response is one the
+	// file names again, which a Bloom filter tells as the lines go by (a false "seen" costs
+	// one needless recomputation); otherwise the database is asked, chunk by chunk.
+	var seen *repeats
+	if !earlier {
+		seen = newRepeats()
 	}
 	if err := execAll(ctx, tx, `SAVEPOINT import_direct`); err != nil {
 		return false, err
@@ -95,66 +98,107 @@ func (s *Store) copyResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn,
 	if err := checkedHere(ctx, tx, "outcomes"); err != nil {
 		return false, err
 	}
-	keySets := newKeySets()
-	stored, err := copyRows(ctx, conn, `COPY responses (experiment_id, `+strings.Join(responseColumns, ", ")+`) FROM STDIN`,
-		func(w *copyWriter) error {
-			return fill(func(l experiment.ResponseLine) error {
-				res.Lines++
-				if l.Problem != "" {
-					return errStage
+	keySets, added := newKeySets(), map[int64]bool{}
+	chunk := make([]experiment.ResponseLine, 0, min(copyChunk, 1024))
+	flush := func() error {
+		if len(chunk) == 0 {
+			return nil
+		}
+		ids, fresh := make([]int64, len(chunk)), newKeySets()
+		for i, l := range chunk {
+			ids[i] = keySets.id(l.Keys)
+			if !added[ids[i]] {
+				added[ids[i]] = true
+				fresh.add(l.Keys)
+			}
+		}
+		if err := addKeySets(ctx, tx, fresh); err != nil {
+			return err
+		}
+		again, err := s.answeredBefore(ctx, tx, e.ID, chunk, seen)
+		if err != nil {
+			return err
+		}
+		n, err := copyRows(ctx, conn, `COPY responses (experiment_id, `+strings.Join(responseColumns, ", ")+`, only_response) FROM STDIN`,
+			func(w *copyWriter) error {
+				for i, l := range chunk {
+					w.Int(e.ID)
+					writeResponse(w, l, ids[i])
+					w.Bool(!again[i])
+					if err := w.EndRow(); err != nil {
+						return err
+					}
 				}
-				if rep != nil {
-					rep.add(l.CustomerID)
-				}
-				res.Answers += int64(len(l.Keys))
-				w.Int(e.ID)
-				writeResponse(w, l, keySets.id(l.Keys))
-				return w.EndRow()
+				return nil
 			})
-		})
+		res.Stored += n
+		chunk = chunk[:0]
+		return err
+	}
+	err := fill(func(l experiment.ResponseLine) error {
+		res.Lines++
+		if l.Problem != "" {
+			return errStage
+		}
+		res.Answers += int64(len(l.Keys))
+		chunk = append(chunk, l)
+		if len(chunk) < copyChunk {
+			return nil
+		}
+		return flush()
+	})
+	if err == nil {
+		err = flush()
+	}
 	switch {
 	case errors.Is(err, errStage) || isUniqueViolation(err) || isForeignKeyViolation(err):
 		// (The rollback undoes the SET LOCAL made after the savepoint too.)
+		res.Stored = 0
 		return false, execAll(ctx, tx, `ROLLBACK TO SAVEPOINT import_direct`)
 	case err != nil:
 		return false, err
 	}
-	res.Stored = stored
-	if err := execAll(ctx, tx, `SET LOCAL krslab.checked = off`, `RELEASE SAVEPOINT import_direct`); err != nil {
-		return false, err
+	return true, execAll(ctx, tx, `SET LOCAL krslab.checked = off`, `RELEASE SAVEPOINT import_direct`)
+}
+
+// copyChunk is the number of lines of one COPY of the direct import (a variable for tests):
+// large enough that the statements' fixed costs vanish, small enough that a chunk's lines
+// are a few megabytes.
+var copyChunk = 10_000
+
+// answeredBefore tells, per line of a chunk, whether its customer has another response:
+// named again in the chunk, or before it (the Bloom filter seen, or, when nil, the
+// database, which holds the chunks copied before).
+func (s *Store) answeredBefore(ctx context.Context, tx *sqlx.Tx, experimentID int64, chunk []experiment.ResponseLine, seen *repeats) ([]bool, error) {
+	again := make([]bool, len(chunk))
+	if seen != nil {
+		for i, l := range chunk {
+			again[i] = seen.add(l.CustomerID)
+		}
+		return again, nil
 	}
-	if err := addKeySets(ctx, tx, keySets); err != nil {
-		return false, err
-	}
-	// The customers with several responses: the file's repeats, confirmed among the
-	// candidates or found among all the experiment's responses (which are the file's); or,
-	// when the experiment had responses, the customers of the new rows who have others.
-	query, args := `SELECT customer_id FROM responses WHERE experiment_id = $1 GROUP BY customer_id HAVING count(*) > 1`, []any{e.ID}
-	switch {
-	case before.Earlier:
-		query = `SELECT DISTINCT r.customer_id FROM responses r
-			WHERE r.experiment_id = $1 AND r.seq > $2
-			  AND EXISTS (SELECT 1 FROM responses o WHERE o.experiment_id = $1 AND o.customer_id = r.customer_id
-			                AND o.response_id <> r.response_id)`
-		args = append(args, before.Seq)
-	case !rep.overflow && len(rep.candidates) == 0:
-		query = ""
-	case !rep.overflow:
-		query = `SELECT customer_id FROM responses WHERE experiment_id = $1 AND customer_id = ANY($2)
-			GROUP BY customer_id HAVING count(*) > 1`
-		args = append(args, pq.StringArray(rep.candidates))
-	}
-	if query != "" {
-		if _, err := tx.ExecContext(ctx, `SELECT responses_supersede(array_fill($1::bigint, ARRAY[count(*)::int]), array_agg(customer_id))
-			FROM (`+query+`) c HAVING count(*) > 0`, args...); err != nil {
-			return false, err
+	count := make(map[string]int, len(chunk))
+	customers := make(pq.StringArray, 0, len(chunk))
+	for _, l := range chunk {
+		if count[l.CustomerID]++; count[l.CustomerID] == 1 {
+			customers = append(customers, l.CustomerID)
 		}
 	}
-	// The alerts of the new rows, if the experiment has rules.
-	_, err = tx.ExecContext(ctx, `SELECT alerts_raise_rows(array_agg(experiment_id), array_agg(response_id))
-		FROM responses WHERE experiment_id = $1 AND seq > $2
-		  AND EXISTS (SELECT 1 FROM alert_rules WHERE experiment_id = $1)`, e.ID, before.Seq)
-	return true, err
+	// One index probe per customer, whatever the planner believes of the array's size.
+	var before []string
+	if err := tx.SelectContext(ctx, &before, `SELECT c.customer_id FROM unnest($2::text[]) AS c(customer_id)
+		CROSS JOIN LATERAL (SELECT 1 FROM responses r WHERE r.experiment_id = $1 AND r.customer_id = c.customer_id LIMIT 1) r`,
+		experimentID, customers); err != nil {
+		return nil, err
+	}
+	answered := make(map[string]bool, len(before))
+	for _, c := range before {
+		answered[c] = true
+	}
+	for i, l := range chunk {
+		again[i] = answered[l.CustomerID] || count[l.CustomerID] > 1
+	}
+	return again, nil
 }
 
 // checkedHere tells the triggers on responses what the import checked itself (migrations

@@ -351,13 +351,15 @@ func mustTime(t *testing.T, s string) time.Time {
 // whose repeated customers the import finds itself: from its candidates, or, past their
 // limit, among all the experiment's responses.
 func TestImportResponsesCopiedStraightKeepTheLatestAnswerRule(t *testing.T) {
-	for _, limit := range []int{100_000, 1} {
-		t.Run(fmt.Sprintf("candidates=%d", limit), func(t *testing.T) {
-			postgres.LimitRepeatCandidates(limit, t.Cleanup)
+	for _, chunk := range []int{10_000, 1, 3} {
+		t.Run(fmt.Sprintf("chunk=%d", chunk), func(t *testing.T) {
+			postgres.LimitCopyChunk(chunk, t.Cleanup)
 			staged := postgres.CountStagedImports(t.Cleanup)
-			f := newImportFixture(t, fmt.Sprintf("import-direct-%d", limit))
-			f.assign(t, "c1", "c2", "c3", "c4")
-			file := responsesHeader +
+			f := newImportFixture(t, fmt.Sprintf("import-direct-%d", chunk))
+			f.assign(t, "c1", "c2", "c3", "c4", "c5")
+			// The first file goes into an experiment without responses, the second into one
+			// with them.
+			first := responsesHeader +
 				"r1,c1,2026-03-01T10:00:00Z,1,5,5,9\n" +
 				"r2,c2,2026-03-01T10:00:00Z,2,,,\n" +
 				"r3,c1,2026-03-01T11:00:00Z,7,,,\n" +
@@ -365,26 +367,74 @@ func TestImportResponsesCopiedStraightKeepTheLatestAnswerRule(t *testing.T) {
 				"r5,c1,2026-03-01T11:00:00Z,4,,,\n" + // ties r3 on answered_at, arrives later: wins
 				"r6,c2,2026-03-01T09:00:00Z,6,6,,\n" + // older than r2: r2's trust counts, r6's satisfaction
 				"r7,c4,2026-03-01T10:00:00Z,5,,,\n"
-			res, err := f.im.ImportResponses(context.Background(), f.e.Key, text(file), experiment.ImportOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Stored != 7 || res.Answers != 11 || *staged != 0 {
-				t.Fatalf("result %+v, staged %d times", res, *staged)
-			}
-			var got []string
-			if err := pgtest.Store(t).DB().Select(&got, `SELECT format('%s:%s=%s', customer_id, outcome_key, value)
-				FROM latest_answers WHERE experiment_id = $1 ORDER BY 1`, f.e.ID); err != nil {
-				t.Fatal(err)
-			}
-			want := "c1:love=5 c1:nps=9 c1:satisfaction=5 c1:trust=4 c2:satisfaction=6 c2:trust=2 c3:trust=3 c4:trust=5"
-			if strings.Join(got, " ") != want {
-				t.Errorf("latest answers %v, want %s", got, want)
-			}
-			if n := f.count(t, `SELECT count(*) FROM responses WHERE experiment_id = $1 AND NOT only_response`); n != 5 {
-				t.Errorf("%d responses of customers with several, want 5", n)
+			second := responsesHeader +
+				"r8,c4,2026-03-02T10:00:00Z,7,,,\n" + // later than r7
+				"r9,c3,2026-02-28T10:00:00Z,1,2,,\n" + // earlier than r4: r4's trust counts, r9's satisfaction
+				"r10,c5,2026-03-01T10:00:00Z,6,,,\n" +
+				"r11,c5,2026-03-03T10:00:00Z,,,,3\n" // a customer new to the experiment, twice in the file
+			for _, step := range []struct {
+				file            string
+				stored, answers int64
+				latest          string
+				several         int64
+			}{
+				{first, 7, 11, "c1:love=5 c1:nps=9 c1:satisfaction=5 c1:trust=4 c2:satisfaction=6 c2:trust=2 c3:trust=3 c4:trust=5", 5},
+				{second, 4, 5, "c1:love=5 c1:nps=9 c1:satisfaction=5 c1:trust=4 c2:satisfaction=6 c2:trust=2 " +
+					"c3:satisfaction=2 c3:trust=3 c4:trust=7 c5:nps=3 c5:trust=6", 11},
+			} {
+				res, err := f.im.ImportResponses(context.Background(), f.e.Key, text(step.file), experiment.ImportOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Stored != step.stored || res.Answers != step.answers || *staged != 0 {
+					t.Fatalf("result %+v, staged %d times", res, *staged)
+				}
+				var got []string
+				if err := pgtest.Store(t).DB().Select(&got, `SELECT format('%s:%s=%s', customer_id, outcome_key, value)
+					FROM latest_answers WHERE experiment_id = $1 ORDER BY 1`, f.e.ID); err != nil {
+					t.Fatal(err)
+				}
+				if strings.Join(got, " ") != step.latest {
+					t.Errorf("latest answers %v, want %s", got, step.latest)
+				}
+				if n := f.count(t, `SELECT count(*) FROM responses WHERE experiment_id = $1 AND NOT only_response`); n != step.several {
+					t.Errorf("%d responses of customers with several, want %d", n, step.several)
+				}
+				checkLatestAnswerFlags(t, f.e.ID)
 			}
 		})
+	}
+}
+
+// checkLatestAnswerFlags compares the flags the latest-answer upkeep keeps on the responses
+// of an experiment (superseded, only_response) with the rule of DOMAIN.md computed from
+// scratch: per customer and outcome, the latest answer by answered_at, then by arrival.
+func checkLatestAnswerFlags(t *testing.T, experimentID int64) {
+	t.Helper()
+	var wrong []string
+	if err := pgtest.Store(t).DB().Select(&wrong, `
+		WITH a AS (
+			SELECT r.response_id, r.customer_id, r.answered_at, r.seq, r.superseded, r.only_response, k.key,
+			       count(*) OVER (PARTITION BY r.customer_id, k.key) AS answers,
+			       row_number() OVER (PARTITION BY r.customer_id, k.key ORDER BY r.answered_at DESC, r.seq DESC) AS rank
+			FROM responses r JOIN answer_key_sets ks ON ks.id = r.key_set
+			CROSS JOIN LATERAL unnest(ks.outcome_keys) AS k(key)
+			WHERE r.experiment_id = $1
+		),
+		want AS (
+			SELECT response_id,
+			       coalesce(array_agg(key ORDER BY key) FILTER (WHERE rank > 1), '{}') AS superseded,
+			       (SELECT count(*) FROM responses o WHERE o.experiment_id = $1 AND o.customer_id = min(a.customer_id)) = 1 AS only_response
+			FROM a GROUP BY response_id
+		)
+		SELECT format('%s: superseded %s only %s, want %s %s', r.response_id, r.superseded, r.only_response, w.superseded, w.only_response)
+		FROM responses r JOIN want w USING (response_id)
+		WHERE r.experiment_id = $1 AND (r.superseded <> w.superseded OR r.only_response <> w.only_response)
+		ORDER BY 1`, experimentID); err != nil {
+		t.Fatal(err)
+	}
+	if len(wrong) > 0 {
+		t.Errorf("latest-answer flags differ from the rule:\n%s", strings.Join(wrong, "\n"))
 	}
 }
 
@@ -453,6 +503,8 @@ func TestImportResponsesKeepIdsExactly(t *testing.T) {
 // An import whose connection is lost in the middle of its COPY (a server restart, a
 // terminated backend) fails as the database's unavailability, promptly, and stores nothing.
 func TestImportResponsesLosingTheConnectionFails(t *testing.T) {
+	// Chunks of a few hundred lines: the file is cut after some were copied.
+	postgres.LimitCopyChunk(300, t.Cleanup)
 	f := newImportFixture(t, "import-lost")
 	db := pgtest.Store(t).DB()
 	var b strings.Builder
@@ -465,10 +517,10 @@ func TestImportResponsesLosingTheConnectionFails(t *testing.T) {
 	f.assign(t, ids...)
 	file := b.String()
 	src := func() (io.ReadCloser, error) {
-		// Halfway through the file, the backend running the COPY is terminated.
+		// Halfway through the file, the backend running the import is terminated.
 		return io.NopCloser(&cutReader{r: strings.NewReader(file), at: len(file) / 2, cut: func() {
 			if _, err := db.Exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-				WHERE query LIKE 'COPY responses%' AND pid <> pg_backend_pid()`); err != nil {
+				WHERE datname = current_database() AND xact_start IS NOT NULL AND pid <> pg_backend_pid()`); err != nil {
 				t.Error(err)
 			}
 		}}), nil

@@ -61,6 +61,16 @@ func (w *copyWriter) Int(n int64) {
 	w.buf = strconv.AppendInt(w.buf, n, 10)
 }
 
+// Bool writes a boolean.
+func (w *copyWriter) Bool(b bool) {
+	w.sep()
+	if b {
+		w.buf = append(w.buf, 't')
+	} else {
+		w.buf = append(w.buf, 'f')
+	}
+}
+
 // Float writes a double precision value exactly (the shortest form that reads back the
 // same float64).
 func (w *copyWriter) Float(f float64) {

@@ -10,12 +10,12 @@ func CountStagedImports(cleanup func(func())) *int {
 	return &n
 }
 
-// LimitRepeatCandidates sets how many possibly repeated customers an import keeps until the
-// test ends.
-func LimitRepeatCandidates(limit int, cleanup func(func())) {
-	old := maxRepeatCandidates
-	maxRepeatCandidates = limit
-	cleanup(func() { maxRepeatCandidates = old })
+// LimitCopyChunk sets how many lines one COPY of the direct import of responses takes until
+// the test ends.
+func LimitCopyChunk(lines int, cleanup func(func())) {
+	old := copyChunk
+	copyChunk = lines
+	cleanup(func() { copyChunk = old })
 }
 
 // AnswerKeySetID is the id the store gives a list of outcome keys.

@@ -71,11 +71,15 @@ func (s *Store) SaveResponses(ctx context.Context, experimentID int64, rs []expe
 		// The values travel as array literals, one per response: unnest cannot take an
 		// array of arrays of different lengths. Rows go in in response_id order, so that
 		// two batches with some of the same responses wait for each other in one order,
-		// never in a cycle (a deadlock).
+		// never in a cycle (a deadlock). A response of a customer who answered before, or
+		// twice in the batch, goes in as not the customer's only one, which the latest-answer
+		// upkeep (migration 00018) then leaves as it is and corrects if it was not so.
 		var inserted []string
 		err = tx.SelectContext(ctx, &inserted, `
-			INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, key_set, answer_values)
-			SELECT $1, t.id, t.customer, t.arm, t.answered, t.hash, t.key_set, t.answers::float8[]
+			INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, key_set, answer_values, only_response)
+			SELECT $1, t.id, t.customer, t.arm, t.answered, t.hash, t.key_set, t.answers::float8[],
+			       count(*) OVER (PARTITION BY t.customer) = 1
+			         AND NOT EXISTS (SELECT 1 FROM responses o WHERE o.experiment_id = $1 AND o.customer_id = t.customer)
 			FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::bytea[], $7::bigint[], $8::text[])
 			  AS t(id, customer, arm, answered, hash, key_set, answers)
 			ORDER BY t.id

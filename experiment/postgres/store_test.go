@@ -251,6 +251,21 @@ func TestResponseAnswersAreChecked(t *testing.T) {
 		!strings.Contains(err.Error(), "key set -1 does not exist") {
 		t.Errorf("response of a key set that does not exist: err = %v", err)
 	}
+	// An update is checked as an insert is when it changes what the checks read; one that
+	// changes nothing of it (the latest-answer upkeep's own) has nothing to check.
+	for _, c := range []struct{ set, want string }{
+		{"arm_key = '" + other + "'", "assigned to another arm"},
+		{"customer_id = 'nobody'", "customer nobody is not assigned"},
+		{"answer_values = '{NaN,1}'", "one finite value per outcome key"},
+		{"key_set = -1", "key set -1 does not exist"},
+	} {
+		if _, err := db.ExecContext(ctx, `UPDATE responses SET `+c.set+` WHERE experiment_id = $1`, f.e.ID); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("SET %s: err = %v, want one naming %q", c.set, err, c.want)
+		}
+	}
+	if _, err := db.ExecContext(ctx, `UPDATE responses SET received_at = received_at + interval '1 second' WHERE experiment_id = $1`, f.e.ID); err != nil {
+		t.Errorf("an update of no checked column: %v", err)
+	}
 	// The assignment of a customer with responses stays as it is.
 	for _, q := range []string{
 		`UPDATE assignments SET arm_key = '` + other + `' WHERE experiment_id = $1`,
