@@ -162,6 +162,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		fmt.Fprintf(stdout, "loaded demo experiment %q: %d customers, %d responses\n", d.def.Key, d.customers, n)
 	}
+	// The tables were filled a moment ago: the first analyses must not wait for autovacuum
+	// to learn their sizes (a busy server can take a minute), or they are planned as if
+	// the tables were empty.
+	if _, err := store.DB().ExecContext(ctx, `ANALYZE assignments, responses, covariates, customer_attributes`); err != nil {
+		return err
+	}
 	return nil
 }
 
