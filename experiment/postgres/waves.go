@@ -57,20 +57,22 @@ func summarizeWave(ctx context.Context, tx *sqlx.Tx, experimentID int64, specs [
 // eligible in the wave (assigned) and those of them with a response in it (responded), every
 // customer assigned (total, for the data version), and the earliest assignment of a customer
 // not yet eligible (zero when there is none), whose eligibility is the next change of the
-// counts that time alone brings.
+// counts that time alone brings. Whether a customer responded in the wave is looked up per
+// assignment (an index probe by customer) rather than joined from a list of respondents:
+// the planner takes a new experiment for a few rows until its statistics catch up, and
+// would join such a list by a nested loop whose cost grows with the square of the customers.
 func waveArmCounts(ctx context.Context, tx *sqlx.Tx, experimentID int64, w experiment.WaveWindow) (arms, total map[string]experiment.ArmCount, next time.Time, err error) {
 	var a args
 	exp := a.add(experimentID)
 	eligible := a.add(w.Wave.EligibleBefore(w.At).UTC().Format(time.RFC3339Nano))
 	q := `
 		SELECT s.arm_key, count(*) AS total, count(*) FILTER (WHERE s.assigned_at <= ` + eligible + `::timestamptz) AS assigned,
-		       count(r.customer_id) AS responded,
+		       count(*) FILTER (WHERE EXISTS (
+		           SELECT 1 FROM responses r
+		           WHERE r.experiment_id = s.experiment_id AND r.customer_id = s.customer_id
+		             AND ` + inWave(&a, "r.answered_at", "s.assigned_at", w) + `)) AS responded,
 		       min(s.assigned_at) FILTER (WHERE s.assigned_at > ` + eligible + `::timestamptz) AS next
 		FROM assignments s
-		LEFT JOIN (SELECT DISTINCT r.customer_id
-		           FROM responses r JOIN assignments a ON a.experiment_id = r.experiment_id AND a.customer_id = r.customer_id
-		           WHERE r.experiment_id = ` + exp + ` AND ` + inWave(&a, "r.answered_at", "a.assigned_at", w) + `) r
-		  ON r.customer_id = s.customer_id
 		WHERE s.experiment_id = ` + exp + `
 		GROUP BY s.arm_key`
 	var rows []struct {
@@ -138,7 +140,7 @@ func (s *Store) SummarizeChange(ctx context.Context, experimentID int64, from, t
 				lb AS (` + latestQuery(&a, experimentID, all, cut{wave: &to}) + `),
 				first AS (` + compositeOf(b, `(SELECT customer_id, arm_key, outcome_key AS k, value FROM la)`) + `),
 				last AS (` + compositeOf(b, `(SELECT customer_id, arm_key, outcome_key AS k, value FROM lb)`) + `)` +
-				changeCells(&a, "(SELECT outcome_key, customer_id, arm_key, y AS value FROM first)", "(SELECT outcome_key, customer_id, y AS value FROM last)", nil)
+				changeCells(&a, "(SELECT outcome_key, customer_id, arm_key, y AS value FROM first)", "(SELECT outcome_key, customer_id, arm_key, y AS value FROM last)", nil)
 			var more []changeRow
 			if err := tx.SelectContext(ctx, &more, q, a...); err != nil {
 				return err
@@ -176,16 +178,25 @@ type changeRow struct {
 }
 
 // changeCells pairs each customer's latest answer in the first wave (relation first:
-// outcome_key, customer_id, arm_key, value) with that in the last (last: outcome_key,
-// customer_id, value) and groups them per outcome and arm, and for the counted outcomes
-// also per pair of levels.
+// outcome_key, customer_id, arm_key, value) with that in the last (relation last, the same
+// columns) and groups them per outcome and arm, and for the counted outcomes also per pair
+// of levels. The pairs come from one grouping of both waves' answers per outcome and
+// customer rather than from a join of the two: the planner cannot estimate how many rows
+// the waves' latest answers (or composites) give, and, taking them for a handful, joins
+// them by a nested loop whose cost grows with the square of the customers.
 func changeCells(a *args, first, last string, counted []string) string {
-	isCounted := `f.outcome_key = ANY(` + a.add(pq.StringArray(counted)) + `::text[])`
+	isCounted := `p.outcome_key = ANY(` + a.add(pq.StringArray(counted)) + `::text[])`
 	return `
-		SELECT f.outcome_key, f.arm_key,
-		       CASE WHEN ` + isCounted + ` THEN f.value END AS first,
-		       CASE WHEN ` + isCounted + ` THEN l.value END AS last,
-		       count(*) AS n, sum(l.value - f.value) AS sum, sum((l.value - f.value) * (l.value - f.value)) AS sumsq
-		FROM ` + first + ` f JOIN ` + last + ` l ON l.outcome_key = f.outcome_key AND l.customer_id = f.customer_id
+		SELECT p.outcome_key, p.arm_key,
+		       CASE WHEN ` + isCounted + ` THEN p.f END AS first,
+		       CASE WHEN ` + isCounted + ` THEN p.l END AS last,
+		       count(*) AS n, sum(p.l - p.f) AS sum, sum((p.l - p.f) * (p.l - p.f)) AS sumsq
+		FROM (SELECT u.outcome_key, u.customer_id, min(u.arm_key) AS arm_key,
+		             min(u.value) FILTER (WHERE u.w = 0) AS f, min(u.value) FILTER (WHERE u.w = 1) AS l
+		      FROM (SELECT 0 AS w, outcome_key, customer_id, arm_key, value FROM ` + first + ` x
+		            UNION ALL
+		            SELECT 1 AS w, outcome_key, customer_id, arm_key, value FROM ` + last + ` y) u
+		      GROUP BY u.outcome_key, u.customer_id) p
+		WHERE p.f IS NOT NULL AND p.l IS NOT NULL
 		GROUP BY 1, 2, 3, 4`
 }
