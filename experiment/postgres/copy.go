@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -70,14 +71,19 @@ var onStage func()
 // copyResponses copies the lines of a file with no bad line straight into responses and
 // reports whether it did; when it did not, nothing of it is left.
 //
-// The lines go in chunks of copyChunk, one COPY each. Before a chunk the import adds the key
-// sets it uses and finds which of its customers have other responses, stored or in the
-// chunks before, so that the triggers on responses do the rest as for any writer, once per
-// chunk: with krslab.checked = 'outcomes' they check the customers' assignments by one join
-// (the lines' outcomes and values are checked already, and the experiment's responses lock
-// held exclusively makes the per-customer locks needless), recompute the latest answers of
-// the customers written with only_response false, and raise the alerts. Each step costs
-// what the chunk's rows cost, however many responses the experiment had before.
+// Each COPY statement is preceded by what its triggers need: the key sets of its lines, and
+// for each line whether its customer has another response (stored or earlier in the file),
+// which the line is written with as only_response. The triggers on responses then do the
+// rest as for any writer (with krslab.checked = 'outcomes' they check the customers'
+// assignments by one join, the lines' outcomes and values being checked already and the
+// experiment's responses lock held exclusively): recompute the latest answers of the
+// customers written with only_response false, and raise the alerts. Each step costs what
+// the statement's rows cost, however many responses the experiment had before.
+//
+// In an experiment without responses a customer with another response is one the file
+// names again, which a Bloom filter tells as the lines go by: the file goes in one COPY,
+// ended early only where a line brings a key set not added yet. In one with responses the
+// database is asked, a chunk of copyChunk lines at a time.
 func (s *Store) copyResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn, e experiment.Experiment, fill func(stage func(experiment.ResponseLine) error) error, res *experiment.ImportResult) (bool, error) {
 	// (min() reads one entry of the primary key's index: an EXISTS may be planned as a scan
 	// of the whole table, which for an experiment without responses reads every row.)
@@ -85,9 +91,7 @@ func (s *Store) copyResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn,
 	if err := tx.GetContext(ctx, &earlier, `SELECT min(response_id) IS NOT NULL FROM responses WHERE experiment_id = $1`, e.ID); err != nil {
 		return false, err
 	}
-	// When the experiment has no responses yet, a customer with another response is one the
-	// file names again, which a Bloom filter tells as the lines go by (a false "seen" costs
-	// one needless recomputation); otherwise the database is asked, chunk by chunk.
+	// (A false "seen" of the Bloom filter costs one needless recomputation.)
 	var seen *repeats
 	if !earlier {
 		seen = newRepeats()
@@ -98,57 +102,16 @@ func (s *Store) copyResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn,
 	if err := checkedHere(ctx, tx, "outcomes"); err != nil {
 		return false, err
 	}
-	keySets, added := newKeySets(), map[int64]bool{}
-	chunk := make([]experiment.ResponseLine, 0, min(copyChunk, 1024))
-	flush := func() error {
-		if len(chunk) == 0 {
-			return nil
-		}
-		ids, fresh := make([]int64, len(chunk)), newKeySets()
-		for i, l := range chunk {
-			ids[i] = keySets.id(l.Keys)
-			if !added[ids[i]] {
-				added[ids[i]] = true
-				fresh.add(l.Keys)
-			}
-		}
-		if err := addKeySets(ctx, tx, fresh); err != nil {
-			return err
-		}
-		again, err := s.answeredBefore(ctx, tx, e.ID, chunk, seen)
-		if err != nil {
-			return err
-		}
-		n, err := copyRows(ctx, conn, `COPY responses (experiment_id, `+strings.Join(responseColumns, ", ")+`, only_response) FROM STDIN`,
-			func(w *copyWriter) error {
-				for i, l := range chunk {
-					w.Int(e.ID)
-					writeResponse(w, l, ids[i])
-					w.Bool(!again[i])
-					if err := w.EndRow(); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-		res.Stored += n
-		chunk = chunk[:0]
-		return err
+	// The file is read in a goroutine of its own, its lines handed over in batches, so that
+	// the reading and the server's work overlap as in a single COPY.
+	feed := &lineFeed{batches: make(chan []copyLine, 8), stop: make(chan struct{})}
+	go feed.read(fill, seen, res)
+	err := s.copyFeed(ctx, tx, conn, e.ID, feed, seen == nil, res)
+	if err != nil {
+		feed.abandon()
 	}
-	err := fill(func(l experiment.ResponseLine) error {
-		res.Lines++
-		if l.Problem != "" {
-			return errStage
-		}
-		res.Answers += int64(len(l.Keys))
-		chunk = append(chunk, l)
-		if len(chunk) < copyChunk {
-			return nil
-		}
-		return flush()
-	})
-	if err == nil {
-		err = flush()
+	if fillErr := feed.wait(); err == nil {
+		err = fillErr
 	}
 	switch {
 	case errors.Is(err, errStage) || isUniqueViolation(err) || isForeignKeyViolation(err):
@@ -161,25 +124,184 @@ func (s *Store) copyResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn,
 	return true, execAll(ctx, tx, `SET LOCAL krslab.checked = off`, `RELEASE SAVEPOINT import_direct`)
 }
 
-// copyChunk is the number of lines of one COPY of the direct import (a variable for tests):
-// large enough that the statements' fixed costs vanish, small enough that a chunk's lines
-// are a few megabytes.
+// copyChunk is the number of lines of one COPY of the direct import into an experiment with
+// responses (a variable for tests): large enough that the statements' fixed costs vanish,
+// small enough that a chunk's lines are a few megabytes.
 var copyChunk = 10_000
 
-// answeredBefore tells, per line of a chunk, whether its customer has another response:
-// named again in the chunk, or before it (the Bloom filter seen, or, when nil, the
-// database, which holds the chunks copied before).
-func (s *Store) answeredBefore(ctx context.Context, tx *sqlx.Tx, experimentID int64, chunk []experiment.ResponseLine, seen *repeats) ([]bool, error) {
-	again := make([]bool, len(chunk))
-	if seen != nil {
-		for i, l := range chunk {
-			again[i] = seen.add(l.CustomerID)
+// copyLine is a line of the direct import with its key set and, when the reading could
+// tell, whether its customer has another response.
+type copyLine struct {
+	experiment.ResponseLine
+	keySet int64
+	again  bool
+}
+
+// lineFeed hands the lines of a file from the goroutine that reads it to the one that
+// copies them.
+type lineFeed struct {
+	batches chan []copyLine
+	stop    chan struct{} // closed when the copy gives up: the reading ends at its next line
+	err     error         // the reading's, once batches is closed
+	batch   []copyLine    // being taken from
+}
+
+// errStopped ends the reading of a file whose copy gave up.
+var errStopped = errors.New("the copy stopped")
+
+// read reads the file and closes the batches.
+func (f *lineFeed) read(fill func(stage func(experiment.ResponseLine) error) error, seen *repeats, res *experiment.ImportResult) {
+	defer close(f.batches)
+	defer func() {
+		if p := recover(); p != nil {
+			f.err = fmt.Errorf("import: panic: %v\n%s", p, debug.Stack())
 		}
-		return again, nil
+	}()
+	const batchSize = 256
+	keySets := newKeySets()
+	batch := make([]copyLine, 0, batchSize)
+	send := func() error {
+		select {
+		case f.batches <- batch:
+			batch = make([]copyLine, 0, batchSize)
+			return nil
+		case <-f.stop:
+			return errStopped
+		}
 	}
-	count := make(map[string]int, len(chunk))
-	customers := make(pq.StringArray, 0, len(chunk))
-	for _, l := range chunk {
+	f.err = fill(func(l experiment.ResponseLine) error {
+		res.Lines++
+		if l.Problem != "" {
+			return errStage
+		}
+		res.Answers += int64(len(l.Keys))
+		c := copyLine{ResponseLine: l, keySet: keySets.id(l.Keys)}
+		if seen != nil {
+			c.again = seen.add(l.CustomerID)
+		}
+		if batch = append(batch, c); len(batch) < batchSize {
+			return nil
+		}
+		return send()
+	})
+	if f.err == nil && len(batch) > 0 {
+		f.err = send()
+	}
+}
+
+// peek returns the next line without taking it, false at the end of the file.
+func (f *lineFeed) peek() (*copyLine, bool) {
+	for len(f.batch) == 0 {
+		b, ok := <-f.batches
+		if !ok {
+			return nil, false
+		}
+		f.batch = b
+	}
+	return &f.batch[0], true
+}
+
+func (f *lineFeed) next() { f.batch = f.batch[1:] }
+
+// abandon ends the reading early and drops what it sent.
+func (f *lineFeed) abandon() {
+	close(f.stop)
+	for range f.batches {
+	}
+}
+
+// wait waits for the reading to end and returns its error.
+func (f *lineFeed) wait() error {
+	for range f.batches {
+	}
+	if errors.Is(f.err, errStopped) {
+		return nil
+	}
+	return f.err
+}
+
+// copyFeed copies the lines of feed, in statements each preceded by the key sets its lines
+// use; with probe, in chunks of copyChunk lines whose customers with other responses are
+// found first (answeredBefore).
+func (s *Store) copyFeed(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn, experimentID int64, feed *lineFeed, probe bool, res *experiment.ImportResult) error {
+	added := map[int64]bool{}
+	addKeys := func(lines ...*copyLine) error {
+		fresh := newKeySets()
+		for _, l := range lines {
+			if !added[l.keySet] {
+				added[l.keySet] = true
+				fresh.add(l.Keys)
+			}
+		}
+		return addKeySets(ctx, tx, fresh)
+	}
+	query := `COPY responses (experiment_id, ` + strings.Join(responseColumns, ", ") + `, only_response) FROM STDIN`
+	write := func(w *copyWriter, l *copyLine) error {
+		w.Int(experimentID)
+		writeResponse(w, l.ResponseLine, l.keySet)
+		w.Bool(!l.again)
+		return w.EndRow()
+	}
+	for {
+		first, ok := feed.peek()
+		if !ok {
+			return nil
+		}
+		var n int64
+		var err error
+		if probe {
+			var chunk []*copyLine
+			for ok && len(chunk) < copyChunk {
+				l := *first
+				chunk = append(chunk, &l)
+				feed.next()
+				first, ok = feed.peek()
+			}
+			if err := addKeys(chunk...); err != nil {
+				return err
+			}
+			if err := answeredBefore(ctx, tx, experimentID, chunk); err != nil {
+				return err
+			}
+			n, err = copyRows(ctx, conn, query, func(w *copyWriter) error {
+				for _, l := range chunk {
+					if err := write(w, l); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		} else {
+			// The statement runs until a line brings a key set not added yet.
+			if err := addKeys(first); err != nil {
+				return err
+			}
+			n, err = copyRows(ctx, conn, query, func(w *copyWriter) error {
+				for {
+					l, ok := feed.peek()
+					if !ok || !added[l.keySet] {
+						return nil
+					}
+					if err := write(w, l); err != nil {
+						return err
+					}
+					feed.next()
+				}
+			})
+		}
+		if err != nil {
+			return err
+		}
+		res.Stored += n
+	}
+}
+
+// answeredBefore sets again on each line of a chunk whose customer has another response:
+// named again in the chunk, or stored (the database holds the chunks copied before).
+func answeredBefore(ctx context.Context, tx *sqlx.Tx, experimentID int64, lines []*copyLine) error {
+	count := make(map[string]int, len(lines))
+	customers := make(pq.StringArray, 0, len(lines))
+	for _, l := range lines {
 		if count[l.CustomerID]++; count[l.CustomerID] == 1 {
 			customers = append(customers, l.CustomerID)
 		}
@@ -189,16 +311,16 @@ func (s *Store) answeredBefore(ctx context.Context, tx *sqlx.Tx, experimentID in
 	if err := tx.SelectContext(ctx, &before, `SELECT c.customer_id FROM unnest($2::text[]) AS c(customer_id)
 		CROSS JOIN LATERAL (SELECT 1 FROM responses r WHERE r.experiment_id = $1 AND r.customer_id = c.customer_id LIMIT 1) r`,
 		experimentID, customers); err != nil {
-		return nil, err
+		return err
 	}
 	answered := make(map[string]bool, len(before))
 	for _, c := range before {
 		answered[c] = true
 	}
-	for i, l := range chunk {
-		again[i] = answered[l.CustomerID] || count[l.CustomerID] > 1
+	for _, l := range lines {
+		l.again = answered[l.CustomerID] || count[l.CustomerID] > 1
 	}
-	return again, nil
+	return nil
 }
 
 // checkedHere tells the triggers on responses what the import checked itself (migrations
