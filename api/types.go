@@ -184,9 +184,6 @@ func toArms(in []armJSON) []experiment.Arm {
 		} else {
 			arms[i].Weight = 1
 		}
-		if arms[i].Name == "" {
-			arms[i].Name = a.Key
-		}
 	}
 	return arms
 }

@@ -87,6 +87,16 @@ var experimentKeyPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 // nothing (a split of one in a million still fits) and keeps their total finite.
 const MaxWeight = 1e6
 
+// nameArms gives an arm without a name its key as its name, on create and on a patch of
+// the arms alike.
+func nameArms(arms []Arm) {
+	for i := range arms {
+		if arms[i].Name == "" {
+			arms[i].Name = arms[i].Key
+		}
+	}
+}
+
 // ApplyDefaults fills the DOMAIN.md defaults of optional fields.
 func (e *Experiment) ApplyDefaults() {
 	if e.PrimaryOutcome == "" {
@@ -121,11 +131,7 @@ func (e *Experiment) ApplyDefaults() {
 	if e.Name == "" {
 		e.Name = e.Key
 	}
-	for i := range e.Arms {
-		if e.Arms[i].Name == "" {
-			e.Arms[i].Name = e.Arms[i].Key
-		}
-	}
+	nameArms(e.Arms)
 	if e.Status == "" {
 		e.Status = Draft
 	}

@@ -273,6 +273,7 @@ func (e *Experiment) applyPatch(p Patch) error {
 	setIf(&e.Name, p.Name)
 	setIf(&e.Hypothesis, p.Hypothesis)
 	setIf(&e.Arms, p.Arms)
+	nameArms(e.Arms)
 	setIf(&e.PrimaryOutcome, p.PrimaryOutcome)
 	setIf(&e.Outcomes, p.Outcomes)
 	setIf(&e.Guardrails, p.Guardrails)
