@@ -6,7 +6,7 @@ BIN       := bin/krslab
 PKGS      := ./...
 RACE_PKGS := ./experiment/... ./api/...
 
-.PHONY: run test build vet unit race fuzz notebooks clean
+.PHONY: run test build vet unit race fuzz notebooks schema clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/krslab
@@ -47,6 +47,11 @@ fuzz:
 # jupyter-nbconvert, python3-ipykernel, python3-pandas, python3-matplotlib, python3-requests).
 notebooks:
 	@.ci/with-postgres .ci/run-notebooks
+
+# Rewrite migrations/schema.sql, the schema as it stands after the newest migration, from a
+# migrated throwaway database (a test compares the two).
+schema:
+	@KRSLAB_PG_FAST=1 KRSLAB_WRITE_SCHEMA=1 .ci/with-postgres $(GO) test -count=1 -run '^TestSchemaFileIsTheMigratedSchema$$' ./experiment/postgres/
 
 clean:
 	rm -rf bin

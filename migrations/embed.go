@@ -6,5 +6,5 @@ import "embed"
 
 // FS holds every migration file; goose reads them in version order.
 //
-//go:embed *.sql
+//go:embed 0*.sql
 var FS embed.FS

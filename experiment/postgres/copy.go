@@ -57,7 +57,7 @@ func (s *Store) ImportResponses(ctx context.Context, e experiment.Experiment, fi
 		}
 		// Statistics of the columns the planner filters and joins on; the arrays' statistics
 		// would cost more than the rest of the analysis and serve no plan.
-		return analyze(ctx, tx, opt, res.Answers, "responses (experiment_id, customer_id, response_id, only_response)")
+		return analyze(ctx, tx, opt, res.Answers, "responses (experiment_id, customer_id, response_id, first_response)")
 	})
 	return res, err
 }
@@ -71,19 +71,18 @@ var onStage func()
 // copyResponses copies the lines of a file with no bad line straight into responses and
 // reports whether it did; when it did not, nothing of it is left.
 //
-// Each COPY statement is preceded by what its triggers need: the key sets of its lines, and
-// for each line whether its customer has another response (stored or earlier in the file),
-// which the line is written with as only_response. The triggers on responses then do the
-// rest as for any writer (with krslab.checked = 'outcomes' they check the customers'
-// assignments by one join, the lines' outcomes and values being checked already and the
-// experiment's responses lock held exclusively): recompute the latest answers of the
-// customers written with only_response false, and raise the alerts. Each step costs what
-// the statement's rows cost, however many responses the experiment had before.
+// Each COPY statement is preceded by what its triggers need, the key sets of its lines, and
+// each line says whether it is its customer's first response (first_response, migration
+// 00019): not when the customer has another response, stored or earlier in the file. The
+// triggers on responses then check and count the rows as for any writer, and raise the
+// alerts. Each step costs what the statement's rows cost, however many responses the
+// experiment had before.
 //
 // In an experiment without responses a customer with another response is one the file
-// names again, which a Bloom filter tells as the lines go by: the file goes in one COPY,
-// ended early only where a line brings a key set not added yet. In one with responses the
-// database is asked, a chunk of copyChunk lines at a time.
+// names again, which a Bloom filter tells as the lines go by (a false "seen" only writes a
+// first response as a repeat, which is always safe): the file goes in one COPY, ended early
+// only where a line brings a key set not added yet. In one with responses the database is
+// asked, a chunk of copyChunk lines at a time.
 func (s *Store) copyResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn, e experiment.Experiment, fill func(stage func(experiment.ResponseLine) error) error, res *experiment.ImportResult) (bool, error) {
 	// (min() reads one entry of the primary key's index: an EXISTS may be planned as a scan
 	// of the whole table, which for an experiment without responses reads every row.)
@@ -91,15 +90,11 @@ func (s *Store) copyResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn,
 	if err := tx.GetContext(ctx, &earlier, `SELECT min(response_id) IS NOT NULL FROM responses WHERE experiment_id = $1`, e.ID); err != nil {
 		return false, err
 	}
-	// (A false "seen" of the Bloom filter costs one needless recomputation.)
 	var seen *repeats
 	if !earlier {
 		seen = newRepeats()
 	}
 	if err := execAll(ctx, tx, `SAVEPOINT import_direct`); err != nil {
-		return false, err
-	}
-	if err := checkedHere(ctx, tx, "outcomes"); err != nil {
 		return false, err
 	}
 	// The file is read in a goroutine of its own, its lines handed over in batches, so that
@@ -115,13 +110,12 @@ func (s *Store) copyResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn,
 	}
 	switch {
 	case errors.Is(err, errStage) || isUniqueViolation(err) || isForeignKeyViolation(err):
-		// (The rollback undoes the SET LOCAL made after the savepoint too.)
 		res.Stored = 0
 		return false, execAll(ctx, tx, `ROLLBACK TO SAVEPOINT import_direct`)
 	case err != nil:
 		return false, err
 	}
-	return true, execAll(ctx, tx, `SET LOCAL krslab.checked = off`, `RELEASE SAVEPOINT import_direct`)
+	return true, execAll(ctx, tx, `RELEASE SAVEPOINT import_direct`)
 }
 
 // copyChunk is the number of lines of one COPY of the direct import into an experiment with
@@ -235,7 +229,7 @@ func (s *Store) copyFeed(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn, expe
 		}
 		return addKeySets(ctx, tx, fresh)
 	}
-	query := `COPY responses (experiment_id, ` + strings.Join(responseColumns, ", ") + `, only_response) FROM STDIN`
+	query := `COPY responses (experiment_id, ` + strings.Join(responseColumns, ", ") + `, first_response) FROM STDIN`
 	write := func(w *copyWriter, l *copyLine) error {
 		w.Int(experimentID)
 		writeResponse(w, l.ResponseLine, l.keySet)
@@ -321,14 +315,6 @@ func answeredBefore(ctx context.Context, tx *sqlx.Tx, experimentID int64, lines 
 		l.again = answered[l.CustomerID] || count[l.CustomerID] > 1
 	}
 	return nil
-}
-
-// checkedHere tells the triggers on responses what the import checked itself (migrations
-// 00010 and 00011): "on", everything, for the staging path's insert; "outcomes", all but the
-// customers' assignments, for the direct copy. Until "off" or the end of the transaction.
-// (On Citus the setting must reach the shards' triggers too.)
-func checkedHere(ctx context.Context, tx *sqlx.Tx, mode string) error {
-	return execAll(ctx, tx, `SET LOCAL citus.propagate_set_commands = 'local'`, `SET LOCAL krslab.checked = `+mode)
 }
 
 // responseColumns are the columns of a response line in a COPY row (writeResponse).
@@ -433,32 +419,19 @@ func (s *Store) stageResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn
 		return err
 	}
 	res.Replayed, res.Answers = want.Replayed, want.Answers
-	// The customers of the lines to store who have another response, in the file or
-	// stored: their latest answers are recomputed after the insert (responses_supersede).
-	// Replays store nothing and change no customer's latest answers. The experiment's
-	// responses lock, taken at the start, keeps other writers out meanwhile.
-	const stores = good + ` AND NOT EXISTS (SELECT 1 FROM responses s WHERE s.experiment_id = $1 AND s.response_id = r.response_id)`
-	var several pq.StringArray
-	if err := tx.GetContext(ctx, &several, `
-		SELECT coalesce(array_agg(customer_id), '{}') FROM (
-			SELECT r.customer_id FROM import_responses r WHERE `+stores+` GROUP BY r.customer_id HAVING count(*) > 1
-			UNION
-			SELECT r.customer_id FROM import_responses r
-			WHERE `+stores+` AND EXISTS (SELECT 1 FROM responses s WHERE s.experiment_id = $1 AND s.customer_id = r.customer_id)) c`, e.ID); err != nil {
-		return err
-	}
 	if err := addKeySets(ctx, tx, keySets); err != nil {
 		return err
 	}
 	// Responses go in file order, so that seq, which breaks ties of answered_at, follows
-	// arrival as DOMAIN.md defines it. The lines were checked above as the triggers on
-	// responses would check them, so the insert tells them.
-	if err := checkedHere(ctx, tx, "on"); err != nil {
-		return err
-	}
+	// arrival as DOMAIN.md defines it. A line is its customer's first response when the
+	// customer has no other, stored or in the file (the experiment's responses lock, taken
+	// at the start, keeps other writers out meanwhile). Replays store nothing.
+	const stores = good + ` AND NOT EXISTS (SELECT 1 FROM responses s WHERE s.experiment_id = $1 AND s.response_id = r.response_id)`
 	r, err := tx.ExecContext(ctx, `
-		INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, key_set, answer_values)
-		SELECT $1, r.response_id, r.customer_id, a.arm_key, r.answered_at, r.content_hash, r.key_set, r.answer_values
+		INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, key_set, answer_values, first_response)
+		SELECT $1, r.response_id, r.customer_id, a.arm_key, r.answered_at, r.content_hash, r.key_set, r.answer_values,
+		       count(*) OVER (PARTITION BY r.customer_id) = 1
+		         AND NOT EXISTS (SELECT 1 FROM responses o WHERE o.experiment_id = $1 AND o.customer_id = r.customer_id)
 		FROM import_responses r
 		JOIN assignments a ON a.experiment_id = $1 AND a.customer_id = r.customer_id
 		WHERE `+stores+`
@@ -470,15 +443,6 @@ func (s *Store) stageResponses(ctx context.Context, tx *sqlx.Tx, conn *sqlx.Conn
 	}
 	if err != nil {
 		return err
-	}
-	if err := execAll(ctx, tx, `SET LOCAL krslab.checked = off`); err != nil {
-		return err
-	}
-	if len(several) > 0 {
-		if _, err := tx.ExecContext(ctx, `SELECT responses_supersede(array_fill($1::bigint, ARRAY[cardinality($2::text[])]), $2::text[])`,
-			e.ID, several); err != nil {
-			return err
-		}
 	}
 	res.Stored = want.Stored
 	return nil

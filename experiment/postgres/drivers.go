@@ -56,8 +56,8 @@ func (s *Store) DriverSums(ctx context.Context, experimentID int64, arm string, 
 // driverSumsQuery is DriverSums' statement. The customers' values (one row of x0..x(m-1)
 // per customer who has every one) come from two sources, as in currentQuery: a customer
 // with one response (nearly all) has its latest answers in that row, which must hold
-// every key the variables need; the few with several responses have their latest answers
-// (those not superseded) grouped by customer. A composite is computed from its components
+// every key the variables need (alone); the few with a repeat have their latest answers
+// (latestQuery) grouped by customer. A composite is computed from its components
 // as compositeExpr computes it.
 func driverSumsQuery(a *args, experimentID int64, arm string, vars []experiment.DriverVariable) string {
 	exp, armKey := a.add(experimentID), a.add(arm)
@@ -104,23 +104,21 @@ func driverSumsQuery(a *args, experimentID int64, arm string, vars []experiment.
 		return `r.answer_values[array_position(ks.outcome_keys, ` + keyParams[k] + `::text)]`
 	}) + `
 		FROM responses r JOIN answer_key_sets ks ON ks.id = r.key_set
-		WHERE r.experiment_id = ` + exp + ` AND r.arm_key = ` + armKey + `::text AND r.only_response
+		WHERE r.experiment_id = ` + exp + ` AND r.arm_key = ` + armKey + `::text AND ` + alone("r", exp) + `
 		  AND r.key_set = ANY(ARRAY(SELECT id FROM answer_key_sets WHERE outcome_keys @> ` + neededParam + `::text[]))`
 	pivot := make([]string, len(needed))
 	present := make([]string, len(needed))
 	column := map[string]string{}
 	for i, k := range needed {
 		column[k] = fmt.Sprintf("p.c%d", i)
-		pivot[i] = fmt.Sprintf("max(u.v) FILTER (WHERE u.k = %s::text) AS c%d", keyParams[k], i)
+		pivot[i] = fmt.Sprintf("max(l.value) FILTER (WHERE l.outcome_key = %s::text) AS c%d", keyParams[k], i)
 		present[i] = column[k] + " IS NOT NULL"
 	}
 	several := `SELECT ` + values(func(k string) string { return column[k] }) + `
-		FROM (SELECT r.customer_id, ` + strings.Join(pivot, ", ") + `
-		      FROM responses r JOIN answer_key_sets ks ON ks.id = r.key_set
-		      CROSS JOIN LATERAL unnest(ks.outcome_keys, r.answer_values) AS u(k, v)
-		      WHERE r.experiment_id = ` + exp + ` AND r.arm_key = ` + armKey + `::text AND NOT r.only_response
-		        AND u.k = ANY(` + neededParam + `::text[]) AND u.k <> ALL (r.superseded)
-		      GROUP BY r.customer_id) p
+		FROM (SELECT l.customer_id, ` + strings.Join(pivot, ", ") + `
+		      FROM (` + latestQuery(a, experimentID, needed, cut{repeats: true}) + `) l
+		      WHERE l.arm_key = ` + armKey + `::text
+		      GROUP BY l.customer_id) p
 		WHERE ` + strings.Join(present, " AND ")
 	rows := `(` + single + `
 		UNION ALL

@@ -72,16 +72,21 @@ func (s *Store) SaveResponses(ctx context.Context, experimentID int64, rs []expe
 		// array of arrays of different lengths. Rows go in in response_id order, so that
 		// two batches with some of the same responses wait for each other in one order,
 		// never in a cycle (a deadlock). A response of a customer who answered before, or
-		// twice in the batch, goes in as not the customer's only one, which the latest-answer
-		// upkeep (migration 00018) then leaves as it is and corrects if it was not so.
+		// twice in the batch, goes in as not the customer's first (migration 00019); the
+		// customers were locked by armsOf, so a concurrent writer's response is seen here.
+		// The rows' seq, which breaks ties of answered_at, is drawn in the batch's order: it
+		// follows arrival as DOMAIN.md defines it, as an import's follows its file's lines.
 		var inserted []string
 		err = tx.SelectContext(ctx, &inserted, `
-			INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, key_set, answer_values, only_response)
+			INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, key_set, answer_values, first_response, seq)
 			SELECT $1, t.id, t.customer, t.arm, t.answered, t.hash, t.key_set, t.answers::float8[],
 			       count(*) OVER (PARTITION BY t.customer) = 1
-			         AND NOT EXISTS (SELECT 1 FROM responses o WHERE o.experiment_id = $1 AND o.customer_id = t.customer)
-			FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::bytea[], $7::bigint[], $8::text[])
-			  AS t(id, customer, arm, answered, hash, key_set, answers)
+			         AND NOT EXISTS (SELECT 1 FROM responses o WHERE o.experiment_id = $1 AND o.customer_id = t.customer),
+			       t.seq
+			FROM (SELECT u.*, nextval('responses_seq_seq') AS seq
+			      FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::bytea[], $7::bigint[], $8::text[])
+			        WITH ORDINALITY AS u(id, customer, arm, answered, hash, key_set, answers, pos)
+			      ORDER BY u.pos) t
 			ORDER BY t.id
 			ON CONFLICT (experiment_id, response_id) DO NOTHING
 			RETURNING response_id`,
@@ -143,13 +148,18 @@ func lockResponses(ctx context.Context, tx *sqlx.Tx, experimentID int64, exclusi
 	return err
 }
 
+// armsOf reads the arms of the customers and locks their assignments, in customer order,
+// until the commit: two writers of responses of the same customer take turns, so that the
+// second sees the first's response when it tells whether its own is the customer's first
+// (an erasure, which rewrites the assignment, waits for both).
 func armsOf(ctx context.Context, tx *sqlx.Tx, experimentID int64, customers pq.StringArray) (map[string]string, error) {
 	var rows []struct {
 		CustomerID string `db:"customer_id"`
 		Arm        string `db:"arm_key"`
 	}
 	if err := tx.SelectContext(ctx, &rows, `SELECT customer_id, arm_key FROM assignments
-		WHERE experiment_id = $1 AND customer_id = ANY($2)`, experimentID, customers); err != nil {
+		WHERE experiment_id = $1 AND customer_id = ANY($2)
+		ORDER BY customer_id FOR NO KEY UPDATE`, experimentID, customers); err != nil {
 		return nil, err
 	}
 	arms := make(map[string]string, len(rows))

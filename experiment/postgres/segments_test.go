@@ -293,9 +293,9 @@ func asErr(err error, target **experiment.Error) bool {
 }
 
 // TestCurrentResultsAgreeWithTheCutOffPath checks the two ways the summaries find each
-// customer's latest answers against each other: the current results read them from the
-// response rows (only_response, superseded), a cut-off derives them from all answers given
-// before it. With a cut-off after every answer both must agree on every cell, segmented or
+// customer's latest answers against each other: the current results read the only response
+// of most customers as it is and rank the answers of those with a repeat, a cut-off ranks
+// all answers given before it. With a cut-off after every answer both must agree on every cell, segmented or
 // not, here with customers who answered again later (partly), earlier, at the same moment,
 // and who completed a composite's components over several responses.
 func TestCurrentResultsAgreeWithTheCutOffPath(t *testing.T) {

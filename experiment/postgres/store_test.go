@@ -231,10 +231,10 @@ func TestResponseAnswersAreChecked(t *testing.T) {
 		{"unknown outcome", arm, "{happiness_index}", "{1}", "outcome happiness_index"},
 		{"outcome twice", arm, "{trust,trust}", "{1,2}", "answer_key_sets_keys_check"},
 		{"missing value", arm, "{trust,nps}", "{1}", "one finite value per outcome key"},
-		{"not a number", arm, "{trust}", "{NaN}", "one finite value per outcome key"},
-		{"infinite", arm, "{trust}", "{-Infinity}", "one finite value per outcome key"},
+		{"not a number", arm, "{trust}", "{NaN}", "responses_values_check"},
+		{"infinite", arm, "{trust}", "{-Infinity}", "responses_values_check"},
 		{"no key", arm, "{trust,NULL}", "{1,2}", "answer_key_sets_keys_check"},
-		{"no value", arm, "{trust,nps}", "{1,NULL}", "one finite value per outcome key"},
+		{"no value", arm, "{trust,nps}", "{1,NULL}", "responses_values_check"},
 	} {
 		_, err := db.ExecContext(ctx, insert, f.e.ID, "x-"+c.name, c.arm, c.keys, c.values)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -251,12 +251,27 @@ func TestResponseAnswersAreChecked(t *testing.T) {
 		!strings.Contains(err.Error(), "key set -1 does not exist") {
 		t.Errorf("response of a key set that does not exist: err = %v", err)
 	}
-	// An update is checked as an insert is when it changes what the checks read; one that
-	// changes nothing of it (the latest-answer upkeep's own) has nothing to check.
+	// No setting turns the checks off (the setting krslab.checked once did, migration 00019).
+	for _, setting := range []string{"on", "outcomes"} {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.ExecContext(ctx, `SET LOCAL krslab.checked = `+setting); err != nil {
+			t.Fatal(err)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, key_set, answer_values)
+			SELECT experiment_id, 'x-nobody', 'nobody', arm_key, answered_at, content_hash, key_set, answer_values FROM responses WHERE experiment_id = $1`, f.e.ID)
+		tx.Rollback()
+		if err == nil || !strings.Contains(err.Error(), "customer nobody is not assigned") {
+			t.Errorf("krslab.checked = %s: err = %v, want the customer named", setting, err)
+		}
+	}
+	// An update is checked as an insert is.
 	for _, c := range []struct{ set, want string }{
 		{"arm_key = '" + other + "'", "assigned to another arm"},
 		{"customer_id = 'nobody'", "customer nobody is not assigned"},
-		{"answer_values = '{NaN,1}'", "one finite value per outcome key"},
+		{"answer_values = '{NaN,1}'", "responses_values_check"},
 		{"key_set = -1", "key set -1 does not exist"},
 	} {
 		if _, err := db.ExecContext(ctx, `UPDATE responses SET `+c.set+` WHERE experiment_id = $1`, f.e.ID); err == nil || !strings.Contains(err.Error(), c.want) {
@@ -354,8 +369,9 @@ func TestConcurrentResponsesOfOneCustomer(t *testing.T) {
 	if n := f.count(t, `SELECT count(*) FROM latest_answers WHERE experiment_id = $1`); n != int64(len(ids)) {
 		t.Errorf("%d latest answers, want one per customer: %d", n, len(ids))
 	}
-	if n := f.count(t, `SELECT count(*) FROM responses WHERE experiment_id = $1 AND only_response`); n != 0 {
-		t.Errorf("%d responses say they are their customer's only one", n)
+	if n := f.count(t, `SELECT count(*) FROM (SELECT customer_id FROM responses WHERE experiment_id = $1
+		GROUP BY customer_id HAVING bool_and(first_response)) c`); n != 0 {
+		t.Errorf("%d customers with two responses have no repeat", n)
 	}
 }
 

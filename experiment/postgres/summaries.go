@@ -25,40 +25,6 @@ func (a *args) add(v any) string {
 	return fmt.Sprintf("$%d", len(*a))
 }
 
-// latestCTE is, per customer and outcome, the answer that counted among those a cut
-// selects: of the answers given before a cut-off, or of those in a survey wave, the latest
-// by answered_at, then by arrival (DOMAIN.md, STATS.md third part). The current latest
-// answers are kept on the response rows instead (currentQuery).
-func latestCTE(a *args, experimentID int64, keys []string, c cut) string {
-	return `latest AS (` + latestQuery(a, experimentID, keys, c) + `)`
-}
-
-// latestQuery is the query of latestCTE, for a CTE of another name.
-func latestQuery(a *args, experimentID int64, keys []string, c cut) string {
-	exp, ks := a.add(experimentID), a.add(pq.StringArray(keys))
-	from, where := `answers an`, ``
-	if !c.until.IsZero() {
-		where += ` AND an.answered_at < ` + a.add(c.until.UTC().Format(time.RFC3339Nano)) + `::timestamptz`
-	}
-	if c.wave != nil {
-		from += ` JOIN assignments s ON s.experiment_id = an.experiment_id AND s.customer_id = an.customer_id`
-		where += ` AND ` + inWave(a, "an.answered_at", "s.assigned_at", *c.wave)
-	}
-	return `
-		SELECT DISTINCT ON (an.outcome_key, an.customer_id) an.outcome_key, an.customer_id, an.arm_key, an.value
-		FROM ` + from + `
-		WHERE an.experiment_id = ` + exp + ` AND an.outcome_key = ANY(` + ks + `::text[])` + where + `
-		ORDER BY an.outcome_key, an.customer_id, an.answered_at DESC, an.seq DESC`
-}
-
-// cut is which answers a summary reads besides the current latest ones: those given before
-// until (the timeline's days), or those of a survey wave (a wave's results). The specs of
-// one call share it.
-type cut struct {
-	until time.Time
-	wave  *experiment.WaveWindow
-}
-
 func cutOf(specs []experiment.SummarySpec) cut {
 	if len(specs) == 0 {
 		return cut{}
@@ -66,8 +32,8 @@ func cutOf(specs []experiment.SummarySpec) cut {
 	return cut{until: specs[0].Until, wave: specs[0].Wave}
 }
 
-// current says whether the cut reads the current latest answers, kept on the response rows.
-func (c cut) current() bool { return c.until.IsZero() && c.wave == nil }
+// current says whether the cut reads the answers that count now, of every customer.
+func (c cut) current() bool { return c.until.IsZero() && c.wave == nil && !c.repeats }
 
 // covSums are the CUPED sums of the customers' values (c.y, shifted by K) with their
 // covariates (v.x, shifted by KX).
@@ -277,9 +243,9 @@ func segmented(a *args, src, cols, name string) string {
 // summaryRows reads the rows of every spec per segment value (one value, "", when name is
 // ""): rows[value][spec]: a level and its count for counted outcomes, n and sums about K for
 // the others, and the CUPED sums about K and KX when the experiment has covariates. The
-// current results take one pass over the experiment's responses (currentQuery) and one over
-// the few customers with several (severalQuery); a cut-off one pass for simple outcomes and
-// one for composites (cutOffQueries).
+// current results take one pass over the responses of the customers with one response
+// (currentQuery) and the cut-off queries of the few with a repeat; a cut one pass for simple
+// outcomes and one for composites (cutOffQueries).
 func summaryRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name string, specs []experiment.SummarySpec, refs references) (map[string][][]summaryRow, error) {
 	out := map[string][][]summaryRow{}
 	index := map[string]int{}
@@ -315,11 +281,8 @@ func summaryRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name stri
 		var a args
 		queries = append(queries, currentQuery(&a, experimentID, name, simple, counted, composites, refs))
 		params = append(params, a)
-		if len(composites) > 0 {
-			var a args
-			queries = append(queries, severalQuery(&a, experimentID, name, composites, refs))
-			params = append(params, a)
-		}
+		qs, ps := cutOffQueries(experimentID, name, simple, counted, composites, cut{repeats: true}, refs)
+		queries, params = append(queries, qs...), append(params, ps...)
 	default:
 		queries, params = cutOffQueries(experimentID, name, simple, counted, composites, c, refs)
 	}
@@ -363,48 +326,33 @@ func componentKeys(spec experiment.SummarySpec) []string {
 	return keys
 }
 
-// currentQuery reads every spec from one pass over the experiment's responses. A customer
-// with one response (nearly all) has its latest answers in that row: its simple outcomes are
-// its answers, and its composites are computed from the row's arrays and appended to them,
-// so that one unnest per row yields both. The few customers with several responses get
-// their composites from severalQuery instead. Each y is its value less the outcome's K
-// (composites: within the appended expressions, which costs nothing per answer).
+// currentQuery reads every spec of the customers with one response (nearly all; alone) in
+// one pass over the experiment's responses: such a row holds the customer's latest answers,
+// its simple outcomes are its answers, and its composites are computed from the row's
+// arrays and appended to them, so that one unnest per row yields both. The customers with a
+// repeat come from cutOffQueries with cut.repeats instead. Each y is its value less the
+// outcome's K (composites: within the appended expressions, which costs nothing per answer).
 func currentQuery(a *args, experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, refs references) string {
 	exp := a.add(experimentID)
 	keys, values := `ks.outcome_keys`, `r.answer_values`
 	if len(composites) > 0 {
 		var names pq.StringArray
-		var exprs, nulls []string
+		var exprs []string
 		for _, spec := range composites {
 			names = append(names, spec.Outcome.Key)
 			exprs = append(exprs, compositeExpr(a, spec)+` - `+a.add(refs.k[spec.Outcome.Key])+`::float8`)
-			nulls = append(nulls, "NULL")
 		}
 		keys = `ks.outcome_keys || ` + a.add(names) + `::text[]`
-		values = `r.answer_values || CASE WHEN r.only_response THEN ARRAY[` + strings.Join(exprs, ", ") + `]::float8[]
-			ELSE '{` + strings.Join(nulls, ",") + `}'::float8[] END`
+		values = `r.answer_values || ARRAY[` + strings.Join(exprs, ", ") + `]::float8[]`
 	}
 	wanted := append(append(pq.StringArray(nil), simple...), outcomeKeys(composites)...)
 	src := `(SELECT r.customer_id, r.arm_key, x.k AS outcome_key, ` + shiftedBy(a, "x.v", "x.k", simple, refs.k) + ` AS y
 		FROM responses r JOIN answer_key_sets ks ON ks.id = r.key_set
 		CROSS JOIN LATERAL unnest(` + keys + `, ` + values + `) AS x(k, v)
-		WHERE r.experiment_id = ` + exp + ` AND x.k = ANY(` + a.add(wanted) + `::text[]) AND x.v IS NOT NULL
-		  AND x.k <> ALL (r.superseded)) s`
+		WHERE r.experiment_id = ` + exp + ` AND ` + alone("r", exp) + `
+		  AND x.k = ANY(` + a.add(wanted) + `::text[]) AND x.v IS NOT NULL) s`
 	return cells(a, segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y", name), experimentID,
 		level(a, append(append([]string(nil), counted...), outcomeKeys(composites)...)), refs)
-}
-
-// severalQuery sums the composites of the customers with several responses, from the latest
-// answers of each component grouped by customer (a partial index finds those customers).
-func severalQuery(a *args, experimentID int64, name string, specs []experiment.SummarySpec, refs references) string {
-	exp := a.add(experimentID)
-	b, all := components(a, specs, refs)
-	src := `(` + compositeOf(b, `(SELECT r.customer_id, r.arm_key, u.k, u.v AS value
-		      FROM responses r JOIN answer_key_sets ks ON ks.id = r.key_set
-		      CROSS JOIN LATERAL unnest(ks.outcome_keys, r.answer_values) AS u(k, v)
-		      WHERE r.experiment_id = `+exp+` AND NOT r.only_response
-		        AND u.k = ANY(`+a.add(all)+`::text[]) AND u.k <> ALL (r.superseded))`) + `) s`
-	return cells(a, segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y", name), experimentID, "c.y", refs)
 }
 
 // components is the composites' components as a relation b(composite, key, lo, hi, n, k), n
@@ -595,11 +543,13 @@ func exactSums(ctx context.Context, tx *sqlx.Tx, experimentID int64, name string
 	var a args
 	var src, with string
 	if c.current() {
+		exp := a.add(experimentID)
 		src = `(SELECT r.customer_id, r.arm_key, x.k AS outcome_key, x.v AS y
 			FROM responses r JOIN answer_key_sets ks ON ks.id = r.key_set
 			CROSS JOIN LATERAL unnest(ks.outcome_keys, r.answer_values) AS x(k, v)
-			WHERE r.experiment_id = ` + a.add(experimentID) + ` AND x.k = ANY(` + a.add(pq.StringArray(keys)) + `::text[])
-			  AND x.k <> ALL (r.superseded)) s`
+			WHERE r.experiment_id = ` + exp + ` AND ` + alone("r", exp) + ` AND x.k = ANY(` + a.add(pq.StringArray(keys)) + `::text[])
+			UNION ALL
+			SELECT customer_id, arm_key, outcome_key, value FROM (` + latestQuery(&a, experimentID, keys, cut{repeats: true}) + `) l) s`
 	} else {
 		with = `WITH ` + latestCTE(&a, experimentID, keys, c)
 		src = `(SELECT customer_id, arm_key, outcome_key, value AS y FROM latest) s`

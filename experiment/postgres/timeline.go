@@ -119,7 +119,7 @@ func timelineQuery(a *args, experimentID int64, spec experiment.SummarySpec, ref
 		answers := `(SELECT r.customer_id, r.arm_key, u.k, u.v AS value, ` + utcDay + ` AS day, r.answered_at, r.seq
 			FROM responses r JOIN answer_key_sets ks ON ks.id = r.key_set
 			CROSS JOIN LATERAL unnest(ks.outcome_keys, r.answer_values) AS u(k, v)
-			WHERE r.experiment_id = ` + exp + ` AND NOT r.only_response AND u.k = ANY(` + a.add(all) + `::text[]))`
+			WHERE r.experiment_id = ` + exp + ` AND r.customer_id IN ` + repeatCustomers(exp) + ` AND u.k = ANY(` + a.add(all) + `::text[]))`
 		// The composite of a customer with several responses at each day one of its
 		// components starts to count, once all are answered (compositeOf).
 		several := `(SELECT customer_id, arm_key, day, lead(day) OVER (PARTITION BY customer_id ORDER BY day) AS until, y
@@ -132,21 +132,21 @@ func timelineQuery(a *args, experimentID int64, spec experiment.SummarySpec, ref
 		single := `(SELECT customer_id, arm_key, day, NULL::timestamp AS until, y
 			FROM (SELECT r.customer_id, r.arm_key, ` + utcDay + ` AS day, ` + compositeExpr(a, spec) + ` - ` + k + `::float8 AS y
 			      FROM responses r JOIN answer_key_sets ks ON ks.id = r.key_set
-			      WHERE r.experiment_id = ` + exp + ` AND r.only_response) x
+			      WHERE r.experiment_id = ` + exp + ` AND ` + alone("r", exp) + `) x
 			WHERE y IS NOT NULL)`
 		steps = `WITH valid AS MATERIALIZED ` + validity(answers) + `,
 		steps AS (` + single + ` UNION ALL ` + several + `)`
 	} else {
 		ka := a.add(key)
-		answers := `(SELECT r.customer_id, r.arm_key, r.only_response, ` + ka + `::text AS k, x.v AS value, ` + utcDay + ` AS day, r.answered_at, r.seq
+		answers := `(SELECT r.customer_id, r.arm_key, ` + alone("r", exp) + ` AS alone, ` + ka + `::text AS k, x.v AS value, ` + utcDay + ` AS day, r.answered_at, r.seq
 			FROM responses r JOIN answer_key_sets ks ON ks.id = r.key_set
 			CROSS JOIN LATERAL unnest(ks.outcome_keys, r.answer_values) AS x(k, v)
 			WHERE r.experiment_id = ` + exp + ` AND x.k = ` + ka + `::text)`
 		y := shiftedBy(a, "value", "k", []string{key}, refs.k)
 		steps = `WITH answers AS MATERIALIZED ` + answers + `,
-		steps AS (SELECT customer_id, arm_key, day, NULL::timestamp AS until, ` + y + ` AS y FROM answers WHERE only_response
+		steps AS (SELECT customer_id, arm_key, day, NULL::timestamp AS until, ` + y + ` AS y FROM answers WHERE alone
 			UNION ALL
-			SELECT customer_id, arm_key, day, until, ` + y + ` FROM ` + validity(`(SELECT * FROM answers WHERE NOT only_response)`) + ` v)`
+			SELECT customer_id, arm_key, day, until, ` + y + ` FROM ` + validity(`(SELECT * FROM answers WHERE NOT alone)`) + ` v)`
 	}
 	level := "0"
 	if spec.Counts || spec.Outcome.Kind == experiment.Composite {
@@ -240,14 +240,14 @@ func exactDaySums(ctx context.Context, tx *sqlx.Tx, experimentID int64, spec exp
 	}
 	var a args
 	exp, key := a.add(experimentID), a.add(spec.Outcome.Key)
-	answers := `(SELECT r.customer_id, r.arm_key, r.only_response, ` + key + `::text AS k, x.v AS value, ` + utcDay + ` AS day, r.answered_at, r.seq
+	answers := `(SELECT r.customer_id, r.arm_key, ` + alone("r", exp) + ` AS alone, ` + key + `::text AS k, x.v AS value, ` + utcDay + ` AS day, r.answered_at, r.seq
 		FROM responses r JOIN answer_key_sets ks ON ks.id = r.key_set
 		CROSS JOIN LATERAL unnest(ks.outcome_keys, r.answer_values) AS x(k, v)
 		WHERE r.experiment_id = ` + exp + ` AND x.k = ` + key + `::text)`
 	q := `WITH answers AS MATERIALIZED ` + answers + `,
-		steps AS (SELECT arm_key, day, NULL::timestamp AS until, value FROM answers WHERE only_response
+		steps AS (SELECT arm_key, day, NULL::timestamp AS until, value FROM answers WHERE alone
 			UNION ALL
-			SELECT arm_key, day, until, value FROM ` + validity(`(SELECT * FROM answers WHERE NOT only_response)`) + ` v),
+			SELECT arm_key, day, until, value FROM ` + validity(`(SELECT * FROM answers WHERE NOT alone)`) + ` v),
 		deltas AS (SELECT arm_key, day, value::text::numeric AS v FROM steps
 		           UNION ALL
 		           SELECT arm_key, until, -(value::text::numeric) FROM steps WHERE until IS NOT NULL)

@@ -1,0 +1,110 @@
+package postgres_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pressly/goose/v3"
+
+	"github.com/krslab/krslab/experiment/postgres/pgtest"
+	"github.com/krslab/krslab/migrations"
+)
+
+// schemaFile is the schema as it stands after the newest migration, so that the current
+// definition of every table, constraint, trigger and function can be read in one file.
+const schemaFile = "../../migrations/schema.sql"
+
+const schemaHeader = `-- The krslab schema as it stands after the newest migration, for reading: the migrations
+-- (0*.sql, applied by krslab migrate) are what builds it. Generated from a migrated database
+-- by pg_dump; do not edit, run make schema after adding a migration (a test compares it).
+
+`
+
+// TestSchemaFileIsTheMigratedSchema migrates an empty database and compares its schema with
+// migrations/schema.sql; with KRSLAB_WRITE_SCHEMA=1 it writes the file instead.
+func TestSchemaFileIsTheMigratedSchema(t *testing.T) {
+	admin := pgtest.Store(t).DB()
+	ctx := context.Background()
+	name := fmt.Sprintf("krslab_schema_%d", time.Now().UnixNano())
+	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.ExecContext(context.Background(), `DROP DATABASE `+name+` WITH (FORCE)`) })
+	u, err := url.Parse(pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	db, err := sql.Open("postgres", u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS, goose.WithLogger(goose.NopLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	dump := pgDump(t, u.String())
+	if os.Getenv("KRSLAB_WRITE_SCHEMA") == "1" {
+		if err := os.WriteFile(schemaFile, []byte(dump), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("wrote %s", schemaFile)
+		return
+	}
+	want, err := os.ReadFile(schemaFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(want) != dump {
+		got := filepath.Join(t.TempDir(), "schema.sql")
+		os.WriteFile(got, []byte(dump), 0o644)
+		diff, _ := exec.Command("diff", "-u", schemaFile, got).Output()
+		t.Errorf("migrations/schema.sql is not the migrated schema; run make schema\n%s", diff)
+	}
+}
+
+// pgDump is the schema of the database at dbURL, without the migrations' own bookkeeping and
+// without the lines that change from one run or version of pg_dump to the next.
+func pgDump(t *testing.T, dbURL string) string {
+	t.Helper()
+	bin := "pg_dump"
+	if dir := os.Getenv("PGBIN"); dir != "" {
+		bin = filepath.Join(dir, "pg_dump")
+	} else if _, err := os.Stat("/usr/lib/postgresql/15/bin/pg_dump"); err == nil {
+		bin = "/usr/lib/postgresql/15/bin/pg_dump"
+	}
+	cmd := exec.Command(bin, "--schema-only", "--no-owner", "--no-privileges", "--exclude-table=goose_db_version*", dbURL)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", bin, err, stderr.String())
+	}
+	var b strings.Builder
+	b.WriteString(schemaHeader)
+	blank := true
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(line, "-- Dumped ") || strings.HasPrefix(line, `\restrict`) || strings.HasPrefix(line, `\unrestrict`) {
+			continue
+		}
+		if line == "" && blank {
+			continue
+		}
+		blank = line == ""
+		b.WriteString(line + "\n")
+	}
+	return strings.TrimRight(b.String(), "\n") + "\n"
+}
