@@ -118,6 +118,10 @@ func AnswerKeys(e Experiment, outcomes map[string]Outcome) map[string]Outcome {
 
 // CheckResponse validates one response against the answerable outcomes and returns every
 // problem, with fields named as in the request (prefix is "" or e.g. "responses[3].").
+// It is the one validation of a response, for JSON, CSV and the importer alike: the
+// importer's fast reading of a line (responseReader.line) applies the same rules
+// (checkAnsweredAt, checkAnswer) and hands any line one of them refuses to CheckResponse for
+// its problems.
 func CheckResponse(r Response, allowed map[string]Outcome, outcomes map[string]Outcome, now time.Time) []Detail {
 	d := append([]Detail(nil), r.Problems...)
 	reported := make(map[string]bool, len(r.Problems))
@@ -135,10 +139,8 @@ func CheckResponse(r Response, allowed map[string]Outcome, outcomes map[string]O
 	if msg := CheckID(r.CustomerID); msg != "" {
 		add("customer_id", "%s", msg)
 	}
-	if r.AnsweredAt.IsZero() {
-		add("answered_at", "is required (RFC 3339 timestamp)")
-	} else if r.AnsweredAt.After(now.Add(MaxFutureSkew)) {
-		add("answered_at", "lies more than a day in the future")
+	if msg := checkAnsweredAt(r.AnsweredAt, now); msg != "" {
+		add("answered_at", "%s", msg)
 	}
 	if len(r.Answers) == 0 {
 		add("answers", "at least one answer is required")
@@ -149,23 +151,37 @@ func CheckResponse(r Response, allowed map[string]Outcome, outcomes map[string]O
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		field := "answers." + k
 		o, ok := allowed[k]
-		if !ok {
-			if known, exists := outcomes[k]; exists && known.Kind == Composite {
-				add(field, "%s is a composite; send its components %v instead", k, known.Components)
-			} else {
-				add(field, "outcome %q is not measured in this experiment", k)
-			}
-			continue
-		}
-		if r.Booleans[k] && o.Kind != Binary {
-			add(field, "true/false answers only a binary outcome; %s is %s: send a number", k, o.Kind)
-			continue
-		}
-		if msg := o.CheckAnswer(r.Answers[k]); msg != "" {
-			add(field, "%s", msg)
+		if msg := checkAnswer(k, o, ok, r.Booleans[k], r.Answers[k], outcomes); msg != "" {
+			add("answers."+k, "%s", msg)
 		}
 	}
 	return d
+}
+
+// checkAnsweredAt is the rule of a response's answered_at: given, and at most MaxFutureSkew
+// ahead of now.
+func checkAnsweredAt(at, now time.Time) string {
+	switch {
+	case at.IsZero():
+		return "is required (RFC 3339 timestamp)"
+	case at.After(now.Add(MaxFutureSkew)):
+		return "lies more than a day in the future"
+	}
+	return ""
+}
+
+// checkAnswer is the rule of one answer v to outcome key k (o, taken: the experiment's
+// answerable outcome of that key, if any; boolean: sent as true or false).
+func checkAnswer(k string, o Outcome, taken, boolean bool, v float64, outcomes map[string]Outcome) string {
+	if !taken {
+		if known, exists := outcomes[k]; exists && known.Kind == Composite {
+			return fmt.Sprintf("%s is a composite; send its components %v instead", k, known.Components)
+		}
+		return fmt.Sprintf("outcome %q is not measured in this experiment", k)
+	}
+	if boolean && o.Kind != Binary {
+		return fmt.Sprintf("true/false answers only a binary outcome; %s is %s: send a number", k, o.Kind)
+	}
+	return o.CheckAnswer(v)
 }

@@ -9,9 +9,10 @@ import (
 // responseReader reads the data lines of a responses file against its checked header. The
 // header is resolved once: the outcome of each answer column, whether the experiment takes
 // answers to it, and the columns in key order, the order of a response's answers in storage
-// and in its content hash. A good line then costs no map and no sort. A line with a
-// problem is read again the API's way (ResponseFromRecord, CheckResponse), so that its
-// problems read the same wherever they are found.
+// and in its content hash. A good line then costs no map and no sort. Its rules are
+// CheckResponse's own (CheckID, checkAnsweredAt, checkAnswer); a line one of them refuses
+// is read again the API's way (ResponseFromRecord, CheckResponse), so that its problems
+// read the same wherever they are found.
 type responseReader struct {
 	e        Experiment
 	header   []string
@@ -51,7 +52,7 @@ func (rr *responseReader) line(line int, rec []string) ResponseLine {
 		return rr.checked(line, rec)
 	}
 	at, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(rec[2]))
-	if err != nil || at.IsZero() || at.After(rr.now.Add(MaxFutureSkew)) {
+	if err != nil || checkAnsweredAt(at, rr.now) != "" {
 		return rr.checked(line, rec)
 	}
 	var answered uint64
@@ -62,7 +63,7 @@ func (rr *responseReader) line(line int, rec []string) ResponseLine {
 			continue
 		}
 		v, boolean, err := ParseCell(cell)
-		if err != nil || !c.taken || (boolean && c.outcome.Kind != Binary) || c.outcome.CheckAnswer(v) != "" {
+		if err != nil || checkAnswer(c.key, c.outcome, c.taken, boolean, v, rr.outcomes) != "" {
 			return rr.checked(line, rec)
 		}
 		values = append(values, v+0) // no negative zero
