@@ -18,26 +18,6 @@ SET client_min_messages = warning;
 SET row_security = off;
 
 --
--- Name: alerts_raise(); Type: FUNCTION; Schema: public; Owner: -
---
-
-CREATE FUNCTION public.alerts_raise() RETURNS trigger
-    LANGUAGE plpgsql
-    AS $$
-BEGIN
-    -- Most installations have no rules, and most answers concern no rule: leave at once.
-    -- (Every writer, the bulk import included, adds the key sets of its rows before it
-    -- writes them.)
-    IF NOT EXISTS (SELECT 1 FROM alert_rules) THEN
-        RETURN NULL;
-    END IF;
-    PERFORM alerts_raise_rows(array_agg(i.experiment_id), array_agg(i.response_id))
-    FROM inserted i
-    WHERE EXISTS (SELECT 1 FROM alert_rules r WHERE r.experiment_id = i.experiment_id);
-    RETURN NULL;
-END $$;
-
---
 -- Name: alerts_raise_rows(bigint[], text[]); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -152,10 +132,10 @@ BEGIN
 END $$;
 
 --
--- Name: responses_admit(); Type: FUNCTION; Schema: public; Owner: -
+-- Name: responses_written(); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.responses_admit() RETURNS trigger
+CREATE FUNCTION public.responses_written() RETURNS trigger
     LANGUAGE plpgsql
     AS $_$
 DECLARE
@@ -167,6 +147,7 @@ BEGIN
     IF exps IS NULL THEN
         RETURN NULL;
     END IF;
+
     PERFORM pg_advisory_xact_lock_shared(7541, (e & 2147483647)::int) FROM unnest(exps) e;
     IF cardinality(exps) > 1 OR NOT EXISTS (
         SELECT 1 FROM pg_locks l
@@ -178,6 +159,7 @@ BEGIN
         ORDER BY a.experiment_id, a.customer_id
         FOR KEY SHARE OF a;
     END IF;
+
     EXECUTE $q$
         SELECT CASE
             WHEN ks.id IS NULL THEN format('response %s: key set %s does not exist', w.response_id, w.key_set)
@@ -212,6 +194,17 @@ BEGIN
     IF problem IS NOT NULL THEN
         RAISE EXCEPTION 'responses: %', problem USING ERRCODE = 'foreign_key_violation';
     END IF;
+
+    -- (Most installations have no rules: then this reads one empty table.)
+    IF TG_OP = 'INSERT' AND EXISTS (SELECT 1 FROM alert_rules WHERE experiment_id = ANY (exps)) THEN
+        PERFORM alerts_raise_rows(array_agg(w.experiment_id), array_agg(w.response_id))
+        FROM written w
+        WHERE EXISTS (SELECT 1 FROM alert_rules r WHERE r.experiment_id = w.experiment_id);
+    END IF;
+
+    INSERT INTO experiment_data AS d (experiment_id)
+    SELECT e FROM unnest(exps) e ORDER BY e
+    ON CONFLICT (experiment_id) DO UPDATE SET version = d.version + 1, changed_at = now();
     RETURN NULL;
 END $_$;
 
@@ -1208,40 +1201,22 @@ CREATE TRIGGER customer_attributes_version_insert AFTER INSERT ON public.custome
 CREATE TRIGGER customer_attributes_version_update AFTER UPDATE ON public.customer_attributes REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION public.attribute_data_moved();
 
 --
--- Name: responses responses_admit_insert; Type: TRIGGER; Schema: public; Owner: -
---
-
-CREATE TRIGGER responses_admit_insert AFTER INSERT ON public.responses REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.responses_admit();
-
---
--- Name: responses responses_admit_update; Type: TRIGGER; Schema: public; Owner: -
---
-
-CREATE TRIGGER responses_admit_update AFTER UPDATE ON public.responses REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.responses_admit();
-
---
--- Name: responses responses_alerts; Type: TRIGGER; Schema: public; Owner: -
---
-
-CREATE TRIGGER responses_alerts AFTER INSERT ON public.responses REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION public.alerts_raise();
-
---
 -- Name: responses responses_version_delete; Type: TRIGGER; Schema: public; Owner: -
 --
 
 CREATE TRIGGER responses_version_delete AFTER DELETE ON public.responses REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION public.experiment_data_moved();
 
 --
--- Name: responses responses_version_insert; Type: TRIGGER; Schema: public; Owner: -
+-- Name: responses responses_written_insert; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER responses_version_insert AFTER INSERT ON public.responses REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION public.experiment_data_moved();
+CREATE TRIGGER responses_written_insert AFTER INSERT ON public.responses REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.responses_written();
 
 --
--- Name: responses responses_version_update; Type: TRIGGER; Schema: public; Owner: -
+-- Name: responses responses_written_update; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER responses_version_update AFTER UPDATE ON public.responses REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION public.experiment_data_moved();
+CREATE TRIGGER responses_written_update AFTER UPDATE ON public.responses REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.responses_written();
 
 --
 -- Name: alert_rules alert_rules_experiment_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

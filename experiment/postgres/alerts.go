@@ -13,8 +13,8 @@ import (
 	"github.com/krslab/krslab/experiment"
 )
 
-// Alerts are raised by the trigger alerts_raise on answers (migration 00006), in the
-// transaction that stores the answers; this file keeps the rules and webhooks, lists and
+// Alerts are raised by the trigger on responses (responses_written, migration 00019, with
+// alerts_raise_rows), in the transaction that stores the answers; this file keeps the rules and webhooks, lists and
 // resolves alerts, and lets the webhook workers claim and log deliveries.
 
 var _ experiment.AlertStore = (*Store)(nil)

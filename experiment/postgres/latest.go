@@ -61,8 +61,24 @@ func latestQuery(a *args, experimentID int64, keys []string, c cut) string {
 		SELECT DISTINCT ON (an.outcome_key, an.customer_id) an.outcome_key, an.customer_id, an.arm_key, an.value
 		FROM ` + from + `
 		WHERE an.experiment_id = ` + exp + ` AND an.outcome_key = ANY(` + ks + `::text[])` + where + `
-		ORDER BY an.outcome_key, an.customer_id, an.answered_at DESC, an.seq DESC`
+		ORDER BY an.outcome_key, an.customer_id, an.answered_at DESC, an.seq DESC` // (laterLast, descending)
 }
+
+// validity is, for the answers src (customer_id, arm_key, k, value, day, answered_at, seq)
+// of customers with a repeat, each answer with the day a later answer of the
+// same customer to the same outcome replaces it (until, NULL when none does): the answer
+// counts at the end of the days from day until the day before until. Answers replaced on
+// their own day never count.
+func validity(src string) string {
+	return `(SELECT * FROM (SELECT customer_id, arm_key, k, value, day,
+		            lead(day) OVER (PARTITION BY customer_id, k ORDER BY ` + laterLast + `) AS until
+		        FROM ` + src + ` s) w
+		WHERE until IS NULL OR until > day)`
+}
+
+// laterLast orders a customer's answers by the rule: the later by answered_at, then by
+// arrival, the last.
+const laterLast = `answered_at, seq`
 
 // cut is which answers a summary reads besides the current latest ones: those given before
 // until (the timeline's days), or those of a survey wave (a wave's results), or only the

@@ -92,18 +92,6 @@ func answerDays(ctx context.Context, tx *sqlx.Tx, experimentID int64, keys []str
 // utcDay is the UTC day of r.answered_at, as a timestamp without time zone.
 const utcDay = `date_trunc('day', r.answered_at AT TIME ZONE 'UTC')`
 
-// validity is, for the answers src (customer_id, arm_key, k, value, day, answered_at, seq)
-// of customers with several responses, each answer with the day a later answer of the
-// same customer to the same outcome replaces it (until, NULL when none does): the answer
-// counts at the end of the days from day until the day before until. Answers replaced on
-// their own day never count.
-func validity(src string) string {
-	return `(SELECT * FROM (SELECT customer_id, arm_key, k, value, day,
-		            lead(day) OVER (PARTITION BY customer_id, k ORDER BY answered_at, seq) AS until
-		        FROM ` + src + ` s) w
-		WHERE until IS NULL OR until > day)`
-}
-
 // timelineQuery yields the deltas of spec per day, arm and level (as summaryRows: the
 // level of a counted outcome, the value less K of a composite, else 0), with the CUPED
 // sums: each customer's value y (less K) enters on the day it starts to count (+1) and

@@ -47,12 +47,10 @@ SELECT create_distributed_table('responses', 'experiment_id', colocate_with => '
 SELECT create_distributed_table('covariates', 'experiment_id', colocate_with => 'arms');
 SELECT create_distributed_table('sequential_looks', 'experiment_id', colocate_with => 'arms');
 -- Answers live in their response's row (00010); the views answers and latest_answers read
--- responses. The triggers on responses (the reference check, the latest-answer rule and the
--- alerts) read and write only the co-located shards of the same experiment (hence
--- citus.enable_unsafe_triggers = on, set above). The bulk import
--- tells them what it checked itself with SET LOCAL krslab.checked (00010, 00011), which it
--- sends to the workers with citus.propagate_set_commands = 'local'; the advisory lock that orders
--- writers of an experiment's responses is taken on the coordinator and, by the triggers, on
+-- responses. The trigger on responses (responses_written, 00019: the checks, the alerts and
+-- the data version) reads and writes only the co-located shards of the same experiment
+-- (hence citus.enable_unsafe_triggers = on, set above); the advisory lock that orders
+-- writers of an experiment's responses is taken on the coordinator and, by the trigger, on
 -- the node of the experiment's shard.
 -- Alerts (00006): rules, webhook, alerts and their deliveries and attempts, all keyed by
 -- experiment_id first.
