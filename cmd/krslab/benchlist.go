@@ -58,10 +58,10 @@ func benchList(ctx context.Context, store *postgres.Store, experiments, response
 		 SELECT e, 'c' || g, CASE WHEN g % 2 = 0 THEN 'control' ELSE 'treatment' END
 		 FROM unnest($1::bigint[]) e, generate_series(1, $2) g`,
 		`INSERT INTO answer_key_sets (id, outcome_keys) VALUES (answer_key_set_id($1), $1) ON CONFLICT DO NOTHING`,
-		`INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, key_set, answer_values)
+		`INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, key_set, answer_values, first_response)
 		 SELECT e, 'r' || g, 'c' || g, CASE WHEN g % 2 = 0 THEN 'control' ELSE 'treatment' END,
 		        now() - (g % 30) * interval '1 day', sha256(('r' || g)::bytea), answer_key_set_id($3::text[]),
-		        ARRAY[1 + floor(random() * 7), 1 + floor(random() * 7), 1 + floor(random() * 7), floor(random() * 11)]
+		        ARRAY[1 + floor(random() * 7), 1 + floor(random() * 7), 1 + floor(random() * 7), floor(random() * 11)], true
 		 FROM unnest($1::bigint[]) e, generate_series(1, $2) g`,
 	} {
 		args := []any{ids, responses, pq.StringArray(listOutcomes)}

@@ -38,14 +38,14 @@ func benchResults(ctx context.Context, store *postgres.Store, dbURL string, resp
 		`INSERT INTO assignments (experiment_id, customer_id, arm_key)
 		 SELECT $1, 'c' || g, CASE WHEN g % 2 = 0 THEN 'control' ELSE 'treatment' END FROM generate_series(1, $2) g`,
 		`INSERT INTO answer_key_sets (id, outcome_keys) VALUES (answer_key_set_id($1), $1) ON CONFLICT DO NOTHING`,
-		`INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, key_set, answer_values)
+		`INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, key_set, answer_values, first_response)
 		 SELECT $1, 'r' || g, 'c' || g, CASE WHEN g % 2 = 0 THEN 'control' ELSE 'treatment' END,
 		        now() - (g % $4) * interval '1 day', sha256(('r' || g)::bytea),
 		        answer_key_set_id($3::text[]),
 		        -- (+ g * 0 ties the subquery to its row, so that every response draws its own values)
 		        (SELECT array_agg(CASE WHEN o.key = 'nps' THEN floor(random() * 11) ELSE 1 + floor(random() * 7) END + g * 0
 		                          ORDER BY o.pos)
-		         FROM unnest($3::text[]) WITH ORDINALITY AS o(key, pos))
+		         FROM unnest($3::text[]) WITH ORDINALITY AS o(key, pos)), true
 		 FROM generate_series(1, $2) g`,
 	} {
 		args := []any{e.ID, responses, pq.StringArray(answeredOutcomes), days}

@@ -185,10 +185,10 @@ func benchHistory(ctx context.Context, store *postgres.Store, n int, stderr io.W
 		`INSERT INTO assignments (experiment_id, customer_id, arm_key)
 		 SELECT $1, 'h' || g, CASE WHEN g % 2 = 0 THEN 'control' ELSE 'treatment' END FROM generate_series(1, $2) g`,
 		`INSERT INTO answer_key_sets (id, outcome_keys) VALUES (answer_key_set_id($1), $1) ON CONFLICT DO NOTHING`,
-		`INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, key_set, answer_values)
+		`INSERT INTO responses (experiment_id, response_id, customer_id, arm_key, answered_at, content_hash, key_set, answer_values, first_response)
 		 SELECT $1, 'r' || g, 'h' || g, CASE WHEN g % 2 = 0 THEN 'control' ELSE 'treatment' END,
 		        now() - (g % 90) * interval '1 day', sha256(('r' || g)::bytea), answer_key_set_id($3::text[]),
-		        array_fill(4::float8, ARRAY[cardinality($3::text[])])
+		        array_fill(4::float8, ARRAY[cardinality($3::text[])]), true
 		 FROM generate_series(1, $2) g`,
 		`VACUUM (ANALYZE) assignments`,
 		`VACUUM (ANALYZE) responses`,
