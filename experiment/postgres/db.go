@@ -272,6 +272,10 @@ func mapErr(err error) error {
 			return &experiment.Error{Code: experiment.Invalid, Message: "refused by the database: text with a NUL or bytes that are not UTF-8", Cause: err}
 		case pe.Code == "57014":
 			return queryCanceled(pe, err)
+		case pe.Code.Class() == "40":
+			// A deadlock or serialization failure: the database rolled this transaction back
+			// to let a concurrent one through. Nothing of it was stored; sent again, it goes.
+			return &experiment.Error{Code: experiment.Unavailable, Message: "the database rolled this write back for a concurrent one; nothing was stored, send it again", Cause: err}
 		case pe.Code.Class() == "08" || pe.Code.Class() == "53" || pe.Code.Class() == "57":
 			return &experiment.Error{Code: experiment.Unavailable, Message: "database unavailable", Cause: err}
 		}

@@ -28,6 +28,8 @@ func TestMapErr(t *testing.T) {
 		{"connection lost", &pq.Error{Code: "08006", Message: "connection failure"}, experiment.Unavailable},
 		{"too many connections", &pq.Error{Code: "53300", Message: "too many connections"}, experiment.Unavailable},
 		{"refused", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}, experiment.Unavailable},
+		{"deadlock", &pq.Error{Code: "40P01", Message: "deadlock detected"}, experiment.Unavailable},
+		{"serialization", &pq.Error{Code: "40001", Message: "could not serialize access"}, experiment.Unavailable},
 		{"unique", &pq.Error{Code: "23505"}, experiment.Conflict},
 		{"other", &pq.Error{Code: "42P01", Message: "relation does not exist"}, experiment.Internal},
 	} {
