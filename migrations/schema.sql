@@ -142,11 +142,19 @@ DECLARE
     problem text;
     code text;
     exps bigint[];
+    row_exps bigint[];
+    row_sets bigint[];
+    row_counts int[];
+    doubtful bigint;
 BEGIN
-    SELECT array_agg(DISTINCT experiment_id ORDER BY experiment_id) INTO exps FROM written;
-    IF exps IS NULL THEN
+    -- The statement's distinct (experiment, key set, number of values): one pass over its
+    -- rows, and a handful of triples, against which the key sets and outcomes are checked.
+    SELECT array_agg(experiment_id), array_agg(key_set), array_agg(n) INTO row_exps, row_sets, row_counts
+    FROM (SELECT experiment_id, key_set, cardinality(answer_values) AS n FROM written GROUP BY 1, 2, 3) g;
+    IF row_exps IS NULL THEN
         RETURN NULL;
     END IF;
+    SELECT array_agg(DISTINCT e ORDER BY e) INTO exps FROM unnest(row_exps) e;
 
     PERFORM pg_advisory_xact_lock_shared(7541, (e & 2147483647)::int) FROM unnest(exps) e;
     IF cardinality(exps) > 1 OR NOT EXISTS (
@@ -160,38 +168,50 @@ BEGIN
         FOR KEY SHARE OF a;
     END IF;
 
-    EXECUTE $q$
-        SELECT CASE
-            WHEN ks.id IS NULL THEN format('response %s: key set %s does not exist', w.response_id, w.key_set)
-            WHEN cardinality(ks.outcome_keys) <> cardinality(w.answer_values)
-                THEN format('response %s: its answers must be one finite value per outcome key', w.response_id)
-            WHEN s.customer_id IS NULL
-                THEN format('response %s: customer %s is not assigned in experiment %s', w.response_id, w.customer_id, w.experiment_id)
-            ELSE format('response %s: customer %s is assigned to another arm than %s', w.response_id, w.customer_id, w.arm_key)
-        END,
-        CASE WHEN ks.id IS NULL OR cardinality(ks.outcome_keys) <> cardinality(w.answer_values)
-             THEN 'check_violation' ELSE 'foreign_key_violation' END
-        FROM written w
-        LEFT JOIN answer_key_sets ks ON ks.id = w.key_set
-        LEFT JOIN assignments s ON s.experiment_id = w.experiment_id AND s.customer_id = w.customer_id
+    -- Key sets and values: found among the triples, named by the first such response.
+    IF EXISTS (SELECT 1 FROM unnest(row_sets, row_counts) AS t(key_set, n)
+               LEFT JOIN answer_key_sets ks ON ks.id = t.key_set
+               WHERE ks.id IS NULL OR cardinality(ks.outcome_keys) <> t.n) THEN
+        SELECT CASE WHEN ks.id IS NULL THEN format('response %s: key set %s does not exist', w.response_id, w.key_set)
+                    ELSE format('response %s: its answers must be one finite value per outcome key', w.response_id) END
+        INTO problem
+        FROM written w LEFT JOIN answer_key_sets ks ON ks.id = w.key_set
         WHERE ks.id IS NULL OR cardinality(ks.outcome_keys) <> cardinality(w.answer_values)
-           OR s.arm_key IS DISTINCT FROM w.arm_key
-        LIMIT 1 $q$ INTO problem, code;
-    IF problem IS NOT NULL THEN
-        RAISE EXCEPTION 'responses: %', problem USING ERRCODE = code;
+        LIMIT 1;
+        RAISE EXCEPTION 'responses: %', problem USING ERRCODE = 'check_violation';
     END IF;
-    EXECUTE $q$
-        SELECT format('outcome %s is neither an outcome of experiment %s nor a component of one', o.key, o.experiment_id)
-        FROM (SELECT DISTINCT w.experiment_id, k.key
-              FROM (SELECT DISTINCT experiment_id, key_set FROM written) w
-              JOIN answer_key_sets ks ON ks.id = w.key_set, unnest(ks.outcome_keys) k(key)) o
-        WHERE NOT EXISTS (SELECT 1 FROM experiment_outcomes e
-                          WHERE e.experiment_id = o.experiment_id AND e.outcome_key = o.key)
-          AND NOT EXISTS (SELECT 1 FROM experiment_outcomes e
-                          JOIN outcome_components c ON c.outcome_key = e.outcome_key
-                          WHERE e.experiment_id = o.experiment_id AND c.component_key = o.key)
-        LIMIT 1 $q$ INTO problem;
+    -- Outcomes, among the triples.
+    SELECT format('outcome %s is neither an outcome of experiment %s nor a component of one', o.key, o.experiment_id)
+    INTO problem
+    FROM (SELECT DISTINCT t.experiment_id, k.key
+          FROM unnest(row_exps, row_sets) AS t(experiment_id, key_set)
+          JOIN answer_key_sets ks ON ks.id = t.key_set, unnest(ks.outcome_keys) k(key)) o
+    WHERE NOT EXISTS (SELECT 1 FROM experiment_outcomes e
+                      WHERE e.experiment_id = o.experiment_id AND e.outcome_key = o.key)
+      AND NOT EXISTS (SELECT 1 FROM experiment_outcomes e
+                      JOIN outcome_components c ON c.outcome_key = e.outcome_key
+                      WHERE e.experiment_id = o.experiment_id AND c.component_key = o.key)
+    LIMIT 1;
     IF problem IS NOT NULL THEN
+        RAISE EXCEPTION 'responses: %', problem USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    -- Assignments, row by row in one join, planned for the statement's size (EXECUTE: a
+    -- batch of a few rows probes an index, a file of 100,000 hashes; with a LIMIT the
+    -- planner would probe row by row, expecting a problem early). The first such response
+    -- is named once one is known to be there.
+    EXECUTE $q$
+        SELECT count(*) FROM written w
+        LEFT JOIN assignments s ON s.experiment_id = w.experiment_id AND s.customer_id = w.customer_id
+        WHERE s.arm_key IS DISTINCT FROM w.arm_key $q$ INTO doubtful;
+    IF doubtful > 0 THEN
+        SELECT CASE WHEN s.customer_id IS NULL
+                    THEN format('response %s: customer %s is not assigned in experiment %s', w.response_id, w.customer_id, w.experiment_id)
+                    ELSE format('response %s: customer %s is assigned to another arm than %s', w.response_id, w.customer_id, w.arm_key) END
+        INTO problem
+        FROM written w
+        LEFT JOIN assignments s ON s.experiment_id = w.experiment_id AND s.customer_id = w.customer_id
+        WHERE s.arm_key IS DISTINCT FROM w.arm_key
+        LIMIT 1;
         RAISE EXCEPTION 'responses: %', problem USING ERRCODE = 'foreign_key_violation';
     END IF;
 
