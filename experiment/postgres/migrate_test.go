@@ -2,11 +2,7 @@ package postgres_test
 
 import (
 	"context"
-	"database/sql"
-	"fmt"
-	"net/url"
 	"testing"
-	"time"
 
 	"github.com/lib/pq"
 	"github.com/pressly/goose/v3"
@@ -19,23 +15,8 @@ import (
 // Migration 00012 moves the keys of every response into shared key sets: the answers read
 // the same before and after, and each distinct list of keys becomes one key set.
 func TestAnswerKeySetsMigrationKeepsTheAnswers(t *testing.T) {
-	admin := pgtest.Store(t).DB()
 	ctx := context.Background()
-	name := fmt.Sprintf("krslab_migrate_%d", time.Now().UnixNano())
-	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.ExecContext(context.Background(), `DROP DATABASE `+name+` WITH (FORCE)`) })
-	u, err := url.Parse(pgtest.URL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	db, err := sql.Open("postgres", u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, _ := emptyDatabase(t, "krslab_migrate")
 	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS, goose.WithLogger(goose.NopLogger()))
 	if err != nil {
 		t.Fatal(err)

@@ -32,23 +32,8 @@ const schemaHeader = `-- The krslab schema as it stands after the newest migrati
 // TestSchemaFileIsTheMigratedSchema migrates an empty database and compares its schema with
 // migrations/schema.sql; with KRSLAB_WRITE_SCHEMA=1 it writes the file instead.
 func TestSchemaFileIsTheMigratedSchema(t *testing.T) {
-	admin := pgtest.Store(t).DB()
 	ctx := context.Background()
-	name := fmt.Sprintf("krslab_schema_%d", time.Now().UnixNano())
-	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.ExecContext(context.Background(), `DROP DATABASE `+name+` WITH (FORCE)`) })
-	u, err := url.Parse(pgtest.URL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	db, err := sql.Open("postgres", u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, dbURL := emptyDatabase(t, "krslab_schema")
 	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS, goose.WithLogger(goose.NopLogger()))
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +41,7 @@ func TestSchemaFileIsTheMigratedSchema(t *testing.T) {
 	if _, err := p.Up(ctx); err != nil {
 		t.Fatal(err)
 	}
-	dump := pgDump(t, u.String())
+	dump := pgDump(t, dbURL)
 	if os.Getenv("KRSLAB_WRITE_SCHEMA") == "1" {
 		if err := os.WriteFile(schemaFile, []byte(dump), 0o644); err != nil {
 			t.Fatal(err)
@@ -74,6 +59,29 @@ func TestSchemaFileIsTheMigratedSchema(t *testing.T) {
 		diff, _ := exec.Command("diff", "-u", schemaFile, got).Output()
 		t.Errorf("migrations/schema.sql is not the migrated schema; run make schema\n%s", diff)
 	}
+}
+
+// emptyDatabase creates a database without any migration on the package's server, dropped
+// at the end of the test, and returns it with its URL.
+func emptyDatabase(t *testing.T, prefix string) (*sql.DB, string) {
+	t.Helper()
+	admin := pgtest.Store(t).DB()
+	name := fmt.Sprintf("%s_%d", prefix, time.Now().UnixNano())
+	if _, err := admin.Exec(`CREATE DATABASE ` + name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Exec(`DROP DATABASE ` + name + ` WITH (FORCE)`) })
+	u, err := url.Parse(pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	db, err := sql.Open("postgres", u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, u.String()
 }
 
 // pgDump is the schema of the database at dbURL, without the migrations' own bookkeeping and
