@@ -48,8 +48,7 @@ func (s *Server) plotFile(c echo.Context) error {
 	ctx := c.Request().Context()
 	key, wave := param(c, "key"), c.QueryParam("wave")
 	if name == "timeline" && wave != "" {
-		return &experiment.Error{Code: experiment.Invalid, Message: "invalid query",
-			Details: []experiment.Detail{{Field: "wave", Message: "the timeline is of the whole experiment; plots/persistence follows the effect over the waves"}}}
+		return s.waveTimelinePlot(c, key, wave, file, format, opt, lang)
 	}
 	res, err := s.svc.WaveResults(ctx, key, wave)
 	if err != nil {

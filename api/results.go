@@ -48,9 +48,6 @@ type resultsJSON struct {
 
 func (s *Server) results(c echo.Context) error {
 	if c.QueryParams().Has("segment") {
-		if err := noWaveWithSegment(c); err != nil {
-			return err
-		}
 		return s.segmentResults(c)
 	}
 	lang, err := langParam(c)
@@ -97,13 +94,3 @@ func toResultsJSON(res experiment.Results, lang string) resultsJSON {
 }
 
 func nan() float64 { return math.NaN() }
-
-// noWaveWithSegment refuses ?wave= beside ?segment=: segmented results are of the whole
-// experiment.
-func noWaveWithSegment(c echo.Context) error {
-	if c.QueryParams().Has("wave") {
-		return &experiment.Error{Code: experiment.Invalid, Message: "invalid query",
-			Details: []experiment.Detail{{Field: "wave", Message: "segmented results are of the whole experiment; leave out wave or segment"}}}
-	}
-	return nil
-}

@@ -80,6 +80,7 @@ type heterogeneityJSON struct {
 
 type segmentResultsJSON struct {
 	Experiment    string              `json:"experiment"`
+	Wave          *waveJSON           `json:"wave,omitempty"`
 	Status        string              `json:"status"`
 	Segment       string              `json:"segment"`
 	ComputedAt    time.Time           `json:"computed_at"`
@@ -91,14 +92,14 @@ type segmentResultsJSON struct {
 	Warnings      []string            `json:"warnings"`
 }
 
-// segmentResults serves GET /v1/experiments/{key}/results?segment=NAME.
+// segmentResults serves GET /v1/experiments/{key}/results?segment=NAME[&wave=KEY].
 func (s *Server) segmentResults(c echo.Context) error {
 	lang, err := langParam(c)
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	res, err := s.svc.SegmentResults(c.Request().Context(), param(c, "key"), c.QueryParam("segment"))
+	res, err := s.svc.WaveSegmentResults(c.Request().Context(), param(c, "key"), c.QueryParam("segment"), c.QueryParam("wave"))
 	if err != nil {
 		return err
 	}
@@ -112,6 +113,10 @@ func toSegmentResultsJSON(res experiment.SegmentResults, lang string) segmentRes
 		Alpha: e.Alpha, Correction: e.Correction, FamilySize: res.FamilySize,
 		Cells: make([]segmentCellJSON, len(res.Cells)), Heterogeneity: make([]heterogeneityJSON, len(res.Heterogeneity)),
 		Warnings: segmentWarnings(res)}
+	if res.Wave != nil {
+		w := waveJSON(*res.Wave)
+		out.Wave = &w
+	}
 	for i, cell := range res.Cells {
 		r := toResultsJSON(cell.Results, lang)
 		out.Cells[i] = segmentCellJSON{Value: cell.Value, SRM: r.SRM, Arms: r.Arms, Outcomes: r.Outcomes}
@@ -165,9 +170,6 @@ func pText(p float64) string {
 func (s *Server) segmentedCSV(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if c.QueryParams().Has("segment") {
-			if err := noWaveWithSegment(c); err != nil {
-				return err
-			}
 			return s.segmentResultsCSV(c)
 		}
 		return next(c)
@@ -175,10 +177,10 @@ func (s *Server) segmentedCSV(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // segmentResultsCSV serves the rows of results.csv for every segment value, with the
-// value in a first column segment.
+// value in a first column segment; of one survey wave with ?wave=.
 func (s *Server) segmentResultsCSV(c echo.Context) error {
-	key := param(c, "key")
-	res, err := s.svc.SegmentResults(c.Request().Context(), key, c.QueryParam("segment"))
+	key, wave := param(c, "key"), c.QueryParam("wave")
+	res, err := s.svc.WaveSegmentResults(c.Request().Context(), key, c.QueryParam("segment"), wave)
 	if err != nil {
 		return err
 	}
@@ -207,16 +209,21 @@ func (s *Server) segmentResultsCSV(c echo.Context) error {
 	if err := w.Error(); err != nil {
 		return err
 	}
-	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+key+`-results-`+res.Segment+`.csv"`)
+	name := key
+	if wave != "" {
+		name += "-" + wave
+	}
+	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+name+`-results-`+res.Segment+`.csv"`)
 	return c.Blob(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
 }
 
-// segmentPlot serves plots/segments.png|svg?segment=NAME&outcome=KEY: the forest plot of
-// one outcome (default the primary) with a group of rows per segment value.
+// segmentPlot serves plots/segments.png|svg?segment=NAME&outcome=KEY[&wave=KEY]: the
+// forest plot of one outcome (default the primary) with a group of rows per segment value,
+// of one survey wave with ?wave=.
 func (s *Server) segmentPlot(format string) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		var p experiment.Problems
-		checkQuery(c, &p, "segment", "outcome", "width", "height", "scale", "lang")
+		checkQuery(c, &p, "segment", "outcome", "width", "height", "scale", "lang", "wave")
 		if !c.QueryParams().Has("segment") {
 			p.Field("segment", "is required: the customer attribute to split by")
 		}
@@ -234,7 +241,7 @@ func (s *Server) segmentPlot(format string) echo.HandlerFunc {
 			return err
 		}
 		key := param(c, "key")
-		res, err := s.svc.SegmentResults(c.Request().Context(), key, c.QueryParam("segment"))
+		res, err := s.svc.WaveSegmentResults(c.Request().Context(), key, c.QueryParam("segment"), c.QueryParam("wave"))
 		if err != nil {
 			return err
 		}
@@ -310,6 +317,9 @@ func segmentEffects(res experiment.SegmentResults, outcome, lang string) (plot.E
 	in.Note += " " + pickLang(lang,
 		fmt.Sprintf("Significance after %s over all %d comparisons of all segments.", res.Experiment.Correction, res.FamilySize),
 		fmt.Sprintf("Significantie na %s over alle %d vergelijkingen van alle segmenten.", res.Experiment.Correction, res.FamilySize))
+	if res.Wave != nil {
+		in.Note += " " + pickLang(lang, "Survey wave: ", "Meetgolf: ") + waveName(*res.Wave, lang) + "."
+	}
 	return in, nil
 }
 

@@ -377,17 +377,21 @@ func TestWaveEligibilityMovesWithTime(t *testing.T) {
 	if _, d := r.errorBody(t); r.Status != http.StatusUnprocessableEntity || d[0].Field != "wave" {
 		t.Errorf("unknown wave: %d %s", r.Status, r.Body)
 	}
-	r = e.call(analyst, "GET", "/v1/experiments/"+key+"/results?wave="+last.Key+"&segment=channel", nil)
+	r = e.call(analyst, "GET", "/v1/experiments/"+key+"/results?wave=year_9&segment=channel", nil)
 	if _, d := r.errorBody(t); r.Status != http.StatusUnprocessableEntity || d[0].Field != "wave" {
-		t.Errorf("wave with segment: %d %s", r.Status, r.Body)
+		t.Errorf("unknown wave with segment: %d %s", r.Status, r.Body)
 	}
 	for _, path := range []string{"/results.csv?wave=" + last.Key, "/plots/effects.svg?wave=" + last.Key, "/plots/trust_eligible_3.png?wave=week_1"} {
 		if r := e.call(analyst, "GET", "/v1/experiments/"+key+path, nil); r.Status != http.StatusOK {
 			t.Errorf("%s: %d %s", path, r.Status, r.Body)
 		}
 	}
-	if r := e.call(analyst, "GET", "/v1/experiments/"+key+"/plots/timeline.png?wave=week_1", nil); r.Status != http.StatusUnprocessableEntity {
-		t.Errorf("timeline of a wave: %d %s", r.Status, r.Body)
+	if r := e.call(analyst, "GET", "/v1/experiments/"+key+"/plots/timeline.png?wave=week_1", nil); r.Status != http.StatusOK || len(r.Body) < 1000 {
+		t.Errorf("timeline of a wave: %d %.200s", r.Status, r.Body)
+	}
+	r = e.call(analyst, "GET", "/v1/experiments/"+key+"/plots/timeline.svg?wave=year_9", nil)
+	if _, d := r.errorBody(t); r.Status != http.StatusUnprocessableEntity || d[0].Field != "wave" {
+		t.Errorf("timeline of an unknown wave: %d %s", r.Status, r.Body)
 	}
 	for _, path := range []string{"persistence.png", "persistence.svg?lang=nl", "persistence.png?outcome=nps_eligible_3&lang=nl"} {
 		r := e.call(analyst, "GET", "/v1/experiments/"+key+"/plots/"+path, nil)

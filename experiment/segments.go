@@ -45,10 +45,11 @@ type SegmentStore interface {
 	// customer already has is replaced (updated_at = at).
 	SaveAttributes(ctx context.Context, cs []CustomerAttributes, at time.Time) error
 	// SummarizeSegments is Summarize per value of the customer attribute name (NoSegment
-	// for customers without it), from one snapshot, ordered by value with NoSegment last.
-	// The values are those of the experiment's assigned customers; more than maxValues of
-	// them is Invalid. Each Summary.Version is the whole experiment's (Assigned: per arm
-	// over every value).
+	// for customers without it), from one snapshot, ordered by value with NoSegment last;
+	// of one survey wave when the specs have a Wave (each value's eligible customers as its
+	// assigned ones). The values are those of the experiment's assigned customers, eligible
+	// or not; more than maxValues of them is Invalid. Each Summary.Version is the whole
+	// experiment's (Assigned: per arm over every value), a wave's with its ValidUntil.
 	SummarizeSegments(ctx context.Context, experimentID int64, name string, specs []SummarySpec, maxValues int) ([]SegmentSummary, error)
 }
 
@@ -62,6 +63,8 @@ type SegmentSummary struct {
 type SegmentResults struct {
 	Experiment Experiment
 	Segment    string // the attribute's name
+	// Wave is the survey wave analysed (WaveSegmentResults); nil for the whole experiment.
+	Wave       *Wave
 	ComputedAt time.Time
 	// Cells are the analyses per value, ordered by value with NoSegment last. Their
 	// comparisons' p_adjusted, significant and verdict are over the whole family
@@ -172,6 +175,16 @@ func (s *Service) RecordAttributes(ctx context.Context, cs []CustomerAttributes)
 // SegmentResults analyses an experiment per value of the customer attribute segment. The
 // analysis is kept like Results, with the version of the attributes as well.
 func (s *Service) SegmentResults(ctx context.Context, key, segment string) (SegmentResults, error) {
+	return s.WaveSegmentResults(ctx, key, segment, "")
+}
+
+// WaveSegmentResults is SegmentResults of one survey wave (STATS.md, third part), or of the
+// whole experiment when wave is "": every cell is the wave's analysis of the customers with
+// that value, as WaveResults analyses all of them (the responses in the wave, the latest
+// answer within it, the customers eligible in it as the assigned ones), and the family is
+// every cell's comparisons in the wave. It is kept like WaveResults, until the next customer
+// becomes eligible. An unknown wave is Invalid, naming the parameter wave.
+func (s *Service) WaveSegmentResults(ctx context.Context, key, segment, wave string) (SegmentResults, error) {
 	if msg := CheckAttributeName(segment); msg != "" {
 		return SegmentResults{}, &Error{Code: Invalid, Message: "invalid query", Details: []Detail{{Field: "segment", Message: msg}}}
 	}
@@ -181,20 +194,25 @@ func (s *Service) SegmentResults(ctx context.Context, key, segment string) (Segm
 	}
 	snap, ok := s.Store.(SnapshotStore)
 	if !ok || s.snaps == nil {
-		return s.analyseSegments(ctx, ss, key, segment)
+		return s.analyseSegments(ctx, ss, key, segment, wave)
 	}
 	cur, err := snap.DataVersion(ctx, key)
 	if err != nil {
 		return SegmentResults{}, err
 	}
-	// (Attribute names are identifiers: no NUL.)
-	return s.snaps.segments.get(ctx, key+"\x00"+segment, cur, func(ctx context.Context) (SegmentResults, DataVersion, error) {
-		res, err := s.analyseSegments(ctx, ss, key, segment)
+	cur.At = s.Now()
+	// (Attribute names and wave keys are identifiers: no NUL.)
+	kept := key + "\x00" + segment
+	if wave != "" {
+		kept += "\x00wave\x00" + wave
+	}
+	return s.snaps.segments.get(ctx, kept, cur, func(ctx context.Context) (SegmentResults, DataVersion, error) {
+		res, err := s.analyseSegments(ctx, ss, key, segment, wave)
 		return res, res.version, err
 	})
 }
 
-func (s *Service) analyseSegments(ctx context.Context, ss SegmentStore, key, segment string) (SegmentResults, error) {
+func (s *Service) analyseSegments(ctx context.Context, ss SegmentStore, key, segment, wave string) (SegmentResults, error) {
 	e, err := s.Store.Experiment(ctx, key)
 	if err != nil {
 		return SegmentResults{}, err
@@ -203,8 +221,22 @@ func (s *Service) analyseSegments(ctx context.Context, ss SegmentStore, key, seg
 	if err != nil {
 		return SegmentResults{}, err
 	}
+	now := s.Now()
 	keys := e.AnalysedOutcomes()
-	sums, err := ss.SummarizeSegments(ctx, e.ID, segment, SummarySpecs(keys, outcomes, time.Time{}), MaxSegmentValues)
+	specs := SummarySpecs(keys, outcomes, time.Time{})
+	var w *Wave
+	if wave != "" {
+		found, ok := e.Wave(wave)
+		if !ok {
+			return SegmentResults{}, &Error{Code: Invalid, Message: "unknown wave",
+				Details: []Detail{{Field: "wave", Message: fmt.Sprintf("experiment %q has no wave %q", e.Key, wave)}}}
+		}
+		w = &found
+		for i := range specs {
+			specs[i].Wave = &WaveWindow{Wave: found, At: now}
+		}
+	}
+	sums, err := ss.SummarizeSegments(ctx, e.ID, segment, specs, MaxSegmentValues)
 	if err != nil {
 		return SegmentResults{}, err
 	}
@@ -213,8 +245,11 @@ func (s *Service) analyseSegments(ctx context.Context, ss SegmentStore, key, seg
 			Message: fmt.Sprintf("no customer assigned in experiment %q has the attribute %q", key, segment)}}}
 	}
 	res := AnalyzeSegments(e, outcomes, keys, sums)
-	res.Segment = segment
-	res.ComputedAt = s.Now()
+	res.Segment, res.Wave = segment, w
+	res.ComputedAt = now
+	for i := range res.Cells {
+		res.Cells[i].Results.Wave = w
+	}
 	if len(sums) > 0 && sums[0].Summary.Version.Assigned != nil {
 		res.version = sums[0].Summary.Version
 		res.version.Experiment = e.Version

@@ -49,7 +49,8 @@ type Store interface {
 	Summarize(ctx context.Context, experimentID int64, specs []SummarySpec) (Summary, error)
 	// SummarizeDays reads, in one consistent snapshot, what Summarize reads of one outcome
 	// with Until at the end of each UTC day on which it (a composite: any component) was
-	// answered, for every such day at once, in order (spec.Until is ignored).
+	// answered, for every such day at once, in order (spec.Until is ignored); with
+	// spec.Wave, of the wave, on the days on which it was answered.
 	SummarizeDays(ctx context.Context, experimentID int64, spec SummarySpec) ([]DaySummary, error)
 	// RecordLooks stores a look at sequential p-values and returns, per look, the minimum
 	// over every look recorded so far (this one included).

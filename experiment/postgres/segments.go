@@ -34,12 +34,22 @@ func (s *Store) SaveAttributes(ctx context.Context, cs []experiment.CustomerAttr
 }
 
 // SummarizeSegments computes, per value of the attribute, what Summarize computes for the
-// whole experiment, with the same queries grouped by the customer's value as well; no raw
-// answer leaves the database. All queries read one snapshot.
+// whole experiment, or for one survey wave when the specs have one, with the same queries
+// grouped by the customer's value as well; no raw answer leaves the database. All queries
+// read one snapshot.
 func (s *Store) SummarizeSegments(ctx context.Context, experimentID int64, name string, specs []experiment.SummarySpec, maxValues int) ([]experiment.SegmentSummary, error) {
 	var out []experiment.SegmentSummary
 	err := s.inSummaryTx(ctx, func(tx *sqlx.Tx) error {
-		arms, err := armCounts(ctx, tx, experimentID, name)
+		var arms map[string]map[string]experiment.ArmCount
+		var version experiment.DataVersion
+		var err error
+		wave := cutOf(specs).wave
+		if wave != nil {
+			// The wave's eligible customers per value, and the version of a wave.
+			arms, version, err = waveTraffic(ctx, tx, experimentID, *wave, name)
+		} else {
+			arms, err = armCounts(ctx, tx, experimentID, name)
+		}
 		if err != nil {
 			return err
 		}
@@ -61,17 +71,18 @@ func (s *Store) SummarizeSegments(ctx context.Context, experimentID int64, name 
 			}
 		}
 		experiment.SortSegmentValues(values)
-		total := map[string]experiment.ArmCount{}
-		for _, byArm := range arms {
-			for arm, n := range byArm {
-				t := total[arm]
-				t.Assigned += n.Assigned
-				total[arm] = t
+		if wave == nil {
+			total := map[string]experiment.ArmCount{}
+			for _, byArm := range arms {
+				for arm, n := range byArm {
+					t := total[arm]
+					t.Assigned += n.Assigned
+					total[arm] = t
+				}
 			}
-		}
-		version, err := dataVersionIn(ctx, tx, experimentID, total)
-		if err != nil {
-			return err
+			if version, err = dataVersionIn(ctx, tx, experimentID, total); err != nil {
+				return err
+			}
 		}
 		for _, v := range values {
 			sum := summaryOf(specs, arms[v], data[v])

@@ -24,16 +24,33 @@ import (
 // came in and what went out (timelineQuery), and a running sum over the days gives each
 // day's statistics, in memory proportional to days x arms x levels. The traffic per arm
 // is the current one, as in Summarize.
+//
+// With spec.Wave, only the answers in the wave count (by their age since the customer's
+// assignment, inWave), the latest within the wave as of each day, and the days are those on
+// which the wave was answered: each day is what Summarize of the wave with spec.Until at
+// the next midnight reads. An answer in the wave is given at least from_day days after its
+// customer's assignment, so its customer is eligible by the end of its day: the answers
+// follow the wave's eligibility as of each day. The traffic is the wave's as of
+// spec.Wave.At (its eligible customers, as in Summarize of the wave), as the whole
+// experiment's timeline takes the current traffic, and the version is valid until the next
+// customer becomes eligible.
 func (s *Store) SummarizeDays(ctx context.Context, experimentID int64, spec experiment.SummarySpec) ([]experiment.DaySummary, error) {
 	spec.Until = time.Time{}
 	specs := []experiment.SummarySpec{spec}
 	var out []experiment.DaySummary
 	err := s.inSummaryTx(ctx, func(tx *sqlx.Tx) error {
-		arms, err := armCounts(ctx, tx, experimentID, "")
+		var arms map[string]map[string]experiment.ArmCount
+		var version experiment.DataVersion
+		var err error
+		if spec.Wave != nil {
+			arms, version, err = waveTraffic(ctx, tx, experimentID, *spec.Wave, "")
+		} else {
+			arms, err = armCounts(ctx, tx, experimentID, "")
+		}
 		if err != nil {
 			return err
 		}
-		days, err := answerDays(ctx, tx, experimentID, answeredKeys(spec))
+		days, err := answerDays(ctx, tx, experimentID, answeredKeys(spec), spec.Wave)
 		if err != nil {
 			return err
 		}
@@ -47,9 +64,10 @@ func (s *Store) SummarizeDays(ctx context.Context, experimentID int64, spec expe
 			return err
 		}
 		out = runningSums(spec, days, deltas, refs, arms[""])
-		version, err := dataVersionIn(ctx, tx, experimentID, arms[""])
-		if err != nil {
-			return err
+		if spec.Wave == nil {
+			if version, err = dataVersionIn(ctx, tx, experimentID, arms[""]); err != nil {
+				return err
+			}
 		}
 		for i := range out {
 			out[i].Summary.Version = version
@@ -75,14 +93,16 @@ func answeredKeys(spec experiment.SummarySpec) []string {
 }
 
 // answerDays are the UTC days on which any of keys was answered, in order (AnswerDays),
-// from the responses' key sets, without unnesting their answers.
-func answerDays(ctx context.Context, tx *sqlx.Tx, experimentID int64, keys []string) ([]time.Time, error) {
+// by a response in wave w when w is not nil, from the responses' key sets, without
+// unnesting their answers.
+func answerDays(ctx context.Context, tx *sqlx.Tx, experimentID int64, keys []string, w *experiment.WaveWindow) ([]time.Time, error) {
 	var days []time.Time
+	a := args{experimentID, pq.StringArray(keys)}
+	join, inWave := inWaveJoin(&a, "r", w)
 	err := tx.SelectContext(ctx, &days, `
 		SELECT DISTINCT date_trunc('day', r.answered_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS day
-		FROM responses r JOIN answer_key_sets ks ON ks.id = r.key_set
-		WHERE r.experiment_id = $1 AND ks.outcome_keys && $2::text[] ORDER BY day`,
-		experimentID, pq.StringArray(keys))
+		FROM responses r JOIN answer_key_sets ks ON ks.id = r.key_set`+join+`
+		WHERE r.experiment_id = $1 AND ks.outcome_keys && $2::text[]`+inWave+` ORDER BY day`, a...)
 	for i := range days {
 		days[i] = days[i].UTC()
 	}
@@ -96,18 +116,21 @@ const utcDay = `date_trunc('day', r.answered_at AT TIME ZONE 'UTC')`
 // level of a counted outcome, the value less K of a composite, else 0), with the CUPED
 // sums: each customer's value y (less K) enters on the day it starts to count (+1) and
 // leaves on the day it is replaced (-1). A customer with one response (nearly all) has its
-// answers there, which nothing replaces, so only the few with several are ordered.
+// answers there, which nothing replaces, so only the few with several are ordered. With
+// spec.Wave every source of answers takes only the responses in the wave (inWaveJoin), so
+// that an answer is replaced only by a later one within the wave.
 func timelineQuery(a *args, experimentID int64, spec experiment.SummarySpec, refs references) string {
 	exp := a.add(experimentID)
 	key := spec.Outcome.Key
+	join, inWave := inWaveJoin(a, "r", spec.Wave)
 	var steps string // (customer_id, arm_key, day, until, y): y counts from day until until
 	if spec.Outcome.Kind == experiment.Composite {
 		k := a.add(refs.k[key])
 		b, all := components(a, []experiment.SummarySpec{spec}, refs)
 		answers := `(SELECT r.customer_id, r.arm_key, u.k, u.v AS value, ` + utcDay + ` AS day, r.answered_at, r.seq
-			FROM responses r JOIN answer_key_sets ks ON ks.id = r.key_set
+			FROM responses r JOIN answer_key_sets ks ON ks.id = r.key_set` + join + `
 			CROSS JOIN LATERAL unnest(ks.outcome_keys, r.answer_values) AS u(k, v)
-			WHERE r.experiment_id = ` + exp + ` AND r.customer_id IN ` + repeatCustomers(exp) + ` AND u.k = ANY(` + a.add(all) + `::text[]))`
+			WHERE r.experiment_id = ` + exp + ` AND r.customer_id IN ` + repeatCustomers(exp) + ` AND u.k = ANY(` + a.add(all) + `::text[])` + inWave + `)`
 		// The composite of a customer with several responses at each day one of its
 		// components starts to count, once all are answered (compositeOf).
 		several := `(SELECT customer_id, arm_key, day, lead(day) OVER (PARTITION BY customer_id ORDER BY day) AS until, y
@@ -119,17 +142,17 @@ func timelineQuery(a *args, experimentID int64, spec experiment.SummarySpec, ref
 			      HAVING count(*) = max(b.n)) x)`
 		single := `(SELECT customer_id, arm_key, day, NULL::timestamp AS until, y
 			FROM (SELECT r.customer_id, r.arm_key, ` + utcDay + ` AS day, ` + compositeExpr(a, spec) + ` - ` + k + `::float8 AS y
-			      FROM responses r JOIN answer_key_sets ks ON ks.id = r.key_set
-			      WHERE r.experiment_id = ` + exp + ` AND ` + alone("r", exp) + `) x
+			      FROM responses r JOIN answer_key_sets ks ON ks.id = r.key_set` + join + `
+			      WHERE r.experiment_id = ` + exp + ` AND ` + alone("r", exp) + inWave + `) x
 			WHERE y IS NOT NULL)`
 		steps = `WITH valid AS MATERIALIZED ` + validity(answers) + `,
 		steps AS (` + single + ` UNION ALL ` + several + `)`
 	} else {
 		ka := a.add(key)
 		answers := `(SELECT r.customer_id, r.arm_key, ` + alone("r", exp) + ` AS alone, ` + ka + `::text AS k, x.v AS value, ` + utcDay + ` AS day, r.answered_at, r.seq
-			FROM responses r JOIN answer_key_sets ks ON ks.id = r.key_set
+			FROM responses r JOIN answer_key_sets ks ON ks.id = r.key_set` + join + `
 			CROSS JOIN LATERAL unnest(ks.outcome_keys, r.answer_values) AS x(k, v)
-			WHERE r.experiment_id = ` + exp + ` AND x.k = ` + ka + `::text)`
+			WHERE r.experiment_id = ` + exp + ` AND x.k = ` + ka + `::text` + inWave + `)`
 		y := shiftedBy(a, "value", "k", []string{key}, refs.k)
 		steps = `WITH answers AS MATERIALIZED ` + answers + `,
 		steps AS (SELECT customer_id, arm_key, day, NULL::timestamp AS until, ` + y + ` AS y FROM answers WHERE alone
@@ -228,10 +251,11 @@ func exactDaySums(ctx context.Context, tx *sqlx.Tx, experimentID int64, spec exp
 	}
 	var a args
 	exp, key := a.add(experimentID), a.add(spec.Outcome.Key)
+	join, inWave := inWaveJoin(&a, "r", spec.Wave)
 	answers := `(SELECT r.customer_id, r.arm_key, ` + alone("r", exp) + ` AS alone, ` + key + `::text AS k, x.v AS value, ` + utcDay + ` AS day, r.answered_at, r.seq
-		FROM responses r JOIN answer_key_sets ks ON ks.id = r.key_set
+		FROM responses r JOIN answer_key_sets ks ON ks.id = r.key_set` + join + `
 		CROSS JOIN LATERAL unnest(ks.outcome_keys, r.answer_values) AS x(k, v)
-		WHERE r.experiment_id = ` + exp + ` AND x.k = ` + key + `::text)`
+		WHERE r.experiment_id = ` + exp + ` AND x.k = ` + key + `::text` + inWave + `)`
 	q := `WITH answers AS MATERIALIZED ` + answers + `,
 		steps AS (SELECT arm_key, day, NULL::timestamp AS until, value FROM answers WHERE alone
 			UNION ALL

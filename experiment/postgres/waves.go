@@ -30,12 +30,24 @@ func inWave(a *args, answered, assigned string, w experiment.WaveWindow) string 
 		AND ` + assigned + ` <= ` + eligible + `::timestamptz)`
 }
 
+// inWaveJoin restricts the responses r (an alias) to those in wave w, nil for all of them:
+// the join with the customer's assignment that inWave needs (by its primary key, aliased
+// wa) and the condition itself, to follow the responses' own join and WHERE clause.
+func inWaveJoin(a *args, r string, w *experiment.WaveWindow) (join, cond string) {
+	if w == nil {
+		return "", ""
+	}
+	return `
+			JOIN assignments wa ON wa.experiment_id = ` + r + `.experiment_id AND wa.customer_id = ` + r + `.customer_id`,
+		` AND ` + inWave(a, r+".answered_at", "wa.assigned_at", *w)
+}
+
 // summarizeWave is Summarize of one wave, in the caller's snapshot: the eligible customers
 // and those with a response in the wave per arm, the outcomes over the wave's latest
 // answers, and the version with the whole experiment's assigned counts (what
 // SnapshotStore.DataVersion reads) and valid until the next customer becomes eligible.
 func summarizeWave(ctx context.Context, tx *sqlx.Tx, experimentID int64, specs []experiment.SummarySpec, w experiment.WaveWindow, out *experiment.Summary) error {
-	arms, total, next, err := waveArmCounts(ctx, tx, experimentID, w)
+	arms, version, err := waveTraffic(ctx, tx, experimentID, w, "")
 	if err != nil {
 		return err
 	}
@@ -43,39 +55,56 @@ func summarizeWave(ctx context.Context, tx *sqlx.Tx, experimentID int64, specs [
 	if err != nil {
 		return err
 	}
-	*out = summaryOf(specs, arms, data[""])
-	if out.Version, err = dataVersionIn(ctx, tx, experimentID, total); err != nil {
-		return err
-	}
-	if !next.IsZero() {
-		out.Version.ValidUntil = next.Add(time.Duration(w.Wave.FromDay) * 24 * time.Hour)
-	}
+	*out = summaryOf(specs, arms[""], data[""])
+	out.Version = version
 	return nil
 }
 
-// waveArmCounts reads, in one pass over the experiment's assignments, per arm: the customers
-// eligible in the wave (assigned) and those of them with a response in it (responded), every
-// customer assigned (total, for the data version), and the earliest assignment of a customer
-// not yet eligible (zero when there is none), whose eligibility is the next change of the
-// counts that time alone brings. Whether a customer responded in the wave is looked up per
+// waveTraffic is waveArmCounts per segment value of the attribute name ("" for none) with
+// the data version a wave's analysis read: the whole experiment's, with every customer
+// assigned per arm, valid until the next customer becomes eligible in the wave.
+func waveTraffic(ctx context.Context, tx *sqlx.Tx, experimentID int64, w experiment.WaveWindow, name string) (map[string]map[string]experiment.ArmCount, experiment.DataVersion, error) {
+	arms, total, next, err := waveArmCounts(ctx, tx, experimentID, w, name)
+	if err != nil {
+		return nil, experiment.DataVersion{}, err
+	}
+	version, err := dataVersionIn(ctx, tx, experimentID, total)
+	if err != nil {
+		return nil, experiment.DataVersion{}, err
+	}
+	if !next.IsZero() {
+		version.ValidUntil = next.Add(time.Duration(w.Wave.FromDay) * 24 * time.Hour)
+	}
+	return arms, version, nil
+}
+
+// waveArmCounts reads, in one pass over the experiment's assignments, per segment value of
+// the attribute name (one value, "", when name is "") and arm: the customers eligible in
+// the wave (assigned) and those of them with a response in it (responded); and per arm
+// every customer assigned (total, for the data version), and the earliest assignment of a
+// customer not yet eligible (zero when there is none), whose eligibility is the next change
+// of the counts that time alone brings. Every value of the assigned customers has its
+// counts, eligible or not. Whether a customer responded in the wave is looked up per
 // assignment (an index probe by customer) rather than joined from a list of respondents:
 // the planner takes a new experiment for a few rows until its statistics catch up, and
 // would join such a list by a nested loop whose cost grows with the square of the customers.
-func waveArmCounts(ctx context.Context, tx *sqlx.Tx, experimentID int64, w experiment.WaveWindow) (arms, total map[string]experiment.ArmCount, next time.Time, err error) {
+func waveArmCounts(ctx context.Context, tx *sqlx.Tx, experimentID int64, w experiment.WaveWindow, name string) (arms map[string]map[string]experiment.ArmCount, total map[string]experiment.ArmCount, next time.Time, err error) {
 	var a args
 	exp := a.add(experimentID)
 	eligible := a.add(w.Wave.EligibleBefore(w.At).UTC().Format(time.RFC3339Nano))
+	src := segmented(&a, `(SELECT experiment_id, customer_id, arm_key, assigned_at FROM assignments WHERE experiment_id = `+exp+`) s`,
+		"s.experiment_id, s.customer_id, s.arm_key, s.assigned_at", name)
 	q := `
-		SELECT s.arm_key, count(*) AS total, count(*) FILTER (WHERE s.assigned_at <= ` + eligible + `::timestamptz) AS assigned,
+		SELECT s.segment, s.arm_key, count(*) AS total, count(*) FILTER (WHERE s.assigned_at <= ` + eligible + `::timestamptz) AS assigned,
 		       count(*) FILTER (WHERE EXISTS (
 		           SELECT 1 FROM responses r
 		           WHERE r.experiment_id = s.experiment_id AND r.customer_id = s.customer_id
 		             AND ` + inWave(&a, "r.answered_at", "s.assigned_at", w) + `)) AS responded,
 		       min(s.assigned_at) FILTER (WHERE s.assigned_at > ` + eligible + `::timestamptz) AS next
-		FROM assignments s
-		WHERE s.experiment_id = ` + exp + `
-		GROUP BY s.arm_key`
+		FROM ` + src + ` s
+		GROUP BY s.segment, s.arm_key`
 	var rows []struct {
+		Segment   string       `db:"segment"`
 		Arm       string       `db:"arm_key"`
 		Total     int64        `db:"total"`
 		Assigned  int64        `db:"assigned"`
@@ -85,10 +114,15 @@ func waveArmCounts(ctx context.Context, tx *sqlx.Tx, experimentID int64, w exper
 	if err := tx.SelectContext(ctx, &rows, q, a...); err != nil {
 		return nil, nil, time.Time{}, err
 	}
-	arms, total = map[string]experiment.ArmCount{}, map[string]experiment.ArmCount{}
+	arms, total = map[string]map[string]experiment.ArmCount{}, map[string]experiment.ArmCount{}
 	for _, r := range rows {
-		arms[r.Arm] = experiment.ArmCount{Assigned: r.Assigned, Responded: r.Responded}
-		total[r.Arm] = experiment.ArmCount{Assigned: r.Total}
+		if arms[r.Segment] == nil {
+			arms[r.Segment] = map[string]experiment.ArmCount{}
+		}
+		arms[r.Segment][r.Arm] = experiment.ArmCount{Assigned: r.Assigned, Responded: r.Responded}
+		t := total[r.Arm]
+		t.Assigned += r.Total
+		total[r.Arm] = t
 		if r.Next.Valid && (next.IsZero() || r.Next.Time.Before(next)) {
 			next = r.Next.Time.UTC()
 		}
