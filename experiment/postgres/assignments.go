@@ -181,14 +181,15 @@ func armCounts(ctx context.Context, tx *sqlx.Tx, experimentID int64, name string
 		GROUP BY c.segment, c.arm_key`
 	if name == "" {
 		// Without segments the counts come per arm: customers with one response counted
-		// by row, the few with a repeat counted once each (found by a partial index).
+		// by row, those with a repeat once each, from their responses that are not their
+		// first (a partial index).
 		query = `
 			SELECT '' AS segment, s.arm_key, s.assigned, coalesce(sum(r.n), 0) AS responded
 			FROM (SELECT arm_key, count(*) AS assigned FROM assignments WHERE experiment_id = $1 GROUP BY arm_key) s
 			LEFT JOIN (SELECT arm_key, count(*) AS n FROM responses r WHERE experiment_id = $1 AND ` + alone("r", "$1") + ` GROUP BY arm_key
 			           UNION ALL
-			           SELECT arm_key, count(DISTINCT customer_id) FROM responses
-			           WHERE experiment_id = $1 AND customer_id IN ` + repeatCustomers("$1") + ` GROUP BY arm_key) r
+			           SELECT arm_key, count(*) FROM (SELECT DISTINCT arm_key, customer_id FROM responses
+			                                          WHERE experiment_id = $1 AND NOT first_response) c GROUP BY arm_key) r
 			  ON r.arm_key = s.arm_key
 			GROUP BY s.arm_key, s.assigned`
 	}

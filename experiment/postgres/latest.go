@@ -1,6 +1,8 @@
 package postgres
 
 import (
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/lib/pq"
@@ -44,24 +46,73 @@ func latestCTE(a *args, experimentID int64, keys []string, c cut) string {
 // latestQuery is, per customer and outcome of keys, the answer that counts among those the
 // cut selects: of the answers given before a cut-off, or of those in a survey wave, or of
 // the repeat customers' only (STATS.md third part for the waves).
+//
+// It ranks responses, not answers (a tenth of the rows): each key set becomes a mask of the
+// keys it answers, and a running OR of the masks over a customer's responses from the
+// latest down gives, for each response, the keys a later response answers; what is left of
+// its own mask is what it counts for. A response whose every key a later one answers is not
+// unnested at all.
 func latestQuery(a *args, experimentID int64, keys []string, c cut) string {
-	exp, ks := a.add(experimentID), a.add(pq.StringArray(keys))
-	from, where := `answers an`, ``
+	ks := a.add(pq.StringArray(keys))
+	return `
+		WITH ` + countingCTEs(a, experimentID, ks, len(keys), c) + `
+		SELECT x.k AS outcome_key, r.customer_id, r.arm_key, x.v AS value
+		FROM counting r JOIN answer_key_sets ks ON ks.id = r.key_set
+		CROSS JOIN LATERAL unnest(ks.outcome_keys, r.answer_values) AS x(k, v)
+		WHERE r.counts <> ` + noKeys(len(keys)) + `
+		  AND ` + counts("r", ks, "x.k")
+}
+
+// countingCTEs are the CTEs masks and counting: each response the cut selects that answers
+// any of the keys (the parameter ks, n of them) with counts, the mask of the keys it counts
+// for (bit i: keys[i]; latestQuery).
+func countingCTEs(a *args, experimentID int64, ks string, n int, c cut) string {
+	exp := a.add(experimentID)
+	from, where := `responses r`, ``
 	if !c.until.IsZero() {
-		where += ` AND an.answered_at < ` + a.add(c.until.UTC().Format(time.RFC3339Nano)) + `::timestamptz`
+		where += ` AND r.answered_at < ` + a.add(c.until.UTC().Format(time.RFC3339Nano)) + `::timestamptz`
 	}
 	if c.wave != nil {
-		from += ` JOIN assignments s ON s.experiment_id = an.experiment_id AND s.customer_id = an.customer_id`
-		where += ` AND ` + inWave(a, "an.answered_at", "s.assigned_at", *c.wave)
+		from += ` JOIN assignments s ON s.experiment_id = r.experiment_id AND s.customer_id = r.customer_id`
+		where += ` AND ` + inWave(a, "r.answered_at", "s.assigned_at", *c.wave)
 	}
 	if c.repeats {
-		where += ` AND an.customer_id IN ` + repeatCustomers(exp)
+		// (Not alone: a hashed lookup in the set of repeat customers, where IN would be
+		// planned as a probe of its index per response.)
+		where += ` AND NOT (` + alone("r", exp) + `)`
 	}
-	return `
-		SELECT DISTINCT ON (an.outcome_key, an.customer_id) an.outcome_key, an.customer_id, an.arm_key, an.value
-		FROM ` + from + `
-		WHERE an.experiment_id = ` + exp + ` AND an.outcome_key = ANY(` + ks + `::text[])` + where + `
-		ORDER BY an.outcome_key, an.customer_id, an.answered_at DESC, an.seq DESC` // (laterLast, descending)
+	return `masks AS MATERIALIZED (
+			SELECT ks.id, (SELECT string_agg(CASE WHEN u.k = ANY (ks.outcome_keys) THEN '1' ELSE '0' END, '' ORDER BY u.p)
+			               FROM unnest(` + ks + `::text[]) WITH ORDINALITY AS u(k, p))::varbit AS mask
+			FROM answer_key_sets ks WHERE ks.outcome_keys && ` + ks + `::text[]),
+		counting AS (
+			SELECT r.customer_id, r.arm_key, r.key_set, r.answer_values,
+			       m.mask & ~coalesce(bit_or(m.mask) OVER (PARTITION BY r.customer_id ORDER BY ` + laterFirst("r") + `
+			                                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), ` + noKeys(n) + `) AS counts
+			FROM ` + from + ` JOIN masks m ON m.id = r.key_set
+			WHERE r.experiment_id = ` + exp + where + `)`
+}
+
+// noKeys is the empty mask of n keys.
+func noKeys(n int) string { return `B'` + strings.Repeat("0", n) + `'` }
+
+// maskOf is the mask of the keys of some among keys, as a bit string literal.
+func maskOf(keys, some []string) string {
+	var b strings.Builder
+	for _, k := range keys {
+		if slices.Contains(some, k) {
+			b.WriteByte('1')
+		} else {
+			b.WriteByte('0')
+		}
+	}
+	return `B'` + b.String() + `'`
+}
+
+// counts is the condition that the row r of counting counts for the key expression k (ks:
+// the parameter of the keys its mask is of).
+func counts(r, ks, k string) string {
+	return `substring(` + r + `.counts::text, array_position(` + ks + `::text[], ` + k + `), 1) = '1'`
 }
 
 // validity is, for the answers src (customer_id, arm_key, k, value, day, answered_at, seq)
@@ -79,6 +130,9 @@ func validity(src string) string {
 // laterLast orders a customer's answers by the rule: the later by answered_at, then by
 // arrival, the last.
 const laterLast = `answered_at, seq`
+
+// laterFirst is the reverse order, of the rows aliased r.
+func laterFirst(r string) string { return r + `.answered_at DESC, ` + r + `.seq DESC` }
 
 // cut is which answers a summary reads besides the current latest ones: those given before
 // until (the timeline's days), or those of a survey wave (a wave's results), or only the

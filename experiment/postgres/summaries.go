@@ -244,8 +244,8 @@ func segmented(a *args, src, cols, name string) string {
 // ""): rows[value][spec]: a level and its count for counted outcomes, n and sums about K for
 // the others, and the CUPED sums about K and KX when the experiment has covariates. The
 // current results take one pass over the responses of the customers with one response
-// (currentQuery) and the cut-off queries of the few with a repeat; a cut one pass for simple
-// outcomes and one for composites (cutOffQueries).
+// (currentQuery) and one over those of the few with a repeat (repeatsQuery); a cut one
+// statement over the latest answers it selects (cutOffQueries).
 func summaryRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name string, specs []experiment.SummarySpec, refs references) (map[string][][]summaryRow, error) {
 	out := map[string][][]summaryRow{}
 	index := map[string]int{}
@@ -281,8 +281,9 @@ func summaryRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name stri
 		var a args
 		queries = append(queries, currentQuery(&a, experimentID, name, simple, counted, composites, refs))
 		params = append(params, a)
-		qs, ps := cutOffQueries(experimentID, name, simple, counted, composites, cut{repeats: true}, refs)
-		queries, params = append(queries, qs...), append(params, ps...)
+		var r args
+		queries = append(queries, repeatsQuery(&r, experimentID, name, simple, counted, composites, refs))
+		params = append(params, r)
 	default:
 		queries, params = cutOffQueries(experimentID, name, simple, counted, composites, c, refs)
 	}
@@ -330,7 +331,7 @@ func componentKeys(spec experiment.SummarySpec) []string {
 // one pass over the experiment's responses: such a row holds the customer's latest answers,
 // its simple outcomes are its answers, and its composites are computed from the row's
 // arrays and appended to them, so that one unnest per row yields both. The customers with a
-// repeat come from cutOffQueries with cut.repeats instead. Each y is its value less the
+// repeat come from repeatsQuery instead. Each y is its value less the
 // outcome's K (composites: within the appended expressions, which costs nothing per answer).
 func currentQuery(a *args, experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, refs references) string {
 	exp := a.add(experimentID)
@@ -353,6 +354,70 @@ func currentQuery(a *args, experimentID int64, name string, simple, counted []st
 		  AND x.k = ANY(` + a.add(wanted) + `::text[]) AND x.v IS NOT NULL) s`
 	return cells(a, segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y", name), experimentID,
 		level(a, append(append([]string(nil), counted...), outcomeKeys(composites)...)), refs)
+}
+
+// repeatsQuery reads every spec of the customers with a repeat in one statement, as
+// currentQuery reads the others: each of their responses counts for the keys no later
+// response of the customer answers (countingCTEs); its simple outcomes are those answers,
+// and a composite whose components it counts for, all of them, is computed from the row and
+// appended to its values. The composites whose latest components are spread over several
+// responses of a customer (no response counts for all of them, and then none counts for
+// all) are grouped by customer.
+func repeatsQuery(a *args, experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, refs references) string {
+	keys := slices.Clone(simple)
+	var b string
+	if len(composites) > 0 {
+		var all pq.StringArray
+		b, all = components(a, composites, refs)
+		for _, k := range all {
+			if !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	ks := a.add(pq.StringArray(keys))
+	none := noKeys(len(keys))
+	with := `WITH ` + countingCTEs(a, experimentID, ks, len(keys), cut{repeats: true})
+	keysExpr, valuesExpr := `ks.outcome_keys`, `r.answer_values`
+	var names pq.StringArray
+	var exprs, whole, partial []string
+	for _, spec := range composites {
+		m := maskOf(keys, componentKeys(spec))
+		names = append(names, spec.Outcome.Key)
+		exprs = append(exprs, `CASE WHEN r.counts & `+m+` = `+m+` THEN `+compositeExpr(a, spec)+` - `+a.add(refs.k[spec.Outcome.Key])+`::float8 END`)
+		whole = append(whole, `(`+a.add(spec.Outcome.Key)+`::text, `+m+`::varbit)`)
+		partial = append(partial, `(r.counts & `+m+` NOT IN (`+none+`, `+m+`))`)
+	}
+	if len(composites) > 0 {
+		keysExpr += ` || ` + a.add(names) + `::text[]`
+		valuesExpr += ` || ARRAY[` + strings.Join(exprs, ", ") + `]::float8[]`
+	}
+	src := `(SELECT r.customer_id, r.arm_key, x.k AS outcome_key, ` + shiftedBy(a, "x.v", "x.k", simple, refs.k) + ` AS y
+		FROM counting r JOIN answer_key_sets ks ON ks.id = r.key_set
+		CROSS JOIN LATERAL unnest(` + keysExpr + `, ` + valuesExpr + `) AS x(k, v)
+		WHERE r.counts <> ` + none + ` AND x.v IS NOT NULL
+		  AND (x.k = ANY(` + a.add(names) + `::text[]) OR (x.k = ANY(` + a.add(pq.StringArray(simple)) + `::text[]) AND ` + counts("r", ks, "x.k") + `))) s`
+	q := with + `
+		` + cells(a, segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y", name), experimentID,
+		level(a, append(append([]string(nil), counted...), outcomeKeys(composites)...)), refs)
+	if len(composites) > 0 {
+		// (The rows that count for part of a composite are picked first: nearly none.)
+		spread := `(SELECT r.customer_id, r.arm_key, cm.composite, u.k, u.v AS value
+			FROM (SELECT * FROM counting r WHERE ` + strings.Join(partial, " OR ") + ` OFFSET 0) r
+			JOIN answer_key_sets ks ON ks.id = r.key_set
+			JOIN (VALUES ` + strings.Join(whole, ", ") + `) AS cm(composite, mask)
+			  ON (r.counts & cm.mask) <> ` + none + ` AND (r.counts & cm.mask) <> cm.mask
+			CROSS JOIN LATERAL unnest(ks.outcome_keys, r.answer_values) AS u(k, v)
+			WHERE ` + counts("r", ks, "u.k") + `)`
+		grouped := `(SELECT l.customer_id, l.arm_key, b.composite AS outcome_key, avg(100 * (l.value - b.lo) / (b.hi - b.lo)) - max(b.k) AS y
+			FROM ` + spread + ` l JOIN ` + b + ` ON b.key = l.k AND b.composite = l.composite
+			GROUP BY b.composite, l.customer_id, l.arm_key
+			HAVING count(*) = max(b.n)) s`
+		q += `
+		UNION ALL
+		` + cells(a, segmented(a, grouped, "s.customer_id, s.arm_key, s.outcome_key, s.y", name), experimentID, "c.y", refs)
+	}
+	return q
 }
 
 // components is the composites' components as a relation b(composite, key, lo, hi, n, k), n
@@ -418,37 +483,44 @@ func outcomeKeys(specs []experiment.SummarySpec) []string {
 	return keys
 }
 
-// cutOffQueries read the specs as they stood before a cut-off (the timeline), or within a
-// survey wave, deriving the latest answers from those the cut selects: all simple outcomes
-// in one pass, all composites in another.
+// cutOffQueries read the specs as they stood before a cut-off, or within a survey wave, or
+// of the customers with a repeat, from the latest answers among those the cut selects
+// (latestQuery), ranked once for the simple outcomes and the composites' components alike,
+// in one statement.
 func cutOffQueries(experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, c cut, refs references) ([]string, []args) {
-	var queries []string
-	var params []args
+	if len(simple) == 0 && len(composites) == 0 {
+		return nil, nil
+	}
+	var a args
+	keys := slices.Clone(simple)
+	var b string
+	if len(composites) > 0 {
+		var all pq.StringArray
+		b, all = components(&a, composites, refs)
+		for _, k := range all {
+			if !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	with := `WITH ` + latestCTE(&a, experimentID, keys, c)
+	var parts []string
 	if len(simple) > 0 {
-		var a args
-		latest := latestCTE(&a, experimentID, simple, c)
-		c := segmented(&a, "latest s", "s.outcome_key, s.customer_id, s.arm_key, "+shiftedBy(&a, "s.value", "s.outcome_key", simple, refs.k)+" AS y", name)
-		queries = append(queries, `WITH `+latest+`
-		`+cells(&a, c, experimentID, level(&a, counted), refs))
-		params = append(params, a)
+		src := `(SELECT * FROM latest WHERE outcome_key = ANY(` + a.add(pq.StringArray(simple)) + `::text[])) s`
+		cs := segmented(&a, src, "s.outcome_key, s.customer_id, s.arm_key, "+shiftedBy(&a, "s.value", "s.outcome_key", simple, refs.k)+" AS y", name)
+		parts = append(parts, cells(&a, cs, experimentID, level(&a, counted), refs))
 	}
 	if len(composites) > 0 {
-		var a args
-		queries = append(queries, compositeQuery(&a, experimentID, name, composites, c, refs))
-		params = append(params, a)
-	}
-	return queries, params
-}
-
-// compositeQuery sums every composite of customers who answered all its components, from
-// each component's latest answer the cut selects, with the CUPED sums of the composite's
-// covariate. One pass serves all composites.
-func compositeQuery(a *args, experimentID int64, name string, specs []experiment.SummarySpec, c cut, refs references) string {
-	b, all := components(a, specs, refs)
-	cust := latestCTE(a, experimentID, all, c) + `,
+		// Every composite of customers who answered all its components, from each
+		// component's latest answer the cut selects, with the CUPED sums of its covariate.
+		with += `,
 		cust AS (` + compositeOf(b, `(SELECT customer_id, arm_key, outcome_key AS k, value FROM latest)`) + `)`
-	return `WITH ` + cust + `
-		` + cells(a, segmented(a, "cust s", "s.outcome_key, s.customer_id, s.arm_key, s.y", name), experimentID, "c.y", refs)
+		parts = append(parts, cells(&a, segmented(&a, "cust s", "s.outcome_key, s.customer_id, s.arm_key, s.y", name), experimentID, "c.y", refs))
+	}
+	return []string{with + `
+		` + strings.Join(parts, `
+		UNION ALL
+		`)}, []args{a}
 }
 
 // foldSummaries turns the grouped rows into per-arm stats input, the sums about the
