@@ -50,7 +50,14 @@ func (s *Server) plotFile(c echo.Context) error {
 	if name == "timeline" && wave != "" {
 		return s.waveTimelinePlot(c, key, wave, file, format, opt, lang)
 	}
-	res, err := s.svc.WaveResults(ctx, key, wave)
+	var res experiment.Results
+	var points []experiment.TimelinePoint
+	if name == "timeline" {
+		// The timeline's statistics are read beside the analysis, not after it.
+		res, points, err = s.svc.ResultsWithTimeline(ctx, key)
+	} else {
+		res, err = s.svc.WaveResults(ctx, key, wave)
+	}
 	if err != nil {
 		return err
 	}
@@ -60,10 +67,6 @@ func (s *Server) plotFile(c echo.Context) error {
 		in := report.EffectsOf(res, lang)
 		draw = func() ([]byte, error) { return plot.Effects(in, opt) }
 	case "timeline":
-		points, err := s.svc.TimelineOf(ctx, res)
-		if err != nil {
-			return err
-		}
 		in := report.TimelineOf(res, points, lang)
 		draw = func() ([]byte, error) { return plot.Timeline(in, opt) }
 	default:
@@ -139,11 +142,7 @@ func (s *Server) reportHTML(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	key := param(c, "key")
-	res, err := s.svc.Results(ctx, key)
-	if err != nil {
-		return err
-	}
-	points, err := s.svc.TimelineOf(ctx, res)
+	res, points, err := s.svc.ResultsWithTimeline(ctx, key)
 	if err != nil {
 		return err
 	}
@@ -155,9 +154,11 @@ func (s *Server) reportHTML(c echo.Context) error {
 		}
 		persistence = &p
 	}
-	page, err := s.render(c, func() ([]byte, error) {
+	// Two figures at a time when a second slot is free: the page's dozen figures are most
+	// of its time after the analysis.
+	page, err := s.renderIn(c, 2, func(slots int) ([]byte, error) {
 		var buf bytes.Buffer
-		err := report.HTMLWithWaves(&buf, res, points, persistence, lang)
+		err := report.HTMLInSlots(&buf, res, points, persistence, lang, slots)
 		return buf.Bytes(), err
 	})
 	if err != nil {

@@ -22,7 +22,8 @@ const DefaultRenderWait = 30 * time.Second
 const renderRetryAfter = 2
 
 // RenderLimit bounds the figures drawn at once, by every route that draws (the plots, and
-// report.html, which draws its figures one after the other in one slot). A figure keeps a
+// report.html, which draws its figures in one slot, or two side by side when a second is
+// free). A figure keeps a
 // core busy and holds up to some 35 MB while it is drawn (plot.MaxPixels), so with the
 // pixel budget this bounds the memory of drawing whatever the requests: a burst of plot
 // requests queues for a slot instead of drawing side by side. A request that finds no
@@ -64,9 +65,26 @@ func (l *RenderLimit) Acquire(ctx context.Context) (release func(), err error) {
 	}
 }
 
+// TryAcquire takes a slot if one is free now, without waiting: ok says whether it did.
+func (l *RenderLimit) TryAcquire() (release func(), ok bool) {
+	select {
+	case l.slots <- struct{}{}:
+		return func() { <-l.slots }, true
+	default:
+		return nil, false
+	}
+}
+
 // render runs draw in a render slot; a request that gets none is answered 503 with
 // Retry-After.
 func (s *Server) render(c echo.Context, draw func() ([]byte, error)) ([]byte, error) {
+	return s.renderIn(c, 1, func(int) ([]byte, error) { return draw() })
+}
+
+// renderIn is render for a draw of several figures that may draw up to most of them at
+// once: it waits for one slot as render does, takes up to most-1 more of those free now
+// (none when the others are busy), and tells draw how many it holds.
+func (s *Server) renderIn(c echo.Context, most int, draw func(slots int) ([]byte, error)) ([]byte, error) {
 	release, err := s.cfg.Renders.Acquire(c.Request().Context())
 	if err != nil {
 		if experiment.ErrorCode(err) == experiment.Unavailable {
@@ -75,5 +93,13 @@ func (s *Server) render(c echo.Context, draw func() ([]byte, error)) ([]byte, er
 		return nil, err
 	}
 	defer release()
-	return draw()
+	slots := 1
+	for ; slots < most; slots++ {
+		more, ok := s.cfg.Renders.TryAcquire()
+		if !ok {
+			break
+		}
+		defer more()
+	}
+	return draw(slots)
 }

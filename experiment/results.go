@@ -79,6 +79,12 @@ func (s *Service) WaveResults(ctx context.Context, key, wave string) (Results, e
 		return Results{}, err
 	}
 	cur.At = s.Now()
+	return s.waveResultsAt(ctx, key, wave, cur)
+}
+
+// waveResultsAt is WaveResults for the data as it stands at cur (SnapshotStore.DataVersion,
+// with At), with snapshots.
+func (s *Service) waveResultsAt(ctx context.Context, key, wave string, cur DataVersion) (Results, error) {
 	kept := key
 	if wave != "" {
 		kept = key + "\x00wave\x00" + wave
@@ -255,6 +261,67 @@ func (s *Service) TimelineOf(ctx context.Context, res Results) ([]TimelinePoint,
 	return s.snaps.timelines.get(ctx, res.Experiment.Key, res.version, func(ctx context.Context) ([]TimelinePoint, DataVersion, error) {
 		return s.timeline(ctx, res.Experiment)
 	})
+}
+
+// ResultsWithTimeline is Results with TimelineOf them, for a request that shows both (the
+// report, the timeline plot), without waiting for one to start the other: when the data
+// changed since they were kept, the timeline's statistics (SummarizeDays) are read beside
+// the analysis's (Summarize), in a snapshot of their own, rather than after them. Both
+// read the data as it stood at least when the request came, as TimelineOf(Results) does,
+// and each is kept with the version it read; a timeline drawn for another version of the
+// experiment itself than the analysis (one changed between the two reads) is taken again
+// for the analysis (TimelineOf). One analysis, as Results.
+func (s *Service) ResultsWithTimeline(ctx context.Context, key string) (Results, []TimelinePoint, error) {
+	ss, ok := s.Store.(SnapshotStore)
+	if !ok || s.snaps == nil {
+		res, err := s.Results(ctx, key)
+		if err != nil {
+			return Results{}, nil, err
+		}
+		points, err := s.TimelineOf(ctx, res)
+		return res, points, err
+	}
+	cur, err := ss.DataVersion(ctx, key)
+	if err != nil {
+		return Results{}, nil, err
+	}
+	cur.At = s.Now()
+	type timelineRead struct {
+		points  []TimelinePoint
+		version DataVersion
+		err     error
+	}
+	read := make(chan timelineRead, 1) // buffered: the reader need not wait for a failed analysis
+	var drawnFor int64                 // the experiment version of a timeline computed here
+	go func() {
+		points, version, err := s.snaps.timelines.getVersion(ctx, key, cur, func(ctx context.Context) ([]TimelinePoint, DataVersion, error) {
+			e, err := s.Store.Experiment(ctx, key)
+			if err != nil {
+				return nil, DataVersion{}, err
+			}
+			drawnFor = e.Version
+			return s.timeline(ctx, e)
+		})
+		read <- timelineRead{points, version, err}
+	}()
+	res, err := s.waveResultsAt(ctx, key, "", cur)
+	if err != nil {
+		return Results{}, nil, err
+	}
+	t := <-read
+	if t.err != nil {
+		return Results{}, nil, t.err
+	}
+	// A kept timeline, or one computed elsewhere, has a known version (get only keeps
+	// and shares those); one without (no day to read) was computed here.
+	of := t.version.Experiment
+	if !t.version.known() {
+		of = drawnFor
+	}
+	if of != res.Experiment.Version {
+		t.points, err = s.TimelineOf(ctx, res)
+	}
+	return res, t.points, err
 }
 
 // timeline computes the timeline of e and returns the version of the data it read (zero

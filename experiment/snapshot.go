@@ -212,13 +212,19 @@ func newKeeper[T any](attributes bool) *keeper[T] {
 // computation does not end with the caller that started it: one that gives up does not
 // fail the others, and the value is kept for the next.
 func (k *keeper[T]) get(ctx context.Context, key string, cur DataVersion, compute func(context.Context) (T, DataVersion, error)) (T, error) {
+	v, _, err := k.getVersion(ctx, key, cur, compute)
+	return v, err
+}
+
+// getVersion is get, with the version of the data the value read.
+func (k *keeper[T]) getVersion(ctx context.Context, key string, cur DataVersion, compute func(context.Context) (T, DataVersion, error)) (T, DataVersion, error) {
 	for {
 		k.mu.Lock()
 		if v, ok := k.values[key]; ok && v.version.holds(cur, k.attributes) {
 			k.clock++
 			v.used = k.clock
 			k.mu.Unlock()
-			return v.value, nil
+			return v.value, v.version, nil
 		}
 		f, joined := k.flights[key]
 		if !joined {
@@ -231,13 +237,13 @@ func (k *keeper[T]) get(ctx context.Context, key string, cur DataVersion, comput
 		case <-f.done:
 		case <-ctx.Done():
 			var zero T
-			return zero, ctx.Err()
+			return zero, DataVersion{}, ctx.Err()
 		}
 		if !joined || f.err == nil && f.version.holds(cur, k.attributes) {
-			return f.value, f.err
+			return f.value, f.version, f.err
 		}
 		if f.err != nil {
-			return f.value, f.err
+			return f.value, f.version, f.err
 		}
 		// It read other data than cur names (begun before a write cur saw): again.
 	}

@@ -118,11 +118,7 @@ func (c *Console) showExperiment(r *request, status int, p *problem, form decisi
 		}
 	}
 	if e.Status != experiment.Draft {
-		res, err := c.svc.Results(ctx, key)
-		if err != nil {
-			return err
-		}
-		points, err := c.svc.Timeline(ctx, key)
+		res, points, err := c.svc.ResultsWithTimeline(ctx, key)
 		if err != nil {
 			return err
 		}

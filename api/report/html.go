@@ -7,6 +7,9 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/krslab/krslab/experiment"
 	"github.com/krslab/krslab/stats"
@@ -31,8 +34,16 @@ func HTML(w io.Writer, res experiment.Results, timeline []experiment.TimelinePoi
 // HTMLWithWaves is HTML with a "Does it last?" section after the timeline, from the
 // experiment's persistence across its survey waves (nil: none).
 func HTMLWithWaves(w io.Writer, res experiment.Results, timeline []experiment.TimelinePoint, persistence *experiment.PersistenceResults, lang string) error {
+	return HTMLInSlots(w, res, timeline, persistence, lang, 1)
+}
+
+// HTMLInSlots is HTMLWithWaves drawing up to slots figures at once (one when slots < 1): the
+// page's figures do not depend on each other, so a caller holding several render slots
+// draws them side by side, the largest first. A figure shown twice (trust, in the KRS and
+// the building blocks) is drawn once.
+func HTMLInSlots(w io.Writer, res experiment.Results, timeline []experiment.TimelinePoint, persistence *experiment.PersistenceResults, lang string, slots int) error {
 	lang = i18n.Normalize(lang)
-	p, err := newPage(res, timeline, lang)
+	p, figs, err := newPage(res, timeline, lang)
 	if err != nil {
 		return err
 	}
@@ -41,14 +52,54 @@ func HTMLWithWaves(w io.Writer, res experiment.Results, timeline []experiment.Ti
 		if err != nil {
 			return err
 		}
-		f, err := render(func(o plot.Options) ([]byte, error) { return plot.Persistence(l.Figure, o) },
-			PageWidth, PersistenceHeight(l.Figure), lang, l.Alt)
+		p.Lasting = &lastingSection{Title: l.Title, Intro: l.Intro, Durable: l.Durable, Changes: l.Changes}
+		// After the timeline, before the distributions: the largest first.
+		figs = slices.Insert(figs, 2, pending{into: []*figure{&p.Lasting.Figure}, draw: func() (figure, error) {
+			return render(func(o plot.Options) ([]byte, error) { return plot.Persistence(l.Figure, o) },
+				PageWidth, PersistenceHeight(l.Figure), lang, l.Alt)
+		}})
+	}
+	if err := drawAll(figs, slots); err != nil {
+		return err
+	}
+	return pageTemplate.Execute(w, p)
+}
+
+// pending is a figure of a page yet to be drawn, and the places it goes.
+type pending struct {
+	into []*figure
+	draw func() (figure, error)
+}
+
+// drawAll draws figs, up to slots at once, in order, and returns the first error (by order).
+func drawAll(figs []pending, slots int) error {
+	errs := make([]error, len(figs))
+	var next atomic.Int64
+	work := func() {
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= len(figs) {
+				return
+			}
+			f, err := figs[i].draw()
+			errs[i] = err
+			for _, dst := range figs[i].into {
+				*dst = f
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for range min(slots, len(figs)) - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
 			return err
 		}
-		p.Lasting = &lastingSection{Title: l.Title, Intro: l.Intro, Figure: f, Durable: l.Durable, Changes: l.Changes}
 	}
-	return pageTemplate.Execute(w, p)
+	return nil
 }
 
 type lastingSection struct {
@@ -139,9 +190,11 @@ type armTraffic struct {
 	Arm, Expected, Assigned, Responded, Rate string
 }
 
-func newPage(res experiment.Results, timeline []experiment.TimelinePoint, lang string) (page, error) {
+// newPage is the page of res, with its figures to draw into it: the effects, the timeline,
+// then each distinct outcome's distribution in the order the sections show them.
+func newPage(res experiment.Results, timeline []experiment.TimelinePoint, lang string) (*page, []pending, error) {
 	e := res.Experiment
-	p := page{Lang: lang, T: uiText(lang), Name: e.Name, Hypothesis: e.Hypothesis}
+	p := &page{Lang: lang, T: uiText(lang), Name: e.Name, Hypothesis: e.Hypothesis}
 	if p.Name == "" {
 		p.Name = e.Key
 	}
@@ -151,28 +204,44 @@ func newPage(res experiment.Results, timeline []experiment.TimelinePoint, lang s
 	p.Computed = i18n.Date(at, lang) + " " + at.Format("15:04") + " UTC"
 	p.Rec = recommendationOf(res, lang)
 
-	var err error
 	eff := EffectsOf(res, lang)
-	p.Effects, err = render(func(o plot.Options) ([]byte, error) { return plot.Effects(eff, o) },
-		PageWidth, EffectsHeight(eff), lang, p.T["effects_alt"])
-	if err != nil {
-		return p, err
+	tl := TimelineOf(res, timeline, lang)
+	figs := []pending{
+		{into: []*figure{&p.Effects}, draw: func() (figure, error) {
+			return render(func(o plot.Options) ([]byte, error) { return plot.Effects(eff, o) },
+				PageWidth, EffectsHeight(eff), lang, p.T["effects_alt"])
+		}},
+		{into: []*figure{&p.Timeline}, draw: func() (figure, error) {
+			return render(func(o plot.Options) ([]byte, error) { return plot.Timeline(tl, o) },
+				PageWidth, TimelineHeight(tl), lang, p.T["timeline_alt"])
+		}},
 	}
 	for _, s := range sections(res, lang) {
-		ps, err := newSection(res, s, lang)
-		if err != nil {
-			return p, err
-		}
+		ps := tableOf(res, s, lang)
+		ps.Figures = make([]figure, len(ps.Keys))
 		p.Sections = append(p.Sections, ps)
 	}
-	tl := TimelineOf(res, timeline, lang)
-	p.Timeline, err = render(func(o plot.Options) ([]byte, error) { return plot.Timeline(tl, o) },
-		PageWidth, TimelineHeight(tl), lang, p.T["timeline_alt"])
-	if err != nil {
-		return p, err
+	// The sections are all in place: their figures may be pointed at.
+	drawn := map[string]int{} // outcome key -> its figure in figs
+	for i := range p.Sections {
+		ps := &p.Sections[i]
+		for j, k := range ps.Keys {
+			if at, ok := drawn[k]; ok {
+				figs[at].into = append(figs[at].into, &ps.Figures[j])
+				continue
+			}
+			d, err := DistributionOf(res, k, lang)
+			if err != nil {
+				return p, nil, err
+			}
+			drawn[k] = len(figs)
+			figs = append(figs, pending{into: []*figure{&ps.Figures[j]}, draw: func() (figure, error) {
+				return render(func(op plot.Options) ([]byte, error) { return plot.Distribution(d, op) }, HalfWidth, DistributionHeight(d), lang, d.Title)
+			}})
+		}
 	}
 	p.Quality = qualityOf(res, lang)
-	return p, nil
+	return p, figs, nil
 }
 
 // render draws one figure as a PNG data URI, at figScale unless a tall figure (many arms
@@ -184,22 +253,6 @@ func render(fn func(plot.Options) ([]byte, error), w, h int, lang, alt string) (
 	}
 	src := template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b))
 	return figure{Src: src, Alt: alt, Width: w, Height: h}, nil
-}
-
-func newSection(res experiment.Results, s section, lang string) (pageSection, error) {
-	ps := tableOf(res, s, lang)
-	for _, k := range ps.Keys {
-		d, err := DistributionOf(res, k, lang)
-		if err != nil {
-			return ps, err
-		}
-		f, err := render(func(op plot.Options) ([]byte, error) { return plot.Distribution(d, op) }, HalfWidth, DistributionHeight(d), lang, d.Title)
-		if err != nil {
-			return ps, err
-		}
-		ps.Figures = append(ps.Figures, f)
-	}
-	return ps, nil
 }
 
 // tableOf is a section's table, with its intro and diagnosis, without figures.
