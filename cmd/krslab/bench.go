@@ -405,6 +405,25 @@ func startBenchServer(ctx context.Context, dbURL string, flags ...string) (*benc
 	return nil, errors.New("benchmark server did not become ready")
 }
 
+// peakRSSMB is the server's peak resident memory so far (VmHWM of /proc/PID/status), in
+// MB (2^20 bytes); Linux only.
+func (s *benchServer) peakRSSMB() (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+			if err != nil {
+				return 0, fmt.Errorf("VmHWM: %q: %w", v, err)
+			}
+			return kb / 1024, nil
+		}
+	}
+	return 0, errors.New("no VmHWM in /proc/PID/status")
+}
+
 func (s *benchServer) stop() {
 	s.cmd.Process.Signal(os.Interrupt)
 	s.cmd.Wait()
