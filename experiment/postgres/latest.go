@@ -68,19 +68,13 @@ func latestQuery(a *args, experimentID int64, keys []string, c cut) string {
 // for (bit i: keys[i]; latestQuery).
 func countingCTEs(a *args, experimentID int64, ks string, n int, c cut) string {
 	exp := a.add(experimentID)
-	from, where := `responses r`, ``
-	if !c.until.IsZero() {
-		where += ` AND r.answered_at < ` + a.add(c.until.UTC().Format(time.RFC3339Nano)) + `::timestamptz`
-	}
-	if c.wave != nil {
-		from += ` JOIN assignments s ON s.experiment_id = r.experiment_id AND s.customer_id = r.customer_id`
-		where += ` AND ` + inWave(a, "r.answered_at", "s.assigned_at", *c.wave)
-	}
+	join, where := c.selects(a, "r")
 	if c.repeats {
 		// (Not alone: a hashed lookup in the set of repeat customers, where IN would be
 		// planned as a probe of its index per response.)
 		where += ` AND NOT (` + alone("r", exp) + `)`
 	}
+	from := `responses r` + join
 	return `masks AS MATERIALIZED (
 			SELECT ks.id, (SELECT string_agg(CASE WHEN u.k = ANY (ks.outcome_keys) THEN '1' ELSE '0' END, '' ORDER BY u.p)
 			               FROM unnest(` + ks + `::text[]) WITH ORDINALITY AS u(k, p))::varbit AS mask
@@ -125,6 +119,19 @@ func validity(src string) string {
 		            lead(day) OVER (PARTITION BY customer_id, k ORDER BY ` + laterLast + `) AS until
 		        FROM ` + src + ` s) w
 		WHERE until IS NULL OR until > day)`
+}
+
+// selects is what a cut asks of the responses r it reads: a join (the customers'
+// assignments, for a wave) and conditions (" AND ..."), both "" for the current answers.
+func (c cut) selects(a *args, r string) (join, where string) {
+	if !c.until.IsZero() {
+		where += ` AND ` + r + `.answered_at < ` + a.add(c.until.UTC().Format(time.RFC3339Nano)) + `::timestamptz`
+	}
+	if c.wave != nil {
+		join = ` JOIN assignments s ON s.experiment_id = ` + r + `.experiment_id AND s.customer_id = ` + r + `.customer_id`
+		where += ` AND ` + inWave(a, r+".answered_at", "s.assigned_at", *c.wave)
+	}
+	return join, where
 }
 
 // laterLast orders a customer's answers by the rule: the later by answered_at, then by

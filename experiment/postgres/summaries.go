@@ -243,9 +243,9 @@ func segmented(a *args, src, cols, name string) string {
 // summaryRows reads the rows of every spec per segment value (one value, "", when name is
 // ""): rows[value][spec]: a level and its count for counted outcomes, n and sums about K for
 // the others, and the CUPED sums about K and KX when the experiment has covariates. The
-// current results take one pass over the responses of the customers with one response
-// (currentQuery) and one over those of the few with a repeat (repeatsQuery); a cut one
-// statement over the latest answers it selects (cutOffQueries).
+// results (current, before a cut-off, or of a survey wave: the cut) take one pass over the
+// responses of the customers with one response (currentQuery) and one over those of the
+// few with a repeat (repeatsQuery).
 func summaryRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name string, specs []experiment.SummarySpec, refs references) (map[string][][]summaryRow, error) {
 	out := map[string][][]summaryRow{}
 	index := map[string]int{}
@@ -275,17 +275,11 @@ func summaryRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name stri
 	c := cutOf(specs)
 	var queries []string
 	var params []args
-	switch {
-	case len(simple) == 0 && len(composites) == 0:
-	case c.current():
-		var a args
-		queries = append(queries, currentQuery(&a, experimentID, name, simple, counted, composites, refs))
-		params = append(params, a)
-		var r args
-		queries = append(queries, repeatsQuery(&r, experimentID, name, simple, counted, composites, refs))
-		params = append(params, r)
-	default:
-		queries, params = cutOffQueries(experimentID, name, simple, counted, composites, c, refs)
+	if len(simple) > 0 || len(composites) > 0 {
+		var a, r args
+		queries = append(queries, currentQuery(&a, experimentID, name, simple, counted, composites, c, refs),
+			repeatsQuery(&r, experimentID, name, simple, counted, composites, c, refs))
+		params = append(params, a, r)
 	}
 	for i, q := range queries {
 		var rows []summaryRow
@@ -327,14 +321,15 @@ func componentKeys(spec experiment.SummarySpec) []string {
 	return keys
 }
 
-// currentQuery reads every spec of the customers with one response (nearly all; alone) in
-// one pass over the experiment's responses: such a row holds the customer's latest answers,
-// its simple outcomes are its answers, and its composites are computed from the row's
-// arrays and appended to them, so that one unnest per row yields both. The customers with a
-// repeat come from repeatsQuery instead. Each y is its value less the
-// outcome's K (composites: within the appended expressions, which costs nothing per answer).
-func currentQuery(a *args, experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, refs references) string {
+// currentQuery reads every spec of the customers with one response (nearly all; alone) among
+// the responses the cut selects, in one pass: such a row holds the customer's latest
+// answers, its simple outcomes are its answers, and its composites are computed from the
+// row's arrays and appended to them, so that one unnest per row yields both. The customers
+// with a repeat come from repeatsQuery. Each y is its value less the outcome's K
+// (composites: within the appended expressions, which costs nothing per answer).
+func currentQuery(a *args, experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, c cut, refs references) string {
 	exp := a.add(experimentID)
+	join, where := c.selects(a, "r")
 	keys, values := `ks.outcome_keys`, `r.answer_values`
 	if len(composites) > 0 {
 		var names pq.StringArray
@@ -348,22 +343,22 @@ func currentQuery(a *args, experimentID int64, name string, simple, counted []st
 	}
 	wanted := append(append(pq.StringArray(nil), simple...), outcomeKeys(composites)...)
 	src := `(SELECT r.customer_id, r.arm_key, x.k AS outcome_key, ` + shiftedBy(a, "x.v", "x.k", simple, refs.k) + ` AS y
-		FROM responses r JOIN answer_key_sets ks ON ks.id = r.key_set
+		FROM responses r` + join + ` JOIN answer_key_sets ks ON ks.id = r.key_set
 		CROSS JOIN LATERAL unnest(` + keys + `, ` + values + `) AS x(k, v)
-		WHERE r.experiment_id = ` + exp + ` AND ` + alone("r", exp) + `
+		WHERE r.experiment_id = ` + exp + ` AND ` + alone("r", exp) + where + `
 		  AND x.k = ANY(` + a.add(wanted) + `::text[]) AND x.v IS NOT NULL) s`
 	return cells(a, segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y", name), experimentID,
 		level(a, append(append([]string(nil), counted...), outcomeKeys(composites)...)), refs)
 }
 
 // repeatsQuery reads every spec of the customers with a repeat in one statement, as
-// currentQuery reads the others: each of their responses counts for the keys no later
+// currentQuery reads the others: each of their responses the cut selects counts for the keys no later
 // response of the customer answers (countingCTEs); its simple outcomes are those answers,
 // and a composite whose components it counts for, all of them, is computed from the row and
 // appended to its values. The composites whose latest components are spread over several
 // responses of a customer (no response counts for all of them, and then none counts for
 // all) are grouped by customer.
-func repeatsQuery(a *args, experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, refs references) string {
+func repeatsQuery(a *args, experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, c cut, refs references) string {
 	keys := slices.Clone(simple)
 	var b string
 	if len(composites) > 0 {
@@ -377,7 +372,8 @@ func repeatsQuery(a *args, experimentID int64, name string, simple, counted []st
 	}
 	ks := a.add(pq.StringArray(keys))
 	none := noKeys(len(keys))
-	with := `WITH ` + countingCTEs(a, experimentID, ks, len(keys), cut{repeats: true})
+	c.repeats = true
+	with := `WITH ` + countingCTEs(a, experimentID, ks, len(keys), c)
 	keysExpr, valuesExpr := `ks.outcome_keys`, `r.answer_values`
 	var names pq.StringArray
 	var exprs, whole, partial []string
@@ -481,46 +477,6 @@ func outcomeKeys(specs []experiment.SummarySpec) []string {
 		keys[i] = s.Outcome.Key
 	}
 	return keys
-}
-
-// cutOffQueries read the specs as they stood before a cut-off, or within a survey wave, or
-// of the customers with a repeat, from the latest answers among those the cut selects
-// (latestQuery), ranked once for the simple outcomes and the composites' components alike,
-// in one statement.
-func cutOffQueries(experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, c cut, refs references) ([]string, []args) {
-	if len(simple) == 0 && len(composites) == 0 {
-		return nil, nil
-	}
-	var a args
-	keys := slices.Clone(simple)
-	var b string
-	if len(composites) > 0 {
-		var all pq.StringArray
-		b, all = components(&a, composites, refs)
-		for _, k := range all {
-			if !slices.Contains(keys, k) {
-				keys = append(keys, k)
-			}
-		}
-	}
-	with := `WITH ` + latestCTE(&a, experimentID, keys, c)
-	var parts []string
-	if len(simple) > 0 {
-		src := `(SELECT * FROM latest WHERE outcome_key = ANY(` + a.add(pq.StringArray(simple)) + `::text[])) s`
-		cs := segmented(&a, src, "s.outcome_key, s.customer_id, s.arm_key, "+shiftedBy(&a, "s.value", "s.outcome_key", simple, refs.k)+" AS y", name)
-		parts = append(parts, cells(&a, cs, experimentID, level(&a, counted), refs))
-	}
-	if len(composites) > 0 {
-		// Every composite of customers who answered all its components, from each
-		// component's latest answer the cut selects, with the CUPED sums of its covariate.
-		with += `,
-		cust AS (` + compositeOf(b, `(SELECT customer_id, arm_key, outcome_key AS k, value FROM latest)`) + `)`
-		parts = append(parts, cells(&a, segmented(&a, "cust s", "s.outcome_key, s.customer_id, s.arm_key, s.y", name), experimentID, "c.y", refs))
-	}
-	return []string{with + `
-		` + strings.Join(parts, `
-		UNION ALL
-		`)}, []args{a}
 }
 
 // foldSummaries turns the grouped rows into per-arm stats input, the sums about the
