@@ -1,10 +1,12 @@
 package postgres
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"github.com/krslab/krslab/experiment"
@@ -30,6 +32,13 @@ import (
 // that is not their first: all customers with several responses.
 func repeatCustomers(exp string) string {
 	return `(SELECT customer_id FROM responses WHERE experiment_id = ` + exp + ` AND NOT first_response)`
+}
+
+// hasRepeats is whether any customer of the experiment has a repeat.
+func hasRepeats(ctx context.Context, tx *sqlx.Tx, experimentID int64) (bool, error) {
+	var any bool
+	err := tx.GetContext(ctx, &any, `SELECT EXISTS (SELECT 1 FROM responses WHERE experiment_id = $1 AND NOT first_response)`, experimentID)
+	return any, err
 }
 
 // alone is the condition that the response r of experiment exp is its customer's only one.

@@ -276,10 +276,20 @@ func summaryRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name stri
 	var queries []string
 	var params []args
 	if len(simple) > 0 || len(composites) > 0 {
-		var a, r args
-		queries = append(queries, currentQuery(&a, experimentID, name, simple, counted, composites, c, refs),
-			repeatsQuery(&r, experimentID, name, simple, counted, composites, c, refs))
-		params = append(params, a, r)
+		var a args
+		queries = append(queries, currentQuery(&a, experimentID, name, simple, counted, composites, c, refs))
+		params = append(params, a)
+		// (An experiment whose customers answered once each, the usual first wave, skips the
+		// second pass: one entry of the partial index tells.)
+		repeats, err := hasRepeats(ctx, tx, experimentID)
+		if err != nil {
+			return nil, err
+		}
+		if repeats {
+			var r args
+			queries = append(queries, repeatsQuery(&r, experimentID, name, simple, counted, composites, c, refs))
+			params = append(params, r)
+		}
 	}
 	for i, q := range queries {
 		var rows []summaryRow
