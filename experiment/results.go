@@ -327,12 +327,20 @@ func (s *Service) ResultsWithTimeline(ctx context.Context, key string) (Results,
 // timeline computes the timeline of e and returns the version of the data it read (zero
 // when there was no day to read).
 func (s *Service) timeline(ctx context.Context, e Experiment) ([]TimelinePoint, DataVersion, error) {
+	return s.timelineIn(ctx, e, nil)
+}
+
+// timelineIn computes the timeline of e, of survey wave w when w is not nil, and returns
+// the version of the data it read (zero when there was no day to read).
+func (s *Service) timelineIn(ctx context.Context, e Experiment, w *WaveWindow) ([]TimelinePoint, DataVersion, error) {
 	outcomes, err := s.OutcomeMap(ctx)
 	if err != nil {
 		return nil, DataVersion{}, err
 	}
 	keys := []string{e.PrimaryOutcome}
-	days, err := s.Store.SummarizeDays(ctx, e.ID, SummarySpecs(keys, outcomes, time.Time{})[0])
+	spec := SummarySpecs(keys, outcomes, time.Time{})[0]
+	spec.Wave = w
+	days, err := s.Store.SummarizeDays(ctx, e.ID, spec)
 	if err != nil {
 		return nil, DataVersion{}, err
 	}

@@ -1,9 +1,6 @@
 package experiment
 
-import (
-	"context"
-	"time"
-)
+import "context"
 
 // WaveTimeline is the timeline of one survey wave (STATS.md, third part) with the wave's
 // results (WaveResults), or Results and their Timeline when wave is "": the primary
@@ -26,41 +23,13 @@ func (s *Service) WaveTimeline(ctx context.Context, key, wave string) (Results, 
 	}
 	w := WaveWindow{Wave: *res.Wave, At: res.ComputedAt}
 	if s.snaps == nil || !res.version.known() {
-		points, _, err := s.waveTimeline(ctx, res.Experiment, w)
+		points, _, err := s.timelineIn(ctx, res.Experiment, &w)
 		return res, points, err
 	}
 	cur := res.version
 	cur.At = s.Now()
 	points, err := s.snaps.timelines.get(ctx, key+"\x00wave\x00"+w.Wave.Key, cur, func(ctx context.Context) ([]TimelinePoint, DataVersion, error) {
-		return s.waveTimeline(ctx, res.Experiment, w)
+		return s.timelineIn(ctx, res.Experiment, &w)
 	})
 	return res, points, err
-}
-
-// waveTimeline computes the timeline of wave w of e and returns the version of the data it
-// read (zero when there was no day to read).
-func (s *Service) waveTimeline(ctx context.Context, e Experiment, w WaveWindow) ([]TimelinePoint, DataVersion, error) {
-	outcomes, err := s.OutcomeMap(ctx)
-	if err != nil {
-		return nil, DataVersion{}, err
-	}
-	keys := []string{e.PrimaryOutcome}
-	spec := SummarySpecs(keys, outcomes, time.Time{})[0]
-	spec.Wave = &w
-	days, err := s.Store.SummarizeDays(ctx, e.ID, spec)
-	if err != nil {
-		return nil, DataVersion{}, err
-	}
-	var points []TimelinePoint
-	var version DataVersion
-	for _, d := range days {
-		res := Analyze(e, outcomes, keys, d.Summary)
-		version = res.version
-		for _, a := range e.Arms {
-			if !a.Control {
-				points = append(points, TimelinePoint{Day: d.Day, Arm: a.Key, Comparison: res.Outcomes[0].Comparisons[a.Key]})
-			}
-		}
-	}
-	return points, version, nil
 }
