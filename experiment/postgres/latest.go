@@ -18,10 +18,11 @@ import (
 // halves that every reader combines:
 //
 //   - a customer with one response (nearly all) has the answers that count in that row:
-//     alone selects those rows, whose answers need no ranking;
-//   - the answers of the customers with a repeat (repeatCustomers, a partial index of the
-//     responses that are not their customer's first) are ranked per outcome (latestQuery
-//     with cut.repeats).
+//     alone selects those rows, whose answers need no ranking (currentQuery);
+//   - the responses of the customers with a repeat (repeatCustomers, a partial index of the
+//     responses that are not their customer's first) are ranked per customer, each left
+//     with the outcomes no later response answers (countingCTEs; repeatsQuery and
+//     latestQuery read them).
 //
 // A response's first_response says whether its writer knew it to be its customer's first;
 // a unique index allows one per customer, and a writer that cannot tell says false. So a
@@ -36,9 +37,9 @@ func repeatCustomers(exp string) string {
 
 // hasRepeats is whether any customer of the experiment has a repeat.
 func hasRepeats(ctx context.Context, tx *sqlx.Tx, experimentID int64) (bool, error) {
-	var any bool
-	err := tx.GetContext(ctx, &any, `SELECT EXISTS (SELECT 1 FROM responses WHERE experiment_id = $1 AND NOT first_response)`, experimentID)
-	return any, err
+	var some bool
+	err := tx.GetContext(ctx, &some, `SELECT EXISTS (SELECT 1 FROM responses WHERE experiment_id = $1 AND NOT first_response)`, experimentID)
+	return some, err
 }
 
 // alone is the condition that the response r of experiment exp is its customer's only one.
