@@ -276,9 +276,14 @@ func summaryRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name stri
 	var queries []string
 	var params []args
 	if len(simple) > 0 || len(composites) > 0 {
+		sets, err := keySetsOf(ctx, tx, append(append([]string(nil), simple...), componentKeysOf(composites)...))
+		if err != nil {
+			return nil, err
+		}
 		var a args
-		queries = append(queries, currentQuery(&a, experimentID, name, simple, counted, composites, c, refs))
-		params = append(params, a)
+		if q := currentQuery(&a, experimentID, name, simple, counted, composites, sets, c, refs); q != "" {
+			queries, params = append(queries, q), append(params, a)
+		}
 		// (An experiment whose customers answered once each, the usual first wave, skips the
 		// second pass: one entry of the partial index tells.)
 		repeats, err := hasRepeats(ctx, tx, experimentID)
@@ -334,31 +339,98 @@ func componentKeys(spec experiment.SummarySpec) []string {
 // currentQuery reads every spec of the customers with one response (nearly all; alone) among
 // the responses the cut selects, in one pass: such a row holds the customer's latest
 // answers, its simple outcomes are its answers, and its composites are computed from the
-// row's arrays and appended to them, so that one unnest per row yields both. The customers
-// with a repeat come from repeatsQuery. Each y is its value less the outcome's K
-// (composites: within the appended expressions, which costs nothing per answer).
-func currentQuery(a *args, experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, c cut, refs references) string {
+// row's values. The customers with a repeat come from repeatsQuery. What a row yields is
+// worked out per key set in Go (sets: the key sets that answer any key asked for), so that
+// no answer searches a list of keys: per key set, the keys asked for with the positions of
+// their values, the composites it answers whole, and which of them are counted by level.
+// Each y is its value less the outcome's K. It is "" when no key set answers any spec.
+func currentQuery(a *args, experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, sets []keySet, c cut, refs references) string {
 	exp := a.add(experimentID)
 	join, where := c.selects(a, "r")
-	keys, values := `ks.outcome_keys`, `r.answer_values`
-	if len(composites) > 0 {
-		var names pq.StringArray
-		var exprs []string
-		for _, spec := range composites {
-			names = append(names, spec.Outcome.Key)
-			exprs = append(exprs, compositeExpr(a, spec)+` - `+a.add(refs.k[spec.Outcome.Key])+`::float8`)
+	var keyCases, valueCases, levelCases []string
+	for _, set := range sets {
+		pos := make(map[string]int, len(set.keys))
+		for i, k := range set.keys {
+			pos[k] = i + 1
 		}
-		keys = `ks.outcome_keys || ` + a.add(names) + `::text[]`
-		values = `r.answer_values || ARRAY[` + strings.Join(exprs, ", ") + `]::float8[]`
+		var keys pq.StringArray
+		var values []string
+		var levels pq.BoolArray
+		for _, k := range simple {
+			if p, ok := pos[k]; ok {
+				keys, levels = append(keys, k), append(levels, slices.Contains(counted, k))
+				values = append(values, fmt.Sprintf("r.answer_values[%d]", p))
+			}
+		}
+		for _, spec := range composites {
+			whole := true
+			for _, comp := range spec.Components {
+				_, ok := pos[comp.Key]
+				whole = whole && ok
+			}
+			if !whole {
+				continue
+			}
+			var terms []string
+			for _, comp := range spec.Components {
+				lo, hi, _ := comp.Bounds()
+				l, h := a.add(lo), a.add(hi)
+				terms = append(terms, fmt.Sprintf("100 * (r.answer_values[%d] - %s::float8) / (%s::float8 - %s::float8)", pos[comp.Key], l, h, l))
+			}
+			keys, levels = append(keys, spec.Outcome.Key), append(levels, true)
+			values = append(values, fmt.Sprintf("(%s) / %d - %s::float8", strings.Join(terms, " + "), len(terms), a.add(refs.k[spec.Outcome.Key])))
+		}
+		if len(keys) == 0 {
+			continue
+		}
+		id := a.add(set.id)
+		keyCases = append(keyCases, `WHEN `+id+`::bigint THEN `+a.add(keys)+`::text[]`)
+		valueCases = append(valueCases, `WHEN `+id+`::bigint THEN ARRAY[`+strings.Join(values, ", ")+`]::float8[]`)
+		levelCases = append(levelCases, `WHEN `+id+`::bigint THEN `+a.add(levels)+`::boolean[]`)
 	}
-	wanted := append(append(pq.StringArray(nil), simple...), outcomeKeys(composites)...)
-	src := `(SELECT r.customer_id, r.arm_key, x.k AS outcome_key, ` + shiftedBy(a, "x.v", "x.k", simple, refs.k) + ` AS y
-		FROM responses r` + join + ` JOIN answer_key_sets ks ON ks.id = r.key_set
-		CROSS JOIN LATERAL unnest(` + keys + `, ` + values + `) AS x(k, v)
-		WHERE r.experiment_id = ` + exp + ` AND ` + alone("r", exp) + where + `
-		  AND x.k = ANY(` + a.add(wanted) + `::text[]) AND x.v IS NOT NULL) s`
-	return cells(a, segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y", name), experimentID,
-		level(a, append(append([]string(nil), counted...), outcomeKeys(composites)...)), refs)
+	if len(keyCases) == 0 {
+		return "" // no response answers any of the specs
+	}
+	src := `(SELECT r.customer_id, r.arm_key, x.k AS outcome_key, ` + shiftedBy(a, "x.v", "x.k", simple, refs.k) + ` AS y, x.by_value
+		FROM responses r` + join + `
+		CROSS JOIN LATERAL unnest(CASE r.key_set ` + strings.Join(keyCases, " ") + ` END,
+		                          CASE r.key_set ` + strings.Join(valueCases, " ") + ` END,
+		                          CASE r.key_set ` + strings.Join(levelCases, " ") + ` END) AS x(k, v, by_value)
+		WHERE r.experiment_id = ` + exp + ` AND ` + alone("r", exp) + where + ` AND x.v IS NOT NULL) s`
+	return cells(a, segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y, s.by_value", name), experimentID,
+		`CASE WHEN c.by_value THEN c.y ELSE 0 END`, refs)
+}
+
+// keySet is a row of answer_key_sets.
+type keySet struct {
+	id   int64
+	keys []string
+}
+
+// keySetsOf reads the key sets that answer any of keys (a handful: the answered columns of
+// the survey exports).
+func keySetsOf(ctx context.Context, tx *sqlx.Tx, keys []string) ([]keySet, error) {
+	var rows []struct {
+		ID   int64          `db:"id"`
+		Keys pq.StringArray `db:"outcome_keys"`
+	}
+	if err := tx.SelectContext(ctx, &rows, `SELECT id, outcome_keys FROM answer_key_sets WHERE outcome_keys && $1::text[] ORDER BY id`, pq.StringArray(keys)); err != nil {
+		return nil, err
+	}
+	sets := make([]keySet, len(rows))
+	for i, r := range rows {
+		sets[i] = keySet{id: r.ID, keys: r.Keys}
+	}
+	return sets, nil
+}
+
+// componentKeysOf are the component keys of the composites.
+func componentKeysOf(composites []experiment.SummarySpec) []string {
+	var keys []string
+	for _, spec := range composites {
+		keys = append(keys, componentKeys(spec)...)
+	}
+	return keys
 }
 
 // repeatsQuery reads every spec of the customers with a repeat in one statement, as
