@@ -20,3 +20,11 @@ func LimitCopyChunk(lines int, cleanup func(func())) {
 
 // AnswerKeySetID is the id the store gives a list of outcome keys.
 func AnswerKeySetID(keys []string) int64 { return answerKeySetID(keys) }
+
+// LimitInlineKeySets sets how many key sets the one-response pass writes into its statement
+// until the test ends (more take the pass that looks keys up).
+func LimitInlineKeySets(n int, cleanup func(func())) {
+	old := inlineKeySets
+	inlineKeySets = n
+	cleanup(func() { inlineKeySets = old })
+}

@@ -345,6 +345,9 @@ func componentKeys(spec experiment.SummarySpec) []string {
 // their values, the composites it answers whole, and which of them are counted by level.
 // Each y is its value less the outcome's K. It is "" when no key set answers any spec.
 func currentQuery(a *args, experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, sets []keySet, c cut, refs references) string {
+	if len(sets) > inlineKeySets {
+		return currentQueryByKeys(a, experimentID, name, simple, counted, composites, c, refs)
+	}
 	exp := a.add(experimentID)
 	join, where := c.selects(a, "r")
 	var keyCases, valueCases, levelCases []string
@@ -400,6 +403,37 @@ func currentQuery(a *args, experimentID int64, name string, simple, counted []st
 	return cells(a, segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y, s.by_value", name), experimentID,
 		`CASE WHEN c.by_value THEN c.y ELSE 0 END`, refs)
 }
+
+// currentQueryByKeys is currentQuery for a database with more key sets answering the specs
+// than inlineKeySets: the same pass, each answer's key looked up in the lists of keys.
+func currentQueryByKeys(a *args, experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, c cut, refs references) string {
+	exp := a.add(experimentID)
+	join, where := c.selects(a, "r")
+	keys, values := `ks.outcome_keys`, `r.answer_values`
+	if len(composites) > 0 {
+		var names pq.StringArray
+		var exprs []string
+		for _, spec := range composites {
+			names = append(names, spec.Outcome.Key)
+			exprs = append(exprs, compositeExpr(a, spec)+` - `+a.add(refs.k[spec.Outcome.Key])+`::float8`)
+		}
+		keys = `ks.outcome_keys || ` + a.add(names) + `::text[]`
+		values = `r.answer_values || ARRAY[` + strings.Join(exprs, ", ") + `]::float8[]`
+	}
+	wanted := append(append(pq.StringArray(nil), simple...), outcomeKeys(composites)...)
+	src := `(SELECT r.customer_id, r.arm_key, x.k AS outcome_key, ` + shiftedBy(a, "x.v", "x.k", simple, refs.k) + ` AS y
+		FROM responses r` + join + ` JOIN answer_key_sets ks ON ks.id = r.key_set
+		CROSS JOIN LATERAL unnest(` + keys + `, ` + values + `) AS x(k, v)
+		WHERE r.experiment_id = ` + exp + ` AND ` + alone("r", exp) + where + `
+		  AND x.k = ANY(` + a.add(wanted) + `::text[]) AND x.v IS NOT NULL) s`
+	return cells(a, segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y", name), experimentID,
+		level(a, append(append([]string(nil), counted...), outcomeKeys(composites)...)), refs)
+}
+
+// inlineKeySets is how many key sets currentQuery writes into its statement (a variable for
+// tests): a survey export has a handful, but the key sets of every experiment that answers
+// the same built-in outcomes count, and a statement of hundreds would cost its planning.
+var inlineKeySets = 64
 
 // keySet is a row of answer_key_sets.
 type keySet struct {
