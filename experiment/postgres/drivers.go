@@ -86,13 +86,7 @@ func driverSumsQuery(a *args, experimentID int64, arm string, vars []experiment.
 		for i, v := range vars {
 			var x string
 			if v.Outcome.Kind == experiment.Composite {
-				terms := make([]string, len(v.Components))
-				for j, c := range v.Components {
-					lo, hi, _ := c.Bounds()
-					l, h := a.add(lo), a.add(hi)
-					terms[j] = fmt.Sprintf("100 * (%s - %s::float8) / (%s::float8 - %s::float8)", answer(c.Key), l, h, l)
-				}
-				x = fmt.Sprintf("(%s) / %d", strings.Join(terms, " + "), len(terms))
+				x = compositeOfValues(a, v.Components, answer)
 			} else {
 				x = answer(v.Outcome.Key)
 			}

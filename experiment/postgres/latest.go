@@ -38,7 +38,7 @@ func repeatCustomers(exp string) string {
 // hasRepeats is whether any customer of the experiment has a repeat.
 func hasRepeats(ctx context.Context, tx *sqlx.Tx, experimentID int64) (bool, error) {
 	var some bool
-	err := tx.GetContext(ctx, &some, `SELECT EXISTS (SELECT 1 FROM responses WHERE experiment_id = $1 AND NOT first_response)`, experimentID)
+	err := tx.GetContext(ctx, &some, `SELECT EXISTS `+repeatCustomers("$1"), experimentID)
 	return some, err
 }
 

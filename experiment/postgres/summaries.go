@@ -314,15 +314,24 @@ func level(a *args, byValue []string) string {
 	return `CASE WHEN c.outcome_key = ANY(` + a.add(pq.StringArray(byValue)) + `::text[]) THEN c.y ELSE 0 END`
 }
 
-// compositeExpr is a composite of one response r (with its key set ks) as currentQuery and
-// referenceValues compute it: the mean of the components rescaled to 0..100, in component
-// order, so that both give the same float for the same answers.
+// compositeExpr is a composite of one response r (with its key set ks), each component's
+// value found by its key (compositeOfValues).
 func compositeExpr(a *args, spec experiment.SummarySpec) string {
-	var terms []string
-	for _, c := range spec.Components {
+	return compositeOfValues(a, spec.Components, func(key string) string {
+		return `r.answer_values[array_position(ks.outcome_keys, ` + a.add(key) + `::text)]`
+	})
+}
+
+// compositeOfValues is a composite as every pass over the rows computes it (the summaries,
+// referenceValues, the timeline, the drivers), value giving each component's value: the
+// mean of the components rescaled to 0..100, in component order, so that all give the same
+// float for the same answers.
+func compositeOfValues(a *args, components []experiment.Outcome, value func(key string) string) string {
+	terms := make([]string, len(components))
+	for i, c := range components {
 		lo, hi, _ := c.Bounds()
-		k, l, h := a.add(c.Key), a.add(lo), a.add(hi)
-		terms = append(terms, fmt.Sprintf("100 * (r.answer_values[array_position(ks.outcome_keys, %s::text)] - %s::float8) / (%s::float8 - %s::float8)", k, l, h, l))
+		l, h := a.add(lo), a.add(hi)
+		terms[i] = fmt.Sprintf("100 * (%s - %s::float8) / (%s::float8 - %s::float8)", value(c.Key), l, h, l)
 	}
 	return fmt.Sprintf("(%s) / %d", strings.Join(terms, " + "), len(terms))
 }
@@ -339,95 +348,82 @@ func componentKeys(spec experiment.SummarySpec) []string {
 // currentQuery reads every spec of the customers with one response (nearly all; alone) among
 // the responses the cut selects, in one pass: such a row holds the customer's latest
 // answers, its simple outcomes are its answers, and its composites are computed from the
-// row's values. The customers with a repeat come from repeatsQuery. What a row yields is
-// worked out per key set in Go (sets: the key sets that answer any key asked for), so that
-// no answer searches a list of keys: per key set, the keys asked for with the positions of
-// their values, the composites it answers whole, and which of them are counted by level.
-// Each y is its value less the outcome's K. It is "" when no key set answers any spec.
+// row's values. The customers with a repeat come from repeatsQuery. Each y is its value
+// less the outcome's K.
+//
+// What a row yields is worked out per key set in Go (sets: the key sets that answer any key
+// asked for), so that no answer searches a list of keys: per key set, the keys asked for
+// with the positions of their values, the composites it answers whole, and which of them
+// are counted by level, chosen by the row's key set. With more than inlineKeySets key sets
+// each answer's key is looked up in the lists instead. It is "" when no key set answers any
+// spec.
 func currentQuery(a *args, experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, sets []keySet, c cut, refs references) string {
-	if len(sets) > inlineKeySets {
-		return currentQueryByKeys(a, experimentID, name, simple, counted, composites, c, refs)
-	}
 	exp := a.add(experimentID)
 	join, where := c.selects(a, "r")
-	var keyCases, valueCases, levelCases []string
-	for _, set := range sets {
-		pos := make(map[string]int, len(set.keys))
-		for i, k := range set.keys {
-			pos[k] = i + 1
-		}
-		var keys pq.StringArray
-		var values []string
-		var levels pq.BoolArray
-		for _, k := range simple {
-			if p, ok := pos[k]; ok {
-				keys, levels = append(keys, k), append(levels, slices.Contains(counted, k))
-				values = append(values, fmt.Sprintf("r.answer_values[%d]", p))
+	byValue := append(append([]string(nil), counted...), outcomeKeys(composites)...)
+	var unnest, levels string
+	if len(sets) > inlineKeySets {
+		keys, values := `ks.outcome_keys`, `r.answer_values`
+		if len(composites) > 0 {
+			var exprs []string
+			for _, spec := range composites {
+				exprs = append(exprs, compositeExpr(a, spec)+` - `+a.add(refs.k[spec.Outcome.Key])+`::float8`)
 			}
+			keys = `ks.outcome_keys || ` + a.add(pq.StringArray(outcomeKeys(composites))) + `::text[]`
+			values = `r.answer_values || ARRAY[` + strings.Join(exprs, ", ") + `]::float8[]`
 		}
-		for _, spec := range composites {
-			whole := true
-			for _, comp := range spec.Components {
-				_, ok := pos[comp.Key]
-				whole = whole && ok
+		wanted := append(append(pq.StringArray(nil), simple...), outcomeKeys(composites)...)
+		join += ` JOIN answer_key_sets ks ON ks.id = r.key_set`
+		unnest = `unnest(` + keys + `, ` + values + `) AS x(k, v)`
+		where += ` AND x.k = ANY(` + a.add(wanted) + `::text[])`
+		levels = `x.k = ANY(` + a.add(pq.StringArray(byValue)) + `::text[])`
+	} else {
+		var keyCases, valueCases, levelCases []string
+		for _, set := range sets {
+			pos := make(map[string]int, len(set.keys))
+			for i, k := range set.keys {
+				pos[k] = i + 1
 			}
-			if !whole {
+			value := func(key string) string { return fmt.Sprintf("r.answer_values[%d]", pos[key]) }
+			var keys pq.StringArray
+			var values []string
+			for _, k := range simple {
+				if _, ok := pos[k]; ok {
+					keys, values = append(keys, k), append(values, value(k))
+				}
+			}
+			for _, spec := range composites {
+				if !slices.ContainsFunc(spec.Components, func(o experiment.Outcome) bool { _, ok := pos[o.Key]; return !ok }) {
+					keys = append(keys, spec.Outcome.Key)
+					values = append(values, compositeOfValues(a, spec.Components, value)+` - `+a.add(refs.k[spec.Outcome.Key])+`::float8`)
+				}
+			}
+			if len(keys) == 0 {
 				continue
 			}
-			var terms []string
-			for _, comp := range spec.Components {
-				lo, hi, _ := comp.Bounds()
-				l, h := a.add(lo), a.add(hi)
-				terms = append(terms, fmt.Sprintf("100 * (r.answer_values[%d] - %s::float8) / (%s::float8 - %s::float8)", pos[comp.Key], l, h, l))
+			byLevel := make(pq.BoolArray, len(keys))
+			for i, k := range keys {
+				byLevel[i] = slices.Contains(byValue, k)
 			}
-			keys, levels = append(keys, spec.Outcome.Key), append(levels, true)
-			values = append(values, fmt.Sprintf("(%s) / %d - %s::float8", strings.Join(terms, " + "), len(terms), a.add(refs.k[spec.Outcome.Key])))
+			id := a.add(set.id)
+			keyCases = append(keyCases, `WHEN `+id+`::bigint THEN `+a.add(keys)+`::text[]`)
+			valueCases = append(valueCases, `WHEN `+id+`::bigint THEN ARRAY[`+strings.Join(values, ", ")+`]::float8[]`)
+			levelCases = append(levelCases, `WHEN `+id+`::bigint THEN `+a.add(byLevel)+`::boolean[]`)
 		}
-		if len(keys) == 0 {
-			continue
+		if len(keyCases) == 0 {
+			return ""
 		}
-		id := a.add(set.id)
-		keyCases = append(keyCases, `WHEN `+id+`::bigint THEN `+a.add(keys)+`::text[]`)
-		valueCases = append(valueCases, `WHEN `+id+`::bigint THEN ARRAY[`+strings.Join(values, ", ")+`]::float8[]`)
-		levelCases = append(levelCases, `WHEN `+id+`::bigint THEN `+a.add(levels)+`::boolean[]`)
+		unnest = `unnest(CASE r.key_set ` + strings.Join(keyCases, " ") + ` END,
+		                 CASE r.key_set ` + strings.Join(valueCases, " ") + ` END,
+		                 CASE r.key_set ` + strings.Join(levelCases, " ") + ` END) AS x(k, v, by_value)`
+		levels = `x.by_value`
 	}
-	if len(keyCases) == 0 {
-		return "" // no response answers any of the specs
-	}
-	src := `(SELECT r.customer_id, r.arm_key, x.k AS outcome_key, ` + shiftedBy(a, "x.v", "x.k", simple, refs.k) + ` AS y, x.by_value
+	src := `(SELECT r.customer_id, r.arm_key, x.k AS outcome_key, ` + shiftedBy(a, "x.v", "x.k", simple, refs.k) + ` AS y, ` + levels + ` AS by_value
 		FROM responses r` + join + `
-		CROSS JOIN LATERAL unnest(CASE r.key_set ` + strings.Join(keyCases, " ") + ` END,
-		                          CASE r.key_set ` + strings.Join(valueCases, " ") + ` END,
-		                          CASE r.key_set ` + strings.Join(levelCases, " ") + ` END) AS x(k, v, by_value)
+		CROSS JOIN LATERAL ` + unnest + `
 		WHERE r.experiment_id = ` + exp + ` AND ` + alone("r", exp) + where + ` AND x.v IS NOT NULL) s`
 	return cells(a, segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y, s.by_value", name), experimentID,
 		`CASE WHEN c.by_value THEN c.y ELSE 0 END`, refs)
-}
-
-// currentQueryByKeys is currentQuery for a database with more key sets answering the specs
-// than inlineKeySets: the same pass, each answer's key looked up in the lists of keys.
-func currentQueryByKeys(a *args, experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, c cut, refs references) string {
-	exp := a.add(experimentID)
-	join, where := c.selects(a, "r")
-	keys, values := `ks.outcome_keys`, `r.answer_values`
-	if len(composites) > 0 {
-		var names pq.StringArray
-		var exprs []string
-		for _, spec := range composites {
-			names = append(names, spec.Outcome.Key)
-			exprs = append(exprs, compositeExpr(a, spec)+` - `+a.add(refs.k[spec.Outcome.Key])+`::float8`)
-		}
-		keys = `ks.outcome_keys || ` + a.add(names) + `::text[]`
-		values = `r.answer_values || ARRAY[` + strings.Join(exprs, ", ") + `]::float8[]`
-	}
-	wanted := append(append(pq.StringArray(nil), simple...), outcomeKeys(composites)...)
-	src := `(SELECT r.customer_id, r.arm_key, x.k AS outcome_key, ` + shiftedBy(a, "x.v", "x.k", simple, refs.k) + ` AS y
-		FROM responses r` + join + ` JOIN answer_key_sets ks ON ks.id = r.key_set
-		CROSS JOIN LATERAL unnest(` + keys + `, ` + values + `) AS x(k, v)
-		WHERE r.experiment_id = ` + exp + ` AND ` + alone("r", exp) + where + `
-		  AND x.k = ANY(` + a.add(wanted) + `::text[]) AND x.v IS NOT NULL) s`
-	return cells(a, segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y", name), experimentID,
-		level(a, append(append([]string(nil), counted...), outcomeKeys(composites)...)), refs)
 }
 
 // inlineKeySets is how many key sets currentQuery writes into its statement (a variable for
