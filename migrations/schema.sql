@@ -286,7 +286,7 @@ CREATE TABLE public.alert_webhooks (
 CREATE TABLE public.alerts (
     experiment_id bigint NOT NULL,
     alert_id bigint NOT NULL,
-    response_id text NOT NULL,
+    response_id text NOT NULL COLLATE pg_catalog."C",
     rule_id bigint NOT NULL,
     outcome_key text NOT NULL,
     op text NOT NULL,
@@ -336,8 +336,8 @@ CREATE TABLE public.answer_key_sets (
 
 CREATE TABLE public.responses (
     experiment_id bigint NOT NULL,
-    response_id text NOT NULL,
-    customer_id text NOT NULL,
+    response_id text NOT NULL COLLATE pg_catalog."C",
+    customer_id text NOT NULL COLLATE pg_catalog."C",
     answered_at timestamp with time zone NOT NULL,
     received_at timestamp with time zone DEFAULT now() NOT NULL,
     content_hash bytea NOT NULL,
@@ -429,7 +429,7 @@ CREATE TABLE public.arms (
 
 CREATE TABLE public.assignments (
     experiment_id bigint NOT NULL,
-    customer_id text NOT NULL,
+    customer_id text NOT NULL COLLATE pg_catalog."C",
     arm_key text NOT NULL,
     assigned_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT assignments_customer_id_check CHECK (((length(customer_id) >= 1) AND (length(customer_id) <= 128)))
@@ -519,7 +519,7 @@ ALTER SEQUENCE public.console_sessions_id_seq OWNED BY public.console_sessions.i
 
 CREATE TABLE public.covariates (
     experiment_id bigint NOT NULL,
-    customer_id text NOT NULL,
+    customer_id text NOT NULL COLLATE pg_catalog."C",
     outcome_key text NOT NULL,
     value double precision NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
@@ -532,7 +532,7 @@ CREATE TABLE public.covariates (
 --
 
 CREATE TABLE public.customer_attributes (
-    customer_id text NOT NULL,
+    customer_id text NOT NULL COLLATE pg_catalog."C",
     name text NOT NULL,
     value text NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
