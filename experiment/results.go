@@ -74,11 +74,10 @@ func (s *Service) WaveResults(ctx context.Context, key, wave string) (Results, e
 	if !ok || s.snaps == nil {
 		return s.analyse(ctx, key, wave)
 	}
-	cur, err := ss.DataVersion(ctx, key)
+	cur, err := s.dataVersion(ctx, ss, key)
 	if err != nil {
 		return Results{}, err
 	}
-	cur.At = s.Now()
 	return s.waveResultsAt(ctx, key, wave, cur)
 }
 
@@ -281,11 +280,10 @@ func (s *Service) ResultsWithTimeline(ctx context.Context, key string) (Results,
 		points, err := s.TimelineOf(ctx, res)
 		return res, points, err
 	}
-	cur, err := ss.DataVersion(ctx, key)
+	cur, err := s.dataVersion(ctx, ss, key)
 	if err != nil {
 		return Results{}, nil, err
 	}
-	cur.At = s.Now()
 	type timelineRead struct {
 		points  []TimelinePoint
 		version DataVersion

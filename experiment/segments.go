@@ -196,11 +196,10 @@ func (s *Service) WaveSegmentResults(ctx context.Context, key, segment, wave str
 	if !ok || s.snaps == nil {
 		return s.analyseSegments(ctx, ss, key, segment, wave)
 	}
-	cur, err := snap.DataVersion(ctx, key)
+	cur, err := s.dataVersion(ctx, snap, key)
 	if err != nil {
 		return SegmentResults{}, err
 	}
-	cur.At = s.Now()
 	// (Attribute names and wave keys are identifiers: no NUL.)
 	kept := key + "\x00" + segment
 	if wave != "" {

@@ -24,44 +24,93 @@ type DataVersion struct {
 	// Attributes is moved by every write of customer attributes, which only segmented
 	// analyses read.
 	Attributes int64
-	// Assigned counts the customers assigned per arm. Assignments move no version (they
-	// are the hot path), so a kept analysis of a running experiment is checked against the
-	// counts it read. Store.DataVersion leaves it nil for an experiment that is not
-	// running: nothing is assigned then, so the versions alone tell.
+	// Assigned counts the customers assigned per arm, as an analysis read them (the
+	// Summary's Version). Assignments move no version (they are the hot path), so a kept
+	// analysis of a running experiment is checked against the counts as they stand.
 	Assigned map[string]int64
+	// Running says, of the data as it stands (SnapshotStore.DataVersion), that the
+	// experiment runs: then the counts per arm as they stand are read when a kept analysis
+	// of the same versions is checked (Service.dataVersion), and only then. After a write
+	// no kept analysis has the versions, and counting the customers assigned (a million,
+	// say) is most of what the checks of a cold read would cost.
+	Running bool
 	// ValidUntil, when not zero, is the moment at which an analysis that read this version
 	// stops being current however little is written: a survey wave's eligibility moves with
 	// time, as customers reach the wave's first day (Summary of a WaveWindow). At is when the
 	// current version was read, by the service's clock, to compare it with.
 	ValidUntil time.Time
 	At         time.Time
+
+	assigned *assignedNow // Running: the counts per arm as they stand, read once
+}
+
+// assignedNow reads the customers assigned per arm of one experiment as they stand, once,
+// for every check of one request that needs them (from any goroutine).
+type assignedNow struct {
+	once sync.Once
+	read func(context.Context) (map[string]int64, error)
+	n    map[string]int64
+	err  error
+}
+
+func (a *assignedNow) get(ctx context.Context) (map[string]int64, error) {
+	if a == nil {
+		return nil, Errorf(Internal, "the counts of a running experiment's assignments cannot be read")
+	}
+	a.once.Do(func() { a.n, a.err = a.read(ctx) })
+	return a.n, a.err
+}
+
+// dataVersion reads the versions of the data of experiment key as they stand, now, for the
+// keepers; the counts per arm of a running experiment are read when a check needs them.
+func (s *Service) dataVersion(ctx context.Context, ss SnapshotStore, key string) (DataVersion, error) {
+	cur, err := ss.DataVersion(ctx, key)
+	if err != nil {
+		return DataVersion{}, err
+	}
+	cur.At = s.Now()
+	if cur.Running && cur.Assigned == nil {
+		cur.assigned = &assignedNow{read: func(ctx context.Context) (map[string]int64, error) {
+			return ss.AssignedPerArm(ctx, key)
+		}}
+	}
+	return cur, nil
 }
 
 // holds reports whether an analysis that read v is the analysis of the data as it stands
-// (cur, from SnapshotStore.DataVersion); attributes says whether it read customer attributes.
-func (v DataVersion) holds(cur DataVersion, attributes bool) bool {
+// (cur, from Service.dataVersion, or the version another analysis read); attributes says
+// whether it read customer attributes. It reads cur's counts of assignments when it needs
+// them, and fails only when that read does.
+func (v DataVersion) holds(ctx context.Context, cur DataVersion, attributes bool) (bool, error) {
 	if v.Experiment != cur.Experiment || v.Data != cur.Data || attributes && v.Attributes != cur.Attributes {
-		return false
+		return false, nil
 	}
 	if !v.ValidUntil.IsZero() && !cur.At.Before(v.ValidUntil) {
-		return false
+		return false, nil
 	}
-	if cur.Assigned == nil {
+	now := cur.Assigned
+	if now == nil && cur.Running {
+		var err error
+		if now, err = cur.assigned.get(ctx); err != nil {
+			return false, err
+		}
+	}
+	if now == nil {
 		// Not running at this experiment version, nor when v was read (it is the same
 		// version, and the analysis read its data after reading the experiment).
-		return true
+		return true, nil
 	}
-	for arm, n := range cur.Assigned {
+	for arm, n := range now {
 		if v.Assigned[arm] != n {
-			return false
+			return false, nil
 		}
 	}
 	for arm, n := range v.Assigned {
-		if cur.Assigned[arm] != n {
-			return false
+		if now[arm] != n {
+			return false, nil
 		}
 	}
-	return true
+	return true, nil
 }
 
 // known says whether v names a state at all: a store that keeps no versions leaves it zero.
@@ -73,8 +122,11 @@ func (v DataVersion) known() bool { return v.Experiment != 0 }
 // which is the caller's), read in the same snapshot as the summary.
 type SnapshotStore interface {
 	// DataVersion reads, in one statement, the versions of an experiment's data as they
-	// stand, and the counts assigned per arm while it runs. NotFound for an unknown key.
+	// stand and whether it runs (Running; Assigned is left nil). NotFound for an unknown key.
 	DataVersion(ctx context.Context, key string) (DataVersion, error)
+	// AssignedPerArm counts the customers assigned per arm of experiment key as they stand
+	// (arms nobody was assigned to are left out).
+	AssignedPerArm(ctx context.Context, key string) (map[string]int64, error)
 	// SaveHeadline stores the headline of an analysis that read v, unless the headline
 	// stored already comes from newer data.
 	SaveHeadline(ctx context.Context, experimentID int64, v DataVersion, h HeadlineAnalysis) error
@@ -218,14 +270,27 @@ func (k *keeper[T]) get(ctx context.Context, key string, cur DataVersion, comput
 
 // getVersion is get, with the version of the data the value read.
 func (k *keeper[T]) getVersion(ctx context.Context, key string, cur DataVersion, compute func(context.Context) (T, DataVersion, error)) (T, DataVersion, error) {
+	var zero T
 	for {
+		// (A kept entry is never changed but its use: it is checked outside the lock,
+		// which holds may need to read the counts of assignments.)
 		k.mu.Lock()
-		if v, ok := k.values[key]; ok && v.version.holds(cur, k.attributes) {
-			k.clock++
-			v.used = k.clock
-			k.mu.Unlock()
-			return v.value, v.version, nil
+		v, ok := k.values[key]
+		k.mu.Unlock()
+		if ok {
+			h, err := v.version.holds(ctx, cur, k.attributes)
+			if err != nil {
+				return zero, DataVersion{}, err
+			}
+			if h {
+				k.mu.Lock()
+				k.clock++
+				v.used = k.clock
+				k.mu.Unlock()
+				return v.value, v.version, nil
+			}
 		}
+		k.mu.Lock()
 		f, joined := k.flights[key]
 		if !joined {
 			f = &flight[T]{done: make(chan struct{})}
@@ -236,14 +301,17 @@ func (k *keeper[T]) getVersion(ctx context.Context, key string, cur DataVersion,
 		select {
 		case <-f.done:
 		case <-ctx.Done():
-			var zero T
 			return zero, DataVersion{}, ctx.Err()
 		}
-		if !joined || f.err == nil && f.version.holds(cur, k.attributes) {
+		if !joined || f.err != nil {
 			return f.value, f.version, f.err
 		}
-		if f.err != nil {
-			return f.value, f.version, f.err
+		h, err := f.version.holds(ctx, cur, k.attributes)
+		if err != nil {
+			return zero, DataVersion{}, err
+		}
+		if h {
+			return f.value, f.version, nil
 		}
 		// It read other data than cur names (begun before a write cur saw): again.
 	}

@@ -48,6 +48,16 @@ func alone(r, exp string) string {
 	return r + `.first_response AND ` + r + `.customer_id NOT IN ` + repeatCustomers(exp)
 }
 
+// aloneGiven is alone for a reader that knows, in its snapshot, whether any customer of the
+// experiment has a repeat (hasRepeats): without one, every response is its customer's only
+// one, and no row needs the test.
+func aloneGiven(r, exp string, repeats bool) string {
+	if !repeats {
+		return `TRUE`
+	}
+	return alone(r, exp)
+}
+
 // latestCTE is latestQuery as the CTE latest.
 func latestCTE(a *args, experimentID int64, keys []string, c cut) string {
 	return `latest AS (` + latestQuery(a, experimentID, keys, c) + `)`

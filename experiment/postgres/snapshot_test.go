@@ -61,6 +61,11 @@ func (f snapshotFixture) version(t *testing.T) experiment.DataVersion {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if v.Running {
+		if v.Assigned, err = f.store.AssignedPerArm(context.Background(), f.e.Key); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return v
 }
 
@@ -550,4 +555,54 @@ func TestDataWritersNeverDeadlock(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// countingStore counts the reads of the assignments per arm.
+type countingStore struct {
+	*postgres.Store
+	counts atomic.Int64
+}
+
+func (s *countingStore) AssignedPerArm(ctx context.Context, key string) (map[string]int64, error) {
+	s.counts.Add(1)
+	return s.Store.AssignedPerArm(ctx, key)
+}
+
+// TestColdReadsCountNoAssignments: the customers assigned per arm are counted only to check
+// an analysis kept at the versions of the data as they stand; after a write none is, and
+// the analysis counts them itself.
+func TestColdReadsCountNoAssignments(t *testing.T) {
+	f := newSnapshotFixture(t, "snapshot-counts")
+	ctx := context.Background()
+	cs := &countingStore{Store: f.store}
+	svc := experiment.NewService(cs)
+	read := func(want int64, what string) experiment.Results {
+		t.Helper()
+		before := cs.counts.Load()
+		res, err := svc.Results(ctx, f.e.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := cs.counts.Load() - before; n != want {
+			t.Errorf("%s: counted the assignments %d times, want %d", what, n, want)
+		}
+		return res
+	}
+	first := read(0, "the first read")
+	if again := read(1, "a read of unchanged data"); !again.ComputedAt.Equal(first.ComputedAt) {
+		t.Errorf("unchanged data analysed again")
+	}
+	if _, err := svc.RecordResponses(ctx, f.e.Key, []experiment.Response{{ResponseID: "counts-later", CustomerID: "snapshot-counts-c00",
+		AnsweredAt: time.Now(), Answers: map[string]float64{"trust": 7}}}, false); err != nil {
+		t.Fatal(err)
+	}
+	read(0, "the read after a response")
+	if _, err := svc.Assign(ctx, f.e.Key, "snapshot-counts-new", nil); err != nil {
+		t.Fatal(err)
+	}
+	// An assignment moves no version: the count tells, and the analysis is made again.
+	if after := read(1, "the read after an assignment"); assigned(after) != assigned(first)+1 {
+		t.Errorf("assigned %d after an assignment, want %d", assigned(after), assigned(first)+1)
+	}
+	read(1, "the next read")
 }

@@ -15,16 +15,11 @@ import (
 
 var _ experiment.SnapshotStore = (*Store)(nil)
 
-// dataVersionSQL reads what DataVersion reports in one statement. The counts per arm are
-// an index-only scan of assignments_arm, read only while the experiment runs.
+// dataVersionSQL reads what DataVersion reports in one statement.
 const dataVersionSQL = `
-	SELECT e.id, e.version, e.status,
+	SELECT e.id, e.version, e.status = 'running' AS running,
 	       coalesce((SELECT d.version FROM experiment_data d WHERE d.experiment_id = e.id), 0) AS data,
-	       coalesce((SELECT a.version FROM attribute_data a), 0) AS attributes,
-	       CASE WHEN e.status = 'running' THEN
-	         (SELECT coalesce(json_object_agg(c.arm_key, c.n), '{}')
-	          FROM (SELECT arm_key, count(*) AS n FROM assignments WHERE experiment_id = e.id GROUP BY arm_key) c)
-	       END AS assigned
+	       coalesce((SELECT a.version FROM attribute_data a), 0) AS attributes
 	FROM experiments e WHERE e.key = $1`
 
 // DataVersion reads the versions of an experiment's data as they stand (migration 00016).
@@ -34,12 +29,11 @@ func (s *Store) DataVersion(ctx context.Context, key string) (experiment.DataVer
 		return experiment.DataVersion{}, err
 	}
 	var row struct {
-		ID         int64          `db:"id"`
-		Version    int64          `db:"version"`
-		Status     string         `db:"status"`
-		Data       int64          `db:"data"`
-		Attributes int64          `db:"attributes"`
-		Assigned   sql.NullString `db:"assigned"`
+		ID         int64 `db:"id"`
+		Version    int64 `db:"version"`
+		Running    bool  `db:"running"`
+		Data       int64 `db:"data"`
+		Attributes int64 `db:"attributes"`
 	}
 	err = stmt.GetContext(ctx, &row, key)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -48,13 +42,33 @@ func (s *Store) DataVersion(ctx context.Context, key string) (experiment.DataVer
 	if err != nil {
 		return experiment.DataVersion{}, mapErr(err)
 	}
-	v := experiment.DataVersion{Experiment: row.Version, Data: row.Data, Attributes: row.Attributes}
-	if row.Assigned.Valid {
-		if err := json.Unmarshal([]byte(row.Assigned.String), &v.Assigned); err != nil {
-			return experiment.DataVersion{}, mapErr(err)
-		}
+	return experiment.DataVersion{Experiment: row.Version, Data: row.Data, Attributes: row.Attributes, Running: row.Running}, nil
+}
+
+// assignedPerArmSQL is an index-only scan of assignments_arm.
+const assignedPerArmSQL = `
+	SELECT a.arm_key, count(*) AS n
+	FROM experiments e JOIN assignments a ON a.experiment_id = e.id
+	WHERE e.key = $1 GROUP BY a.arm_key`
+
+// AssignedPerArm counts the customers assigned per arm as they stand.
+func (s *Store) AssignedPerArm(ctx context.Context, key string) (map[string]int64, error) {
+	stmt, err := s.prepared(ctx, assignedPerArmSQL)
+	if err != nil {
+		return nil, err
 	}
-	return v, nil
+	var rows []struct {
+		Arm string `db:"arm_key"`
+		N   int64  `db:"n"`
+	}
+	if err := stmt.SelectContext(ctx, &rows, key); err != nil {
+		return nil, mapErr(err)
+	}
+	out := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		out[r.Arm] = r.N
+	}
+	return out, nil
 }
 
 // dataVersionIn reads the data versions of an experiment in tx's snapshot, for a summary

@@ -280,15 +280,16 @@ func summaryRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name stri
 		if err != nil {
 			return nil, err
 		}
-		var a args
-		if q := currentQuery(&a, experimentID, name, simple, counted, composites, sets, c, refs); q != "" {
-			queries, params = append(queries, q), append(params, a)
-		}
 		// (An experiment whose customers answered once each, the usual first wave, skips the
-		// second pass: one entry of the partial index tells.)
+		// second pass and the test of each response for a repeat: one entry of the partial
+		// index tells.)
 		repeats, err := hasRepeats(ctx, tx, experimentID)
 		if err != nil {
 			return nil, err
+		}
+		var a args
+		if q := currentQuery(&a, experimentID, name, simple, counted, composites, sets, c, refs, repeats); q != "" {
+			queries, params = append(queries, q), append(params, a)
 		}
 		if repeats {
 			var r args
@@ -357,12 +358,16 @@ func componentKeys(spec experiment.SummarySpec) []string {
 // are counted by level, chosen by the row's key set. With more than inlineKeySets key sets
 // each answer's key is looked up in the lists instead. It is "" when no key set answers any
 // spec.
-func currentQuery(a *args, experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, sets []keySet, c cut, refs references) string {
+func currentQuery(a *args, experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, sets []keySet, c cut, refs references, repeats bool) string {
 	exp := a.add(experimentID)
 	join, where := c.selects(a, "r")
 	byValue := append(append([]string(nil), counted...), outcomeKeys(composites)...)
 	var unnest, levels string
+	// Written in per key set, every value is one the row answers (values are never NULL);
+	// looked up per answer, a composite whose components the row does not all answer is NULL.
+	answered := ""
 	if len(sets) > inlineKeySets {
+		answered = ` AND x.v IS NOT NULL`
 		keys, values := `ks.outcome_keys`, `r.answer_values`
 		if len(composites) > 0 {
 			var exprs []string
@@ -421,7 +426,7 @@ func currentQuery(a *args, experimentID int64, name string, simple, counted []st
 	src := `(SELECT r.customer_id, r.arm_key, x.k AS outcome_key, ` + shiftedBy(a, "x.v", "x.k", simple, refs.k) + ` AS y, ` + levels + ` AS by_value
 		FROM responses r` + join + `
 		CROSS JOIN LATERAL ` + unnest + `
-		WHERE r.experiment_id = ` + exp + ` AND ` + alone("r", exp) + where + ` AND x.v IS NOT NULL) s`
+		WHERE r.experiment_id = ` + exp + ` AND ` + aloneGiven("r", exp, repeats) + where + answered + `) s`
 	return cells(a, segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y, s.by_value", name), experimentID,
 		`CASE WHEN c.by_value THEN c.y ELSE 0 END`, refs)
 }
