@@ -1,5 +1,7 @@
 package postgres
 
+import "sync/atomic"
+
 // Test hooks of the import of responses.
 
 // CountStagedImports counts the imports of responses that go to staging until the test ends.
@@ -27,4 +29,14 @@ func LimitInlineKeySets(n int, cleanup func(func())) {
 	old := inlineKeySets
 	inlineKeySets = n
 	cleanup(func() { inlineKeySets = old })
+}
+
+// PassByLevels sets whether the summaries take the pass by grouping sets where they can
+// until the test ends, and returns the number of times they took it since.
+func PassByLevels(on bool, cleanup func(func())) func() int64 {
+	old, oldHook := byLevels, onLevels
+	var n atomic.Int64
+	byLevels, onLevels = on, func() { n.Add(1) }
+	cleanup(func() { byLevels, onLevels = old, oldHook })
+	return n.Load
 }

@@ -378,6 +378,45 @@ func TestCurrentResultsAgreeWithTheCutOffPath(t *testing.T) {
 			t.Errorf("%s: %d responded, %d over the segments", arm, c.Responded, responded[arm])
 		}
 	}
+
+	// Without covariates (the CUPED sums need each customer's) every spec here is read by
+	// the pass by grouping sets, which gives what the one making a row per answer gives,
+	// segmented or not.
+	if _, err := s.DB().ExecContext(ctx, `DELETE FROM covariates WHERE experiment_id = $1`, f.e.ID); err != nil {
+		t.Fatal(err)
+	}
+	postgres.LimitInlineKeySets(64, t.Cleanup)
+	on := postgres.PassByLevels(true, t.Cleanup)
+	levels, err := s.Summarize(ctx, f.e.ID, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	levelSegments, err := s.SummarizeSegments(ctx, f.e.ID, "channel", now, experiment.MaxSegmentValues)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if on() != 2 {
+		t.Fatalf("the pass by grouping sets ran %d times for 2 summaries: the fixture does not exercise it", on())
+	}
+	off := postgres.PassByLevels(false, t.Cleanup)
+	perAnswer, err := s.Summarize(ctx, f.e.ID, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perAnswerSegments, err := s.SummarizeSegments(ctx, f.e.ID, "channel", now, experiment.MaxSegmentValues)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if off() != 0 {
+		t.Error("the pass by grouping sets ran while turned off")
+	}
+	sameSummary(t, "by levels", keys, perAnswer, levels)
+	if len(levelSegments) != len(perAnswerSegments) {
+		t.Fatalf("%d segments by levels, %d by answers", len(levelSegments), len(perAnswerSegments))
+	}
+	for i := range levelSegments {
+		sameSummary(t, "segment "+levelSegments[i].Value+" by levels", keys, perAnswerSegments[i].Summary, levelSegments[i].Summary)
+	}
 }
 
 func sum(ns []int64) (n int64) {

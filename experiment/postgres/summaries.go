@@ -244,8 +244,9 @@ func segmented(a *args, src, cols, name string) string {
 // ""): rows[value][spec]: a level and its count for counted outcomes, n and sums about K for
 // the others, and the CUPED sums about K and KX when the experiment has covariates. The
 // results (current, before a cut-off, or of a survey wave: the cut) take one pass over the
-// responses of the customers with one response (currentQuery) and one over those of the
-// few with a repeat (repeatsQuery).
+// responses of the customers with one response and one over those of the few with a repeat
+// (repeatsQuery). The first is by grouping sets (levelsQuery) when every spec is counted by
+// level and no covariates are read, else a row per answer (currentQuery).
 func summaryRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name string, specs []experiment.SummarySpec, refs references) (map[string][][]summaryRow, error) {
 	out := map[string][][]summaryRow{}
 	index := map[string]int{}
@@ -287,8 +288,21 @@ func summaryRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name stri
 		if err != nil {
 			return nil, err
 		}
-		var a args
-		if q := currentQuery(&a, experimentID, name, simple, counted, composites, sets, c, refs, repeats); q != "" {
+		var a, la args
+		var cols []levelColumn
+		if byLevels && len(counted) == len(simple) && !refs.withCovariates && len(sets) <= inlineKeySets {
+			cols = levelColumns(&la, simple, composites, sets)
+		}
+		if cols != nil {
+			if onLevels != nil {
+				onLevels()
+			}
+			rows, err := levelRows(ctx, tx, levelsQuery(&la, experimentID, name, cols, c, repeats), la, cols, refs)
+			if err != nil {
+				return nil, err
+			}
+			byOutcome(rows)
+		} else if q := currentQuery(&a, experimentID, name, simple, counted, composites, sets, c, refs, repeats); q != "" {
 			queries, params = append(queries, q), append(params, a)
 		}
 		if repeats {
