@@ -11,8 +11,9 @@ import (
 	"github.com/krslab/krslab/experiment"
 )
 
-// The one-response pass by grouping sets. When every spec is counted by level (counted
-// outcomes, composites) and the experiment has no covariates, what currentQuery reads of
+// The one-response pass by grouping sets. When every spec is counted by level (scales, net
+// scores, yes/no, and composites of those) and the experiment has no covariates, what
+// currentQuery reads of
 // the customers with one response is a count per level: per key set, per arm (and
 // segment), per value of each column of values, a column being a position of the answers
 // or a composite written in for the key sets that answer it whole. One grouping set per
