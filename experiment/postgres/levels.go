@@ -13,14 +13,13 @@ import (
 
 // The one-response pass by grouping sets. When every spec is counted by level (scales, net
 // scores, yes/no, and composites of those) and the experiment has no covariates, what
-// currentQuery reads of
-// the customers with one response is a count per level: per key set, per arm (and
-// segment), per value of each column of values, a column being a position of the answers
-// or a composite written in for the key sets that answer it whole. One grouping set per
-// column counts every row into each of its columns at once; currentQuery makes a row per
-// answer first and groups those, which is most of what it costs. At 100,000 responses ×
-// 10 answers (krslab bench results) the grouping sets took 240 ms in one process where the
-// rows per answer took 340 ms in two.
+// currentQuery reads of the customers with one response is a count per level: per key set,
+// per arm (and segment), per value of each column of values, a column being a position of
+// the answers or a composite written in for the key sets that answer it whole. One grouping
+// set per column counts every row into each of its columns at once; currentQuery makes a
+// row per answer first and groups those, which is most of what it costs. At 100,000
+// responses × 10 answers (krslab bench results) the grouping sets took 240 ms in one
+// process where the rows per answer took 340 ms in two.
 
 // byLevels says whether summaryRows takes this pass where it can, and onLevels, when set,
 // is called each time it does (both for tests, which compare it with currentQuery).
