@@ -46,15 +46,16 @@ func levelColumns(a *args, simple []string, composites []experiment.SummarySpec,
 	var cols []levelColumn
 	byPosition := map[int]int{} // answer position -> index in cols
 	for _, set := range sets {
-		for i, k := range set.keys {
+		pos := set.positions()
+		for _, k := range set.keys {
 			if !slices.Contains(simple, k) {
 				continue
 			}
-			j, ok := byPosition[i+1]
+			j, ok := byPosition[pos[k]]
 			if !ok {
 				j = len(cols)
-				byPosition[i+1] = j
-				cols = append(cols, levelColumn{expr: fmt.Sprintf("r.answer_values[%d]", i+1), holds: map[int64]string{}})
+				byPosition[pos[k]] = j
+				cols = append(cols, levelColumn{expr: pos.value(k), holds: map[int64]string{}})
 			}
 			cols[j].holds[set.id] = k
 		}
@@ -70,15 +71,11 @@ func levelColumns(a *args, simple []string, composites []experiment.SummarySpec,
 		col := levelColumn{holds: map[int64]string{}}
 		var whens []string
 		for _, set := range sets {
-			pos := make(map[string]int, len(set.keys))
-			for i, k := range set.keys {
-				pos[k] = i + 1
-			}
-			if slices.ContainsFunc(spec.Components, func(o experiment.Outcome) bool { _, ok := pos[o.Key]; return !ok }) {
+			pos := set.positions()
+			if !pos.answersWhole(spec) {
 				continue
 			}
-			value := func(key string) string { return fmt.Sprintf("r.answer_values[%d]", pos[key]) }
-			whens = append(whens, `WHEN `+a.add(set.id)+`::bigint THEN `+compositeOfValues(a, spec.Components, value))
+			whens = append(whens, `WHEN `+a.add(set.id)+`::bigint THEN `+compositeOfValues(a, spec.Components, pos.value))
 			col.holds[set.id] = spec.Outcome.Key
 		}
 		if len(whens) > 0 {

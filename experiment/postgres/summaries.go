@@ -399,11 +399,8 @@ func currentQuery(a *args, experimentID int64, name string, simple, counted []st
 	} else {
 		var keyCases, valueCases, levelCases []string
 		for _, set := range sets {
-			pos := make(map[string]int, len(set.keys))
-			for i, k := range set.keys {
-				pos[k] = i + 1
-			}
-			value := func(key string) string { return fmt.Sprintf("r.answer_values[%d]", pos[key]) }
+			pos := set.positions()
+			value := pos.value
 			var keys pq.StringArray
 			var values []string
 			for _, k := range simple {
@@ -412,7 +409,7 @@ func currentQuery(a *args, experimentID int64, name string, simple, counted []st
 				}
 			}
 			for _, spec := range composites {
-				if !slices.ContainsFunc(spec.Components, func(o experiment.Outcome) bool { _, ok := pos[o.Key]; return !ok }) {
+				if pos.answersWhole(spec) {
 					keys = append(keys, spec.Outcome.Key)
 					values = append(values, compositeOfValues(a, spec.Components, value)+` - `+a.add(refs.k[spec.Outcome.Key])+`::float8`)
 				}
@@ -454,6 +451,28 @@ var inlineKeySets = 64
 type keySet struct {
 	id   int64
 	keys []string
+}
+
+// keyPositions are the positions (from 1) of a key set's keys in a response's values.
+type keyPositions map[string]int
+
+func (s keySet) positions() keyPositions {
+	pos := make(keyPositions, len(s.keys))
+	for i, k := range s.keys {
+		pos[k] = i + 1
+	}
+	return pos
+}
+
+// value is the value of key in the response r, a key of the set.
+func (pos keyPositions) value(key string) string {
+	return fmt.Sprintf("r.answer_values[%d]", pos[key])
+}
+
+// answersWhole says whether a response of the key set answers every component of the
+// composite spec.
+func (pos keyPositions) answersWhole(spec experiment.SummarySpec) bool {
+	return !slices.ContainsFunc(spec.Components, func(o experiment.Outcome) bool { _, ok := pos[o.Key]; return !ok })
 }
 
 // keySetsOf reads the key sets that answer any of keys (a handful: the answered columns of
