@@ -76,16 +76,7 @@ func (s *Server) plotFile(c echo.Context) error {
 		}
 		draw = func() ([]byte, error) { return plot.Distribution(in, opt) }
 	}
-	img, err := s.render(c, draw)
-	if err != nil {
-		return err
-	}
-	ct := "image/png"
-	if format == plot.SVG {
-		ct = "image/svg+xml"
-	}
-	c.Response().Header().Set(echo.HeaderContentDisposition, `inline; filename="`+key+`-`+file+`"`)
-	return c.Blob(http.StatusOK, ct, img)
+	return s.figure(c, format, key+`-`+file, draw)
 }
 
 // plotOptionsBeside is plotOptions for a figure that takes parameters of its own (own),

@@ -119,15 +119,6 @@ func (s *Server) driversPlot(format string) echo.HandlerFunc {
 			return err
 		}
 		in := report.DriversOf(res, lang)
-		img, err := s.render(c, func() ([]byte, error) { return plot.Drivers(in, opt) })
-		if err != nil {
-			return err
-		}
-		ct := "image/png"
-		if format == plot.SVG {
-			ct = "image/svg+xml"
-		}
-		c.Response().Header().Set(echo.HeaderContentDisposition, `inline; filename="`+key+`-drivers-`+res.Outcome.Key+`.`+format+`"`)
-		return c.Blob(http.StatusOK, ct, img)
+		return s.figure(c, format, key+`-drivers-`+res.Outcome.Key+`.`+format, func() ([]byte, error) { return plot.Drivers(in, opt) })
 	}
 }

@@ -1,8 +1,6 @@
 package api
 
 import (
-	"net/http"
-
 	"github.com/labstack/echo/v4"
 
 	"github.com/krslab/krslab/api/report"
@@ -22,16 +20,7 @@ func (s *Server) waveTimelinePlot(c echo.Context, key, wave, file, format string
 	if res.Wave != nil {
 		in.Title += ", " + waveName(*res.Wave, lang)
 	}
-	img, err := s.render(c, func() ([]byte, error) { return plot.Timeline(in, opt) })
-	if err != nil {
-		return err
-	}
-	ct := "image/png"
-	if format == plot.SVG {
-		ct = "image/svg+xml"
-	}
-	c.Response().Header().Set(echo.HeaderContentDisposition, `inline; filename="`+key+`-`+file+`"`)
-	return c.Blob(http.StatusOK, ct, img)
+	return s.figure(c, format, key+`-`+file, func() ([]byte, error) { return plot.Timeline(in, opt) })
 }
 
 // waveName is how a figure names a survey wave in lang: its label with the days it covers,

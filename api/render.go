@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"net/http"
 	"runtime"
 	"strconv"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/krslab/krslab/experiment"
+	"github.com/krslab/krslab/stats/plot"
 )
 
 // DefaultRenderWait is how long a request waits for a render slot before it is answered 503.
@@ -73,6 +75,21 @@ func (l *RenderLimit) TryAcquire() (release func(), ok bool) {
 	default:
 		return nil, false
 	}
+}
+
+// figure answers with the figure draw draws in a render slot (render), in format (plot.PNG
+// or plot.SVG), shown inline under the file name file.
+func (s *Server) figure(c echo.Context, format, file string, draw func() ([]byte, error)) error {
+	img, err := s.render(c, draw)
+	if err != nil {
+		return err
+	}
+	ct := "image/png"
+	if format == plot.SVG {
+		ct = "image/svg+xml"
+	}
+	c.Response().Header().Set(echo.HeaderContentDisposition, `inline; filename="`+file+`"`)
+	return c.Blob(http.StatusOK, ct, img)
 }
 
 // render runs draw in a render slot; a request that gets none is answered 503 with

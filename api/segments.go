@@ -249,16 +249,7 @@ func (s *Server) segmentPlot(format string) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		img, err := s.render(c, func() ([]byte, error) { return plot.Effects(in, opt) })
-		if err != nil {
-			return err
-		}
-		ct := "image/png"
-		if format == plot.SVG {
-			ct = "image/svg+xml"
-		}
-		c.Response().Header().Set(echo.HeaderContentDisposition, `inline; filename="`+key+`-segments-`+res.Segment+`.`+format+`"`)
-		return c.Blob(http.StatusOK, ct, img)
+		return s.figure(c, format, key+`-segments-`+res.Segment+`.`+format, func() ([]byte, error) { return plot.Effects(in, opt) })
 	}
 }
 

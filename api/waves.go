@@ -56,18 +56,9 @@ func (s *Server) persistencePlot(format string) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		img, err := s.render(c, func() ([]byte, error) { return plot.Persistence(in, opt) })
-		if err != nil {
-			return err
-		}
-		ct := "image/png"
-		if format == plot.SVG {
-			ct = "image/svg+xml"
-		}
 		if outcome == "" {
 			outcome = p.Experiment.PrimaryOutcome
 		}
-		c.Response().Header().Set(echo.HeaderContentDisposition, `inline; filename="`+key+`-persistence-`+outcome+`.`+format+`"`)
-		return c.Blob(http.StatusOK, ct, img)
+		return s.figure(c, format, key+`-persistence-`+outcome+`.`+format, func() ([]byte, error) { return plot.Persistence(in, opt) })
 	}
 }
