@@ -276,20 +276,15 @@ func (c randomWavesCase) arms() []string {
 	return arms
 }
 
-// expectedWave is the analysis of wave w from the customers, as STATS.md defines it: the
-// eligible customers as assigned, those of them with a response in the wave as responded,
-// per outcome and arm the latest answer of each customer within the wave; the first outcome
-// primary, the experiment running without a target. local gives the stored outcome keys.
-func (c randomWavesCase) expectedWave(w randomWave, local map[string]string) (stats.Analysis, map[string][2]int64) {
+// waveDesign is the design of wave w's analysis: the first outcome primary, the experiment
+// running without a target, and as its traffic the eligible customers as assigned and those
+// of them with a response in the wave as responded. local gives the stored outcome keys.
+func (c randomWavesCase) waveDesign(w randomWave, local map[string]string) stats.Design {
 	d := stats.Design{Alpha: c.Alpha, Correction: c.Correction, Control: c.Control, Arms: c.arms(),
 		Weights: c.Weights, Assigned: map[string]int64{}, Responded: map[string]int64{},
 		Primary: local[c.Outcomes[0].Key]}
 	for _, g := range c.Guardrails {
 		d.Guardrails = append(d.Guardrails, local[g])
-	}
-	values := make([]map[string][]float64, len(c.Outcomes))
-	for i := range values {
-		values[i] = map[string][]float64{}
 	}
 	for _, cu := range c.Customers {
 		if !c.eligible(cu, w) {
@@ -301,6 +296,24 @@ func (c randomWavesCase) expectedWave(w randomWave, local map[string]string) (st
 				d.Responded[cu.Arm]++
 				break
 			}
+		}
+	}
+	return d
+}
+
+// expectedWave is the analysis of wave w from the customers, as STATS.md defines it: the
+// eligible customers as assigned, those of them with a response in the wave as responded,
+// per outcome and arm the latest answer of each customer within the wave; the first outcome
+// primary, the experiment running without a target. local gives the stored outcome keys.
+func (c randomWavesCase) expectedWave(w randomWave, local map[string]string) (stats.Analysis, map[string][2]int64) {
+	d := c.waveDesign(w, local)
+	values := make([]map[string][]float64, len(c.Outcomes))
+	for i := range values {
+		values[i] = map[string][]float64{}
+	}
+	for _, cu := range c.Customers {
+		if !c.eligible(cu, w) {
+			continue
 		}
 		for i, o := range c.Outcomes {
 			if v, ok := cu.latest(w, o.Key); ok {

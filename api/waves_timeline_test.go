@@ -56,22 +56,11 @@ func (cu randomCustomer) latestBefore(w randomWave, key string, until int64) (fl
 // customers and those of them with a response in it, as of the case's moment of computing.
 func (c randomWavesCase) expectedPrimaryUntil(w randomWave, local map[string]string, until int64) stats.Analysis {
 	o := c.Outcomes[0]
-	d := stats.Design{Alpha: c.Alpha, Correction: c.Correction, Control: c.Control, Arms: c.arms(),
-		Weights: c.Weights, Assigned: map[string]int64{}, Responded: map[string]int64{}, Primary: local[o.Key]}
-	for _, g := range c.Guardrails {
-		d.Guardrails = append(d.Guardrails, local[g])
-	}
+	d := c.waveDesign(w, local)
 	values := map[string][]float64{}
 	for _, cu := range c.Customers {
 		if !c.eligible(cu, w) {
 			continue
-		}
-		d.Assigned[cu.Arm]++
-		for _, r := range cu.Responses {
-			if w.holds(cu.AssignedAt, r.AnsweredAt) {
-				d.Responded[cu.Arm]++
-				break
-			}
 		}
 		if v, ok := cu.latestBefore(w, o.Key, until); ok {
 			values[cu.Arm] = append(values[cu.Arm], v)
