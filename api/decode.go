@@ -21,18 +21,27 @@ import (
 // decodeJSON reads the body into v strictly: one JSON value, no unknown fields, types as
 // declared. Errors name the offending field.
 func decodeJSON(c echo.Context, v any) error {
+	body, err := readJSON(c)
+	if err != nil {
+		return err
+	}
+	return unmarshalStrict(body, v)
+}
+
+// readJSON reads a body declared JSON (or not declared at all), whole.
+func readJSON(c echo.Context) ([]byte, error) {
 	if ct := c.Request().Header.Get(echo.HeaderContentType); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != echo.MIMEApplicationJSON && !strings.HasSuffix(mt, "+json")) {
-			return badRequest{&experiment.Error{Code: experiment.Invalid, Message: "unsupported content type",
+			return nil, badRequest{&experiment.Error{Code: experiment.Invalid, Message: "unsupported content type",
 				Details: []experiment.Detail{{Field: "Content-Type", Message: "must be application/json"}}}}
 		}
 	}
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
-		return bodyReadError(err)
+		return nil, bodyReadError(err)
 	}
-	return unmarshalStrict(body, v)
+	return body, nil
 }
 
 func bodyReadError(err error) error {

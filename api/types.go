@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/krslab/krslab/experiment"
@@ -257,6 +258,56 @@ type assignmentJSON struct {
 	New        bool       `json:"new"`
 	Decided    bool       `json:"decided"`
 	Reason     string     `json:"reason,omitempty"`
+}
+
+// MarshalJSON writes the assignment as its struct tags say, without reflection: it is the
+// answer the API gives most. TestAssignmentJSONAsTagged holds it to encoding/json's bytes
+// for the same fields.
+func (a assignmentJSON) MarshalJSON() ([]byte, error) { return a.appendJSON(nil) }
+
+func (a assignmentJSON) appendJSON(b []byte) ([]byte, error) {
+	b = append(b, '{')
+	if a.Experiment != "" {
+		b = appendJSONString(append(b, `"experiment":`...), a.Experiment)
+		b = append(b, ',')
+	}
+	b = appendJSONString(append(b, `"customer_id":`...), a.CustomerID)
+	b = append(b, `,"arm":`...)
+	if a.Arm == nil {
+		b = append(b, "null"...)
+	} else {
+		b = appendJSONString(b, *a.Arm)
+	}
+	b = append(b, `,"assigned_at":`...)
+	if a.AssignedAt == nil {
+		b = append(b, "null"...)
+	} else {
+		var err error
+		// time.Time's own JSON: RFC 3339 with nanoseconds, refused outside years 0–9999.
+		if b, err = a.AssignedAt.AppendText(append(b, '"')); err != nil {
+			return nil, err
+		}
+		b = append(b, '"')
+	}
+	b = strconv.AppendBool(append(b, `,"new":`...), a.New)
+	b = strconv.AppendBool(append(b, `,"decided":`...), a.Decided)
+	if a.Reason != "" {
+		b = appendJSONString(append(b, `,"reason":`...), a.Reason)
+	}
+	return append(b, '}'), nil
+}
+
+// appendJSONString appends s as a JSON string: as is when it is printable ASCII that
+// encoding/json leaves alone, else as encoding/json writes it (escapes, HTML characters,
+// invalid UTF-8).
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always marshals
+			return append(b, q...)
+		}
+	}
+	return append(append(append(b, '"'), s...), '"')
 }
 
 // toAssignmentJSON shows a customer outside the experiment with arm null and the reason.
