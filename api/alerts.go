@@ -156,7 +156,7 @@ func nonZero[T comparable](v T) *T {
 // which can tell of the network krslab runs in (an address, a port, whether something
 // listens there); everyone else has its class.
 func errorDetail(c echo.Context, text string) *string {
-	if key, _ := c.Get(keyContext).(experiment.APIKey); key.Role != experiment.RoleAdmin {
+	if key, _ := authenticated(c); key.Role != experiment.RoleAdmin {
 		return nil
 	}
 	return nonZero(text)

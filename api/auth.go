@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -9,7 +10,25 @@ import (
 	"github.com/krslab/krslab/experiment"
 )
 
-const keyContext = "krslab.apikey"
+// keyContext is the request context's key of the caller's API key (or the console
+// session's).
+type keyContext struct{}
+
+// authenticated is the API key a request was authenticated with, if it was.
+func authenticated(c echo.Context) (experiment.APIKey, bool) {
+	k, ok := c.Request().Context().Value(keyContext{}).(*experiment.APIKey)
+	if !ok {
+		return experiment.APIKey{}, false
+	}
+	return *k, true
+}
+
+// withKey carries the key, and its name as the actor, in the request's context.
+func withKey(c echo.Context, key *experiment.APIKey, actor string) {
+	req := c.Request()
+	ctx := context.WithValue(experiment.WithActor(req.Context(), actor), keyContext{}, key)
+	c.SetRequest(req.WithContext(ctx))
+}
 
 // SessionCookie holds a console session's token. The console sets it; the API accepts it
 // on GET and HEAD only, so that the console's downloads (CSV, report, plots) work with the
@@ -28,9 +47,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 				if err != nil {
 					return err
 				}
-				c.Set(keyContext, sess.Key)
-				req := c.Request()
-				c.SetRequest(req.WithContext(experiment.WithActor(req.Context(), sess.Actor())))
+				withKey(c, &sess.Key, sess.Actor())
 				return next(c)
 			}
 		}
@@ -46,9 +63,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			return err
 		}
-		c.Set(keyContext, key)
-		req := c.Request()
-		c.SetRequest(req.WithContext(experiment.WithActor(req.Context(), key.Name)))
+		withKey(c, &key, key.Name)
 		return next(c)
 	}
 }
@@ -57,7 +72,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 func (s *Server) allow(p experiment.Permission) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			key, _ := c.Get(keyContext).(experiment.APIKey)
+			key, _ := authenticated(c)
 			if !key.Role.May(p) {
 				return experiment.Errorf(experiment.Forbidden, "an API key with role %s may not do this", key.Role)
 			}

@@ -173,6 +173,12 @@ func benchAssign(ctx context.Context, store *postgres.Store, dbURL, wrk string, 
 	if err != nil {
 		return err
 	}
+	// The new run's rows are vacuumed and flushed before the repeats, which write nothing:
+	// autovacuum would otherwise take them on during that run.
+	if _, err := store.DB().ExecContext(ctx, `VACUUM (ANALYZE) assignments`); err != nil {
+		return err
+	}
+	checkpoint()
 	fmt.Fprintf(stderr, "HTTP repeat (sticky) assignments: %d clients, %v ...\n", clients, d)
 	sticky, err := run(ids)
 	if err != nil {
