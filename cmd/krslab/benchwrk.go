@@ -17,7 +17,6 @@ import (
 // place. A request is a few bytes joined to text made once: the load generator shares the
 // machine with the server and the database, so its cost per request must stay as small
 // as pgbench's (wrk.format per request took about a tenth of the server's throughput).
-// done() prints one machine-readable line.
 const wrkScript = `
 local path, key = os.getenv("KRSLAB_WRK_PATH"), os.getenv("KRSLAB_WRK_KEY")
 local idfile = os.getenv("KRSLAB_WRK_IDS") or ""
@@ -27,7 +26,7 @@ function setup(thread)
   nextid = nextid + 1
 end
 local function head(length)
-  return "POST " .. path .. " HTTP/1.1\r\nHost: " .. wrk.host .. ":" .. wrk.port ..
+  return "POST " .. path .. " HTTP/1.1\r\nHost: " .. wrk.host .. (wrk.port and (":" .. wrk.port) or "") ..
     "\r\nAuthorization: Bearer " .. key .. "\r\nContent-Type: application/json\r\nContent-Length: " ..
     length .. "\r\n\r\n"
 end
@@ -49,12 +48,22 @@ function request()
   if n > 0 then return repeats[(count * 7919 + tid * 104729) % n + 1] end
   return prefix .. string.format("%012d", count) .. '"}'
 end
+`
+
+// wrkDone prints one machine-readable line at the end of a wrk run.
+const wrkDone = `
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format("krslab-wrk requests=%d duration_us=%d p50_us=%d p99_us=%d status_errors=%d socket_errors=%d\n",
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), e.status,
     e.connect + e.read + e.write + e.timeout))
 end
+`
+
+// wrkHealthz asks for GET /healthz, the same request every time (wrk sends it without
+// calling the script).
+const wrkHealthz = `
+wrk.path = "/healthz"
 `
 
 var wrkLine = regexp.MustCompile(`krslab-wrk requests=(\d+) duration_us=(\d+) p50_us=(\d+) p99_us=(\d+) status_errors=(\d+) socket_errors=(\d+)`)
@@ -64,21 +73,27 @@ var wrkLine = regexp.MustCompile(`krslab-wrk requests=(\d+) duration_us=(\d+) p5
 // C load generator, as pgbench is: on a small machine a load generator in Go takes a share
 // of the CPU that the server and PostgreSQL need.
 func wrkLoad(ctx context.Context, bin, baseURL, path, secret string, repeat []string, clients int, d time.Duration) (loadStats, error) {
-	script, err := tempFile("krslab-wrk-*.lua", wrkScript)
-	if err != nil {
-		return loadStats{}, err
-	}
-	defer os.Remove(script)
 	ids := ""
 	if repeat != nil {
+		var err error
 		if ids, err = tempFile("krslab-wrk-ids-*", strings.Join(repeat, "\n")+"\n"); err != nil {
 			return loadStats{}, err
 		}
 		defer os.Remove(ids)
 	}
+	return runWrk(ctx, bin, baseURL, wrkScript, clients, d, "KRSLAB_WRK_PATH="+path, "KRSLAB_WRK_KEY="+secret, "KRSLAB_WRK_IDS="+ids)
+}
+
+// runWrk runs wrk with script (and wrkDone) and reads its summary line.
+func runWrk(ctx context.Context, bin, baseURL, script string, clients int, d time.Duration, env ...string) (loadStats, error) {
+	file, err := tempFile("krslab-wrk-*.lua", script+wrkDone)
+	if err != nil {
+		return loadStats{}, err
+	}
+	defer os.Remove(file)
 	cmd := exec.CommandContext(ctx, bin, "-t", "2", "-c", strconv.Itoa(clients),
-		"-d", fmt.Sprintf("%ds", max(1, int(d.Seconds()))), "-s", script, baseURL)
-	cmd.Env = append(os.Environ(), "KRSLAB_WRK_PATH="+path, "KRSLAB_WRK_KEY="+secret, "KRSLAB_WRK_IDS="+ids)
+		"-d", fmt.Sprintf("%ds", max(1, int(d.Seconds()))), "-s", file, baseURL)
+	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return loadStats{}, fmt.Errorf("wrk: %v\n%s", err, out)
