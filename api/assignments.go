@@ -43,7 +43,7 @@ func (s *Server) assign(c echo.Context) error {
 
 // plainAssignRequest reads the body nearly every assignment has, {"customer_id":"…"} with
 // an id of printable ASCII without escapes (then trailing white space), without
-// reflection. Any other body is unmarshalStrict's to read: TestPlainAssignRequestAsStrict
+// reflection. Any other body is unmarshalStrict's to read: FuzzPlainAssignRequestAsStrict
 // holds the two to one reading.
 func plainAssignRequest(body []byte) (assignRequest, bool) {
 	const open, end = `{"customer_id":"`, `"}`

@@ -20,9 +20,9 @@ type Metrics struct {
 	responses   *prometheus.CounterVec
 	results     prometheus.Histogram
 	groups      prometheus.Histogram
-	// Each request observes its duration, and each assignment counts: their series,
-	// looked up once (requestSeries → prometheus.Observer, assignedSeries →
-	// prometheus.Counter), since hashing the label values took a fifth of that.
+	// Each request observes its duration and each assignment counts, so their series are
+	// looked up once each (requestSeries → prometheus.Observer, assignedSeries →
+	// prometheus.Counter) rather than by their label values, hashed, every time.
 	requestSeries, assignedSeries sync.Map
 }
 

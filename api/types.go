@@ -261,7 +261,7 @@ type assignmentJSON struct {
 }
 
 // MarshalJSON writes the assignment as its struct tags say, without reflection: it is the
-// answer the API gives most. TestAssignmentJSONAsTagged holds it to encoding/json's bytes
+// answer the API gives most. FuzzAssignmentJSONAsTagged holds it to encoding/json's bytes
 // for the same fields.
 func (a assignmentJSON) MarshalJSON() ([]byte, error) { return a.appendJSON(nil) }
 

@@ -199,16 +199,7 @@ func benchAssign(ctx context.Context, store *postgres.Store, dbURL, wrk string, 
 		}
 	} else {
 		healthz = load(ctx, clients, d, func(client *http.Client, _ int) error {
-			res, err := client.Get(srv.url + "/healthz")
-			if err != nil {
-				return err
-			}
-			io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-			if res.StatusCode != http.StatusOK {
-				return fmt.Errorf("status %d", res.StatusCode)
-			}
-			return nil
+			return answered(client.Get(srv.url + "/healthz"))
 		}).stats()
 	}
 
@@ -243,7 +234,11 @@ func assignOnce(client *http.Client, url, secret, id string) error {
 	req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+secret)
 	req.Header.Set("Content-Type", "application/json")
-	res, err := client.Do(req)
+	return answered(client.Do(req))
+}
+
+// answered reads a load request's answer away; it is an error unless it is 200 OK.
+func answered(res *http.Response, err error) error {
 	if err != nil {
 		return err
 	}
