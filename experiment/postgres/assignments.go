@@ -64,28 +64,34 @@ func (s *Store) Assign(ctx context.Context, e experiment.Experiment, as []experi
 	if err != nil {
 		return nil, err
 	}
-	var rows []struct {
-		Running    bool           `db:"running"`
-		CustomerID sql.NullString `db:"customer_id"`
-		Arm        sql.NullString `db:"arm_key"`
-		AssignedAt sql.NullTime   `db:"assigned_at"`
-	}
-	if err := stmt.SelectContext(ctx, &rows, e.ID, ids, arms); err != nil {
+	// Scanned by hand: this runs once per group commit of new assignments.
+	rows, err := stmt.QueryContext(ctx, e.ID, ids, arms)
+	if err != nil {
 		return nil, mapErr(err)
 	}
+	defer rows.Close()
 	stored := make(map[string]experiment.Assignment, len(as))
-	for _, r := range rows {
-		if !r.CustomerID.Valid {
-			if !r.Running {
+	for rows.Next() {
+		var running bool
+		var id, arm sql.NullString
+		var at sql.NullTime
+		if err := rows.Scan(&running, &id, &arm, &at); err != nil {
+			return nil, mapErr(err)
+		}
+		if !id.Valid {
+			if !running {
 				return nil, &experiment.Error{Code: experiment.Conflict,
 					Message: fmt.Sprintf("experiment %q is no longer running; customers are only assigned while it is running", e.Key),
 					Details: []experiment.Detail{{Field: "status", Message: "not running"}}}
 			}
 			continue
 		}
-		stored[r.CustomerID.String] = experiment.Assignment{CustomerID: r.CustomerID.String, Arm: r.Arm.String,
-			AssignedAt: r.AssignedAt.Time.UTC(), New: true}
+		stored[id.String] = experiment.Assignment{CustomerID: id.String, Arm: arm.String, AssignedAt: at.Time.UTC(), New: true}
 	}
+	if err := rows.Err(); err != nil {
+		return nil, mapErr(err)
+	}
+	rows.Close()
 	if len(stored) < len(as) {
 		// A new statement sees rows committed by concurrent requests after ours started.
 		stmt, err := s.prepared(ctx, existingSQL)
