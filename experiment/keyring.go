@@ -7,11 +7,12 @@ import (
 )
 
 // KeyRing authenticates API keys from an in-process copy of the active keys, found by the
-// SHA-256 of the secret presented, so that authentication costs no database round trip
-// and one lookup however many keys there are. What the time of a lookup could tell is about
-// hashes, and no caller can steer the hash of a guess towards a stored key's. A key created by another process is found on the first miss; a revoked
-// key stops working within MaxAge. The copy is renewed in the background before it gets
-// that old (see fresh), so requests do not wait for the database.
+// SHA-256 of the secret presented, so that authentication costs no database round trip and
+// one lookup however many keys there are. What the time of a lookup could tell is about
+// hashes, and no caller can steer the hash of a guess towards a stored key's. A key created
+// by another process is found on the first miss; a revoked key stops working within
+// MaxAge. The copy is renewed in the background before it gets that old (see fresh), so
+// requests do not wait for the database.
 type KeyRing struct {
 	store  Store
 	MaxAge time.Duration // how old the copy may get; default 5s; set before the first use
