@@ -65,6 +65,9 @@ func (s *Server) plotFile(c echo.Context) error {
 	switch name {
 	case "effects":
 		in := report.EffectsOf(res, lang)
+		if res.Wave != nil { // the plot makes its title: it is given what to add
+			in.Of = waveName(*res.Wave, lang)
+		}
 		draw = func() ([]byte, error) { return plot.Effects(in, opt) }
 	case "timeline":
 		in := report.TimelineOf(res, points, lang)
@@ -74,6 +77,7 @@ func (s *Server) plotFile(c echo.Context) error {
 		if err != nil {
 			return err
 		}
+		in.Title = ofWave(in.Title, res.Wave, lang)
 		draw = func() ([]byte, error) { return plot.Distribution(in, opt) }
 	}
 	return s.figure(c, format, key+`-`+file, draw)

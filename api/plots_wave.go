@@ -17,10 +17,17 @@ func (s *Server) waveTimelinePlot(c echo.Context, key, wave, file, format string
 		return err
 	}
 	in := report.TimelineOf(res, points, lang)
-	if res.Wave != nil {
-		in.Title += ", " + waveName(*res.Wave, lang)
-	}
+	in.Title = ofWave(in.Title, res.Wave, lang)
 	return s.figure(c, format, key+`-`+file, func() ([]byte, error) { return plot.Timeline(in, opt) })
+}
+
+// ofWave is a figure's title when it shows the wave w: the title, then the wave's name; w
+// nil (every answer) leaves it as it is.
+func ofWave(title string, w *experiment.Wave, lang string) string {
+	if w == nil {
+		return title
+	}
+	return title + ", " + waveName(*w, lang)
 }
 
 // waveName is how a figure names a survey wave in lang: its label with the days it covers,

@@ -381,9 +381,19 @@ func TestWaveEligibilityMovesWithTime(t *testing.T) {
 	if _, d := r.errorBody(t); r.Status != http.StatusUnprocessableEntity || d[0].Field != "wave" {
 		t.Errorf("unknown wave with segment: %d %s", r.Status, r.Body)
 	}
-	for _, path := range []string{"/results.csv?wave=" + last.Key, "/plots/effects.svg?wave=" + last.Key, "/plots/trust_eligible_3.png?wave=week_1"} {
+	for _, path := range []string{"/results.csv?wave=" + last.Key, "/plots/trust_eligible_3.png?wave=week_1"} {
 		if r := e.call(analyst, "GET", "/v1/experiments/"+key+path, nil); r.Status != http.StatusOK {
 			t.Errorf("%s: %d %s", path, r.Status, r.Body)
+		}
+	}
+	// A wave's figures name it in their titles, with its days.
+	for _, w := range c.Waves {
+		days := fmt.Sprintf("%s (days %d–%d)", w.Key, w.FromDay, w.ToDay)
+		for _, path := range []string{"/plots/effects.svg?wave=" + w.Key, "/plots/trust_eligible_3.svg?wave=" + w.Key, "/plots/timeline.svg?wave=" + w.Key} {
+			r := e.call(analyst, "GET", "/v1/experiments/"+key+path, nil)
+			if r.Status != http.StatusOK || !strings.Contains(string(r.Body), days) {
+				t.Errorf("%s: %d, title without %q", path, r.Status, days)
+			}
 		}
 	}
 	if r := e.call(analyst, "GET", "/v1/experiments/"+key+"/plots/timeline.png?wave=week_1", nil); r.Status != http.StatusOK || len(r.Body) < 1000 {
