@@ -39,6 +39,8 @@ FUZZTIME ?= 20000x
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzResponsesCSV$$' -fuzztime $(FUZZTIME) ./api/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeJSON$$' -fuzztime $(FUZZTIME) ./api/
+	$(GO) test -run '^$$' -fuzz '^FuzzPlainAssignRequestAsStrict$$' -fuzztime $(FUZZTIME) ./api/
+	$(GO) test -run '^$$' -fuzz '^FuzzAssignmentJSONAsTagged$$' -fuzztime $(FUZZTIME) ./api/
 	$(GO) test -run '^$$' -fuzz '^FuzzCheckAnswer$$' -fuzztime $(FUZZTIME) ./experiment/
 	$(GO) test -run '^$$' -fuzz '^FuzzCheckResponse$$' -fuzztime $(FUZZTIME) ./experiment/
 	$(GO) test -run '^$$' -fuzz '^FuzzResponseLine$$' -fuzztime $(FUZZTIME) ./experiment/

@@ -65,9 +65,7 @@ func (s *Server) plotFile(c echo.Context) error {
 	switch name {
 	case "effects":
 		in := report.EffectsOf(res, lang)
-		if res.Wave != nil { // the plot makes its title: it is given what to add
-			in.Of = waveName(*res.Wave, lang)
-		}
+		in.Title = ofWave(in.Title, res.Wave, lang)
 		draw = func() ([]byte, error) { return plot.Effects(in, opt) }
 	case "timeline":
 		in := report.TimelineOf(res, points, lang)

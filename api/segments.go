@@ -274,7 +274,7 @@ func segmentEffects(res experiment.SegmentResults, outcome, lang string) (plot.E
 		}
 		found = true
 		cellIn := report.EffectsOf(r, lang)
-		in.CILevel, in.Note = cellIn.CILevel, cellIn.Note
+		in.Title, in.CILevel, in.Note = ofWave(cellIn.Title, res.Wave, lang), cellIn.CILevel, cellIn.Note
 		n := int64(0)
 		for _, a := range r.Arms {
 			n += a.Assigned
@@ -308,9 +308,6 @@ func segmentEffects(res experiment.SegmentResults, outcome, lang string) (plot.E
 	in.Note += " " + pickLang(lang,
 		fmt.Sprintf("Significance after %s over all %d comparisons of all segments.", res.Experiment.Correction, res.FamilySize),
 		fmt.Sprintf("Significantie na %s over alle %d vergelijkingen van alle segmenten.", res.Experiment.Correction, res.FamilySize))
-	if res.Wave != nil {
-		in.Note += " " + pickLang(lang, "Survey wave: ", "Meetgolf: ") + waveName(*res.Wave, lang) + "."
-	}
 	return in, nil
 }
 

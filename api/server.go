@@ -257,7 +257,7 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		if k, ok := authenticated(c); ok {
 			r.AddAttrs(slog.String("key", k.Name))
 		}
-		if status >= 500 {
+		if level == slog.LevelError {
 			var de *experiment.Error
 			if errors.As(err, &de) && de.Cause != nil {
 				r.AddAttrs(slog.String("cause", de.Cause.Error()))

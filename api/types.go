@@ -283,7 +283,8 @@ func (a assignmentJSON) appendJSON(b []byte) ([]byte, error) {
 		b = append(b, "null"...)
 	} else {
 		var err error
-		// time.Time's own JSON: RFC 3339 with nanoseconds, refused outside years 0–9999.
+		// time.Time's own JSON: RFC 3339 with nanoseconds, refused outside years 0–9999
+		// (and for zone offsets of a day or more).
 		if b, err = a.AssignedAt.AppendText(append(b, '"')); err != nil {
 			return nil, err
 		}

@@ -202,7 +202,8 @@ func marginTag(c stats.Comparison, lang string) (plot.Tag, bool) {
 // guardrail's margin (divided by the row's standard deviation) drawn where
 // the experiment has one.
 func EffectsOf(res experiment.Results, lang string) plot.EffectsInput {
-	in := plot.EffectsInput{CILevel: 1 - alphaOf(res.Experiment), Note: i18n.T(lang, "report.effects.note")}
+	in := plot.EffectsInput{Title: i18n.T(lang, "plot.effects.title"), CILevel: 1 - alphaOf(res.Experiment),
+		Note: i18n.T(lang, "report.effects.note")}
 	control := res.Experiment.Control().Key
 	for _, s := range sections(res, lang) {
 		for _, o := range s.outcomes {

@@ -173,11 +173,10 @@ func benchAssign(ctx context.Context, store *postgres.Store, dbURL, wrk string, 
 	if err != nil {
 		return err
 	}
-	// The new run's rows are vacuumed and flushed before the repeats, which write nothing:
-	// autovacuum would otherwise take them on during that run.
-	if _, err := store.DB().ExecContext(ctx, `VACUUM (ANALYZE) assignments`); err != nil {
-		return err
-	}
+	// The assignments (the new run's rows among them) are vacuumed and flushed before the
+	// repeats, which write nothing: autovacuum would otherwise take the new rows on during
+	// that run. Like the checkpoint, it is noise kept out, not a step to fail on.
+	_, _ = store.DB().ExecContext(ctx, `VACUUM (ANALYZE) assignments`)
 	checkpoint()
 	fmt.Fprintf(stderr, "HTTP repeat (sticky) assignments: %d clients, %v ...\n", clients, d)
 	sticky, err := run(ids)

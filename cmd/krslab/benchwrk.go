@@ -26,7 +26,7 @@ function setup(thread)
   nextid = nextid + 1
 end
 local function head(length)
-  return "POST " .. path .. " HTTP/1.1\r\nHost: " .. wrk.host .. (wrk.port and (":" .. wrk.port) or "") ..
+  return "POST " .. path .. " HTTP/1.1\r\nHost: " .. wrk.headers["Host"] ..
     "\r\nAuthorization: Bearer " .. key .. "\r\nContent-Type: application/json\r\nContent-Length: " ..
     length .. "\r\n\r\n"
 end

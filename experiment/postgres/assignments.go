@@ -64,7 +64,8 @@ func (s *Store) Assign(ctx context.Context, e experiment.Experiment, as []experi
 	if err != nil {
 		return nil, err
 	}
-	// Scanned by hand: this runs once per group commit of new assignments.
+	// Scanned by hand, in the order of insertSQL's columns (running, customer_id, arm_key,
+	// assigned_at): this runs once per group commit of new assignments.
 	rows, err := stmt.QueryContext(ctx, e.ID, ids, arms)
 	if err != nil {
 		return nil, mapErr(err)

@@ -18,9 +18,9 @@ type EffectsInput struct {
 	// Note is a footnote saying how the effects were standardized; the
 	// caller knows, the plot does not.
 	Note string
-	// Of names what the effects are of after the title, in the caller's
-	// words (a survey wave); "" is every answer.
-	Of string
+	// Title is the figure's heading; "" is the default one in the plot's
+	// language ("Effect of each arm versus control").
+	Title string
 }
 
 // EffectRow is one treatment arm against control on one outcome. Rows are
@@ -72,9 +72,9 @@ func Effects(in EffectsInput, opt Options) ([]byte, error) {
 }
 
 func drawEffects(c draw.Canvas, in EffectsInput, lang string) {
-	title := i18n.T(lang, "plot.effects.title")
-	if in.Of != "" {
-		title += ", " + in.Of
+	title := in.Title
+	if title == "" {
+		title = i18n.T(lang, "plot.effects.title")
 	}
 	if len(in.Rows) == 0 {
 		message(c, title, i18n.T(lang, "plot.no_comparisons"))
