@@ -386,27 +386,25 @@ func TestCurrentResultsAgreeWithTheCutOffPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	postgres.LimitInlineKeySets(64, t.Cleanup)
+	// The summary and the summaries by channel, by whichever pass is turned on.
+	summaries := func() (experiment.Summary, []experiment.SegmentSummary) {
+		whole, err := s.Summarize(ctx, f.e.ID, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		segments, err := s.SummarizeSegments(ctx, f.e.ID, "channel", now, experiment.MaxSegmentValues)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return whole, segments
+	}
 	on := postgres.PassByLevels(true, t.Cleanup)
-	levels, err := s.Summarize(ctx, f.e.ID, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	levelSegments, err := s.SummarizeSegments(ctx, f.e.ID, "channel", now, experiment.MaxSegmentValues)
-	if err != nil {
-		t.Fatal(err)
-	}
+	levels, levelSegments := summaries()
 	if on() != 2 {
 		t.Fatalf("the pass by grouping sets ran %d times for 2 summaries: the fixture does not exercise it", on())
 	}
 	off := postgres.PassByLevels(false, t.Cleanup)
-	perAnswer, err := s.Summarize(ctx, f.e.ID, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	perAnswerSegments, err := s.SummarizeSegments(ctx, f.e.ID, "channel", now, experiment.MaxSegmentValues)
-	if err != nil {
-		t.Fatal(err)
-	}
+	perAnswer, perAnswerSegments := summaries()
 	if off() != 0 {
 		t.Error("the pass by grouping sets ran while turned off")
 	}
