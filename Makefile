@@ -6,7 +6,7 @@ BIN       := bin/krslab
 PKGS      := ./...
 RACE_PKGS := ./experiment/... ./api/...
 
-.PHONY: run test build vet unit race fuzz notebooks schema clean
+.PHONY: run test build vet unit race fuzz notebooks schema bench clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/krslab
@@ -54,6 +54,11 @@ notebooks:
 # migrated throwaway database (a test compares the two).
 schema:
 	@KRSLAB_PG_FAST=1 KRSLAB_WRITE_SCHEMA=1 .ci/with-postgres $(GO) test -count=1 -run '^TestSchemaFileIsTheMigratedSchema$$' ./experiment/postgres/
+
+# Every figure of the README's Performance section in one run on one throwaway PostgreSQL
+# with fsync on (see .ci/bench; ASSIGN_RUNS=7 LARGE=1 make bench for the full table).
+bench:
+	@.ci/bench
 
 clean:
 	rm -rf bin
