@@ -56,7 +56,7 @@ schema:
 	@KRSLAB_PG_FAST=1 KRSLAB_WRITE_SCHEMA=1 .ci/with-postgres $(GO) test -count=1 -run '^TestSchemaFileIsTheMigratedSchema$$' ./experiment/postgres/
 
 # Every figure of the README's Performance section in one run on one throwaway PostgreSQL
-# with fsync on (see .ci/bench; ASSIGN_RUNS=7 LARGE=1 make bench for the full table).
+# with fsync on (see .ci/bench; ASSIGN_RUNS=5 LARGE=1 make bench for the full table).
 bench:
 	@.ci/bench
 
