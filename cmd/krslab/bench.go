@@ -132,10 +132,12 @@ func benchAssign(ctx context.Context, store *postgres.Store, dbURL, wrk string, 
 	checkpoint := func() { _, _ = store.DB().ExecContext(ctx, `CHECKPOINT`) }
 	checkpoint()
 	fmt.Fprintf(stderr, "pgbench: %d clients, %v ...\n", clients, d)
+	before := readCPU(0)
 	pg, err := pgbench(ctx, dbURL, clients, d)
 	if err != nil {
 		return err
 	}
+	pg.cpu = before.until(readCPU(0))
 
 	srv, err := startBenchServer(ctx, dbURL)
 	if err != nil {
@@ -143,22 +145,29 @@ func benchAssign(ctx context.Context, store *postgres.Store, dbURL, wrk string, 
 	}
 	defer srv.stop()
 	path := "/v1/experiments/" + e.Key + "/assignments"
+	// pgbench's rows are vacuumed and flushed before the HTTP runs, as the new run's rows are
+	// before the repeats: autovacuum would otherwise take them on during the next load.
+	_, _ = store.DB().ExecContext(ctx, `VACUUM (ANALYZE) bench_assignments`)
 	checkpoint()
 	// run measures one load, with wrk when it is installed, else with the Go load generator:
 	// new customers, or the stored ones in repeat.
 	run := func(repeat []string) (loadStats, error) {
 		if wrk != "" {
-			return wrkLoad(ctx, wrk, srv.url, path, secret, repeat, clients, d)
+			return srv.measured(func() (loadStats, error) {
+				return wrkLoad(ctx, wrk, srv.url, path, secret, repeat, clients, d)
+			})
 		}
 		var n atomic.Int64
-		return load(ctx, clients, d, func(client *http.Client, w int) error {
-			k := n.Add(1)
-			id := fmt.Sprintf("w%d-%d", w, k)
-			if repeat != nil {
-				id = repeat[int(k)%len(repeat)]
-			}
-			return assignOnce(client, srv.url+path, secret, id)
-		}).stats(), nil
+		return srv.measured(func() (loadStats, error) {
+			return load(ctx, clients, d, func(client *http.Client, w int) error {
+				k := n.Add(1)
+				id := fmt.Sprintf("w%d-%d", w, k)
+				if repeat != nil {
+					id = repeat[int(k)%len(repeat)]
+				}
+				return assignOnce(client, srv.url+path, secret, id)
+			}).stats(), nil
+		})
 	}
 	fmt.Fprintf(stderr, "HTTP new assignments: %d clients, %v (load: %s) ...\n", clients, d, map[bool]string{true: "wrk", false: "go"}[wrk != ""])
 	newLoad, err := run(nil)
@@ -191,29 +200,39 @@ func benchAssign(ctx context.Context, store *postgres.Store, dbURL, wrk string, 
 	// key or a body, the same request every time. No route can be faster; it bounds the
 	// repeats, which are answered from memory.
 	fmt.Fprintf(stderr, "HTTP GET /healthz: %d clients, %v ...\n", clients, d)
-	var healthz loadStats
-	if wrk != "" {
-		if healthz, err = runWrk(ctx, wrk, srv.url, wrkHealthz, clients, d); err != nil {
-			return err
+	healthz, err := srv.measured(func() (loadStats, error) {
+		if wrk != "" {
+			return runWrk(ctx, wrk, srv.url, wrkHealthz, clients, d)
 		}
-	} else {
-		healthz = load(ctx, clients, d, func(client *http.Client, _ int) error {
+		return load(ctx, clients, d, func(client *http.Client, _ int) error {
 			return answered(client.Get(srv.url + "/healthz"))
-		}).stats()
+		}).stats(), nil
+	})
+	if err != nil {
+		return err
 	}
 
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(stdout, "krslab bench assign: %d clients, %v per run, PostgreSQL fsync=%s\n", clients, d, fsync)
-	fmt.Fprintln(tw, "\ttps\tp50 ms\tp99 ms\terrors\tratio to pgbench\t")
-	fmt.Fprintf(tw, "pgbench single-row INSERT ON CONFLICT DO NOTHING\t%.0f\t%.1f\t%.1f\t0\t1.00\t\n", pg.tps, pg.p50, pg.p99)
+	fmt.Fprintln(tw, "\ttps\tp50 ms\tp99 ms\terrors\tratio to pgbench\tCPU stolen %\tserver CPU µs/request\t")
+	fmt.Fprintf(tw, "pgbench single-row INSERT ON CONFLICT DO NOTHING\t%.0f\t%.1f\t%.1f\t0\t1.00\t%s\t-\t\n", pg.tps, pg.p50, pg.p99, stealCell(pg.cpu))
+	stolen := pg.cpu.steal
 	for _, r := range []struct {
 		name string
 		l    loadStats
 	}{{"HTTP new assignments", newLoad}, {"HTTP repeat assignments (sticky)", sticky},
 		{"HTTP GET /healthz (no key, no body: the HTTP ceiling here)", healthz}} {
-		fmt.Fprintf(tw, "%s\t%.0f\t%.1f\t%.1f\t%d\t%.2f\t\n", r.name, r.l.tps, r.l.p50, r.l.p99, r.l.errors, r.l.tps/pg.tps)
+		fmt.Fprintf(tw, "%s\t%.0f\t%.1f\t%.1f\t%d\t%.2f\t%s\t%s\t\n", r.name, r.l.tps, r.l.p50, r.l.p99, r.l.errors, r.l.tps/pg.tps,
+			stealCell(r.l.cpu), perRequestCell(r.l.cpu, r.l.tps*d.Seconds()))
+		stolen = max(stolen, r.l.cpu.steal)
 	}
 	tw.Flush()
+	if stolen >= 0.05 {
+		// Steal is CPU time the hypervisor gave to other guests while this machine wanted it:
+		// it comes and goes, and a ratio of two loads measured under different shares of it
+		// is a ratio of the host's moods. The CPU per request holds.
+		fmt.Fprintf(stdout, "the host took up to %.0f%% of this machine's CPU time during a load (steal): the ratios are those of a shared host\n", 100*stolen)
+	}
 	fmt.Fprintf(stdout, "new assignments were stored in groups of %.1f on average (group commit)\n", stored/max(groups, 1))
 	if within >= 0 {
 		// The server's own clock, from a request read to its answer written. wrk's p99 adds
@@ -222,9 +241,9 @@ func benchAssign(ctx context.Context, store *postgres.Store, dbURL, wrk string, 
 		// few slow requests weigh more there than here.
 		fmt.Fprintf(stdout, "the server answered %.2f%% of the new assignments within 25 ms (its request histogram)\n", 100*within)
 	}
-	fmt.Fprintf(stdout, "new_assign_ratio=%.2f p99_ms=%.1f pgbench_p99_ms=%.1f errors=%d sticky_faster=%v sticky_ratio=%.2f healthz_ratio=%.2f\n",
+	fmt.Fprintf(stdout, "new_assign_ratio=%.2f p99_ms=%.1f pgbench_p99_ms=%.1f errors=%d sticky_faster=%v sticky_ratio=%.2f healthz_ratio=%.2f steal_max_pct=%s\n",
 		newLoad.tps/pg.tps, newLoad.p99, pg.p99, newLoad.errors+sticky.errors+healthz.errors, sticky.tps > newLoad.tps,
-		sticky.tps/pg.tps, healthz.tps/pg.tps)
+		sticky.tps/pg.tps, healthz.tps/pg.tps, stealCell(cpuUse{steal: stolen}))
 	return nil
 }
 
@@ -266,6 +285,7 @@ func storedCustomers(ctx context.Context, store *postgres.Store, experimentID in
 type loadStats struct {
 	tps, p50, p99 float64
 	errors        int
+	cpu           cpuUse // of the machine and the server during the load (bench assign)
 }
 
 // loadResult is what a load run of the Go load generator measured.
@@ -447,6 +467,15 @@ func (s *benchServer) peakRSSMB() (float64, error) {
 		}
 	}
 	return 0, errors.New("no VmHWM in /proc/PID/status")
+}
+
+// measured runs one load against the server and adds what the machine's and the server's
+// CPU counters say about it.
+func (s *benchServer) measured(run func() (loadStats, error)) (loadStats, error) {
+	before := readCPU(s.cmd.Process.Pid)
+	l, err := run()
+	l.cpu = before.until(readCPU(s.cmd.Process.Pid))
+	return l, err
 }
 
 func (s *benchServer) stop() {

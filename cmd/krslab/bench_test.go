@@ -30,7 +30,7 @@ func TestBenchAssignRuns(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v\n%s", err, out)
 			}
-			if !regexp.MustCompile(`new_assign_ratio=[0-9.]+ p99_ms=[0-9.]+ pgbench_p99_ms=[0-9.]+ errors=0 sticky_faster=(true|false) sticky_ratio=[0-9.]+ healthz_ratio=[0-9.]+`).Match(out) {
+			if !regexp.MustCompile(`new_assign_ratio=[0-9.]+ p99_ms=[0-9.]+ pgbench_p99_ms=[0-9.]+ errors=0 sticky_faster=(true|false) sticky_ratio=[0-9.]+ healthz_ratio=[0-9.]+ steal_max_pct=(-|[0-9]+)`).Match(out) {
 				t.Fatalf("no summary line with zero errors:\n%s", out)
 			}
 		})
