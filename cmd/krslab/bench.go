@@ -230,7 +230,7 @@ func benchAssign(ctx context.Context, store *postgres.Store, dbURL, wrk string, 
 	if stolen >= 0.05 {
 		// Steal is CPU time the hypervisor gave to other guests while this machine wanted it:
 		// it comes and goes, and a ratio of two loads measured under different shares of it
-		// is a ratio of the host's moods. The CPU per request holds.
+		// says as much about the host as about krslab. The CPU per request does not move with it.
 		fmt.Fprintf(stdout, "the host took up to %.0f%% of this machine's CPU time during a load (steal): the ratios are those of a shared host\n", 100*stolen)
 	}
 	fmt.Fprintf(stdout, "new assignments were stored in groups of %.1f on average (group commit)\n", stored/max(groups, 1))
