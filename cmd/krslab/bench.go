@@ -227,7 +227,7 @@ func benchAssign(ctx context.Context, store *postgres.Store, dbURL, wrk string, 
 		stolen = max(stolen, r.l.cpu.steal)
 	}
 	tw.Flush()
-	if stolen >= 0.05 {
+	if stolen >= stealWarn {
 		// Steal is CPU time the hypervisor gave to other guests while this machine wanted it:
 		// it comes and goes, and a ratio of two loads measured under different shares of it
 		// says as much about the host as about krslab. The CPU per request does not move with it.

@@ -12,12 +12,16 @@ import (
 // architecture Go builds for.
 const clockTicks = 100
 
+// stealWarn is the share of stolen CPU time from which bench assign says its ratios are a
+// shared host's.
+const stealWarn = 0.05
+
 // cpuReading is what the machine's CPU counters (/proc/stat) and one process's
 // (/proc/PID/stat) said at one moment; ok is false where they cannot be read (not Linux).
 // Two readings around a load tell how much of the machine's CPU time the hypervisor gave
 // to other guests meanwhile (steal: a virtual machine's noisy neighbours), and how much CPU
-// the server spent. A ratio measured while a tenth or more of the CPU was stolen says more
-// about the host than about krslab; the server's CPU per request does not depend on it.
+// the server spent. A ratio measured while stealWarn or more of the CPU was stolen says as
+// much about the host as about krslab; the server's CPU per request does not depend on it.
 type cpuReading struct {
 	total, steal float64 // ticks, all CPUs
 	process      float64 // ticks of the process, user and system
