@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -49,6 +50,26 @@ func TestAuthAndRoles(t *testing.T) {
 		if r := e.call("", "GET", path, nil); r.Status != http.StatusOK {
 			t.Errorf("%s: %d %s", path, r.Status, r.Body)
 		}
+	}
+}
+
+// Every answer names its request: the client's X-Request-ID, or one made for it.
+func TestRequestIDHeader(t *testing.T) {
+	e := newEnv(t)
+	first, second := e.call("", "GET", "/healthz", nil), e.call(editor, "GET", "/v1/experiments", nil)
+	a, b := first.Header.Get("X-Request-ID"), second.Header.Get("X-Request-ID")
+	if !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(a) || len(b) != 32 || a == b {
+		t.Fatalf("made request ids %q, %q: want two different ones of 32 hex digits", a, b)
+	}
+	req, _ := http.NewRequest("GET", e.srv.URL+"/healthz", nil)
+	req.Header.Set("X-Request-ID", "support-ticket-4711")
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if got := res.Header.Get("X-Request-ID"); got != "support-ticket-4711" {
+		t.Fatalf("the client's request id came back as %q", got)
 	}
 }
 

@@ -79,7 +79,7 @@ func New(svc *experiment.Service, cfg Config) *echo.Echo {
 	s := &Server{svc: svc, cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics}
 	svc.ObserveGroupCommits(cfg.Metrics.GroupCommit)
 	e.HTTPErrorHandler = s.handleError
-	e.Use(middleware.RequestID())
+	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: requestIDs()}))
 	e.Use(s.logRequests)
 	e.Use(middleware.Recover())
 	// Imports stream their body and have a limit of their own.
