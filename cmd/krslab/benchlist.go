@@ -137,29 +137,21 @@ func benchList(ctx context.Context, store *postgres.Store, experiments, response
 		}
 		return nil
 	}
-	// A list takes milliseconds, which a busy machine's noise moves by as much: many runs.
+	// A list takes milliseconds, which a busy machine's noise moves by as much: many rounds.
 	const runs = 21
-	rawTime, err := median(runs, nil, raw)
-	if err != nil {
-		return err
-	}
-	listTime, err := median(runs, nil, list)
-	if err != nil {
-		return err
-	}
-	pageTime, err := median(runs, nil, page)
+	t, err := timeRounds(runs, step{nil, raw}, step{nil, list}, step{nil, page})
 	if err != nil {
 		return err
 	}
 	if listed != experiments {
 		return fmt.Errorf("the list has %d experiments, want %d", listed, experiments)
 	}
-	fmt.Fprintf(stdout, "krslab bench list: %d experiments x %d responses x %d answers, PostgreSQL fsync=%s, median of %d\n",
+	fmt.Fprintf(stdout, "krslab bench list: %d experiments x %d responses x %d answers, PostgreSQL fsync=%s, medians of %d rounds\n",
 		experiments, responses, len(listOutcomes), fsync, runs)
-	fmt.Fprintf(stdout, "  the headline query, raw                 %8.1f ms\n", ms(rawTime))
-	fmt.Fprintf(stdout, "  Service.Overview (query and Headlines)  %8.1f ms\n", ms(listTime))
-	fmt.Fprintf(stdout, "  the console's page /experiments (HTTP)  %8.1f ms\n", ms(pageTime))
-	fmt.Fprintf(stdout, "list_ratio=%.2f\n", listTime.Seconds()/rawTime.Seconds())
-	fmt.Fprintf(stdout, "page_ratio=%.2f\n", pageTime.Seconds()/rawTime.Seconds())
+	fmt.Fprintf(stdout, "  the headline query, raw                 %8.1f ms\n", ms(medianOf(t[0])))
+	fmt.Fprintf(stdout, "  Service.Overview (query and Headlines)  %8.1f ms\n", ms(medianOf(t[1])))
+	fmt.Fprintf(stdout, "  the console's page /experiments (HTTP)  %8.1f ms\n", ms(medianOf(t[2])))
+	fmt.Fprintf(stdout, "list_ratio=%.2f\n", ratioOf(t[1], t[0]))
+	fmt.Fprintf(stdout, "page_ratio=%.2f\n", ratioOf(t[2], t[0]))
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -13,6 +12,9 @@ import (
 
 	"github.com/krslab/krslab/experiment/postgres"
 )
+
+// resultRounds is how many rounds bench results times (see timeRounds).
+const resultRounds = 7
 
 // answeredOutcomes are the ten answers of every benchmark response: the components of the
 // default outcomes (the KRS, freedom of choice, the building blocks, NPS and CES).
@@ -128,42 +130,30 @@ func benchResults(ctx context.Context, store *postgres.Store, dbURL string, resp
 		_, err := db.ExecContext(ctx, `UPDATE experiment_data SET version = version + 1 WHERE experiment_id = $1`, e.ID)
 		return err
 	}
-	rawTime, err := median(5, nil, raw)
+	// Seven rounds of a raw GROUP BY, a cold /results, the same /results repeated, a cold
+	// timeline and a cold report, each ratio the median of its rounds' (see timeRounds).
+	cold := step{write, get("/results")}
+	t, err := timeRounds(resultRounds, step{nil, raw}, cold, step{nil, get("/results")},
+		step{write, get("/plots/timeline.png")}, step{write, get("/report.html")})
 	if err != nil {
 		return err
 	}
-	coldTime, err := median(5, write, get("/results"))
-	if err != nil {
-		return err
-	}
-	repeatTime, err := median(5, nil, get("/results"))
-	if err != nil {
-		return err
-	}
-	timelineTime, err := median(5, write, get("/plots/timeline.png"))
-	if err != nil {
-		return err
-	}
-	reportTime, err := median(5, write, get("/report.html"))
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "krslab bench results: %d responses x %d answers over %d days, PostgreSQL fsync=%s, median of 5\n",
-		responses, len(answeredOutcomes), days, fsync)
-	fmt.Fprintf(stdout, "  raw GROUP BY arm, outcome, value            %8.1f ms\n", ms(rawTime))
-	fmt.Fprintf(stdout, "  GET /results, cold (after a write)          %8.1f ms\n", ms(coldTime))
-	fmt.Fprintf(stdout, "  GET /results, repeated on unchanged data    %8.1f ms\n", ms(repeatTime))
-	fmt.Fprintf(stdout, "  GET /plots/timeline.png, cold               %8.1f ms\n", ms(timelineTime))
-	fmt.Fprintf(stdout, "  GET /report.html, cold                      %8.1f ms\n", ms(reportTime))
+	rawT, coldT, repeatT, timelineT, reportT := t[0], t[1], t[2], t[3], t[4]
+	fmt.Fprintf(stdout, "krslab bench results: %d responses x %d answers over %d days, PostgreSQL fsync=%s, medians of %d rounds\n",
+		responses, len(answeredOutcomes), days, fsync, resultRounds)
+	fmt.Fprintf(stdout, "  raw GROUP BY arm, outcome, value            %8.1f ms\n", ms(medianOf(rawT)))
+	fmt.Fprintf(stdout, "  GET /results, cold (after a write)          %8.1f ms\n", ms(medianOf(coldT)))
+	fmt.Fprintf(stdout, "  GET /results, repeated on unchanged data    %8.1f ms\n", ms(medianOf(repeatT)))
+	fmt.Fprintf(stdout, "  GET /plots/timeline.png, cold               %8.1f ms\n", ms(medianOf(timelineT)))
+	fmt.Fprintf(stdout, "  GET /report.html, cold                      %8.1f ms\n", ms(medianOf(reportT)))
 	fmt.Fprintf(stdout, "results_ratio=%.2f timeline_ratio=%.2f report_ratio=%.2f repeat_ratio=%.3f\n",
-		coldTime.Seconds()/rawTime.Seconds(), timelineTime.Seconds()/coldTime.Seconds(),
-		reportTime.Seconds()/coldTime.Seconds(), repeatTime.Seconds()/coldTime.Seconds())
+		ratioOf(coldT, rawT), ratioOf(timelineT, coldT), ratioOf(reportT, coldT), ratioOf(repeatT, coldT))
 	// A survey wave over every answer (waves may be added to a running experiment): its
 	// analysis is the same analysis with the wave a condition on each answer's age.
 	if err := patch(`{"waves": [{"key": "survey", "label": "Survey", "from_day": 0, "to_day": 3650}]}`); err != nil {
 		return err
 	}
-	waveTime, err := median(5, write, get("/results?wave=survey"))
+	w, err := timeRounds(resultRounds, cold, step{write, get("/results?wave=survey")})
 	if err != nil {
 		return err
 	}
@@ -179,17 +169,13 @@ func benchResults(ctx context.Context, store *postgres.Store, dbURL string, resp
 	if _, err := db.ExecContext(ctx, `VACUUM (ANALYZE) responses`); err != nil {
 		return err
 	}
-	rawSecond, err := median(5, nil, raw)
+	second, err := timeRounds(resultRounds, step{nil, raw}, cold)
 	if err != nil {
 		return err
 	}
-	coldSecond, err := median(5, write, get("/results"))
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "  GET /results?wave=, cold, a wave of every answer %8.1f ms\n", ms(waveTime))
-	fmt.Fprintf(stdout, "  after a second wave of every customer: raw %.1f ms, GET /results cold %.1f ms\n", ms(rawSecond), ms(coldSecond))
-	fmt.Fprintf(stdout, "wave_ratio=%.2f second_wave_results_ratio=%.2f\n", waveTime.Seconds()/coldTime.Seconds(), coldSecond.Seconds()/rawSecond.Seconds())
+	fmt.Fprintf(stdout, "  GET /results?wave=, cold, a wave of every answer %8.1f ms\n", ms(medianOf(w[1])))
+	fmt.Fprintf(stdout, "  after a second wave of every customer: raw %.1f ms, GET /results cold %.1f ms\n", ms(medianOf(second[0])), ms(medianOf(second[1])))
+	fmt.Fprintf(stdout, "wave_ratio=%.2f second_wave_results_ratio=%.2f\n", ratioOf(w[1], w[0]), ratioOf(second[1], second[0]))
 	// The server's peak memory over every request above, to compare between sizes (its
 	// growth from 100,000 to 1,000,000 responses is held under 50 MB).
 	if peak, err := srv.peakRSSMB(); err != nil {
@@ -201,31 +187,3 @@ func benchResults(ctx context.Context, store *postgres.Store, dbURL string, resp
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-// median runs fn n times (after one warm-up) and returns the median duration; before, when
-// not nil, runs untimed before each.
-func median(n int, before, fn func() error) (time.Duration, error) {
-	run := func() (time.Duration, error) {
-		if before != nil {
-			if err := before(); err != nil {
-				return 0, err
-			}
-		}
-		start := time.Now()
-		err := fn()
-		return time.Since(start), err
-	}
-	if _, err := run(); err != nil {
-		return 0, err
-	}
-	var ds []time.Duration
-	for range n {
-		d, err := run()
-		if err != nil {
-			return 0, err
-		}
-		ds = append(ds, d)
-	}
-	slices.Sort(ds)
-	return ds[n/2], nil
-}

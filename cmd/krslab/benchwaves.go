@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -120,7 +119,7 @@ func benchWaves(ctx context.Context, store *postgres.Store, dbURL string, sizes 
 		}
 	}
 
-	fmt.Fprintf(stdout, "krslab bench waves: %d waves of the same customers (%d answers each), history of %d responses, PostgreSQL fsync=%s, median of %d\n",
+	fmt.Fprintf(stdout, "krslab bench waves: %d waves of the same customers (%d answers each), history of %d responses, PostgreSQL fsync=%s, medians of %d rounds\n",
 		waves, len(answeredOutcomes), history, fsync, rounds)
 	fmt.Fprintf(stdout, "  %-8s %7s %10s", "path", "size", "wave 1 s")
 	for w := 2; w <= waves; w++ {
@@ -139,21 +138,19 @@ func benchWaves(ctx context.Context, store *postgres.Store, dbURL string, sizes 
 				worst = -1
 				continue
 			}
-			med := make([]time.Duration, waves)
-			for w := range waves {
-				ws := make([]time.Duration, 0, rounds)
-				for _, r := range times[c] {
-					ws = append(ws, r[w])
+			ws := make([][]time.Duration, waves) // per wave, per round
+			for _, r := range times[c] {
+				for w := range waves {
+					ws[w] = append(ws[w], r[w])
 				}
-				slices.Sort(ws)
-				med[w] = ws[len(ws)/2]
 			}
-			// The ratio is the slowest later wave's over the first's.
+			// The ratio is the slowest later wave's over the first's, each the median over the
+			// rounds of a round's own ratio: a round's waves run back to back (see timeRounds).
 			ratio := 0.0
-			fmt.Fprintf(stdout, "  %-8s %7d %10.2f", path, n, med[0].Seconds())
-			for _, d := range med[1:] {
-				fmt.Fprintf(stdout, " %9.2f", d.Seconds())
-				ratio = max(ratio, d.Seconds()/med[0].Seconds())
+			fmt.Fprintf(stdout, "  %-8s %7d %10.2f", path, n, medianOf(ws[0]).Seconds())
+			for _, later := range ws[1:] {
+				fmt.Fprintf(stdout, " %9.2f", medianOf(later).Seconds())
+				ratio = max(ratio, ratioOf(later, ws[0]))
 			}
 			fmt.Fprintf(stdout, " %8.2f\n", ratio)
 			summary = append(summary, fmt.Sprintf("%s=%.2f", name, ratio))
