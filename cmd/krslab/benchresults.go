@@ -130,7 +130,7 @@ func benchResults(ctx context.Context, store *postgres.Store, dbURL string, resp
 		_, err := db.ExecContext(ctx, `UPDATE experiment_data SET version = version + 1 WHERE experiment_id = $1`, e.ID)
 		return err
 	}
-	// Seven rounds of a raw GROUP BY, a cold /results, the same /results repeated, a cold
+	// Rounds of a raw GROUP BY, a cold /results, the same /results repeated, a cold
 	// timeline and a cold report, each ratio the median of its rounds' (see timeRounds).
 	cold := step{write, get("/results")}
 	t, err := timeRounds(resultRounds, step{nil, raw}, cold, step{nil, get("/results")},
