@@ -58,7 +58,8 @@ func TestRequestIDHeader(t *testing.T) {
 	e := newEnv(t)
 	first, second := e.call("", "GET", "/healthz", nil), e.call(editor, "GET", "/v1/experiments", nil)
 	a, b := first.Header.Get("X-Request-ID"), second.Header.Get("X-Request-ID")
-	if !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(a) || len(b) != 32 || a == b {
+	hex32 := regexp.MustCompile(`^[0-9a-f]{32}$`)
+	if !hex32.MatchString(a) || !hex32.MatchString(b) || a == b {
 		t.Fatalf("made request ids %q, %q: want two different ones of 32 hex digits", a, b)
 	}
 	req, _ := http.NewRequest("GET", e.srv.URL+"/healthz", nil)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"slices"
 	"time"
 )
@@ -34,10 +35,10 @@ func timeRounds(n int, steps ...step) ([][]time.Duration, error) {
 	return times, nil
 }
 
-// medianOf is the median of ds (the upper one of an even number).
-func medianOf(ds []time.Duration) time.Duration {
-	ds = slices.Sorted(slices.Values(ds))
-	return ds[len(ds)/2]
+// medianOf is the median of xs (the upper one of an even number), leaving xs as it was.
+func medianOf[T cmp.Ordered](xs []T) T {
+	xs = slices.Sorted(slices.Values(xs))
+	return xs[len(xs)/2]
 }
 
 // ratioOf is the median, over the rounds, of a's time in a round over b's in the same round.
@@ -46,6 +47,5 @@ func ratioOf(a, b []time.Duration) float64 {
 	for i := range a {
 		rs[i] = a[i].Seconds() / b[i].Seconds()
 	}
-	slices.Sort(rs)
-	return rs[len(rs)/2]
+	return medianOf(rs)
 }
