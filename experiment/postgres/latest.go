@@ -84,8 +84,9 @@ func latestQuery(a *args, experimentID int64, keys []string, c cut) string {
 }
 
 // countingCTEs are the CTEs masks and counting: each response the cut selects that answers
-// any of the keys (the parameter ks, n of them) with counts, the mask of the keys it counts
-// for (bit i: keys[i]; latestQuery).
+// any of the keys (the parameter ks, n of them) with mask, the keys it answers (bit i:
+// keys[i]), and counts, those it counts for (latestQuery); counts is mask for a response
+// that no later one overrides in any of the keys.
 func countingCTEs(a *args, experimentID int64, ks string, n int, c cut) string {
 	exp := a.add(experimentID)
 	join, where := c.selects(a, "r")
@@ -100,7 +101,7 @@ func countingCTEs(a *args, experimentID int64, ks string, n int, c cut) string {
 			               FROM unnest(` + ks + `::text[]) WITH ORDINALITY AS u(k, p))::varbit AS mask
 			FROM answer_key_sets ks WHERE ks.outcome_keys && ` + ks + `::text[]),
 		counting AS (
-			SELECT r.customer_id, r.arm_key, r.key_set, r.answer_values,
+			SELECT r.customer_id, r.arm_key, r.key_set, r.answer_values, m.mask,
 			       m.mask & ~coalesce(bit_or(m.mask) OVER (PARTITION BY r.customer_id ORDER BY ` + laterFirst("r") + `
 			                                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), ` + noKeys(n) + `) AS counts
 			FROM ` + from + ` JOIN masks m ON m.id = r.key_set

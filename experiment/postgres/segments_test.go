@@ -338,6 +338,9 @@ func TestCurrentResultsAgreeWithTheCutOffPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameSummary(t, "unsegmented", keys, a, b)
+	// Both read the repeat customers' responses by the same ranking; the view latest_answers
+	// applies the rule in SQL of its own, answer by answer.
+	agreesWithLatestAnswers(t, "current", f.e.ID, keys, a)
 	// The pass that looks each answer's key up, for a database with many key sets, gives
 	// the same as the one with the key sets written into its statement.
 	postgres.LimitInlineKeySets(0, t.Cleanup)
@@ -346,6 +349,7 @@ func TestCurrentResultsAgreeWithTheCutOffPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameSummary(t, "keys looked up", keys, a, looked)
+	agreesWithLatestAnswers(t, "keys looked up", f.e.ID, keys, looked)
 	krs := a.Outcomes[slices.Index(keys, "krs")]["control"]
 	if krs.Moments.N == 0 {
 		t.Fatal("no KRS in control: the fixture does not exercise composites")
@@ -409,11 +413,43 @@ func TestCurrentResultsAgreeWithTheCutOffPath(t *testing.T) {
 		t.Error("the pass by grouping sets ran while turned off")
 	}
 	sameSummary(t, "by levels", keys, perAnswer, levels)
+	agreesWithLatestAnswers(t, "by levels", f.e.ID, keys, levels)
 	if len(levelSegments) != len(perAnswerSegments) {
 		t.Fatalf("%d segments by levels, %d by answers", len(levelSegments), len(perAnswerSegments))
 	}
 	for i := range levelSegments {
 		sameSummary(t, "segment "+levelSegments[i].Value+" by levels", keys, perAnswerSegments[i].Summary, levelSegments[i].Summary)
+	}
+}
+
+// agreesWithLatestAnswers checks the simple outcomes of a summary, per arm, against the
+// answers the view latest_answers counts: as many, with the same mean.
+func agreesWithLatestAnswers(t *testing.T, what string, experimentID int64, keys []string, got experiment.Summary) {
+	t.Helper()
+	var rows []struct {
+		Outcome string  `db:"outcome_key"`
+		Arm     string  `db:"arm_key"`
+		N       int64   `db:"n"`
+		Mean    float64 `db:"mean"`
+	}
+	if err := pgtest.Store(t).DB().Select(&rows, `SELECT outcome_key, arm_key, count(*) AS n, avg(value) AS mean
+		FROM latest_answers WHERE experiment_id = $1 GROUP BY 1, 2`, experimentID); err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, r := range rows {
+		i := slices.Index(keys, r.Outcome)
+		if i < 0 {
+			continue
+		}
+		m := got.Outcomes[i][r.Arm].Moments
+		if m.N != r.N || math.Abs(m.Mean()-r.Mean) > 1e-9 {
+			t.Errorf("%s %s %s: %d answers, mean %v; latest_answers: %d, mean %v", what, r.Outcome, r.Arm, m.N, m.Mean(), r.N, r.Mean)
+		}
+		checked++
+	}
+	if checked == 0 {
+		t.Fatalf("%s: no simple outcome in latest_answers to check", what)
 	}
 }
 

@@ -307,7 +307,7 @@ func summaryRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name stri
 		}
 		if repeats {
 			var r args
-			queries = append(queries, repeatsQuery(&r, experimentID, name, simple, counted, composites, c, refs))
+			queries = append(queries, repeatsQuery(&r, experimentID, name, simple, counted, composites, sets, c, refs))
 			params = append(params, r)
 		}
 	}
@@ -319,14 +319,6 @@ func summaryRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name stri
 		byOutcome(rows)
 	}
 	return out, nil
-}
-
-// level is the y of a summary row of cells: the level of a counted outcome, the value (less
-// K) of a composite, 0 for the others; every row carries n and the sums. So a composite
-// comes as one row per distinct value and arm, which the bounds need (stats.Distinct), in
-// the same pass and in memory proportional to the distinct values, not the customers.
-func level(a *args, byValue []string) string {
-	return `CASE WHEN c.outcome_key = ANY(` + a.add(pq.StringArray(byValue)) + `::text[]) THEN c.y ELSE 0 END`
 }
 
 // compositeExpr is a composite of one response r (with its key set ks), each component's
@@ -363,25 +355,48 @@ func componentKeys(spec experiment.SummarySpec) []string {
 // currentQuery reads every spec of the customers with one response (nearly all; alone) among
 // the responses the cut selects, in one pass: such a row holds the customer's latest
 // answers, its simple outcomes are its answers, and its composites are computed from the
-// row's values. The customers with a repeat come from repeatsQuery. Each y is its value
-// less the outcome's K.
+// row's values (wholeAnswers). The customers with a repeat come from repeatsQuery. Each y is
+// its value less the outcome's K. It is "" when no key set answers any spec.
+func currentQuery(a *args, experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, sets []keySet, c cut, refs references, repeats bool) string {
+	exp := a.add(experimentID)
+	join, where := c.selects(a, "r")
+	w := wholeAnswers(a, simple, counted, composites, sets, refs)
+	if w.unnest == "" {
+		return ""
+	}
+	src := `(SELECT r.customer_id, r.arm_key, x.k AS outcome_key, ` + w.y + ` AS y, ` + w.byValue + ` AS by_value
+		FROM responses r` + join + w.join + `
+		CROSS JOIN LATERAL ` + w.unnest + `
+		WHERE r.experiment_id = ` + exp + ` AND ` + aloneGiven("r", exp, repeats) + where + w.where + `) s`
+	return cells(a, segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y, s.by_value", name), experimentID,
+		`CASE WHEN c.by_value THEN c.y ELSE 0 END`, refs)
+}
+
+// answersOf is how a pass makes a row per answer of a response r: joined to join, unnested
+// by unnest into x(k, v) (the outcome and its value), selected by where (" AND ...", or
+// ""), y being the value less the outcome's K and byValue telling whether the outcome x.k
+// is counted by level.
+type answersOf struct {
+	join, unnest, where, y, byValue string
+}
+
+// wholeAnswers makes the rows of the simple outcomes and composites (counted: those counted
+// by level) of a response r whose every answer counts: a customer's only response, or a
+// repeat customer's response that no later one overrides in any outcome asked for. Its
+// simple outcomes are its answers, and a composite it answers whole is computed from its
+// values; each value is less its outcome's K.
 //
 // What a row yields is worked out per key set in Go (sets: the key sets that answer any key
 // asked for), so that no answer searches a list of keys: per key set, the keys asked for
 // with the positions of their values, the composites it answers whole, and which of them
 // are counted by level, chosen by the row's key set. With more than inlineKeySets key sets
-// each answer's key is looked up in the lists instead. It is "" when no key set answers any
-// spec.
-func currentQuery(a *args, experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, sets []keySet, c cut, refs references, repeats bool) string {
-	exp := a.add(experimentID)
-	join, where := c.selects(a, "r")
+// each answer's key is looked up in the lists instead. unnest is "" when no key set answers
+// any spec.
+func wholeAnswers(a *args, simple, counted []string, composites []experiment.SummarySpec, sets []keySet, refs references) answersOf {
 	byValue := append(append([]string(nil), counted...), outcomeKeys(composites)...)
-	var unnest, levels string
-	// Written in per key set, every value is one the row answers (values are never NULL);
-	// looked up per answer, a composite whose components the row does not all answer is NULL.
-	answered := ""
 	if len(sets) > inlineKeySets {
-		answered = ` AND x.v IS NOT NULL`
+		// Looked up per answer, a composite whose components the row does not all answer is
+		// NULL.
 		keys, values := `ks.outcome_keys`, `r.answer_values`
 		if len(composites) > 0 {
 			var exprs []string
@@ -392,54 +407,59 @@ func currentQuery(a *args, experimentID int64, name string, simple, counted []st
 			values = `r.answer_values || ARRAY[` + strings.Join(exprs, ", ") + `]::float8[]`
 		}
 		wanted := append(append(pq.StringArray(nil), simple...), outcomeKeys(composites)...)
-		join += ` JOIN answer_key_sets ks ON ks.id = r.key_set`
-		unnest = `unnest(` + keys + `, ` + values + `) AS x(k, v)`
-		where += ` AND x.k = ANY(` + a.add(wanted) + `::text[])`
-		levels = `x.k = ANY(` + a.add(pq.StringArray(byValue)) + `::text[])`
-	} else {
-		var keyCases, valueCases, levelCases []string
-		for _, set := range sets {
-			pos := set.positions()
-			value := pos.value
-			var keys pq.StringArray
-			var values []string
-			for _, k := range simple {
-				if _, ok := pos[k]; ok {
-					keys, values = append(keys, k), append(values, value(k))
-				}
-			}
-			for _, spec := range composites {
-				if pos.answersWhole(spec) {
-					keys = append(keys, spec.Outcome.Key)
-					values = append(values, compositeOfValues(a, spec.Components, value)+` - `+a.add(refs.k[spec.Outcome.Key])+`::float8`)
-				}
-			}
-			if len(keys) == 0 {
-				continue
-			}
-			byLevel := make(pq.BoolArray, len(keys))
-			for i, k := range keys {
-				byLevel[i] = slices.Contains(byValue, k)
-			}
-			id := a.add(set.id)
-			keyCases = append(keyCases, `WHEN `+id+`::bigint THEN `+a.add(keys)+`::text[]`)
-			valueCases = append(valueCases, `WHEN `+id+`::bigint THEN ARRAY[`+strings.Join(values, ", ")+`]::float8[]`)
-			levelCases = append(levelCases, `WHEN `+id+`::bigint THEN `+a.add(byLevel)+`::boolean[]`)
+		return answersOf{
+			join:    ` JOIN answer_key_sets ks ON ks.id = r.key_set`,
+			unnest:  `unnest(` + keys + `, ` + values + `) AS x(k, v)`,
+			where:   ` AND x.k = ANY(` + a.add(wanted) + `::text[]) AND x.v IS NOT NULL`,
+			y:       shiftedBy(a, "x.v", "x.k", simple, refs.k),
+			byValue: `x.k = ANY(` + a.add(pq.StringArray(byValue)) + `::text[])`,
 		}
-		if len(keyCases) == 0 {
-			return ""
-		}
-		unnest = `unnest(CASE r.key_set ` + strings.Join(keyCases, " ") + ` END,
-		                 CASE r.key_set ` + strings.Join(valueCases, " ") + ` END,
-		                 CASE r.key_set ` + strings.Join(levelCases, " ") + ` END) AS x(k, v, by_value)`
-		levels = `x.by_value`
 	}
-	src := `(SELECT r.customer_id, r.arm_key, x.k AS outcome_key, ` + shiftedBy(a, "x.v", "x.k", simple, refs.k) + ` AS y, ` + levels + ` AS by_value
-		FROM responses r` + join + `
-		CROSS JOIN LATERAL ` + unnest + `
-		WHERE r.experiment_id = ` + exp + ` AND ` + aloneGiven("r", exp, repeats) + where + answered + `) s`
-	return cells(a, segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y, s.by_value", name), experimentID,
-		`CASE WHEN c.by_value THEN c.y ELSE 0 END`, refs)
+	// Written in per key set, every value is one the row answers (values are never NULL),
+	// less its K.
+	var keyCases, valueCases, levelCases []string
+	for _, set := range sets {
+		pos := set.positions()
+		value := pos.value
+		var keys pq.StringArray
+		var values []string
+		for _, k := range simple {
+			if _, ok := pos[k]; ok {
+				v := value(k)
+				if K := refs.k[k]; K != 0 {
+					v += ` - ` + a.add(K) + `::float8`
+				}
+				keys, values = append(keys, k), append(values, v)
+			}
+		}
+		for _, spec := range composites {
+			if pos.answersWhole(spec) {
+				keys = append(keys, spec.Outcome.Key)
+				values = append(values, compositeOfValues(a, spec.Components, value)+` - `+a.add(refs.k[spec.Outcome.Key])+`::float8`)
+			}
+		}
+		if len(keys) == 0 {
+			continue
+		}
+		byLevel := make(pq.BoolArray, len(keys))
+		for i, k := range keys {
+			byLevel[i] = slices.Contains(byValue, k)
+		}
+		id := a.add(set.id)
+		keyCases = append(keyCases, `WHEN `+id+`::bigint THEN `+a.add(keys)+`::text[]`)
+		valueCases = append(valueCases, `WHEN `+id+`::bigint THEN ARRAY[`+strings.Join(values, ", ")+`]::float8[]`)
+		levelCases = append(levelCases, `WHEN `+id+`::bigint THEN `+a.add(byLevel)+`::boolean[]`)
+	}
+	if len(keyCases) == 0 {
+		return answersOf{}
+	}
+	return answersOf{
+		unnest: `unnest(CASE r.key_set ` + strings.Join(keyCases, " ") + ` END,
+		                 CASE r.key_set ` + strings.Join(valueCases, " ") + ` END,
+		                 CASE r.key_set ` + strings.Join(levelCases, " ") + ` END) AS x(k, v, by_value)`,
+		y:       `x.v`,
+		byValue: `x.by_value`,
+	}
 }
 
 // inlineKeySets is how many key sets currentQuery writes into its statement (a variable for
@@ -502,13 +522,15 @@ func componentKeysOf(composites []experiment.SummarySpec) []string {
 }
 
 // repeatsQuery reads every spec of the customers with a repeat in one statement, as
-// currentQuery reads the others: each of their responses the cut selects counts for the keys no later
-// response of the customer answers (countingCTEs); its simple outcomes are those answers,
-// and a composite whose components it counts for, all of them, is computed from the row and
+// currentQuery reads the others: each of their responses the cut selects counts for the keys
+// no later response of the customer answers (countingCTEs). A response that counts for every
+// key it answers (a customer's latest, nearly always) is read as currentQuery reads a row
+// (wholeAnswers); of the others, the simple outcomes are the answers it counts for, and a
+// composite whose components it counts for, all of them, is computed from the row and
 // appended to its values. The composites whose latest components are spread over several
 // responses of a customer (no response counts for all of them, and then none counts for
 // all) are grouped by customer.
-func repeatsQuery(a *args, experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, c cut, refs references) string {
+func repeatsQuery(a *args, experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, sets []keySet, c cut, refs references) string {
 	keys := slices.Clone(simple)
 	var b string
 	if len(composites) > 0 {
@@ -538,14 +560,23 @@ func repeatsQuery(a *args, experimentID int64, name string, simple, counted []st
 		keysExpr += ` || ` + a.add(names) + `::text[]`
 		valuesExpr += ` || ARRAY[` + strings.Join(exprs, ", ") + `]::float8[]`
 	}
-	src := `(SELECT r.customer_id, r.arm_key, x.k AS outcome_key, ` + shiftedBy(a, "x.v", "x.k", simple, refs.k) + ` AS y
+	byValue := append(append(pq.StringArray(nil), counted...), outcomeKeys(composites)...)
+	src := `SELECT r.customer_id, r.arm_key, x.k AS outcome_key, ` + shiftedBy(a, "x.v", "x.k", simple, refs.k) + ` AS y, x.k = ANY(` + a.add(byValue) + `::text[]) AS by_value
 		FROM counting r JOIN answer_key_sets ks ON ks.id = r.key_set
 		CROSS JOIN LATERAL unnest(` + keysExpr + `, ` + valuesExpr + `) AS x(k, v)
-		WHERE r.counts <> ` + none + ` AND x.v IS NOT NULL
-		  AND (x.k = ANY(` + a.add(names) + `::text[]) OR (x.k = ANY(` + a.add(pq.StringArray(simple)) + `::text[]) AND ` + counts("r", ks, "x.k") + `))) s`
+		WHERE r.counts <> ` + none + ` AND r.counts <> r.mask AND x.v IS NOT NULL
+		  AND (x.k = ANY(` + a.add(names) + `::text[]) OR (x.k = ANY(` + a.add(pq.StringArray(simple)) + `::text[]) AND ` + counts("r", ks, "x.k") + `))`
+	if w := wholeAnswers(a, simple, counted, composites, sets, refs); w.unnest != "" {
+		src = `SELECT r.customer_id, r.arm_key, x.k AS outcome_key, ` + w.y + ` AS y, ` + w.byValue + ` AS by_value
+		FROM counting r` + w.join + `
+		CROSS JOIN LATERAL ` + w.unnest + `
+		WHERE r.counts = r.mask` + w.where + `
+		UNION ALL
+		` + src
+	}
 	q := with + `
-		` + cells(a, segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y", name), experimentID,
-		level(a, append(append([]string(nil), counted...), outcomeKeys(composites)...)), refs)
+		` + cells(a, segmented(a, `(`+src+`) s`, "s.customer_id, s.arm_key, s.outcome_key, s.y, s.by_value", name), experimentID,
+		`CASE WHEN c.by_value THEN c.y ELSE 0 END`, refs)
 	if len(composites) > 0 {
 		// (The rows that count for part of a composite are picked first: nearly none.)
 		spread := `(SELECT r.customer_id, r.arm_key, cm.composite, u.k, u.v AS value
@@ -599,8 +630,12 @@ func compositeOf(b, l string) string {
 
 // cells groups the rows c (segment, customer_id, arm_key, outcome_key, y) into summary rows
 // per segment, outcome, arm and level (an expression, "0" for none; "c.y" for rows of
-// composites only, grouped by value), with the CUPED sums
-// when the experiment has covariates, each covariate less its outcome's KX.
+// composites only, grouped by value), with the CUPED sums when the experiment has
+// covariates, each covariate less its outcome's KX. The level is that of a counted outcome
+// and the value (less K) of a composite, 0 for the others, and every row carries n and the
+// sums: so a composite comes as one row per distinct value and arm, which the bounds need
+// (stats.Distinct), in the same pass and in memory proportional to the distinct values, not
+// the customers.
 func cells(a *args, c string, experimentID int64, level string, refs references) string {
 	cov, join := `0 AS nx, 0 AS sx, 0 AS sxx, 0 AS sxy, 0 AS sy`, ``
 	if refs.withCovariates {
