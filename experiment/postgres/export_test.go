@@ -32,7 +32,7 @@ func LimitInlineKeySets(n int, cleanup func(func())) {
 }
 
 // PassByLevels sets whether the summaries take the pass by grouping sets where they can
-// until the test ends, and returns the number of times they took it since.
+// until the test ends, and returns the number of statements that took it since.
 func PassByLevels(on bool, cleanup func(func())) func() int64 {
 	old, oldHook := byLevels, onLevels
 	var n atomic.Int64

@@ -1,28 +1,32 @@
 package postgres
 
 import (
-	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
-	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/krslab/krslab/experiment"
 )
 
-// The one-response pass by grouping sets. When every spec is counted by level (scales, net
-// scores, yes/no, and composites of those) and the experiment has no covariates, what
-// currentQuery reads of the customers with one response is a count per level: per key set,
+// The pass by grouping sets. When every spec is counted by level (scales, net scores,
+// yes/no, and composites of those) and the experiment has no covariates, what the summaries
+// read of the responses whose every answer counts (a customer's only response; a repeat
+// customer's that no later one overrides: wholeCells) is a count per level: per key set,
 // per arm (and segment), per value of each column of values, a column being a position of
 // the answers or a composite written in for the key sets that answer it whole. One grouping
-// set per column counts every row into each of its columns at once; currentQuery makes a
+// set per column counts every row into each of its columns at once; the other pass makes a
 // row per answer first and groups those, which is most of what it costs. At 100,000
 // responses × 10 answers (krslab bench results) the grouping sets took 240 ms in one
-// process where the rows per answer took 340 ms in two.
+// process where the rows per answer took 340 ms in two. After a second wave of every
+// customer, with the repeat customers' whole responses counted so too, a cold /results
+// took 0.96-1.03 s at 100,000 (1.6-2.3 s before) and 11.7 s at 1,000,000 (17.5 s).
 
 // byLevels says whether summaryRows takes this pass where it can, and onLevels, when set,
-// is called each time it does (both for tests, which compare it with currentQuery).
+// is called for each statement that does (both for tests, which compare it with the pass by
+// rows per answer).
 var (
 	byLevels = true
 	onLevels func()
@@ -89,31 +93,52 @@ func levelColumns(a *args, simple []string, composites []experiment.SummarySpec,
 	return cols
 }
 
-// levelsQuery counts the rows of the customers with one response among those the cut
-// selects, per segment (name, as segmented), arm, key set and value of each column: a row
-// per (segment, arm, key set, column g, value v).
-func levelsQuery(a *args, experimentID int64, name string, cols []levelColumn, c cut, repeats bool) string {
-	exp := a.add(experimentID)
-	join, where := c.selects(a, "r")
+// levelsQuery counts the responses r that from (a FROM list over r: customer_id, arm_key,
+// key_set, answer_values) and where select, every answer of which counts: per segment
+// (name, as segmented), arm, key set and value of each column, one grouping set per
+// column. It folds the counts into the rows of cells: per segment, outcome, arm and y (the
+// value less the outcome's K), n and the sums of y. A count's column is told by GROUPING(),
+// whose bits are the columns in order, the first the highest, all set but the column's.
+func levelsQuery(a *args, name string, cols []levelColumn, from, where string, refs references) string {
 	segment := `''`
 	if name != "" {
 		segment = `coalesce(ca.value, '` + experiment.NoSegment + `')`
-		join += ` LEFT JOIN customer_attributes ca ON ca.name = ` + a.add(name) + ` AND ca.customer_id = r.customer_id`
+		from += ` LEFT JOIN customer_attributes ca ON ca.name = ` + a.add(name) + ` AND ca.customer_id = r.customer_id`
 	}
 	names := make([]string, len(cols))
 	exprs := make([]string, len(cols))
 	sets := make([]string, len(cols))
+	// What each (key set, column) holds: the outcome and its K.
+	var holdSets, holdGroups pq.Int64Array
+	var holdKeys pq.StringArray
+	var holdK pq.Float64Array
+	all := int64(1)<<len(cols) - 1
 	for i, col := range cols {
 		names[i] = fmt.Sprintf("c%d", i)
 		exprs[i] = col.expr + ` AS ` + names[i]
 		sets[i] = `(s.segment, s.arm_key, s.key_set, s.` + names[i] + `)`
+		for _, id := range slices.Sorted(maps.Keys(col.holds)) {
+			key := col.holds[id]
+			holdSets, holdGroups = append(holdSets, id), append(holdGroups, all&^(1<<(len(cols)-1-i)))
+			holdKeys, holdK = append(holdKeys, key), append(holdK, refs.k[key])
+		}
 	}
-	return `SELECT s.segment, s.arm_key, s.key_set, GROUPING(s.` + strings.Join(names, ", s.") + `) AS g,
+	counts := `SELECT s.segment, s.arm_key, s.key_set, GROUPING(s.` + strings.Join(names, ", s.") + `) AS g,
 		       coalesce(s.` + strings.Join(names, ", s.") + `) AS v, count(*) AS n
 		FROM (SELECT ` + segment + ` AS segment, r.arm_key, r.key_set, ` + strings.Join(exprs, ", ") + `
-		      FROM responses r` + join + `
-		      WHERE r.experiment_id = ` + exp + ` AND ` + aloneGiven("r", exp, repeats) + where + `) s
+		      FROM ` + from + `
+		      WHERE ` + where + `) s
 		GROUP BY GROUPING SETS (` + strings.Join(sets, ", ") + `)`
+	// (A NULL value is a position the row's key set does not have, or a composite it does
+	// not answer whole; a key set a column does not hold answers no outcome asked for there.)
+	return `SELECT l.segment, l.outcome_key, l.arm_key, l.y, sum(l.n)::bigint AS n,
+		       sum(l.n)::float8 * l.y AS sum, sum(l.n)::float8 * l.y * l.y AS sumsq, 0 AS nx, 0 AS sx, 0 AS sxx, 0 AS sxy, 0 AS sy
+		FROM (SELECT c.segment, h.outcome_key, c.arm_key, c.v - h.k AS y, c.n
+		      FROM (` + counts + `) c
+		      JOIN unnest(` + a.add(holdSets) + `::bigint[], ` + a.add(holdGroups) + `::int[], ` + a.add(holdKeys) + `::text[], ` + a.add(holdK) + `::float8[])
+		           AS h(key_set, g, outcome_key, k) ON h.key_set = c.key_set AND h.g = c.g
+		      WHERE c.v IS NOT NULL) l
+		GROUP BY l.segment, l.outcome_key, l.arm_key, l.y`
 }
 
 // levelsMemory lets levelsQuery hash every grouping set: the planner, which knows nothing of
@@ -122,61 +147,3 @@ func levelsQuery(a *args, experimentID int64, name string, cols []levelColumn, c
 // (What the hash tables hold is bounded by the levels: levelColumns takes no value that is
 // not counted by level.)
 const levelsMemory = `SET LOCAL hash_mem_multiplier = 1000`
-
-// levelRows reads levelsQuery and folds its counts into the rows of currentQuery: per
-// segment, outcome, arm and y (the value less the outcome's K), n, and the sums of y.
-func levelRows(ctx context.Context, tx *sqlx.Tx, query string, params args, cols []levelColumn, refs references) ([]summaryRow, error) {
-	var counts []struct {
-		Segment string   `db:"segment"`
-		Arm     string   `db:"arm_key"`
-		KeySet  int64    `db:"key_set"`
-		G       int64    `db:"g"`
-		V       *float64 `db:"v"`
-		N       int64    `db:"n"`
-	}
-	if _, err := tx.ExecContext(ctx, levelsMemory); err != nil {
-		return nil, err
-	}
-	if err := tx.SelectContext(ctx, &counts, query, params...); err != nil {
-		return nil, err
-	}
-	if _, err := tx.ExecContext(ctx, `SET LOCAL hash_mem_multiplier = DEFAULT`); err != nil {
-		return nil, err
-	}
-	type cell struct {
-		segment, outcome, arm string
-		y                     float64
-	}
-	index := map[cell]int{}
-	var rows []summaryRow
-	all := int64(1)<<len(cols) - 1
-	for _, r := range counts {
-		if r.V == nil {
-			continue // a position the row's key set does not have, a composite it does not answer whole
-		}
-		// GROUPING's bits are the columns in order, the first the highest; the column a
-		// row counts is the one bit not set.
-		j := len(cols) - 1
-		for missing := all &^ r.G; missing > 1; missing >>= 1 {
-			j--
-		}
-		key, ok := cols[j].holds[r.KeySet]
-		if !ok {
-			continue // a position that holds no outcome asked for in this key set
-		}
-		y := *r.V - refs.k[key]
-		c := cell{r.Segment, key, r.Arm, y}
-		i, ok := index[c]
-		if !ok {
-			i = len(rows)
-			index[c] = i
-			rows = append(rows, summaryRow{Segment: r.Segment, Outcome: key, Arm: r.Arm, Y: y})
-		}
-		rows[i].N += r.N
-	}
-	for i := range rows {
-		n := float64(rows[i].N)
-		rows[i].Sum, rows[i].SumSq = n*rows[i].Y, n*rows[i].Y*rows[i].Y
-	}
-	return rows, nil
-}

@@ -244,9 +244,10 @@ func segmented(a *args, src, cols, name string) string {
 // ""): rows[value][spec]: a level and its count for counted outcomes, n and sums about K for
 // the others, and the CUPED sums about K and KX when the experiment has covariates. The
 // results (current, before a cut-off, or of a survey wave: the cut) take one pass over the
-// responses of the customers with one response and one over those of the few with a repeat
-// (repeatsQuery). The first is by grouping sets (levelsQuery) when every spec is counted by
-// level and no covariates are read, else a row per answer (currentQuery).
+// responses of the customers with one response (currentQuery) and one over those of the
+// customers with a repeat (repeatsQuery). Both count the responses whose every answer
+// counts by grouping sets when every spec is counted by level and no covariates are read,
+// else by a row per answer (wholeCells).
 func summaryRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name string, specs []experiment.SummarySpec, refs references) (map[string][][]summaryRow, error) {
 	out := map[string][][]summaryRow{}
 	index := map[string]int{}
@@ -274,8 +275,14 @@ func summaryRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name stri
 		}
 	}
 	c := cutOf(specs)
-	var queries []string
-	var params []args
+	// A statement of the summary: levels tells whether it counts by grouping sets, and
+	// memory whether it needs levelsMemory to hash them.
+	type pass struct {
+		query          string
+		params         args
+		levels, memory bool
+	}
+	var passes []pass
 	if len(simple) > 0 || len(composites) > 0 {
 		sets, err := keySetsOf(ctx, tx, append(append([]string(nil), simple...), componentKeysOf(composites)...))
 		if err != nil {
@@ -288,33 +295,35 @@ func summaryRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name stri
 		if err != nil {
 			return nil, err
 		}
-		var a, la args
-		var cols []levelColumn
-		if byLevels && len(counted) == len(simple) && !refs.withCovariates && len(sets) <= inlineKeySets {
-			cols = levelColumns(&la, simple, composites, sets)
-		}
-		if cols != nil {
-			if onLevels != nil {
-				onLevels()
-			}
-			rows, err := levelRows(ctx, tx, levelsQuery(&la, experimentID, name, cols, c, repeats), la, cols, refs)
-			if err != nil {
-				return nil, err
-			}
-			byOutcome(rows)
-		} else if q := currentQuery(&a, experimentID, name, simple, counted, composites, sets, c, refs, repeats); q != "" {
-			queries, params = append(queries, q), append(params, a)
+		var a args
+		if q, levels := currentQuery(&a, experimentID, name, simple, counted, composites, sets, c, refs, repeats); q != "" {
+			passes = append(passes, pass{q, a, levels, levels})
 		}
 		if repeats {
 			var r args
-			queries = append(queries, repeatsQuery(&r, experimentID, name, simple, counted, composites, sets, c, refs))
-			params = append(params, r)
+			// (The planner, which has no statistics of the ranked responses, expects few of
+			// them to count for every answer and hashes every grouping set as it is.)
+			q, levels := repeatsQuery(&r, experimentID, name, simple, counted, composites, sets, c, refs)
+			passes = append(passes, pass{q, r, levels, false})
 		}
 	}
-	for i, q := range queries {
+	for _, p := range passes {
+		if p.levels && onLevels != nil {
+			onLevels()
+		}
+		if p.memory {
+			if _, err := tx.ExecContext(ctx, levelsMemory); err != nil {
+				return nil, err
+			}
+		}
 		var rows []summaryRow
-		if err := tx.SelectContext(ctx, &rows, q, params[i]...); err != nil {
+		if err := tx.SelectContext(ctx, &rows, p.query, p.params...); err != nil {
 			return nil, err
+		}
+		if p.memory {
+			if _, err := tx.ExecContext(ctx, `SET LOCAL hash_mem_multiplier = DEFAULT`); err != nil {
+				return nil, err
+			}
 		}
 		byOutcome(rows)
 	}
@@ -354,22 +363,40 @@ func componentKeys(spec experiment.SummarySpec) []string {
 
 // currentQuery reads every spec of the customers with one response (nearly all; alone) among
 // the responses the cut selects, in one pass: such a row holds the customer's latest
-// answers, its simple outcomes are its answers, and its composites are computed from the
-// row's values (wholeAnswers). The customers with a repeat come from repeatsQuery. Each y is
-// its value less the outcome's K. It is "" when no key set answers any spec.
-func currentQuery(a *args, experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, sets []keySet, c cut, refs references, repeats bool) string {
+// answers (wholeCells). The customers with a repeat come from repeatsQuery. It is "" when no
+// key set answers any spec; levels says whether it counts by grouping sets.
+func currentQuery(a *args, experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, sets []keySet, c cut, refs references, repeats bool) (q string, levels bool) {
 	exp := a.add(experimentID)
 	join, where := c.selects(a, "r")
+	return wholeCells(a, experimentID, name, simple, counted, composites, sets, `responses r`+join,
+		`r.experiment_id = `+exp+` AND `+aloneGiven("r", exp, repeats)+where, refs)
+}
+
+// wholeCells is the rows of cells of the responses r that from (a FROM list over r) and
+// where select, every answer of which counts: a customer's only response, or a repeat
+// customer's that no later one overrides in any outcome asked for. They are counted by
+// grouping sets (levels.go) when every spec is counted by level, no covariates are read and
+// the key sets are written in, which levels then says; else a row is made per answer
+// (wholeAnswers) and grouped. It is "" when no key set answers any spec.
+func wholeCells(a *args, experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, sets []keySet, from, where string, refs references) (q string, levels bool) {
+	if byLevels && len(counted) == len(simple) && !refs.withCovariates && len(sets) <= inlineKeySets {
+		// (levelColumns adds parameters for its columns: kept only when the columns are.)
+		try := slices.Clone(*a)
+		if cols := levelColumns(&try, simple, composites, sets); cols != nil {
+			*a = try
+			return levelsQuery(a, name, cols, from, where, refs), true
+		}
+	}
 	w := wholeAnswers(a, simple, counted, composites, sets, refs)
 	if w.unnest == "" {
-		return ""
+		return "", false
 	}
 	src := `(SELECT r.customer_id, r.arm_key, x.k AS outcome_key, ` + w.y + ` AS y, ` + w.byValue + ` AS by_value
-		FROM responses r` + join + w.join + `
+		FROM ` + from + w.join + `
 		CROSS JOIN LATERAL ` + w.unnest + `
-		WHERE r.experiment_id = ` + exp + ` AND ` + aloneGiven("r", exp, repeats) + where + w.where + `) s`
+		WHERE ` + where + w.where + `) s`
 	return cells(a, segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y, s.by_value", name), experimentID,
-		`CASE WHEN c.by_value THEN c.y ELSE 0 END`, refs)
+		`CASE WHEN c.by_value THEN c.y ELSE 0 END`, refs), false
 }
 
 // answersOf is how a pass makes a row per answer of a response r: joined to join, unnested
@@ -525,12 +552,12 @@ func componentKeysOf(composites []experiment.SummarySpec) []string {
 // currentQuery reads the others: each of their responses the cut selects counts for the keys
 // no later response of the customer answers (countingCTEs). A response that counts for every
 // key it answers (a customer's latest, nearly always) is read as currentQuery reads a row
-// (wholeAnswers); of the others, the simple outcomes are the answers it counts for, and a
-// composite whose components it counts for, all of them, is computed from the row and
-// appended to its values. The composites whose latest components are spread over several
-// responses of a customer (no response counts for all of them, and then none counts for
-// all) are grouped by customer.
-func repeatsQuery(a *args, experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, sets []keySet, c cut, refs references) string {
+// (wholeCells; levels says whether by grouping sets). Of the others, the simple outcomes are
+// the answers they count for, and a composite whose components one counts for, all of them,
+// is computed from the row and appended to its values. The composites whose latest
+// components are spread over several responses of a customer (no response counts for all
+// of them, and then none counts for all) are grouped by customer.
+func repeatsQuery(a *args, experimentID int64, name string, simple, counted []string, composites []experiment.SummarySpec, sets []keySet, c cut, refs references) (q string, levels bool) {
 	keys := slices.Clone(simple)
 	var b string
 	if len(composites) > 0 {
@@ -545,7 +572,13 @@ func repeatsQuery(a *args, experimentID int64, name string, simple, counted []st
 	ks := a.add(pq.StringArray(keys))
 	none := noKeys(len(keys))
 	c.repeats = true
-	with := `WITH ` + countingCTEs(a, experimentID, ks, len(keys), c)
+	q = `WITH ` + countingCTEs(a, experimentID, ks, len(keys), c)
+	wholeRows, levels := wholeCells(a, experimentID, name, simple, counted, composites, sets, `counting r`, `r.counts = r.mask`, refs)
+	if wholeRows != "" {
+		q += `
+		` + wholeRows + `
+		UNION ALL`
+	}
 	keysExpr, valuesExpr := `ks.outcome_keys`, `r.answer_values`
 	var names pq.StringArray
 	var exprs, whole, partial []string
@@ -561,22 +594,14 @@ func repeatsQuery(a *args, experimentID int64, name string, simple, counted []st
 		valuesExpr += ` || ARRAY[` + strings.Join(exprs, ", ") + `]::float8[]`
 	}
 	byValue := append(append(pq.StringArray(nil), counted...), outcomeKeys(composites)...)
-	src := `SELECT r.customer_id, r.arm_key, x.k AS outcome_key, ` + shiftedBy(a, "x.v", "x.k", simple, refs.k) + ` AS y, x.k = ANY(` + a.add(byValue) + `::text[]) AS by_value
+	src := `(SELECT r.customer_id, r.arm_key, x.k AS outcome_key, ` + shiftedBy(a, "x.v", "x.k", simple, refs.k) + ` AS y
 		FROM counting r JOIN answer_key_sets ks ON ks.id = r.key_set
 		CROSS JOIN LATERAL unnest(` + keysExpr + `, ` + valuesExpr + `) AS x(k, v)
 		WHERE r.counts <> ` + none + ` AND r.counts <> r.mask AND x.v IS NOT NULL
-		  AND (x.k = ANY(` + a.add(names) + `::text[]) OR (x.k = ANY(` + a.add(pq.StringArray(simple)) + `::text[]) AND ` + counts("r", ks, "x.k") + `))`
-	if w := wholeAnswers(a, simple, counted, composites, sets, refs); w.unnest != "" {
-		src = `SELECT r.customer_id, r.arm_key, x.k AS outcome_key, ` + w.y + ` AS y, ` + w.byValue + ` AS by_value
-		FROM counting r` + w.join + `
-		CROSS JOIN LATERAL ` + w.unnest + `
-		WHERE r.counts = r.mask` + w.where + `
-		UNION ALL
-		` + src
-	}
-	q := with + `
-		` + cells(a, segmented(a, `(`+src+`) s`, "s.customer_id, s.arm_key, s.outcome_key, s.y, s.by_value", name), experimentID,
-		`CASE WHEN c.by_value THEN c.y ELSE 0 END`, refs)
+		  AND (x.k = ANY(` + a.add(names) + `::text[]) OR (x.k = ANY(` + a.add(pq.StringArray(simple)) + `::text[]) AND ` + counts("r", ks, "x.k") + `))) s`
+	q += `
+		` + cells(a, segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y", name), experimentID,
+		`CASE WHEN c.outcome_key = ANY(`+a.add(byValue)+`::text[]) THEN c.y ELSE 0 END`, refs)
 	if len(composites) > 0 {
 		// (The rows that count for part of a composite are picked first: nearly none.)
 		spread := `(SELECT r.customer_id, r.arm_key, cm.composite, u.k, u.v AS value
@@ -594,7 +619,7 @@ func repeatsQuery(a *args, experimentID int64, name string, simple, counted []st
 		UNION ALL
 		` + cells(a, segmented(a, grouped, "s.customer_id, s.arm_key, s.outcome_key, s.y", name), experimentID, "c.y", refs)
 	}
-	return q
+	return q, levels
 }
 
 // components is the composites' components as a relation b(composite, key, lo, hi, n, k), n
