@@ -330,6 +330,12 @@ func summaryRows(ctx context.Context, tx *sqlx.Tx, experimentID int64, name stri
 	return out, nil
 }
 
+// groupedByValue are the outcomes whose summary rows come per value (cells' level): the
+// ones counted by level and the composites.
+func groupedByValue(counted []string, composites []experiment.SummarySpec) []string {
+	return append(slices.Clone(counted), outcomeKeys(composites)...)
+}
+
 // compositeExpr is a composite of one response r (with its key set ks), each component's
 // value found by its key (compositeOfValues).
 func compositeExpr(a *args, spec experiment.SummarySpec) string {
@@ -420,7 +426,7 @@ type answersOf struct {
 // each answer's key is looked up in the lists instead. unnest is "" when no key set answers
 // any spec.
 func wholeAnswers(a *args, simple, counted []string, composites []experiment.SummarySpec, sets []keySet, refs references) answersOf {
-	byValue := append(append([]string(nil), counted...), outcomeKeys(composites)...)
+	byValue := groupedByValue(counted, composites)
 	if len(sets) > inlineKeySets {
 		// Looked up per answer, a composite whose components the row does not all answer is
 		// NULL.
@@ -593,7 +599,6 @@ func repeatsQuery(a *args, experimentID int64, name string, simple, counted []st
 		keysExpr += ` || ` + a.add(names) + `::text[]`
 		valuesExpr += ` || ARRAY[` + strings.Join(exprs, ", ") + `]::float8[]`
 	}
-	byValue := append(append(pq.StringArray(nil), counted...), outcomeKeys(composites)...)
 	src := `(SELECT r.customer_id, r.arm_key, x.k AS outcome_key, ` + shiftedBy(a, "x.v", "x.k", simple, refs.k) + ` AS y
 		FROM counting r JOIN answer_key_sets ks ON ks.id = r.key_set
 		CROSS JOIN LATERAL unnest(` + keysExpr + `, ` + valuesExpr + `) AS x(k, v)
@@ -601,7 +606,7 @@ func repeatsQuery(a *args, experimentID int64, name string, simple, counted []st
 		  AND (x.k = ANY(` + a.add(names) + `::text[]) OR (x.k = ANY(` + a.add(pq.StringArray(simple)) + `::text[]) AND ` + counts("r", ks, "x.k") + `))) s`
 	q += `
 		` + cells(a, segmented(a, src, "s.customer_id, s.arm_key, s.outcome_key, s.y", name), experimentID,
-		`CASE WHEN c.outcome_key = ANY(`+a.add(byValue)+`::text[]) THEN c.y ELSE 0 END`, refs)
+		`CASE WHEN c.outcome_key = ANY(`+a.add(pq.StringArray(groupedByValue(counted, composites)))+`::text[]) THEN c.y ELSE 0 END`, refs)
 	if len(composites) > 0 {
 		// (The rows that count for part of a composite are picked first: nearly none.)
 		spread := `(SELECT r.customer_id, r.arm_key, cm.composite, u.k, u.v AS value
