@@ -27,30 +27,44 @@ import (
 )
 
 // runBench measures krslab against what the database itself can do on this machine, as
-// ratios: `krslab bench assign`, `krslab bench results`, `krslab bench list` and
-// `krslab bench waves`.
+// ratios: `krslab bench assign`, `krslab bench results`, `krslab bench list`, `krslab
+// bench waves` and `krslab bench import`. Each runs in a database of its own, created on
+// the server of DATABASE_URL and dropped at the end, so that it neither reads nor leaves
+// rows in the database it was given, and every run starts from the same empty one.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || !slices.Contains([]string{"assign", "results", "list", "waves"}, args[0]) {
-		return errors.New("bench needs assign, results, list or waves: krslab bench assign --clients 32 --duration 10s")
+	if len(args) == 0 || !slices.Contains([]string{"assign", "results", "list", "waves", "import"}, args[0]) {
+		return errors.New("bench needs assign, results, list, waves or import: krslab bench assign --clients 32 --duration 10s")
 	}
 	var c common
 	fs := newFlagSet("bench "+args[0], stderr)
 	c.register(fs)
 	clients := fs.Int("clients", 32, "concurrent clients")
 	duration := fs.Duration("duration", 10*time.Second, "length of each measurement")
-	responses := fs.Int("responses", 0, "responses of the results benchmark (10 answers each; default 100,000), or of each experiment of the list benchmark (default 10,000)")
+	responses := fs.Int("responses", 0, "responses of the results and import benchmarks (10 answers each; default 100,000), or of each experiment of the list benchmark (default 10,000)")
 	experiments := fs.Int("experiments", 200, "experiments of the list benchmark")
 	days := fs.Int("days", 60, "days the responses of the results benchmark were answered on")
 	sizes := fs.String("sizes", "3000,10000", "customers of each wave of the waves benchmark, comma-separated")
 	waves := fs.Int("waves", 2, "waves of the same customers in the waves benchmark")
-	rounds := fs.Int("rounds", 3, "runs of each path and size of the waves benchmark, each in an experiment of its own")
+	rounds := fs.Int("rounds", 3, "runs of each path and size of the waves benchmark, each in an experiment of its own, or of the import benchmark, each in a database of its own")
 	history := fs.Int("history", 100_000, "responses of another experiment loaded before the waves benchmark")
 	loadGen := fs.String("load", "auto", "HTTP load generator of the assign benchmark: wrk, go, or auto (wrk when installed)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
+	if c.databaseURL == "" {
+		return errors.New("no database: set DATABASE_URL or --database-url")
+	}
+	dbURL, drop, err := postgres.CreateDatabase(ctx, c.databaseURL, fmt.Sprintf("krslab_bench_%d", os.Getpid()))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := drop(context.Background()); err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+		}
+	}()
 	// Loading a million responses takes longer than a request may.
-	store, err := postgres.Open(ctx, c.databaseURL, postgres.Options{StatementTimeout: time.Hour})
+	store, err := postgres.Open(ctx, dbURL, postgres.Options{StatementTimeout: time.Hour})
 	if err != nil {
 		return err
 	}
@@ -71,7 +85,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 			ns = append(ns, n)
 		}
-		return benchWaves(ctx, store, c.databaseURL, ns, *waves, *rounds, *history, fsync, stdout, stderr)
+		return benchWaves(ctx, store, dbURL, ns, *waves, *rounds, *history, fsync, stdout, stderr)
+	}
+	if args[0] == "import" {
+		return benchImport(ctx, dbURL, cmp.Or(*responses, 100_000), *rounds, fsync, stdout, stderr)
 	}
 	if args[0] == "list" {
 		return benchList(ctx, store, *experiments, cmp.Or(*responses, 10_000), fsync, stdout, stderr)
@@ -89,9 +106,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		default:
 			return fmt.Errorf("--load: %q is not wrk, go or auto", *loadGen)
 		}
-		return benchAssign(ctx, store, c.databaseURL, wrk, *clients, *duration, fsync, stdout, stderr)
+		return benchAssign(ctx, store, dbURL, wrk, *clients, *duration, fsync, stdout, stderr)
 	}
-	return benchResults(ctx, store, c.databaseURL, cmp.Or(*responses, 100_000), *days, fsync, stdout, stderr)
+	return benchResults(ctx, store, dbURL, cmp.Or(*responses, 100_000), *days, fsync, stdout, stderr)
 }
 
 // benchExperiment creates a running two-arm experiment and an ingest key for a benchmark.
@@ -347,12 +364,7 @@ var tpsLine = regexp.MustCompile(`tps = ([0-9.]+)`)
 // latency of every transaction from its log: the commit latency of the disk itself, which
 // bounds what any client of this database can see.
 func pgbench(ctx context.Context, dbURL string, clients int, d time.Duration) (loadStats, error) {
-	bin := "pgbench"
-	if dir := os.Getenv("PGBIN"); dir != "" {
-		bin = filepath.Join(dir, "pgbench")
-	} else if _, err := exec.LookPath(bin); err != nil {
-		bin = "/usr/lib/postgresql/15/bin/pgbench"
-	}
+	bin := pgTool("pgbench")
 	script, err := tempFile("krslab-pgbench-*.sql", `\set id random(1, 2000000000)
 INSERT INTO bench_assignments (experiment_id, customer_id, arm_key, assigned_at) VALUES (1, 'pg-' || :id, 'control', now()) ON CONFLICT DO NOTHING;
 `)

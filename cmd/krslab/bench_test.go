@@ -37,10 +37,12 @@ func TestBenchAssignRuns(t *testing.T) {
 	}
 }
 
-// TestBenchResultsAndListRun runs `krslab bench results`, `krslab bench list` and `krslab
-// bench waves` small: each must measure and print its ratios (cold, repeated, the report,
-// the list against its raw query, second waves against first ones). The figures
-// themselves are for a quiet machine, not for a test.
+// TestBenchResultsAndListRun runs `krslab bench results`, `krslab bench list`, `krslab
+// bench waves` and `krslab bench import` small: each must measure and print its ratios
+// (cold, repeated, the report, the list against its raw query, second waves against first
+// ones, the import against psql's \copy), in databases of its own that it drops, leaving
+// none behind and nothing in the database it was given. The figures themselves are for a
+// quiet machine, not for a test.
 func TestBenchResultsAndListRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a server and loads responses")
@@ -54,6 +56,8 @@ func TestBenchResultsAndListRun(t *testing.T) {
 		{[]string{"bench", "list", "--experiments", "3", "--responses", "50"}, `list_ratio=[0-9.]+`},
 		{[]string{"bench", "waves", "--sizes", "200", "--rounds", "1", "--history", "500"},
 			`wave_ratios batch_200=[0-9.]+ import_200=[0-9.]+ cli_200=[0-9.]+\nmax_wave_ratio=[0-9.]+`},
+		{[]string{"bench", "import", "--responses", "300", "--rounds", "2"},
+			`import_ratio=[0-9.]+ import_keyed_ratio=[0-9.]+ import_steal_max_pct=(-|[0-9]+)`},
 	} {
 		cmd := exec.Command(binary(t), tc.args...)
 		cmd.Env = append(os.Environ(), "DATABASE_URL="+pgtest.URL(t))
@@ -64,5 +68,19 @@ func TestBenchResultsAndListRun(t *testing.T) {
 		if !regexp.MustCompile(tc.line).Match(out) {
 			t.Errorf("%v: no line %s:\n%s", tc.args, tc.line, out)
 		}
+	}
+	var left []string
+	if err := pgtest.Store(t).DB().Select(&left, `SELECT datname FROM pg_database WHERE datname LIKE 'krslab\_bench%'`); err != nil {
+		t.Fatal(err)
+	}
+	if len(left) > 0 {
+		t.Errorf("the benchmarks left databases behind: %v", left)
+	}
+	var experiments int
+	if err := pgtest.Store(t).DB().Get(&experiments, `SELECT count(*) FROM experiments WHERE key LIKE 'bench-%'`); err != nil {
+		t.Fatal(err)
+	}
+	if experiments > 0 {
+		t.Errorf("the benchmarks left %d experiments in the database they were given", experiments)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -524,30 +523,18 @@ func startConsole(t *testing.T) *consoleSite {
 // drops it when the test ends; `krslab migrate` gives it the schema.
 func freshDatabase(t *testing.T) string {
 	t.Helper()
-	base := pgtest.URL(t)
-	admin, err := sql.Open("postgres", base)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var b [4]byte
 	_, _ = rand.Read(b[:])
-	name := "krslab_test_console_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		admin.Close()
+	u, drop, err := postgres.CreateDatabase(context.Background(), pgtest.URL(t), "krslab_test_console_"+hex.EncodeToString(b[:]))
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if _, err := admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
-			t.Errorf("drop %s: %v", name, err)
+		if err := drop(context.Background()); err != nil {
+			t.Error(err)
 		}
-		admin.Close()
 	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
+	return u
 }
 
 // recommendation is what the experiment's page should say, from the same analysis.

@@ -32,6 +32,7 @@ Usage:
   krslab simulate fade [--runs R]         an effect that halves between waves: how often it is called fading
   krslab bench assign|results|list        measure against PostgreSQL's own speed (ratios)
   krslab bench waves                      second survey waves against first ones (ratios)
+  krslab bench import                     krslab import against psql \copy (ratio)
 
 Every command reads DATABASE_URL (or --database-url). Run "krslab COMMAND -h" for flags.
 `

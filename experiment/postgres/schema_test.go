@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/pressly/goose/v3"
 
+	"github.com/krslab/krslab/experiment/postgres"
 	"github.com/krslab/krslab/experiment/postgres/pgtest"
 	"github.com/krslab/krslab/migrations"
 )
@@ -65,23 +65,17 @@ func TestSchemaFileIsTheMigratedSchema(t *testing.T) {
 // at the end of the test, and returns it with its URL.
 func emptyDatabase(t *testing.T, prefix string) (*sql.DB, string) {
 	t.Helper()
-	admin := pgtest.Store(t).DB()
-	name := fmt.Sprintf("%s_%d", prefix, time.Now().UnixNano())
-	if _, err := admin.Exec(`CREATE DATABASE ` + name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Exec(`DROP DATABASE ` + name + ` WITH (FORCE)`) })
-	u, err := url.Parse(pgtest.URL(t))
+	u, drop, err := postgres.CreateDatabase(context.Background(), pgtest.URL(t), fmt.Sprintf("%s_%d", prefix, time.Now().UnixNano()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	u.Path = "/" + name
-	db, err := sql.Open("postgres", u.String())
+	t.Cleanup(func() { drop(context.Background()) })
+	db, err := sql.Open("postgres", u)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return db, u.String()
+	return db, u
 }
 
 // pgDump is the schema of the database at dbURL, without the migrations' own bookkeeping and

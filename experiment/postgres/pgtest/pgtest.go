@@ -14,16 +14,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/jmoiron/sqlx"
-	_ "github.com/lib/pq"
 
 	"github.com/krslab/krslab/experiment/postgres"
 )
@@ -51,35 +47,23 @@ func setup() func() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	admin, err := sqlx.Open("postgres", base)
-	if err != nil {
-		initErr = err
+	var drop func(context.Context) error
+	dbURL, drop, initErr = postgres.CreateDatabase(ctx, base, databaseName())
+	if initErr != nil {
+		initErr = fmt.Errorf("test database: %w", initErr)
 		return nil
 	}
-	name := databaseName()
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		admin.Close()
-		initErr = fmt.Errorf("create test database: %w", err)
-		return nil
+	store, initErr = postgres.Open(ctx, dbURL, postgres.Options{MaxOpenConns: 32})
+	if initErr == nil {
+		_, initErr = store.Migrate(ctx)
 	}
-	dbURL, err = withDatabase(base, name)
-	if err == nil {
-		store, err = postgres.Open(ctx, dbURL, postgres.Options{MaxOpenConns: 32})
-	}
-	if err == nil {
-		_, err = store.Migrate(ctx)
-	}
-	initErr = err
 	return func() {
 		if store != nil {
 			store.Close()
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			fmt.Fprintln(os.Stderr, "pgtest: drop test database:", err)
+		if err := drop(context.Background()); err != nil {
+			fmt.Fprintln(os.Stderr, "pgtest:", err)
 		}
-		admin.Close()
 	}
 }
 
@@ -91,15 +75,6 @@ func databaseName() string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	return fmt.Sprintf("krslab_test_%.30s_%s", pkg, hex.EncodeToString(b[:]))
-}
-
-func withDatabase(base, name string) (string, error) {
-	u, err := url.Parse(base)
-	if err != nil {
-		return "", fmt.Errorf("DATABASE_URL: %w", err)
-	}
-	u.Path = "/" + name
-	return u.String(), nil
 }
 
 // Store returns the package's migrated store, or skips the test when no database is
