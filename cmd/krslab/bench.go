@@ -150,14 +150,22 @@ func benchAssign(ctx context.Context, store *postgres.Store, dbURL, wrk string, 
 	// Each run starts right after a checkpoint, so that no run pays for the previous one's
 	// writes (needs a superuser; without one the runs share that noise).
 	checkpoint := func() { _, _ = store.DB().ExecContext(ctx, `CHECKPOINT`) }
-	checkpoint()
-	fmt.Fprintf(stderr, "pgbench: %d clients, %v ...\n", clients, d)
-	before := readCPU(0)
-	pg, err := pgbench(ctx, dbURL, clients, d)
-	if err != nil {
+	// The baseline runs twice, before the HTTP loads and after them, and is the mean of the
+	// two: the loads are compared with what the database did around them, so that a host
+	// whose share of the CPU moves during the run favours neither side.
+	var pgRuns []loadResult
+	var pgCPU []cpuUse
+	runPgbench := func(when string) error {
+		checkpoint()
+		fmt.Fprintf(stderr, "pgbench %s: %d clients, %v ...\n", when, clients, d)
+		before := readCPU(0)
+		r, err := pgbench(ctx, dbURL, clients, d)
+		pgRuns, pgCPU = append(pgRuns, r), append(pgCPU, before.until(readCPU(0)))
 		return err
 	}
-	pg.cpu = before.until(readCPU(0))
+	if err := runPgbench("before the HTTP loads"); err != nil {
+		return err
+	}
 
 	srv, err := startBenchServer(ctx, dbURL)
 	if err != nil {
@@ -236,6 +244,12 @@ func benchAssign(ctx context.Context, store *postgres.Store, dbURL, wrk string, 
 	if err != nil {
 		return err
 	}
+	if err := runPgbench("after the HTTP loads"); err != nil {
+		return err
+	}
+	pg := loadResult{tps: (pgRuns[0].tps + pgRuns[1].tps) / 2,
+		latencies: slices.Sorted(slices.Values(append(pgRuns[0].latencies, pgRuns[1].latencies...)))}.stats()
+	pg.cpu = cpuUse{steal: max(pgCPU[0].steal, pgCPU[1].steal), process: -1}
 
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(stdout, "krslab bench assign: %d clients, %v per run, PostgreSQL fsync=%s\n", clients, d, fsync)
@@ -252,6 +266,7 @@ func benchAssign(ctx context.Context, store *postgres.Store, dbURL, wrk string, 
 		stolen = max(stolen, r.l.cpu.steal)
 	}
 	tw.Flush()
+	fmt.Fprintf(stdout, "pgbench ran at %.0f tps before the HTTP loads and %.0f after them; the baseline is their mean\n", pgRuns[0].tps, pgRuns[1].tps)
 	if stolen >= stealWarn {
 		// Steal is CPU time the hypervisor gave to other guests while this machine wanted it:
 		// it comes and goes, and a ratio of two loads measured under different shares of it
@@ -371,35 +386,35 @@ var tpsLine = regexp.MustCompile(`tps = ([0-9.]+)`)
 // pgbench runs PostgreSQL's own benchmark tool with a single-row insert, and reads the
 // latency of every transaction from its log: the commit latency of the disk itself, which
 // bounds what any client of this database can see.
-func pgbench(ctx context.Context, dbURL string, clients int, d time.Duration) (loadStats, error) {
+func pgbench(ctx context.Context, dbURL string, clients int, d time.Duration) (loadResult, error) {
 	bin := pgTool("pgbench")
 	script, err := tempFile("krslab-pgbench-*.sql", `\set id random(1, 2000000000)
 INSERT INTO bench_assignments (experiment_id, customer_id, arm_key, assigned_at) VALUES (1, 'pg-' || :id, 'control', now()) ON CONFLICT DO NOTHING;
 `)
 	if err != nil {
-		return loadStats{}, err
+		return loadResult{}, err
 	}
 	defer os.Remove(script)
 	logs, err := os.MkdirTemp("", "krslab-pgbench-log-*")
 	if err != nil {
-		return loadStats{}, err
+		return loadResult{}, err
 	}
 	defer os.RemoveAll(logs)
 	out, err := exec.CommandContext(ctx, bin, "-n", "-M", "prepared", "-c", strconv.Itoa(clients), "-j", "2",
 		"-T", strconv.Itoa(int(d.Seconds())), "-l", "--log-prefix", filepath.Join(logs, "tx"), "-f", script, dbURL).CombinedOutput()
 	if err != nil {
-		return loadStats{}, fmt.Errorf("pgbench: %v\n%s", err, out)
+		return loadResult{}, fmt.Errorf("pgbench: %v\n%s", err, out)
 	}
 	m := tpsLine.FindSubmatch(out)
 	if m == nil {
-		return loadStats{}, fmt.Errorf("pgbench output without tps:\n%s", out)
+		return loadResult{}, fmt.Errorf("pgbench output without tps:\n%s", out)
 	}
 	var res loadResult
 	res.tps, _ = strconv.ParseFloat(string(m[1]), 64)
 	if res.latencies, err = pgbenchLatencies(logs); err != nil {
-		return loadStats{}, err
+		return loadResult{}, err
 	}
-	return res.stats(), nil
+	return res, nil
 }
 
 // pgbenchLatencies reads the per-transaction logs of pgbench -l (client, transaction,
