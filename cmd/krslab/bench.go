@@ -244,6 +244,7 @@ func benchAssign(ctx context.Context, store *postgres.Store, dbURL, wrk string, 
 	if err != nil {
 		return err
 	}
+	srv.stop() // pgbench ran before the server started, and runs after it has stopped
 	if err := runPgbench("after the HTTP loads"); err != nil {
 		return err
 	}
@@ -451,8 +452,9 @@ func pgbenchLatencies(dir string) ([]time.Duration, error) {
 
 // benchServer is `krslab serve` in a process of its own, as in production.
 type benchServer struct {
-	cmd *exec.Cmd
-	url string
+	cmd  *exec.Cmd
+	url  string
+	once sync.Once
 }
 
 func startBenchServer(ctx context.Context, dbURL string, flags ...string) (*benchServer, error) {
@@ -513,9 +515,12 @@ func (s *benchServer) measured(run func() (loadStats, error)) (loadStats, error)
 	return l, err
 }
 
+// stop ends the server and waits for it; stopping it again does nothing.
 func (s *benchServer) stop() {
-	s.cmd.Process.Signal(os.Interrupt)
-	s.cmd.Wait()
+	s.once.Do(func() {
+		s.cmd.Process.Signal(os.Interrupt)
+		s.cmd.Wait()
+	})
 }
 
 var groupLine = regexp.MustCompile(`(?m)^krslab_assignment_group_commit_size_(sum|count) ([0-9.e+]+)$`)
