@@ -69,11 +69,13 @@ func benchImport(ctx context.Context, base string, n, rounds int, fsync string, 
 		if err := closeRound(); err != nil {
 			return err
 		}
+		drop = func(context.Context) error { return nil }
 		round++
-		var err error
-		if url, drop, err = postgres.CreateDatabase(ctx, base, fmt.Sprintf("krslab_bench_import_%d_%d", os.Getpid(), round)); err != nil {
+		u, d, err := postgres.CreateDatabase(ctx, base, fmt.Sprintf("krslab_bench_import_%d_%d", os.Getpid(), round))
+		if err != nil {
 			return err
 		}
+		url, drop = u, d
 		if store, err = postgres.Open(ctx, url, postgres.Options{StatementTimeout: time.Hour}); err != nil {
 			return err
 		}
