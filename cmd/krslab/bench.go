@@ -141,12 +141,11 @@ func benchAssign(ctx context.Context, store *postgres.Store, dbURL, wrk string, 
 		return err
 	}
 	// The baseline: pgbench inserting single rows into a table of the same shape as
-	// assignments (columns, primary key, checks and indexes; no foreign key).
-	if _, err := store.DB().ExecContext(ctx, `DROP TABLE IF EXISTS bench_assignments;
-		CREATE TABLE bench_assignments (LIKE assignments INCLUDING ALL)`); err != nil {
+	// assignments (columns, primary key, checks and indexes; no foreign key), in the
+	// benchmark's own database, which goes with it.
+	if _, err := store.DB().ExecContext(ctx, `CREATE TABLE bench_assignments (LIKE assignments INCLUDING ALL)`); err != nil {
 		return err
 	}
-	defer store.DB().ExecContext(context.Background(), `DROP TABLE IF EXISTS bench_assignments`)
 	// Each run starts right after a checkpoint, so that no run pays for the previous one's
 	// writes (needs a superuser; without one the runs share that noise).
 	checkpoint := func() { _, _ = store.DB().ExecContext(ctx, `CHECKPOINT`) }
