@@ -6,7 +6,7 @@ BIN       := bin/krslab
 PKGS      := ./...
 RACE_PKGS := ./experiment/... ./api/...
 
-.PHONY: run test build vet unit race fuzz notebooks schema bench clean
+.PHONY: run test build vet unit benchmarks race fuzz notebooks schema bench clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/krslab
@@ -14,17 +14,22 @@ build:
 run: build
 	@.ci/with-postgres .ci/run-demo
 
-# The whole suite against a real PostgreSQL: vet, every package, and the race detector on
-# the domain and API packages. KRSLAB_REQUIRE_DB=1 (set by CI) fails any test that would
-# otherwise skip for lack of a database.
+# The whole suite against a real PostgreSQL: vet, every package, one run of every Go
+# benchmark, and the race detector on the domain and API packages. KRSLAB_REQUIRE_DB=1 (set
+# by CI) fails any test that would otherwise skip for lack of a database.
 test:
-	@KRSLAB_PG_FAST=$${KRSLAB_PG_FAST:-1} .ci/with-postgres $(MAKE) --no-print-directory vet unit race fuzz
+	@KRSLAB_PG_FAST=$${KRSLAB_PG_FAST:-1} .ci/with-postgres $(MAKE) --no-print-directory vet unit benchmarks race fuzz
 
 vet:
 	$(GO) vet $(PKGS)
 
 unit:
 	$(GO) test -count=1 $(PKGS)
+
+# Each Go benchmark once, so that none stops working unnoticed (their figures come from
+# `go test -bench` runs of their own; see README, Performance).
+benchmarks:
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x $(PKGS)
 
 race:
 	$(GO) test -count=1 -race $(RACE_PKGS)
