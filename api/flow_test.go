@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"encoding/csv"
 	"fmt"
 	"net/http"
@@ -190,6 +191,10 @@ func TestValidationListsEveryProblem(t *testing.T) {
 	code, details := r.errorBody(t)
 	if r.Status != http.StatusUnprocessableEntity || code != "invalid" {
 		t.Fatalf("status %d code %s", r.Status, code)
+	}
+	// Messages are for people at a terminal too: no HTML escapes, and no sniffing either.
+	if !bytes.Contains(r.Body, []byte(`"must be a finite number > 0"`)) || r.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("want the message with a plain > and nosniff: %s %v", r.Body, r.Header)
 	}
 	var fields []string
 	for _, d := range details {

@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"encoding/json"
 	"math"
 	"reflect"
 	"strings"
@@ -80,7 +79,8 @@ func FuzzPlainAssignRequestAsStrict(f *testing.F) {
 }
 
 // FuzzAssignmentJSONAsTagged: an assignment's own encoder writes the bytes encoding/json
-// writes from its struct tags, for any text and any time.
+// writes from its struct tags (without HTML escapes, as every API answer), for any text and
+// any time.
 func FuzzAssignmentJSONAsTagged(f *testing.F) {
 	f.Add("exp", "c-1", "control", "", int64(1_780_000_000), int64(123456789), true, false, true)
 	f.Add("", "c\"1<&>\u2028", "é", "not eligible", int64(0), int64(0), false, true, false)
@@ -93,7 +93,7 @@ func FuzzAssignmentJSONAsTagged(f *testing.F) {
 			a.Arm, a.AssignedAt = &arm, &at
 		}
 		type tagged assignmentJSON // the same fields and tags, without the encoder
-		want, wantErr := json.Marshal(tagged(a))
+		want, wantErr := marshalJSON(tagged(a))
 		got, gotErr := a.appendJSON(nil)
 		if (wantErr != nil) != (gotErr != nil) {
 			t.Fatalf("%+v: encoding/json err %v, own encoder err %v", a, wantErr, gotErr)

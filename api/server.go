@@ -79,8 +79,9 @@ func New(svc *experiment.Service, cfg Config) *echo.Echo {
 	s := &Server{svc: svc, cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics}
 	svc.ObserveGroupCommits(cfg.Metrics.GroupCommit)
 	e.HTTPErrorHandler = s.handleError
+	e.JSONSerializer = jsonSerializer{}
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: requestIDs()}))
-	e.Use(s.logRequests)
+	e.Use(s.logRequests, noSniff)
 	e.Use(middleware.Recover())
 	// Imports stream their body and have a limit of their own.
 	isImport := func(c echo.Context) bool { return strings.HasSuffix(c.Path(), ":import") }

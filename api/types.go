@@ -299,12 +299,11 @@ func (a assignmentJSON) appendJSON(b []byte) ([]byte, error) {
 }
 
 // appendJSONString appends s as a JSON string: as is when it is printable ASCII that
-// encoding/json leaves alone, else as encoding/json writes it (escapes, HTML characters,
-// invalid UTF-8).
+// needs no escape, else as marshalJSON writes it (escapes, invalid UTF-8, U+2028).
 func appendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s) // a string always marshals
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			q, _ := marshalJSON(s) // a string always marshals
 			return append(b, q...)
 		}
 	}
