@@ -562,6 +562,10 @@ CREATE TABLE public.experiment_outcomes (
     "position" integer NOT NULL,
     guardrail boolean DEFAULT false NOT NULL,
     margin double precision,
+    listed boolean DEFAULT true NOT NULL,
+    guardrail_position integer,
+    CONSTRAINT experiment_outcomes_guardrail_position CHECK (((guardrail_position IS NULL) OR (guardrail AND (guardrail_position >= 0)))),
+    CONSTRAINT experiment_outcomes_listed_or_guardrail CHECK ((listed OR guardrail)),
     CONSTRAINT experiment_outcomes_margin_guardrail CHECK (((margin IS NULL) OR guardrail)),
     CONSTRAINT experiment_outcomes_margin_positive CHECK (((margin > (0)::double precision) AND (margin < 'Infinity'::double precision))),
     CONSTRAINT experiment_outcomes_position_check CHECK (("position" >= 0))
@@ -1003,6 +1007,13 @@ ALTER TABLE ONLY public.customer_attributes
 
 ALTER TABLE ONLY public.experiment_data
     ADD CONSTRAINT experiment_data_pkey PRIMARY KEY (experiment_id);
+
+--
+-- Name: experiment_outcomes experiment_outcomes_experiment_id_guardrail_position_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.experiment_outcomes
+    ADD CONSTRAINT experiment_outcomes_experiment_id_guardrail_position_key UNIQUE (experiment_id, guardrail_position);
 
 --
 -- Name: experiment_outcomes experiment_outcomes_experiment_id_position_key; Type: CONSTRAINT; Schema: public; Owner: -

@@ -1,11 +1,14 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -140,10 +143,15 @@ type armRow struct {
 	Control     bool    `json:"control"`
 }
 
+// experimentOutcomeRow is a row of experiment_outcomes: an outcome listed in outcomes, in
+// guardrails or in both.
 type experimentOutcomeRow struct {
-	OutcomeKey string   `json:"key"`
-	Guardrail  bool     `json:"guardrail"`
-	Margin     *float64 `json:"margin"`
+	OutcomeKey        string   `json:"key"`
+	Position          int      `json:"position"`
+	Listed            bool     `json:"listed"`
+	Guardrail         bool     `json:"guardrail"`
+	GuardrailPosition *int     `json:"guardrail_position"`
+	Margin            *float64 `json:"margin"`
 }
 
 func nullTime(t sql.NullTime) *time.Time {
@@ -198,15 +206,29 @@ func (r experimentRow) domain() (experiment.Experiment, error) {
 	for _, a := range arms {
 		e.Arms = append(e.Arms, experiment.Arm{Key: a.Key, Name: a.Name, Description: a.Description, Weight: a.Weight, Control: a.Control})
 	}
-	for _, o := range outcomes {
+	var guardrails []experimentOutcomeRow
+	for _, o := range outcomes { // in position order
 		if o.Margin != nil {
 			e.GuardrailMargins[o.OutcomeKey] = *o.Margin
 		}
-		if o.Guardrail {
-			e.Guardrails = append(e.Guardrails, o.OutcomeKey)
-		} else {
+		if o.Listed {
 			e.Outcomes = append(e.Outcomes, o.OutcomeKey)
 		}
+		if o.Guardrail {
+			guardrails = append(guardrails, o)
+		}
+	}
+	// Guardrails in their own order; a row without a place among them (the store writes
+	// none) after the others, by position.
+	place := func(o experimentOutcomeRow) int {
+		if o.GuardrailPosition != nil {
+			return *o.GuardrailPosition
+		}
+		return math.MaxInt32 + o.Position
+	}
+	slices.SortStableFunc(guardrails, func(a, b experimentOutcomeRow) int { return cmp.Compare(place(a), place(b)) })
+	for _, g := range guardrails {
+		e.Guardrails = append(e.Guardrails, g.OutcomeKey)
 	}
 	return e, nil
 }
@@ -220,7 +242,8 @@ const experimentSelect = `SELECT e.id, e.key, e.name, e.hypothesis, e.status, e.
 	(SELECT coalesce(json_agg(json_build_object('key', a.key, 'name', a.name, 'description', a.description,
 	        'weight', a.weight, 'control', a.control) ORDER BY a.position), '[]')
 	   FROM arms a WHERE a.experiment_id = e.id) AS arms,
-	(SELECT coalesce(json_agg(json_build_object('key', o.outcome_key, 'guardrail', o.guardrail, 'margin', o.margin) ORDER BY o.position), '[]')
+	(SELECT coalesce(json_agg(json_build_object('key', o.outcome_key, 'position', o.position, 'listed', o.listed,
+	        'guardrail', o.guardrail, 'guardrail_position', o.guardrail_position, 'margin', o.margin) ORDER BY o.position), '[]')
 	   FROM experiment_outcomes o WHERE o.experiment_id = e.id) AS outcomes
 	FROM experiments e`
 
@@ -408,22 +431,31 @@ func writeDesign(ctx context.Context, tx *sqlx.Tx, e experiment.Experiment) erro
 			return err
 		}
 	}
-	position := 0
-	for _, list := range []struct {
-		keys      []string
-		guardrail bool
-	}{{e.Outcomes, false}, {e.Guardrails, true}} {
-		for _, k := range list.keys {
-			var margin sql.NullFloat64
-			if m, ok := e.GuardrailMargins[k]; ok && list.guardrail {
-				margin = sql.NullFloat64{Float64: m, Valid: true}
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO experiment_outcomes (experiment_id, outcome_key, position, guardrail, margin)
-				VALUES ($1, $2, $3, $4, $5) ON CONFLICT (experiment_id, outcome_key) DO UPDATE SET guardrail = true, margin = excluded.margin`,
-				e.ID, k, position, list.guardrail, margin); err != nil {
-				return err
-			}
-			position++
+	// One row per outcome: its place among the outcomes (or after them for a guardrail
+	// only), whether it is listed in outcomes, and its place among the guardrails.
+	rows := map[string]*experimentOutcomeRow{}
+	var order []*experimentOutcomeRow
+	for i, k := range e.Outcomes {
+		r := &experimentOutcomeRow{OutcomeKey: k, Position: i, Listed: true}
+		rows[k], order = r, append(order, r)
+	}
+	for i, k := range e.Guardrails {
+		r, ok := rows[k]
+		if !ok {
+			r = &experimentOutcomeRow{OutcomeKey: k, Position: len(e.Outcomes) + i}
+			rows[k], order = r, append(order, r)
+		}
+		r.Guardrail, r.GuardrailPosition = true, &i
+		if m, ok := e.GuardrailMargins[k]; ok {
+			r.Margin = &m
+		}
+	}
+	for _, r := range order {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO experiment_outcomes
+			(experiment_id, outcome_key, position, listed, guardrail, guardrail_position, margin)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			e.ID, r.OutcomeKey, r.Position, r.Listed, r.Guardrail, r.GuardrailPosition, r.Margin); err != nil {
+			return err
 		}
 	}
 	return nil

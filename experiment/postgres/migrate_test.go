@@ -78,3 +78,39 @@ func TestAnswerKeySetIDsAgree(t *testing.T) {
 		}
 	}
 }
+
+// Migration 00021 marks which rows of experiment_outcomes are listed in outcomes: the rows
+// that were not guardrails, and the primary outcome when it was one too (the validation has
+// always required it among the outcomes); a guardrail keeps its place among the guardrails.
+func TestOutcomeListsMigrationKeepsWhatWasRead(t *testing.T) {
+	ctx := context.Background()
+	db, _ := emptyDatabase(t, "krslab_migrate_lists")
+	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS, goose.WithLogger(goose.NopLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(ctx, 20); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO experiments (key, name, status, primary_outcome, salt) VALUES ('m', 'm', 'draft', 'krs', 's')`,
+		`INSERT INTO experiment_outcomes (experiment_id, outcome_key, position, guardrail, margin)
+		 SELECT id, k, p, g, m FROM experiments, (VALUES ('krs', 0, true, NULL::float8), ('trust', 1, false, NULL),
+		                                                 ('ces', 2, true, 5.0)) AS o(k, p, g, m)`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if _, err := p.UpTo(ctx, 21); err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	if err := db.QueryRowContext(ctx, `SELECT string_agg(format('%s listed=%s guardrail=%s at %s', outcome_key, listed, guardrail,
+		coalesce(guardrail_position::text, '-')), ', ' ORDER BY position) FROM experiment_outcomes`).Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if want := "krs listed=t guardrail=t at 0, trust listed=t guardrail=f at -, ces listed=f guardrail=t at 2"; got != want {
+		t.Errorf("after the migration: %s\nwant %s", got, want)
+	}
+}

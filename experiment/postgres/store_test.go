@@ -61,6 +61,8 @@ func TestDatabaseConstraints(t *testing.T) {
 		"margin <= 0":            `UPDATE experiment_outcomes SET guardrail = true, margin = 0 WHERE experiment_id = $1`,
 		"infinite margin":        `UPDATE experiment_outcomes SET guardrail = true, margin = 'Infinity' WHERE experiment_id = $1`,
 		"margin of no guardrail": `UPDATE experiment_outcomes SET guardrail = false, margin = 1 WHERE experiment_id = $1`,
+		"outcome in no list":     `UPDATE experiment_outcomes SET listed = false WHERE experiment_id = $1 AND NOT guardrail`,
+		"place of no guardrail":  `UPDATE experiment_outcomes SET guardrail_position = 0 WHERE experiment_id = $1 AND NOT guardrail`,
 	}
 	for name, stmt := range bad {
 		if _, err := s.DB().ExecContext(ctx, stmt, e.ID); err == nil {
@@ -94,6 +96,54 @@ func TestGuardrailMarginsAreStored(t *testing.T) {
 	}
 	if got, err = svc.Experiment(ctx, e.Key); err != nil || !maps.Equal(got.GuardrailMargins, margins) {
 		t.Errorf("patched margins %v (%v)", got.GuardrailMargins, err)
+	}
+}
+
+// TestOutcomeListsReadBackAsDefined: an outcome may be listed in outcomes, in guardrails
+// or in both, each list in its own order; the experiment read back is the one created, a
+// primary outcome that is also a guardrail does not stop a later change, and dropping the
+// guardrails keeps the outcomes.
+func TestOutcomeListsReadBackAsDefined(t *testing.T) {
+	s := pgtest.Store(t)
+	svc := experiment.NewService(s)
+	ctx := context.Background()
+	created, err := svc.CreateExperiment(ctx, experiment.Experiment{Key: "lists", Arms: []experiment.Arm{
+		{Key: "control", Weight: 1, Control: true}, {Key: "b", Weight: 1}},
+		Outcomes: []string{"krs", "trust", "ces"}, Guardrails: []string{"ces", "nps", "krs"},
+		GuardrailMargins: map[string]float64{"ces": 10, "krs": 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := func(what string, got experiment.Experiment) {
+		t.Helper()
+		if !slices.Equal(got.Outcomes, []string{"krs", "trust", "ces"}) || !slices.Equal(got.Guardrails, []string{"ces", "nps", "krs"}) ||
+			!maps.Equal(got.GuardrailMargins, map[string]float64{"ces": 10, "krs": 2}) {
+			t.Errorf("%s: outcomes %v guardrails %v margins %v", what, got.Outcomes, got.Guardrails, got.GuardrailMargins)
+		}
+	}
+	same("created", created)
+	got, err := svc.Experiment(ctx, "lists")
+	if err != nil {
+		t.Fatal(err)
+	}
+	same("read back", got)
+	if !slices.Equal(got.AnalysedOutcomes(), []string{"krs", "trust", "ces", "nps"}) {
+		t.Errorf("analysed %v", got.AnalysedOutcomes())
+	}
+	name := "renamed"
+	patched, err := svc.PatchExperiment(ctx, "lists", experiment.Patch{Name: &name}, experiment.AnyVersion)
+	if err != nil {
+		t.Fatalf("rename with krs both primary and guardrail: %v", err)
+	}
+	same("renamed", patched)
+	none, noMargins := []string{}, map[string]float64{}
+	patched, err = svc.PatchExperiment(ctx, "lists", experiment.Patch{Guardrails: &none, GuardrailMargins: &noMargins}, experiment.AnyVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err = svc.Experiment(ctx, "lists"); err != nil || !slices.Equal(got.Outcomes, []string{"krs", "trust", "ces"}) ||
+		len(got.Guardrails) != 0 || !slices.Equal(patched.Outcomes, got.Outcomes) {
+		t.Errorf("without guardrails: outcomes %v guardrails %v (%v)", got.Outcomes, got.Guardrails, err)
 	}
 }
 
