@@ -45,6 +45,8 @@ type SessionStore interface {
 	// link signs in once however many browsers present it at the same moment; not found
 	// when the link is unknown, used or expired.
 	UseSignInLink(ctx context.Context, hash [32]byte, at time.Time) (int64, error)
+	// SignInLinkUsable says whether UseSignInLink at would find the link, writing nothing.
+	SignInLinkUsable(ctx context.Context, hash [32]byte, at time.Time) (bool, error)
 }
 
 // Sessions defaults.
@@ -90,6 +92,26 @@ func (s *Service) SignIn(ctx context.Context, secret, person, lang string) (stri
 	return s.startSession(ctx, k, person, lang, "key")
 }
 
+// errDeadLink refuses a sign-in link that is unknown, used or expired.
+var errDeadLink = Errorf(Unauthorized, "this sign-in link is unknown, used or expired; ask for a new one or sign in with an API key")
+
+// CheckSignInLink refuses, as SignInWithLink would, a link that cannot sign in any more,
+// without using it up: the link's page says so before anyone types a name.
+func (s *Service) CheckSignInLink(ctx context.Context, link string) error {
+	ss, err := s.sessionStore()
+	if err != nil {
+		return err
+	}
+	ok, err := ss.SignInLinkUsable(ctx, HashSecret(link), s.Now())
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errDeadLink
+	}
+	return nil
+}
+
 // SignInWithLink starts a session with a one-time link made by CreateSignInLink; the link
 // is used up, whether or not the person then signs out.
 func (s *Service) SignInWithLink(ctx context.Context, link, person, lang string) (string, Session, error) {
@@ -103,7 +125,7 @@ func (s *Service) SignInWithLink(ctx context.Context, link, person, lang string)
 	}
 	id, err := ss.UseSignInLink(ctx, HashSecret(link), s.Now())
 	if ErrorCode(err) == NotFound {
-		return "", Session{}, Errorf(Unauthorized, "this sign-in link is unknown, used or expired; ask for a new one or sign in with an API key")
+		return "", Session{}, errDeadLink
 	}
 	if err != nil {
 		return "", Session{}, err

@@ -281,9 +281,18 @@ func TestSignInLinkWorksOnce(t *testing.T) {
 		t.Fatalf("first use: %d\n%s", resp.StatusCode, body)
 	}
 	other := e.browser()
-	tok = other.token("/sign-in/link?token=" + link)
+	// A used link's page says so at once and asks for no name; a form loaded before the link
+	// was used (another tab) is refused.
+	if code, body := other.get("/sign-in/link?token=" + link); code != http.StatusUnauthorized ||
+		!strings.Contains(body, "unknown, used or expired") || strings.Contains(body, `name="token"`) {
+		t.Errorf("used link's page: %d\n%s", code, body)
+	}
+	tok = other.token("/sign-in")
 	if resp, _ := other.post("/sign-in/link", url.Values{"csrf": {tok}, "token": {link}, "name": {"Mallory"}}); resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("second use: %d, want 401", resp.StatusCode)
+	}
+	if code, body := other.get("/sign-in/link?token=krsl_unknown"); code != http.StatusUnauthorized || strings.Contains(body, `name="token"`) {
+		t.Errorf("unknown link's page: %d", code)
 	}
 	entries, err := e.svc.Audit(context.Background(), "", 10)
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 type signInData struct {
 	Next, Name, Token string
 	Problem           *problem
+	// DeadLink: the link cannot sign in any more, so its page asks for no name.
+	DeadLink bool
 }
 
 func (c *Console) signInPage(r *request) error {
@@ -35,14 +37,28 @@ func (c *Console) linkPage(r *request) error {
 	if r.Session != nil {
 		return r.Redirect(http.StatusSeeOther, "/experiments")
 	}
-	return c.render(r, http.StatusOK, "link", signInData{Token: r.QueryParam("token"), Next: "/experiments"})
+	d := signInData{Token: r.QueryParam("token"), Next: "/experiments"}
+	if err := c.svc.CheckSignInLink(r.Ctx(), d.Token); err != nil {
+		return c.refuseLink(r, &d, err)
+	}
+	return c.render(r, http.StatusOK, "link", d)
+}
+
+// refuseLink shows the link's page with the service's refusal: a link that cannot sign in
+// any more is said to be so, in the reader's language, and the page asks for no name.
+func (c *Console) refuseLink(r *request, d *signInData, err error) error {
+	if experiment.ErrorCode(err) != experiment.Unauthorized {
+		return c.refuse(r, "link", d, &d.Problem, err)
+	}
+	d.DeadLink, d.Problem = true, &problem{Message: r.T("link.dead"), Fields: map[string]string{}}
+	return c.render(r, http.StatusUnauthorized, "link", d)
 }
 
 func (c *Console) signInWithLink(r *request) error {
 	d := signInData{Token: r.FormValue("token"), Name: r.FormValue("name"), Next: "/experiments"}
 	token, sess, err := c.svc.SignInWithLink(r.Ctx(), d.Token, d.Name, r.Lang)
 	if err != nil {
-		return c.refuse(r, "link", &d, &d.Problem, err)
+		return c.refuseLink(r, &d, err)
 	}
 	return c.signedIn(r, token, sess, d.Next)
 }

@@ -173,6 +173,22 @@ func editorWalk(t *testing.T, site *consoleSite, b *browser) {
 	if loc := tab.location(t); loc.Path != "/experiments" {
 		t.Fatalf("after the link's sign-in: %s", loc)
 	}
+	// Once used, the link's page says so in another browser, in either language, and asks
+	// for no name.
+	used := b.tab(t)
+	for _, lang := range []string{"en", "nl"} {
+		if lang == "nl" {
+			used.switchLanguage(t, "nl")
+		}
+		if status := used.status(t, site.link); status != http.StatusUnauthorized {
+			t.Errorf("the used link's page (%s) answered %d", lang, status)
+		}
+		want := map[string]string{"en": "used or expired", "nl": "al gebruikt of verlopen"}[lang]
+		if msg, form := used.text(t, ".problem"), evalJS[bool](t, used, `!!document.querySelector('#name')`); !strings.Contains(msg, want) || form {
+			t.Errorf("the used link's page (%s): problem %q, name field %v", lang, msg, form)
+		}
+		used.inspect(t, "sign-in-link-used")
+	}
 
 	tab.open(t, "/experiments/new")
 	tab.inspect(t, "new-experiment")

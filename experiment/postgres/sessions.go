@@ -76,6 +76,14 @@ func (s *Store) CreateSignInLink(ctx context.Context, hash [32]byte, keyID int64
 	})
 }
 
+// SignInLinkUsable says whether the link is known, unused and not expired at at.
+func (s *Store) SignInLinkUsable(ctx context.Context, hash [32]byte, at time.Time) (bool, error) {
+	var ok bool
+	err := s.db.GetContext(ctx, &ok, `SELECT EXISTS (SELECT 1 FROM sign_in_links
+		WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2)`, hash[:], at)
+	return ok, mapErr(err)
+}
+
 // UseSignInLink uses a link up and returns its key's id.
 func (s *Store) UseSignInLink(ctx context.Context, hash [32]byte, at time.Time) (int64, error) {
 	var id int64
