@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 
 	"github.com/labstack/echo/v4"
 )
@@ -13,12 +14,20 @@ import (
 // anything but its content type. marshalJSON is that encoding; jsonSerializer gives it to
 // Echo's c.JSON, and appendJSONString falls back to it.
 
+// newJSONEncoder writes the API's JSON to w, indented by indent when it is not "".
+func newJSONEncoder(w io.Writer, indent string) *json.Encoder {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	if indent != "" {
+		enc.SetIndent("", indent)
+	}
+	return enc
+}
+
 // marshalJSON is json.Marshal without HTML escapes.
 func marshalJSON(v any) ([]byte, error) {
 	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	if err := newJSONEncoder(&buf, "").Encode(v); err != nil {
 		return nil, err
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
@@ -28,12 +37,7 @@ func marshalJSON(v any) ([]byte, error) {
 type jsonSerializer struct{ echo.DefaultJSONSerializer }
 
 func (jsonSerializer) Serialize(c echo.Context, i any, indent string) error {
-	enc := json.NewEncoder(c.Response())
-	enc.SetEscapeHTML(false)
-	if indent != "" {
-		enc.SetIndent("", indent)
-	}
-	return enc.Encode(i)
+	return newJSONEncoder(c.Response(), indent).Encode(i)
 }
 
 // nosniff is the one value of the header, shared by every response (never appended to).

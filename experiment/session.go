@@ -43,7 +43,7 @@ type SessionStore interface {
 	CreateSignInLink(ctx context.Context, hash [32]byte, keyID int64, created, expires time.Time, audit AuditEntry) error
 	// UseSignInLink marks the link used and returns its key's id, in one statement, so a
 	// link signs in once however many browsers present it at the same moment; not found
-	// when the link is unknown, used or expired.
+	// when the link is unknown, used or expired, or its key revoked.
 	UseSignInLink(ctx context.Context, hash [32]byte, at time.Time) (int64, error)
 	// SignInLinkUsable says whether UseSignInLink at would find the link, writing nothing.
 	SignInLinkUsable(ctx context.Context, hash [32]byte, at time.Time) (bool, error)
@@ -92,8 +92,9 @@ func (s *Service) SignIn(ctx context.Context, secret, person, lang string) (stri
 	return s.startSession(ctx, k, person, lang, "key")
 }
 
-// errDeadLink refuses a sign-in link that is unknown, used or expired.
-var errDeadLink = Errorf(Unauthorized, "this sign-in link is unknown, used or expired; ask for a new one or sign in with an API key")
+// ErrDeadLink refuses a sign-in link that is unknown, used or expired, or whose key was
+// revoked. The console says so in the reader's language (console.link.dead).
+var ErrDeadLink = Errorf(Unauthorized, "this sign-in link is unknown, used, expired or of a revoked key; ask for a new one or sign in with an API key")
 
 // CheckSignInLink refuses, as SignInWithLink would, a link that cannot sign in any more,
 // without using it up: the link's page says so before anyone types a name.
@@ -107,7 +108,7 @@ func (s *Service) CheckSignInLink(ctx context.Context, link string) error {
 		return err
 	}
 	if !ok {
-		return errDeadLink
+		return ErrDeadLink
 	}
 	return nil
 }
@@ -125,7 +126,7 @@ func (s *Service) SignInWithLink(ctx context.Context, link, person, lang string)
 	}
 	id, err := ss.UseSignInLink(ctx, HashSecret(link), s.Now())
 	if ErrorCode(err) == NotFound {
-		return "", Session{}, errDeadLink
+		return "", Session{}, ErrDeadLink
 	}
 	if err != nil {
 		return "", Session{}, err

@@ -18,16 +18,19 @@ import (
 	"github.com/krslab/krslab/api"
 	"github.com/krslab/krslab/api/console"
 	"github.com/krslab/krslab/experiment"
+	"github.com/krslab/krslab/experiment/postgres"
 	"github.com/krslab/krslab/experiment/postgres/pgtest"
+	"github.com/krslab/krslab/stats/i18n"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // env is the API and the console over the package's test database.
 type env struct {
-	t   *testing.T
-	srv *httptest.Server
-	svc *experiment.Service
+	t     *testing.T
+	srv   *httptest.Server
+	svc   *experiment.Service
+	store *postgres.Store
 }
 
 func newEnv(t *testing.T) *env {
@@ -40,7 +43,7 @@ func newEnv(t *testing.T) *env {
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	t.Cleanup(svc.Close)
-	return &env{t: t, srv: srv, svc: svc}
+	return &env{t: t, srv: srv, svc: svc, store: store}
 }
 
 var seq atomic.Int64
@@ -262,6 +265,33 @@ func TestRevokedKeyEndsItsSessions(t *testing.T) {
 	}
 }
 
+// A link of a key revoked since it was made: its page says it cannot sign in, and sending
+// its form anyway does not use it up.
+func TestSignInLinkOfARevokedKey(t *testing.T) {
+	e := newEnv(t)
+	_, k := e.key(experiment.RoleEditor)
+	link, err := e.svc.CreateSignInLink(context.Background(), k, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.RevokeAPIKey(context.Background(), k.Name); err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	if code, body := b.get("/sign-in/link?token=" + link); code != http.StatusUnauthorized || strings.Contains(body, `name="token"`) ||
+		!strings.Contains(body, i18n.T("en", "console.link.dead")) {
+		t.Errorf("a revoked key's link page: %d\n%s", code, body)
+	}
+	tok := b.token("/sign-in")
+	if resp, _ := b.post("/sign-in/link", url.Values{"csrf": {tok}, "token": {link}, "name": {"Eva"}}); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("signing in with a revoked key's link: %d", resp.StatusCode)
+	}
+	var used int
+	if err := e.store.DB().Get(&used, `SELECT count(*) FROM sign_in_links WHERE key_id = $1 AND used_at IS NOT NULL`, k.ID); err != nil || used != 0 {
+		t.Errorf("%d links of the revoked key used up (%v)", used, err)
+	}
+}
+
 func TestSignInLinkWorksOnce(t *testing.T) {
 	e := newEnv(t)
 	_, k := e.key(experiment.RoleEditor)
@@ -284,7 +314,7 @@ func TestSignInLinkWorksOnce(t *testing.T) {
 	// A used link's page says so at once and asks for no name; a form loaded before the link
 	// was used (another tab) is refused.
 	if code, body := other.get("/sign-in/link?token=" + link); code != http.StatusUnauthorized ||
-		!strings.Contains(body, "unknown, used or expired") || strings.Contains(body, `name="token"`) {
+		!strings.Contains(body, i18n.T("en", "console.link.dead")) || strings.Contains(body, `name="token"`) {
 		t.Errorf("used link's page: %d\n%s", code, body)
 	}
 	tok = other.token("/sign-in")

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
@@ -47,7 +48,7 @@ func (c *Console) linkPage(r *request) error {
 // refuseLink shows the link's page with the service's refusal: a link that cannot sign in
 // any more is said to be so, in the reader's language, and the page asks for no name.
 func (c *Console) refuseLink(r *request, d *signInData, err error) error {
-	if experiment.ErrorCode(err) != experiment.Unauthorized {
+	if !errors.Is(err, experiment.ErrDeadLink) {
 		return c.refuse(r, "link", d, &d.Problem, err)
 	}
 	d.DeadLink, d.Problem = true, &problem{Message: r.T("link.dead"), Fields: map[string]string{}}

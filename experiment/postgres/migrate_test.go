@@ -80,8 +80,11 @@ func TestAnswerKeySetIDsAgree(t *testing.T) {
 }
 
 // Migration 00021 marks which rows of experiment_outcomes are listed in outcomes: the rows
-// that were not guardrails, and the primary outcome when it was one too (the validation has
-// always required it among the outcomes); a guardrail keeps its place among the guardrails.
+// that were not guardrails, and each guardrail before the last row known to be listed (one
+// that was no guardrail, or the primary outcome, which the validation has always required
+// among the outcomes); a guardrail after it stays a guardrail only. Each guardrail keeps
+// its place among the guardrails as it was read. The rows are what the store wrote before
+// for outcomes [krs trust nps love] and guardrails [nps ces krs].
 func TestOutcomeListsMigrationKeepsWhatWasRead(t *testing.T) {
 	ctx := context.Background()
 	db, _ := emptyDatabase(t, "krslab_migrate_lists")
@@ -96,7 +99,7 @@ func TestOutcomeListsMigrationKeepsWhatWasRead(t *testing.T) {
 		`INSERT INTO experiments (key, name, status, primary_outcome, salt) VALUES ('m', 'm', 'draft', 'krs', 's')`,
 		`INSERT INTO experiment_outcomes (experiment_id, outcome_key, position, guardrail, margin)
 		 SELECT id, k, p, g, m FROM experiments, (VALUES ('krs', 0, true, NULL::float8), ('trust', 1, false, NULL),
-		                                                 ('ces', 2, true, 5.0)) AS o(k, p, g, m)`,
+		                                                 ('nps', 2, true, NULL), ('love', 3, false, NULL), ('ces', 5, true, 5.0)) AS o(k, p, g, m)`,
 	} {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -110,7 +113,8 @@ func TestOutcomeListsMigrationKeepsWhatWasRead(t *testing.T) {
 		coalesce(guardrail_position::text, '-')), ', ' ORDER BY position) FROM experiment_outcomes`).Scan(&got); err != nil {
 		t.Fatal(err)
 	}
-	if want := "krs listed=t guardrail=t at 0, trust listed=t guardrail=f at -, ces listed=f guardrail=t at 2"; got != want {
+	if want := "krs listed=t guardrail=t at 0, trust listed=t guardrail=f at -, nps listed=t guardrail=t at 2, " +
+		"love listed=t guardrail=f at -, ces listed=f guardrail=t at 5"; got != want {
 		t.Errorf("after the migration: %s\nwant %s", got, want)
 	}
 }

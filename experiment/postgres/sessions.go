@@ -76,19 +76,23 @@ func (s *Store) CreateSignInLink(ctx context.Context, hash [32]byte, keyID int64
 	})
 }
 
-// SignInLinkUsable says whether the link is known, unused and not expired at at.
+// usableLink is the condition on sign_in_links l (token hash $1, now $2) of a link that can
+// still sign in: unused, not expired, and of a key not revoked (so that such a link is not
+// used up for nothing).
+const usableLink = `l.token_hash = $1 AND l.used_at IS NULL AND l.expires_at > $2
+	AND EXISTS (SELECT 1 FROM api_keys k WHERE k.id = l.key_id AND k.revoked_at IS NULL)`
+
+// SignInLinkUsable says whether UseSignInLink at at would find the link.
 func (s *Store) SignInLinkUsable(ctx context.Context, hash [32]byte, at time.Time) (bool, error) {
 	var ok bool
-	err := s.db.GetContext(ctx, &ok, `SELECT EXISTS (SELECT 1 FROM sign_in_links
-		WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2)`, hash[:], at)
+	err := s.db.GetContext(ctx, &ok, `SELECT EXISTS (SELECT 1 FROM sign_in_links l WHERE `+usableLink+`)`, hash[:], at)
 	return ok, mapErr(err)
 }
 
 // UseSignInLink uses a link up and returns its key's id.
 func (s *Store) UseSignInLink(ctx context.Context, hash [32]byte, at time.Time) (int64, error) {
 	var id int64
-	err := s.db.GetContext(ctx, &id, `UPDATE sign_in_links SET used_at = $2
-		WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING key_id`, hash[:], at)
+	err := s.db.GetContext(ctx, &id, `UPDATE sign_in_links l SET used_at = $2 WHERE `+usableLink+` RETURNING key_id`, hash[:], at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, experiment.Errorf(experiment.NotFound, "no such sign-in link")
 	}

@@ -62,7 +62,7 @@ func TestDatabaseConstraints(t *testing.T) {
 		"infinite margin":        `UPDATE experiment_outcomes SET guardrail = true, margin = 'Infinity' WHERE experiment_id = $1`,
 		"margin of no guardrail": `UPDATE experiment_outcomes SET guardrail = false, margin = 1 WHERE experiment_id = $1`,
 		"outcome in no list":     `UPDATE experiment_outcomes SET listed = false WHERE experiment_id = $1 AND NOT guardrail`,
-		"place of no guardrail":  `UPDATE experiment_outcomes SET guardrail_position = 0 WHERE experiment_id = $1 AND NOT guardrail`,
+		"place of no guardrail":  `UPDATE experiment_outcomes SET guardrail_position = position WHERE experiment_id = $1 AND NOT guardrail`,
 	}
 	for name, stmt := range bad {
 		if _, err := s.DB().ExecContext(ctx, stmt, e.ID); err == nil {

@@ -36,7 +36,7 @@ var consoleMessages = map[string]Message{
 	"console.signin.key_help":  {"Starts with krs_. It is not stored in your browser; a session cookie is.", "Begint met krs_. De sleutel wordt niet in uw browser bewaard; een sessiecookie wel."},
 	"console.link.title":       {"Sign in with your link", "Inloggen met uw link"},
 	"console.link.intro":       {"This link signs you in once. Tell us your name to continue.", "Met deze link logt u één keer in. Vul uw naam in om verder te gaan."},
-	"console.link.dead":        {"This sign-in link is unknown, used or expired. Ask for a new one, or sign in with an API key.", "Deze inloglink is onbekend, al gebruikt of verlopen. Vraag een nieuwe aan, of log in met een API-sleutel."},
+	"console.link.dead":        {"This sign-in link is unknown, used, expired or of a revoked key. Ask for a new one, or sign in with an API key.", "Deze inloglink is onbekend, al gebruikt, verlopen of van een ingetrokken sleutel. Vraag een nieuwe aan, of log in met een API-sleutel."},
 	"console.link.with_key":    {"Sign in with an API key instead", "Liever inloggen met een API-sleutel"},
 
 	// The list of experiments.
