@@ -31,6 +31,9 @@ unit:
 benchmarks:
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x $(PKGS)
 
+# The race detector on the domain and API packages. A test whose work is sequential (it
+# draws a report's figures or compares reference numbers one request at a time) skips here
+# (api/internal/race) and does its work in unit; the concurrent paths run under the detector.
 race:
 	$(GO) test -count=1 -race $(RACE_PKGS)
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/krslab/krslab/api"
+	"github.com/krslab/krslab/api/internal/race"
 	"github.com/krslab/krslab/experiment/postgres/pgtest"
 )
 
@@ -22,7 +23,7 @@ import (
 // about tenfold, figures may wait longer for a slot.
 func TestConcurrentReadersNeverFail(t *testing.T) {
 	var configure []func(*api.Config)
-	if raceDetector {
+	if race.Enabled {
 		configure = append(configure, func(c *api.Config) { c.Renders = api.NewRenderLimit(0, 10*time.Minute) })
 	}
 	e := newEnvOn(t, pgtest.Store(t), configure...)

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/krslab/krslab/api/internal/race"
 )
 
 // deliverablesExperiment is a three-arm experiment on every built-in outcome, answered
@@ -45,6 +47,7 @@ func deliverablesExperiment(t *testing.T, e *env, key string) {
 }
 
 func TestPlotsReportAndCSV(t *testing.T) {
+	race.SkipSequential(t)
 	e := newEnv(t)
 	key := "deliverables"
 	deliverablesExperiment(t, e, key)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/krslab/krslab/api/internal/race"
 	"github.com/krslab/krslab/experiment"
 	"github.com/krslab/krslab/stats"
 )
@@ -242,6 +243,7 @@ func postWavesCase(t *testing.T, e *env, c wavesRefCase, name string) (string, m
 // verdicts, srm and response_check over the wave's eligible customers) to 1e-6 relative
 // (1e-9 absolute), and the recommendation's action, arm and caveats.
 func TestWaveCasesThroughHTTP(t *testing.T) {
+	race.SkipSequential(t)
 	e := newEnv(t)
 	for _, f := range caseFiles(t, "waves") {
 		var c wavesRefCase

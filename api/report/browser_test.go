@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/krslab/krslab/api/internal/race"
 	"github.com/krslab/krslab/experiment"
 )
 
@@ -21,6 +22,7 @@ import (
 // KRSLAB_REPORT_SHOTS=DIR the pages and screenshots are kept in DIR, to
 // look at.
 func TestReportRendersInBrowser(t *testing.T) {
+	race.SkipSequential(t)
 	bin := ""
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
 		if p, err := exec.LookPath(name); err == nil {

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/krslab/krslab/api/internal/race"
 	"github.com/krslab/krslab/experiment"
 	"github.com/krslab/krslab/stats/plot"
 )
@@ -17,6 +18,7 @@ import (
 // whose effects figure (77 rows) is too tall for figScale within plot.MaxPixels: it is drawn
 // at a lower density instead of failing the page, and no figure exceeds the budget.
 func TestHTMLManyArmsStaysWithinThePixelBudget(t *testing.T) {
+	race.SkipSequential(t)
 	e := fixtureExperiment()
 	e.Arms = []experiment.Arm{{Key: "arm0", Weight: 1, Control: true}}
 	for i := 1; i < 8; i++ {

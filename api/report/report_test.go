@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/krslab/krslab/api/internal/race"
 	"github.com/krslab/krslab/experiment"
 	"github.com/krslab/krslab/stats"
 	"github.com/krslab/krslab/stats/i18n"
@@ -181,6 +182,7 @@ func TestTimelineOf(t *testing.T) {
 }
 
 func TestHTML(t *testing.T) {
+	race.SkipSequential(t)
 	res, tl := fixture()
 	for _, tt := range []struct {
 		lang string
@@ -302,6 +304,7 @@ func TestEffectsOfMarksRolesAndMargins(t *testing.T) {
 // rates and the bounds on the primary, the guardrail margins held and not,
 // the response check, and a headline that does not blame the split.
 func TestHTMLSaysDifferentialResponse(t *testing.T) {
+	race.SkipSequential(t)
 	res, tl := differentialFixture()
 	if !res.ResponseCheck.Differential || res.Recommendation.Action != stats.ActionInvestigate {
 		t.Fatalf("fixture: response check %+v, recommendation %s", res.ResponseCheck, res.Recommendation.Action)
