@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 
 	"github.com/lib/pq"
@@ -12,18 +13,26 @@ import (
 	"github.com/krslab/krslab/migrations"
 )
 
-// Migration 00012 moves the keys of every response into shared key sets: the answers read
-// the same before and after, and each distinct list of keys becomes one key set.
-func TestAnswerKeySetsMigrationKeepsTheAnswers(t *testing.T) {
-	ctx := context.Background()
-	db, _ := emptyDatabase(t, "krslab_migrate")
+// migratedTo is a fresh database (its name starting with prefix) migrated up to version,
+// with the provider that takes it further.
+func migratedTo(t *testing.T, prefix string, version int64) (*sql.DB, *goose.Provider) {
+	t.Helper()
+	db, _ := emptyDatabase(t, prefix)
 	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS, goose.WithLogger(goose.NopLogger()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.UpTo(ctx, 11); err != nil {
+	if _, err := p.UpTo(context.Background(), version); err != nil {
 		t.Fatal(err)
 	}
+	return db, p
+}
+
+// Migration 00012 moves the keys of every response into shared key sets: the answers read
+// the same before and after, and each distinct list of keys becomes one key set.
+func TestAnswerKeySetsMigrationKeepsTheAnswers(t *testing.T) {
+	ctx := context.Background()
+	db, p := migratedTo(t, "krslab_migrate", 11)
 	for _, q := range []string{
 		`INSERT INTO experiments (key, name, status, primary_outcome, salt, started_at) VALUES ('m', 'm', 'running', 'krs', 's', now())`,
 		`INSERT INTO arms (experiment_id, key, position, weight, control) SELECT id, 'control', 0, 1, true FROM experiments`,
@@ -87,14 +96,7 @@ func TestAnswerKeySetIDsAgree(t *testing.T) {
 // for outcomes [krs trust nps love] and guardrails [nps ces krs].
 func TestOutcomeListsMigrationKeepsWhatWasRead(t *testing.T) {
 	ctx := context.Background()
-	db, _ := emptyDatabase(t, "krslab_migrate_lists")
-	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS, goose.WithLogger(goose.NopLogger()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 20); err != nil {
-		t.Fatal(err)
-	}
+	db, p := migratedTo(t, "krslab_migrate_lists", 20)
 	for _, q := range []string{
 		`INSERT INTO experiments (key, name, status, primary_outcome, salt) VALUES ('m', 'm', 'draft', 'krs', 's')`,
 		`INSERT INTO experiment_outcomes (experiment_id, outcome_key, position, guardrail, margin)
