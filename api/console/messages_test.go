@@ -1,0 +1,96 @@
+package console_test
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/krslab/krslab/stats/i18n"
+)
+
+// TestConsoleMessagesExist: every message id the console's templates and code name (short
+// ids, which text prefixes with "console.") is in the catalogue, in both languages (the
+// catalogue's own test), so that no page shows an id where a text belongs. An id made from
+// a value (printf "kind.%s" over a split list, or "role." + a value) is checked for each
+// value the template lists, else for its prefix.
+func TestConsoleMessagesExist(t *testing.T) {
+	var (
+		literal  = regexp.MustCompile(`(?:\.T|\bT\(|\btext\([^,()]+,) ?"([a-z0-9_]+(?:\.[a-z0-9_]+)*)"`)
+		ranged   = regexp.MustCompile(`\$(\w+) := \(?split "([^"]+)"\)?.*?T \(printf "([a-z0-9_.]+)%s" \$(\w+)\)`)
+		printfed = regexp.MustCompile(`T \(printf "([a-z0-9_.]+)%s"`)
+		joined   = regexp.MustCompile(`\bT\("([a-z0-9_.]+\.)" *\+`)
+	)
+	files, err := filepath.Glob("templates/*.tmpl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sources, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range sources {
+		if !strings.HasSuffix(f, "_test.go") {
+			files = append(files, f)
+		}
+	}
+	has := func(where, id string) {
+		t.Helper()
+		if !i18n.Has("console." + id) {
+			t.Errorf("%s: no message console.%s", where, id)
+		}
+	}
+	hasPrefix := func(where, prefix string) {
+		t.Helper()
+		for _, id := range i18n.IDs() {
+			if strings.HasPrefix(id, "console."+prefix) {
+				return
+			}
+		}
+		t.Errorf("%s: no message starts with console.%s", where, prefix)
+	}
+	checked := 0
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n, line := range strings.Split(string(src), "\n") {
+			if strings.HasPrefix(strings.TrimSpace(line), "//") {
+				continue
+			}
+			where := f + ":" + strconv.Itoa(n+1)
+			for _, m := range literal.FindAllStringSubmatch(line, -1) {
+				has(where, m[1])
+				checked++
+			}
+			covered := map[string]bool{}
+			for _, m := range ranged.FindAllStringSubmatch(line, -1) {
+				if m[1] != m[4] {
+					continue
+				}
+				for _, v := range strings.Fields(m[2]) {
+					has(where, m[3]+v)
+					checked++
+				}
+				covered[m[3]] = true
+			}
+			for _, m := range printfed.FindAllStringSubmatch(line, -1) {
+				if !covered[m[1]] {
+					hasPrefix(where, m[1])
+					checked++
+				}
+			}
+			for _, m := range joined.FindAllStringSubmatch(line, -1) {
+				hasPrefix(where, m[1])
+				checked++
+			}
+		}
+	}
+	t.Logf("%d message ids checked in %d files", checked, len(files))
+	if checked < 100 {
+		t.Errorf("only %d message ids found in the console's sources: the patterns no longer match them", checked)
+	}
+}
