@@ -64,8 +64,8 @@ func checkParams(next echo.HandlerFunc) echo.HandlerFunc {
 // checkParam is the rule for a path or query value: text, and on one line (no tab or line
 // break either).
 func checkParam(v string) string {
-	if msg := experiment.CheckText(v, maxParamLength); msg != "" {
-		return msg
+	if msg := experiment.CheckText(v, maxParamLength); !msg.IsZero() {
+		return msg.String()
 	}
 	if strings.ContainsFunc(v, unicode.IsControl) {
 		return "must not contain control characters"

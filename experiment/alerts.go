@@ -371,8 +371,8 @@ func (s *Service) ResolveAlert(ctx context.Context, id int64, note string) (Aler
 	if err != nil {
 		return Alert{}, err
 	}
-	if msg := CheckText(note, MaxAlertNote); msg != "" {
-		return Alert{}, &Error{Code: Invalid, Message: "invalid note", Details: []Detail{{Field: "note", Message: msg}}}
+	if msg := CheckText(note, MaxAlertNote); !msg.IsZero() {
+		return Alert{}, &Error{Code: Invalid, Message: "invalid note", Details: []Detail{fieldDetail("note", msg)}}
 	}
 	by := ActorFrom(ctx)
 	audit := s.audit(ctx, "alert.resolve", 0, strconv.FormatInt(id, 10), map[string]any{"alert": id, "note": note})

@@ -33,7 +33,7 @@ func CheckResponseHeader(header []string) error {
 		switch h := header[i]; {
 		case h == "":
 			p.Field("header", "column %d has no outcome key", i+1)
-		case CheckText(h, maxHeaderCell) != "":
+		case !CheckText(h, maxHeaderCell).IsZero():
 			p.Field("header", "column %d: %s", i+1, CheckText(h, maxHeaderCell))
 		case seen[h]:
 			p.Field("header", "column %q appears twice", h)

@@ -45,11 +45,11 @@ func validateRules(rules []Rule, p *Problems) {
 		}
 		// Whatever the op, the values are stored with the rule: text by the one rule, at
 		// most as long as an attribute value (a longer one could never match).
-		if msg := CheckText(r.Value, maxAttributeValue); msg != "" {
+		if msg := CheckText(r.Value, maxAttributeValue); !msg.IsZero() {
 			p.Field(f+".value", "%s", msg)
 		}
 		for j, v := range r.Values {
-			if msg := CheckText(v, maxAttributeValue); msg != "" {
+			if msg := CheckText(v, maxAttributeValue); !msg.IsZero() {
 				p.Field(fmt.Sprintf("%s.values[%d]", f, j), "%s", msg)
 			}
 		}

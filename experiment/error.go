@@ -41,6 +41,16 @@ type Detail struct {
 	Field   string `json:"field,omitempty"`
 	Row     int    `json:"row,omitempty"`
 	Message string `json:"message"`
+	text    Text   // Message as its format and arguments, when Problems made it
+}
+
+// Text is Message as its format and arguments, so that the console can say it in the
+// reader's language; a detail made elsewhere gives its Message as a whole ("%s").
+func (d Detail) Text() Text {
+	if d.text.format == "" {
+		return Textf("%s", d.Message)
+	}
+	return d.text
 }
 
 // Error is the one error type of the domain. Details lists every offending field or
@@ -50,6 +60,15 @@ type Error struct {
 	Message string
 	Details []Detail
 	Cause   error // the underlying error, for logs; never shown to clients
+	text    Text  // Message as its format and arguments, when Errorf made it
+}
+
+// Text is Message as its format and arguments; see Detail.Text.
+func (e *Error) Text() Text {
+	if e.text.format == "" {
+		return Textf("%s", e.Message)
+	}
+	return e.text
 }
 
 // Unwrap gives errors.Is and errors.As access to the cause.
@@ -75,8 +94,37 @@ func (e *Error) Error() string {
 
 // Errorf returns an Error with the given code and a formatted message.
 func Errorf(code Code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+	t := Textf(format, args...)
+	return &Error{Code: code, Message: t.String(), text: t}
 }
+
+// Text is a text for people, a refusal's message or one of its details, kept as its English
+// fmt format and its arguments. The API answers its English String, the contract's
+// language; the console says it in the reader's (i18n.Problem, which finds the Dutch text
+// by the English format, so that a format is the one name of its text). An argument that
+// is a Text is said in the same language. The zero Text is no text: what the checks
+// (CheckText, CheckID, ...) return when nothing is wrong.
+type Text struct {
+	format string
+	args   []any
+}
+
+// Textf is the text of format with args.
+func Textf(format string, args ...any) Text { return Text{format: format, args: args} }
+
+// String is the text in English.
+func (t Text) String() string {
+	if t.format == "" {
+		return ""
+	}
+	return fmt.Sprintf(t.format, t.args...)
+}
+
+// IsZero reports whether t is no text.
+func (t Text) IsZero() bool { return t.format == "" }
+
+// Parts are t's format and arguments.
+func (t Text) Parts() (format string, args []any) { return t.format, t.args }
 
 // ErrorCode returns the code of err, Internal for errors that are not an *Error.
 func ErrorCode(err error) Code {
@@ -94,12 +142,19 @@ type Problems struct {
 
 // Field records a problem with a named field.
 func (p *Problems) Field(field, format string, args ...any) {
-	p.details = append(p.details, Detail{Field: field, Message: fmt.Sprintf(format, args...)})
+	t := Textf(format, args...)
+	p.details = append(p.details, Detail{Field: field, Message: t.String(), text: t})
 }
 
 // Row records a problem with a row (1-based) of a batch; field may be empty.
 func (p *Problems) Row(row int, field, format string, args ...any) {
-	p.details = append(p.details, Detail{Row: row, Field: field, Message: fmt.Sprintf(format, args...)})
+	t := Textf(format, args...)
+	p.details = append(p.details, Detail{Row: row, Field: field, Message: t.String(), text: t})
+}
+
+// fieldDetail is the detail of a field that says t.
+func fieldDetail(field string, t Text) Detail {
+	return Detail{Field: field, Message: t.String(), text: t}
 }
 
 // Add records details found elsewhere.

@@ -169,10 +169,10 @@ func (e Experiment) Validate(known map[string]Outcome) error {
 			// a total far from overflow.
 			p.Field(field+".weight", "at most %g (weights are relative shares)", MaxWeight)
 		}
-		if msg := CheckText(a.Name, MaxName); msg != "" {
+		if msg := CheckText(a.Name, MaxName); !msg.IsZero() {
 			p.Field(field+".name", "%s", msg)
 		}
-		if msg := CheckText(a.Description, MaxDescription); msg != "" {
+		if msg := CheckText(a.Description, MaxDescription); !msg.IsZero() {
 			p.Field(field+".description", "%s", msg)
 		}
 		if a.Control {
@@ -241,7 +241,7 @@ func (e Experiment) Validate(known map[string]Outcome) error {
 		name, text string
 		max        int
 	}{{"salt", e.Salt, MaxSalt}, {"name", e.Name, MaxName}, {"hypothesis", e.Hypothesis, MaxDescription}} {
-		if msg := CheckText(f.text, f.max); msg != "" {
+		if msg := CheckText(f.text, f.max); !msg.IsZero() {
 			p.Field(f.name, "%s", msg)
 		}
 	}

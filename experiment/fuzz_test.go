@@ -51,7 +51,7 @@ func FuzzCheckResponse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, rid, cid, key string, v float64) {
 		r := experiment.Response{ResponseID: rid, CustomerID: cid, AnsweredAt: now, Answers: map[string]float64{key: v}}
 		if len(experiment.CheckResponse(r, allowed, outcomes, now)) == 0 {
-			if experiment.CheckID(rid) != "" || experiment.CheckID(cid) != "" {
+			if !experiment.CheckID(rid).IsZero() || !experiment.CheckID(cid).IsZero() {
 				t.Fatalf("bad ids accepted: %q %q", rid, cid)
 			}
 		}

@@ -335,8 +335,8 @@ func assignmentLine(line int, header, rec []string, e Experiment, now time.Time)
 	}
 	var p []Detail
 	id := rec[0]
-	if msg := CheckID(id); msg != "" {
-		p = append(p, Detail{Field: "customer_id", Message: msg})
+	if msg := CheckID(id); !msg.IsZero() {
+		p = append(p, fieldDetail("customer_id", msg))
 	}
 	at := now
 	if len(rec) > 1 && strings.TrimSpace(rec[1]) != "" {
@@ -367,8 +367,8 @@ func covariateLine(line int, header, rec []string, outcomes map[string]Outcome, 
 	}
 	c := Covariate{CustomerID: rec[0], Outcome: strings.TrimSpace(rec[1])}
 	var p []Detail
-	if msg := CheckID(c.CustomerID); msg != "" {
-		p = append(p, Detail{Field: "customer_id", Message: msg})
+	if msg := CheckID(c.CustomerID); !msg.IsZero() {
+		p = append(p, fieldDetail("customer_id", msg))
 	}
 	o, ok := outcomes[c.Outcome]
 	switch {

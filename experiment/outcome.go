@@ -125,10 +125,10 @@ func (o Outcome) Validate(known map[string]Outcome) error {
 	}
 	if o.Label == "" {
 		p.Field("label", "is required")
-	} else if msg := CheckText(o.Label, MaxLabel); msg != "" {
+	} else if msg := CheckText(o.Label, MaxLabel); !msg.IsZero() {
 		p.Field("label", "%s", msg)
 	}
-	if msg := CheckText(o.LabelNL, MaxLabel); msg != "" {
+	if msg := CheckText(o.LabelNL, MaxLabel); !msg.IsZero() {
 		p.Field("label_nl", "%s", msg)
 	}
 	finite := func(field string, v *float64) bool {

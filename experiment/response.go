@@ -39,22 +39,22 @@ type Covariate struct {
 const MaxFutureSkew = 24 * time.Hour
 
 // CheckID validates a customer or response id: 1..128 printable characters.
-func CheckID(id string) string {
+func CheckID(id string) Text {
 	if id == "" {
-		return "is required"
+		return Textf("is required")
 	}
 	if !utf8.ValidString(id) {
-		return "must be valid UTF-8"
+		return Textf("must be valid UTF-8")
 	}
 	if utf8.RuneCountInString(id) > 128 {
-		return "at most 128 characters"
+		return Textf("at most %d characters", 128)
 	}
 	for _, r := range id {
 		if !unicode.IsPrint(r) {
-			return "must contain printable characters only"
+			return Textf("must contain printable characters only")
 		}
 	}
-	return ""
+	return Text{}
 }
 
 // ContentHash identifies the content of a response for idempotent replays: the same
@@ -133,10 +133,10 @@ func CheckResponse(r Response, allowed map[string]Outcome, outcomes map[string]O
 			d = append(d, Detail{Field: field, Message: fmt.Sprintf(format, args...)})
 		}
 	}
-	if msg := CheckID(r.ResponseID); msg != "" {
+	if msg := CheckID(r.ResponseID); !msg.IsZero() {
 		add("response_id", "%s", msg)
 	}
-	if msg := CheckID(r.CustomerID); msg != "" {
+	if msg := CheckID(r.CustomerID); !msg.IsZero() {
 		add("customer_id", "%s", msg)
 	}
 	if msg := checkAnsweredAt(r.AnsweredAt, now); msg != "" {

@@ -48,7 +48,7 @@ func newResponseReader(e Experiment, header []string, allowed, outcomes map[stri
 
 // line reads data line number line (the header is line 1).
 func (rr *responseReader) line(line int, rec []string) ResponseLine {
-	if len(rec) != len(rr.header) || CheckID(rec[0]) != "" || CheckID(rec[1]) != "" {
+	if len(rec) != len(rr.header) || !CheckID(rec[0]).IsZero() || !CheckID(rec[1]).IsZero() {
 		return rr.checked(line, rec)
 	}
 	at, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(rec[2]))

@@ -90,18 +90,18 @@ type SegmentHeterogeneity struct {
 	stats.Heterogeneity
 }
 
-// CheckAttributeName returns what is wrong with an attribute name, "" if nothing.
-func CheckAttributeName(name string) string {
+// CheckAttributeName returns what is wrong with an attribute name, the zero Text if nothing.
+func CheckAttributeName(name string) Text {
 	if !attributePattern.MatchString(name) {
-		return "must be 1-63 lower-case letters, digits or underscores, starting with a letter"
+		return Textf("must be 1-63 lower-case letters, digits or underscores, starting with a letter")
 	}
-	return ""
+	return Text{}
 }
 
-// CheckAttributeValue returns what is wrong with an attribute value, "" if nothing.
-func CheckAttributeValue(v string) string {
+// CheckAttributeValue returns what is wrong with an attribute value, the zero Text if nothing.
+func CheckAttributeValue(v string) Text {
 	if v == NoSegment {
-		return fmt.Sprintf("%q is reserved for customers without the attribute", NoSegment)
+		return Textf("%q is reserved for customers without the attribute", NoSegment)
 	}
 	return CheckID(v) // 1..128 printable characters, like ids
 }
@@ -134,7 +134,7 @@ func (s *Service) RecordAttributes(ctx context.Context, cs []CustomerAttributes)
 			d.Row = row
 			p.Add(d)
 		}
-		if msg := CheckID(c.CustomerID); msg != "" {
+		if msg := CheckID(c.CustomerID); !msg.IsZero() {
 			p.Row(row, "customer_id", "%s", msg)
 		} else if first, dup := seen[c.CustomerID]; dup {
 			p.Row(row, "customer_id", "duplicates row %d of this batch", first)
@@ -153,11 +153,11 @@ func (s *Service) RecordAttributes(ctx context.Context, cs []CustomerAttributes)
 		}
 		slices.Sort(names) // report in a stable order
 		for _, name := range names {
-			if msg := CheckAttributeName(name); msg != "" {
+			if msg := CheckAttributeName(name); !msg.IsZero() {
 				p.Row(row, "attributes."+name, "name %s", msg)
 				continue
 			}
-			if msg := CheckAttributeValue(c.Attributes[name]); msg != "" {
+			if msg := CheckAttributeValue(c.Attributes[name]); !msg.IsZero() {
 				p.Row(row, "attributes."+name, "%s", msg)
 			}
 		}
@@ -185,8 +185,8 @@ func (s *Service) SegmentResults(ctx context.Context, key, segment string) (Segm
 // every cell's comparisons in the wave. It is kept like WaveResults, until the next customer
 // becomes eligible. An unknown wave is Invalid, naming the parameter wave.
 func (s *Service) WaveSegmentResults(ctx context.Context, key, segment, wave string) (SegmentResults, error) {
-	if msg := CheckAttributeName(segment); msg != "" {
-		return SegmentResults{}, &Error{Code: Invalid, Message: "invalid query", Details: []Detail{{Field: "segment", Message: msg}}}
+	if msg := CheckAttributeName(segment); !msg.IsZero() {
+		return SegmentResults{}, &Error{Code: Invalid, Message: "invalid query", Details: []Detail{fieldDetail("segment", msg)}}
 	}
 	ss, err := s.segmentStore()
 	if err != nil {

@@ -49,7 +49,7 @@ func TestCheckAttribute(t *testing.T) {
 		{"channel", "a\nb", false},
 		{"channel", fmt.Sprintf("%0129d", 0), false},
 	} {
-		ok := experiment.CheckAttributeName(tc.name) == "" && experiment.CheckAttributeValue(tc.value) == ""
+		ok := experiment.CheckAttributeName(tc.name).IsZero() && experiment.CheckAttributeValue(tc.value).IsZero()
 		if ok != tc.ok {
 			t.Errorf("%q = %q: ok %v, want %v", tc.name, tc.value, ok, tc.ok)
 		}

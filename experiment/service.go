@@ -354,7 +354,7 @@ func (s *Service) Decide(ctx context.Context, key, arm, reason string) (Experime
 		}
 		if strings.TrimSpace(reason) == "" {
 			p.Field("reason", "is required: say why, for whoever reads the decision later")
-		} else if msg := CheckText(reason, MaxDescription); msg != "" {
+		} else if msg := CheckText(reason, MaxDescription); !msg.IsZero() {
 			p.Field("reason", "%s", msg)
 		}
 		if err := p.Err("invalid decision"); err != nil {
@@ -404,7 +404,7 @@ func (s *Service) transition(ctx context.Context, key string, to Status, apply f
 // rules.
 func (s *Service) Assign(ctx context.Context, key, customerID string, attributes map[string]string) (Assignment, error) {
 	for name, v := range attributes {
-		if !attributePattern.MatchString(name) || CheckID(v) != "" {
+		if !attributePattern.MatchString(name) || !CheckID(v).IsZero() {
 			return Assignment{}, &Error{Code: Invalid, Message: "invalid attributes",
 				Details: []Detail{{Field: "attributes." + name, Message: "names are lower-case identifiers, values 1-128 printable characters"}}}
 		}
@@ -435,7 +435,7 @@ func (s *Service) assignBatch(ctx context.Context, key string, customerIDs []str
 		p.Field("customer_ids", "at most %d customer ids per batch", MaxBatch)
 	}
 	for i, id := range customerIDs {
-		if msg := CheckID(id); msg != "" {
+		if msg := CheckID(id); !msg.IsZero() {
 			p.Row(i+1, "customer_id", "%s", msg)
 		}
 	}
@@ -456,8 +456,8 @@ func (s *Service) Assignment(ctx context.Context, key, customerID string) (Assig
 	if e.Status == Decided {
 		// Every customer is served, so an id that could name none is refused rather than
 		// answered.
-		if msg := CheckID(customerID); msg != "" {
-			return Assignment{}, &Error{Code: Invalid, Message: "invalid customer id", Details: []Detail{{Field: "customer_id", Message: msg}}}
+		if msg := CheckID(customerID); !msg.IsZero() {
+			return Assignment{}, &Error{Code: Invalid, Message: "invalid customer id", Details: []Detail{fieldDetail("customer_id", msg)}}
 		}
 		as, err := s.assign.rollOut(ctx, e, []string{customerID})
 		if err != nil {
@@ -564,7 +564,7 @@ func (s *Service) RecordCovariates(ctx context.Context, key string, cs []Covaria
 			p.Add(d)
 			reported[d.Field] = true
 		}
-		if msg := CheckID(c.CustomerID); msg != "" {
+		if msg := CheckID(c.CustomerID); !msg.IsZero() {
 			p.Row(i+1, "customer_id", "%s", msg)
 		}
 		o, ok := outcomes[c.Outcome]
@@ -591,7 +591,7 @@ func (s *Service) RecordCovariates(ctx context.Context, key string, cs []Covaria
 // CreateAPIKey makes a new key for role and returns its secret, shown once.
 func (s *Service) CreateAPIKey(ctx context.Context, name string, role Role) (string, APIKey, error) {
 	var p Problems
-	if msg := CheckID(name); msg != "" {
+	if msg := CheckID(name); !msg.IsZero() {
 		p.Field("name", "%s", msg)
 	}
 	if !role.Valid() {
@@ -646,8 +646,8 @@ func (s *Service) Audit(ctx context.Context, key string, limit int) ([]AuditEntr
 // rule, a new assignment). It returns once no instance can still answer from a copy made
 // before the erasure.
 func (s *Service) EraseCustomer(ctx context.Context, customerID string) (Erasure, error) {
-	if msg := CheckID(customerID); msg != "" {
-		return Erasure{}, &Error{Code: Invalid, Message: "invalid customer id", Details: []Detail{{Field: "customer_id", Message: msg}}}
+	if msg := CheckID(customerID); !msg.IsZero() {
+		return Erasure{}, &Error{Code: Invalid, Message: "invalid customer id", Details: []Detail{fieldDetail("customer_id", msg)}}
 	}
 	id := NewErasureID()
 	er, err := s.Store.EraseCustomer(ctx, customerID, s.audit(ctx, "customer.erase", 0, id, nil))

@@ -253,7 +253,7 @@ func checkPerson(person string, keyMissing bool) (string, error) {
 	case utf8.RuneCountInString(person) > maxPersonName:
 		p.Field("name", "must be at most %d characters", maxPersonName)
 	default:
-		if msg := CheckText(person, 4*maxPersonName); msg != "" {
+		if msg := CheckText(person, 4*maxPersonName); !msg.IsZero() {
 			p.Field("name", "%s", msg)
 		} else if strings.ContainsFunc(person, func(r rune) bool { return r < ' ' || r == 0x7f }) {
 			p.Field("name", "must not contain control characters")

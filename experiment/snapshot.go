@@ -191,8 +191,8 @@ func (s *Service) Overview(ctx context.Context, status Status, search string) ([
 	default:
 		return nil, &Error{Code: Invalid, Message: "invalid filter", Details: []Detail{{Field: "status", Message: "must be draft, running, stopped or decided"}}}
 	}
-	if msg := CheckText(search, MaxName); msg != "" {
-		return nil, &Error{Code: Invalid, Message: "invalid filter", Details: []Detail{{Field: "search", Message: msg}}}
+	if msg := CheckText(search, MaxName); !msg.IsZero() {
+		return nil, &Error{Code: Invalid, Message: "invalid filter", Details: []Detail{fieldDetail("search", msg)}}
 	}
 	ss, ok := s.Store.(SnapshotStore)
 	if !ok {

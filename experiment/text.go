@@ -1,7 +1,6 @@
 package experiment
 
 import (
-	"fmt"
 	"unicode"
 	"unicode/utf8"
 )
@@ -14,23 +13,23 @@ import (
 // before it goes anywhere, and bad bytes are refused, never repaired.
 
 // CheckText returns what is wrong with a free text (a name, a hypothesis, a label, a
-// reason, a note), "" if nothing: valid UTF-8, no NUL or other control characters but tab
-// and line breaks, at most max characters.
-func CheckText(s string, max int) string {
+// reason, a note), the zero Text if nothing: valid UTF-8, no NUL or other control
+// characters but tab and line breaks, at most max characters.
+func CheckText(s string, max int) Text {
 	if !utf8.ValidString(s) {
-		return "must be valid UTF-8"
+		return Textf("must be valid UTF-8")
 	}
 	n := 0
 	for _, r := range s {
 		if unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' {
-			return fmt.Sprintf("must not contain NUL or other control characters (found %U)", r)
+			return Textf("must not contain NUL or other control characters (found %U)", r)
 		}
 		n++
 	}
 	if n > max {
-		return fmt.Sprintf("at most %d characters", max)
+		return Textf("at most %d characters", max)
 	}
-	return ""
+	return Text{}
 }
 
 // Limits of the free texts of experiments and outcomes, in characters.

@@ -26,7 +26,7 @@ func TestCheckText(t *testing.T) {
 		{"cut \xe2\x82", false},
 	} {
 		msg := experiment.CheckText(c.text, 40)
-		if (msg == "") != c.ok {
+		if msg.IsZero() != c.ok {
 			t.Errorf("CheckText(%q) = %q, want ok %v", c.text, msg, c.ok)
 		}
 	}

@@ -70,10 +70,10 @@ func (e Experiment) validateWaves(p *Problems) {
 			p.Field(field+".key", "duplicate wave key %q", w.Key)
 		}
 		keys[w.Key] = true
-		if msg := CheckText(w.Label, MaxName); msg != "" {
+		if msg := CheckText(w.Label, MaxName); !msg.IsZero() {
 			p.Field(field+".label", "%s", msg)
 		}
-		if msg := CheckText(w.LabelNL, MaxName); msg != "" {
+		if msg := CheckText(w.LabelNL, MaxName); !msg.IsZero() {
 			p.Field(field+".label_nl", "%s", msg)
 		}
 		fromOK := w.FromDay >= 0 && w.FromDay <= MaxWaveDay

@@ -32,6 +32,7 @@ import (
 
 	"github.com/krslab/krslab/api"
 	"github.com/krslab/krslab/experiment"
+	"github.com/krslab/krslab/stats/i18n"
 )
 
 //go:embed templates/*.tmpl
@@ -185,11 +186,11 @@ func (c *Console) fail(r *request, err error) error {
 	if status >= 500 {
 		c.log.Error("console", "path", r.Request().URL.Path, "err", err)
 	}
-	msg := de.Message
+	msg := r.say(de.Text())
 	if de.Code == experiment.Internal {
 		msg = r.T("error_internal")
 	}
-	return c.render(r, status, "error", map[string]any{"Status": status, "Message": msg, "Details": de.Details})
+	return c.render(r, status, "error", map[string]any{"Status": status, "Message": msg, "Details": r.said(de.Details)})
 }
 
 // render executes a page template.
@@ -215,6 +216,21 @@ type view struct {
 
 // T is a label or sentence of the console in the page's language.
 func (r *request) T(id string, args ...any) string { return text(r.Lang, id, args...) }
+
+// say is what the service said (a refusal's message or a detail's) in the page's language.
+func (r *request) say(t experiment.Text) string {
+	format, args := t.Parts()
+	return i18n.Problem(r.Lang, format, args...)
+}
+
+// said are details with their messages in the page's language.
+func (r *request) said(details []experiment.Detail) []experiment.Detail {
+	out := make([]experiment.Detail, len(details))
+	for i, d := range details {
+		out[i] = experiment.Detail{Field: d.Field, Row: d.Row, Message: r.say(d.Text())}
+	}
+	return out
+}
 
 // May reports whether the signed-in key may use a permission, for what a page shows; the
 // routes check again.

@@ -375,6 +375,66 @@ func TestCreateExperimentShowsErrorsBesideFieldsAndStoresNothing(t *testing.T) {
 	}
 }
 
+// TestRefusalsInTheReadersLanguage: what the service says is wrong (beside a field, above
+// the form, or on an error page) is shown in Dutch in the Dutch console and in English in
+// the English one, arguments and all.
+func TestRefusalsInTheReadersLanguage(t *testing.T) {
+	e := newEnv(t)
+	secret, _ := e.key(experiment.RoleEditor)
+	form := func(b *browser) url.Values {
+		return url.Values{"csrf": {b.token("/experiments/new")}, "action": {"create"},
+			"key": {"Not A Key"}, "name": {"Refused"},
+			"arm_key": {"control", "control"}, "arm_name": {"Usual", "Call"}, "arm_description": {"", ""}, "arm_weight": {"1", "abc"},
+			"control": {"0"}, "primary_outcome": {"krs"}, "outcomes": {"krs", "nps", "ces"}, "guardrails": {"ces"}, "margin_ces": {"-3"},
+			"alpha": {"0.7"}, "correction": {"holm"}, "coverage": {"1"}, "rule_attribute": {""}, "rule_op": {"in"}, "rule_values": {""}}
+	}
+	for _, tt := range []struct {
+		lang      string
+		want, not []string
+	}{
+		{"nl", []string{"moet een getal zijn", "variantsleutel &#34;control&#34; komt twee keer voor", "moet 1-63 kleine letters, cijfers, &#39;-&#39; of &#39;_&#39; zijn", "moet &gt; 0 en &lt; 0,5 zijn",
+			"moet een eindig getal &gt; 0 zijn", "experiment &#34;nope&#34; niet gevonden"},
+			[]string{"must be", "not found"}},
+		{"en", []string{"must be a number", "duplicate arm key &#34;control&#34;", "must be 1-63 lower-case letters, digits, &#39;-&#39; or &#39;_&#39;", "must be &gt; 0 and &lt; 0.5",
+			"must be a finite number &gt; 0", "experiment &#34;nope&#34; not found"},
+			[]string{"moet", "niet gevonden"}},
+	} {
+		t.Run(tt.lang, func(t *testing.T) {
+			b := e.browser()
+			b.signIn(secret, "Eva")
+			if resp, _ := b.post("/language", url.Values{"lang": {tt.lang}, "csrf": {b.token("/experiments")}, "next": {"/experiments"}}); resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("language: %d", resp.StatusCode)
+			}
+			// The weight's problem is the console's own, the others are the service's.
+			resp, page := b.post("/experiments/new", form(b))
+			if resp.StatusCode != http.StatusUnprocessableEntity {
+				t.Fatalf("status %d, want 422", resp.StatusCode)
+			}
+			status, missing := b.get("/experiments/nope")
+			if status != http.StatusNotFound {
+				t.Fatalf("status %d, want 404", status)
+			}
+			all := page + missing
+			for _, w := range tt.want {
+				if !strings.Contains(all, w) {
+					t.Errorf("no %q", w)
+				}
+			}
+			said := regexp.MustCompile(`(?s)<p class="field-error"[^>]*>.*?</p>|<div class="problem".*?</div>`).FindAllString(all, -1)
+			if len(said) < 7 {
+				t.Fatalf("%d problems shown, want at least 7:\n%s", len(said), strings.Join(said, "\n"))
+			}
+			for _, n := range tt.not {
+				for _, m := range said {
+					if strings.Contains(m, n) {
+						t.Errorf("%q in %s", n, m)
+					}
+				}
+			}
+		})
+	}
+}
+
 func TestPlannerFillsTheTarget(t *testing.T) {
 	e := newEnv(t)
 	secret, _ := e.key(experiment.RoleEditor)

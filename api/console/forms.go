@@ -75,12 +75,12 @@ func toProblem(r *request, err error, fields ...string) (*problem, int, bool) {
 	default:
 		return nil, status, false
 	}
-	p := &problem{Message: de.Message, Fields: map[string]string{}}
+	p := &problem{Message: r.say(de.Text()), Fields: map[string]string{}}
 	if de.Code == experiment.Invalid && len(de.Details) > 0 {
 		// The details say what is wrong, beside their fields; the summary says where to look.
 		p.Message = r.T("problem.invalid")
 	}
-	for _, d := range de.Details {
+	for _, d := range r.said(de.Details) {
 		if d.Field != "" && (len(fields) == 0 || slices.ContainsFunc(fields, func(f string) bool {
 			return d.Field == f || strings.HasPrefix(d.Field, f+".") || strings.HasPrefix(d.Field, f+"[")
 		})) {

@@ -1,6 +1,9 @@
 package console_test
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -92,5 +95,82 @@ func TestConsoleMessagesExist(t *testing.T) {
 	t.Logf("%d message ids checked in %d files", checked, len(files))
 	if checked < 100 {
 		t.Errorf("only %d message ids found in the console's sources: the patterns no longer match them", checked)
+	}
+}
+
+// TestServiceProblemsAreInDutch: every format the service words a refusal with (the
+// formats of Problems.Field and Row, Textf and Errorf, and the whole texts of an Error's or
+// a Detail's Message, in the experiment package, its store and the console) has a Dutch
+// text, so that the Dutch console shows no English one. A format that only passes another
+// text on ("%s") needs none; a message put together by fmt.Sprintf is shown in English.
+func TestServiceProblemsAreInDutch(t *testing.T) {
+	var sources []string
+	for _, dir := range []string{filepath.Join("..", "..", "experiment"), filepath.Join("..", "..", "experiment", "postgres"), "."} {
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sources = append(sources, files...)
+	}
+	formats := map[string]string{} // format: where first seen
+	for _, path := range sources {
+		if strings.HasSuffix(path, "_test.go") {
+			continue
+		}
+		fset := token.NewFileSet()
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := func(lit ast.Expr) {
+			l, ok := lit.(*ast.BasicLit)
+			if !ok || l.Kind != token.STRING {
+				return
+			}
+			format, err := strconv.Unquote(l.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, seen := formats[format]; !seen && format != "%s" {
+				formats[format] = fset.Position(l.Pos()).String()
+			}
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			if kv, ok := n.(*ast.KeyValueExpr); ok {
+				if k, ok := kv.Key.(*ast.Ident); ok && k.Name == "Message" {
+					found(kv.Value) // a whole text: Problem finds it as it is
+				}
+				return true
+			}
+			call, ok := n.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			var name string
+			switch fn := call.Fun.(type) {
+			case *ast.Ident:
+				name = fn.Name
+			case *ast.SelectorExpr:
+				if x, ok := fn.X.(*ast.Ident); ok && x.Name == "fmt" {
+					return true
+				}
+				name = fn.Sel.Name
+			}
+			at := map[string]int{"Field": 1, "Row": 2, "Textf": 0, "Errorf": 1}
+			i, ok := at[name]
+			if !ok || len(call.Args) <= i {
+				return true
+			}
+			found(call.Args[i])
+			return true
+		})
+	}
+	if len(formats) < 100 {
+		t.Fatalf("found %d formats; the scan no longer sees the service's", len(formats))
+	}
+	for format, where := range formats {
+		if !i18n.HasProblem(format) {
+			t.Errorf("%s: %q has no Dutch text", where, format)
+		}
 	}
 }

@@ -141,8 +141,8 @@ func TestMessages(t *testing.T) {
 				t.Errorf("%s: %s text is not UTF-8", id, lang)
 			}
 		}
-		en, errEN := verbs(m.EN)
-		nl, errNL := verbs(m.NL)
+		en, errEN := verbs(m.EN, "sdqv")
+		nl, errNL := verbs(m.NL, "sdqv")
 		for _, err := range []error{errEN, errNL} {
 			if err != nil {
 				t.Errorf("%s: %v", id, err)
@@ -165,9 +165,9 @@ func TestRegisterRefusesADuplicate(t *testing.T) {
 }
 
 // verbs are the fmt verbs of a format, in order, with their flags, width and precision;
-// an error for a verb the messages have no use for (a lone "%" before a letter reads as
-// one: "% p" is the verb %p).
-func verbs(format string) ([]string, error) {
+// an error for a verb not in allowed, the verbs the table has use for (a lone "%" before a
+// letter reads as one: "% p" is the verb %p).
+func verbs(format, allowed string) ([]string, error) {
 	var out []string
 	for i := 0; i < len(format); i++ {
 		if format[i] != '%' {
@@ -186,10 +186,11 @@ func verbs(format string) ([]string, error) {
 			if j != i+1 {
 				return nil, fmt.Errorf("%q has %s; write a percent sign as %%%%", format, v)
 			}
-		case 's', 'd', 'q', 'v':
-			out = append(out, v)
 		default:
-			return nil, fmt.Errorf("%q has the verb %s; write a percent sign as %%%%, and format numbers with this package's formatters (%%s)", format, v)
+			if strings.IndexByte(allowed, format[j]) < 0 {
+				return nil, fmt.Errorf("%q has the verb %s; write a percent sign as %%%%, and format numbers with this package's formatters (%%s)", format, v)
+			}
+			out = append(out, v)
 		}
 		i = j
 	}

@@ -1,0 +1,238 @@
+package i18n
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// Problems are what the service says is wrong with a request: a refusal's message and the
+// messages of its fields. The service words them in English, as a fmt format and its
+// arguments (experiment.Text), and the API answers them in English, the language of its
+// contract. The console says them in the reader's language through Problem, which finds
+// the Dutch text under the English format itself: the format is the one name of its text,
+// so the service needs no ids and cannot say one thing under two. A format missing here is
+// shown in English; the console's tests check that every format the service writes is here.
+//
+// A Dutch text takes the same verbs as its English format, in the same order (the tests
+// check it). The arguments are what the service gives: names, keys and values as sent,
+// numbers as the API writes them, and the codes of statuses and kinds, which the console's
+// forms show as codes too.
+var problemsNL = map[string]string{
+	"%q is a binary outcome; drivers explain a scale, net, numeric or composite outcome": "%q is een ja/nee-uitkomst; drijfveren verklaren een schaal-, netto-, numerieke of samengestelde uitkomst",
+	"%q is named twice":                                                      "%q staat er twee keer in",
+	"%q is reserved (it names a plot)":                                       "%q is gereserveerd (het is de naam van een grafiek)",
+	"%q is reserved for customers without the attribute":                     "%q is gereserveerd voor klanten zonder dit kenmerk",
+	"%q is the outcome itself":                                               "%q is de uitkomst zelf",
+	"%q must be one of guardrails":                                           "%q moet een van de vangrails zijn",
+	"%q must be one of outcomes":                                             "%q moet een van de uitkomsten zijn",
+	"%s is a composite, which is never answered; alert on its components %v": "%s is samengesteld en wordt nooit zelf beantwoord; stel een melding in op de onderdelen %v",
+	"%s takes only value":                                                    "%s neemt alleen value",
+	"%s takes only values":                                                   "%s neemt alleen values",
+	"1 to 1000 values are required for %s":                                   "%s vraagt 1 tot 1000 waarden",
+	"CUPED applies to scale, numeric and composite outcomes, not %s":         "CUPED geldt voor schaal-, numerieke en samengestelde uitkomsten, niet voor %s",
+	"a %s outcome has at most 101 levels":                                    "een %s-uitkomst heeft hoogstens 101 niveaus",
+	"a composite needs at least 2 components":                                "een samengestelde uitkomst heeft minstens 2 onderdelen nodig",
+	"a finite standard deviation > 0 is required for a %s outcome":           "een %s-uitkomst vraagt een eindige standaardafwijking > 0",
+	"a header line is required":                                              "een kopregel is verplicht",
+	"a rate strictly between 0 and 1 is required for a binary outcome":       "een ja/nee-uitkomst vraagt een aandeel tussen 0 en 1 (beide niet meegerekend)",
+	"alert %d not found":                                                     "melding %d niet gevonden",
+	"already exists":                                                         "bestaat al",
+	"an API key named %q exists":                                             "er bestaat al een API-sleutel met de naam %q",
+	"an answer key set clashes with a stored one of the same id":             "een set antwoordsleutels botst met een opgeslagen set met hetzelfde id",
+	"an experiment needs at least 2 arms (a control and a treatment)":        "een experiment heeft minstens 2 varianten nodig (een controle en een behandeling)",
+	"an ingest key cannot sign in to the console":                            "met een ingest-sleutel kunt u niet inloggen in de console",
+	"an ingest key cannot sign in to the console; make the link for an admin, editor or analyst key": "met een ingest-sleutel kunt u niet inloggen in de console; maak de link voor een admin-, editor- of analyst-sleutel",
+	"arms of experiment %q do not line up":                    "de varianten van experiment %q sluiten niet op elkaar aan",
+	"assignment of a customer was neither inserted nor found": "de toewijzing van een klant is niet opgeslagen en niet gevonden",
+	"at least one attribute is required":                      "minstens één kenmerk is verplicht",
+	"at least one covariate is required":                      "minstens één covariaat is verplicht",
+	"at least one customer id is required":                    "minstens één klant-id is verplicht",
+	"at least one customer is required":                       "minstens één klant is verplicht",
+	"at least one outcome is needed":                          "minstens één uitkomst is nodig",
+	"at least one response is required":                       "minstens één reactie is verplicht",
+	"at most %d attributes per customer":                      "hoogstens %d kenmerken per klant",
+	"at most %d characters":                                   "hoogstens %d tekens",
+	"at most %d covariates per batch":                         "hoogstens %d covariaten per batch",
+	"at most %d customer ids per batch":                       "hoogstens %d klant-id's per batch",
+	"at most %d customers per batch":                          "hoogstens %d klanten per batch",
+	"at most %d drivers (got %d)":                             "hoogstens %d drijfveren (gekregen: %d)",
+	"at most %d rules":                                        "hoogstens %d regels",
+	"at most %d waves":                                        "hoogstens %d metingen",
+	"at most %g (weights are relative shares)":                "hoogstens %g (gewichten zijn onderlinge verhoudingen)",
+	"at most 20 rules":                                        "hoogstens 20 regels",
+	"at most 50 arms":                                         "hoogstens 50 varianten",
+	"baseline_rate + mde must stay strictly between 0 and 1":  "baseline_rate + mde moet tussen 0 en 1 blijven (beide niet meegerekend)",
+	"batch too large":                                         "batch te groot",
+	"binary outcomes take baseline_rate, not sd":              "ja/nee-uitkomsten nemen baseline_rate, geen sd",
+	"cannot change once the experiment is %s":                 "kan niet meer veranderen nu het experiment %s is",
+	"choose a primary outcome first":                          "kies eerst een primaire uitkomst",
+	"column %d has no outcome key":                            "kolom %d heeft geen uitkomstsleutel",
+	"column %d must be %s, not %q":                            "kolom %d moet %s zijn, niet %q",
+	"column %d: %s":                                           "kolom %d: %s",
+	"column %q appears twice":                                 "kolom %q komt twee keer voor",
+	"component %q is itself a composite":                      "onderdeel %q is zelf samengesteld",
+	"component %q is listed twice":                            "onderdeel %q staat er twee keer in",
+	"component %q needs min and max to be rescaled":           "onderdeel %q heeft min en max nodig om te herschalen",
+	"customer is not assigned in this experiment":             "klant is in dit experiment niet toegewezen",
+	"customer is not assigned in this experiment; assign before recording responses": "klant is in dit experiment niet toegewezen; wijs eerst toe en leg dan reacties vast",
+	"database unavailable": "database niet bereikbaar",
+	"database unavailable: the connection was lost during COPY": "database niet bereikbaar: de verbinding viel weg tijdens COPY",
+	"driver %d is empty":                             "drijfveer %d is leeg",
+	"duplicate arm key %q":                           "variantsleutel %q komt twee keer voor",
+	"duplicate wave key %q":                          "metingsleutel %q komt twee keer voor",
+	"duplicates row %d of this batch":                "herhaalt rij %d van deze batch",
+	"duplicates rules[%d]":                           "herhaalt rules[%d]",
+	"empty batch":                                    "lege batch",
+	"empty file":                                     "leeg bestand",
+	"exactly one arm must be the control (found %d)": "precies één variant moet de controle zijn (gevonden: %d)",
+	"experiment %q does not analyse %q (nor has it as a component of an outcome)":                   "experiment %q analyseert %q niet (en heeft het ook niet als onderdeel van een uitkomst)",
+	"experiment %q does not analyse %q (nor has it as a component of an outcome); choose one of %s": "experiment %q analyseert %q niet (en heeft het ook niet als onderdeel van een uitkomst); kies uit %s",
+	"experiment %q has no building block to explain %q by; name the drivers":                        "experiment %q heeft geen bouwsteen om %q mee te verklaren; noem de drijfveren",
+	"experiment %q has no decision wave %q":                                                         "experiment %q heeft geen beslismeting %q",
+	"experiment %q is decided without a decision":                                                   "over experiment %q is besloten, maar er is geen besluit",
+	"experiment %q not found":                                                                       "experiment %q niet gevonden",
+	"experiment not found":                                                                          "experiment niet gevonden",
+	"has role ingest; use an admin, editor or analyst key":                                          "heeft de rol ingest; gebruik een admin-, editor- of analyst-sleutel",
+	"internal error":                    "interne fout",
+	"invalid CSV header":                "ongeldige CSV-kopregel",
+	"invalid attributes":                "ongeldige kenmerken",
+	"invalid customer id":               "ongeldig klant-id",
+	"invalid filter":                    "ongeldig filter",
+	"invalid note":                      "ongeldige notitie",
+	"invalid query":                     "ongeldige zoekvraag",
+	"invalid start":                     "ongeldige start",
+	"is not a known outcome":            "is geen bekende uitkomst",
+	"is not an active API key":          "is geen actieve API-sleutel",
+	"is required":                       "is verplicht",
+	"is required (%d to %d characters)": "is verplicht (%d tot %d tekens)",
+	"is required for %s":                "is verplicht bij %s",
+	"is required for a %s outcome":      "is verplicht bij een %s-uitkomst",
+	"is required for a net outcome":     "is verplicht bij een netto-uitkomst",
+	"is required: say why, for whoever reads the decision later":                                                    "is verplicht: zeg waarom, voor wie het besluit later leest",
+	"is required: the audit log and decisions record who you are":                                                   "is verplicht: het auditlogboek en de besluiten leggen vast wie u bent",
+	"keys, order, weights and control are frozen once the experiment is %s; only names and descriptions may change": "sleutels, volgorde, gewichten en controle liggen vast nu het experiment %s is; alleen namen en beschrijvingen mogen nog veranderen",
+	"lies more than a day in the future":                                                                            "ligt meer dan een dag in de toekomst",
+	"malformed CSV; nothing was imported":                                                                           "onleesbare CSV; er is niets ingelezen",
+	"may only grow once the experiment is %s (customers already assigned stay)":                                     "mag alleen nog groeien nu het experiment %s is (klanten die al zijn toegewezen blijven)",
+	"must be 1-63 lower-case letters, digits or underscores, starting with a letter":                                "moet 1-63 kleine letters, cijfers of liggende streepjes zijn, te beginnen met een letter",
+	"must be 1-63 lower-case letters, digits, '-' or '_'":                                                           "moet 1-63 kleine letters, cijfers, '-' of '_' zijn",
+	"must be > 0":                              "moet > 0 zijn",
+	"must be > 0 and < 0.5":                    "moet > 0 en < 0,5 zijn",
+	"must be > 0 and < 1":                      "moet > 0 en < 1 zijn",
+	"must be > 0 and <= 1":                     "moet > 0 en <= 1 zijn",
+	"must be >= min":                           "moet >= min zijn",
+	"must be a finite number":                  "moet een eindig getal zijn",
+	"must be a finite number > 0":              "moet een eindig getal > 0 zijn",
+	"must be a non-zero finite number":         "moet een eindig getal zijn dat niet 0 is",
+	"must be a number":                         "moet een getal zijn",
+	"must be a whole number":                   "moet een geheel getal zijn",
+	"must be admin, editor, analyst or ingest": "moet admin, editor, analyst of ingest zijn",
+	"must be an RFC 3339 timestamp such as 2026-03-01T10:00:00Z":                    "moet een RFC 3339-tijdstip zijn, zoals 2026-03-01T10:00:00Z",
+	"must be an integer for a %s outcome":                                           "moet een geheel getal zijn bij een %s-uitkomst",
+	"must be at least from_day (%d)":                                                "moet minstens from_day (%d) zijn",
+	"must be at most %d characters":                                                 "mag hoogstens %d tekens lang zijn",
+	"must be draft, running, stopped or decided":                                    "moet draft, running, stopped of decided zijn",
+	"must be eq, neq, in, not_in or range":                                          "moet eq, neq, in, not_in of range zijn",
+	"must be from 0 to %d (days since assignment)":                                  "moet van 0 tot %d zijn (dagen sinds de toewijzing)",
+	"must be from 1 to 1000":                                                        "moet van 1 tot 1000 zijn",
+	"must be greater than min":                                                      "moet groter zijn dan min",
+	"must be holm, bh or none":                                                      "moet holm, bh of none zijn",
+	"must be one of <=, >=, ==, <, >":                                               "moet een van <=, >=, ==, <, > zijn",
+	"must be one of scale, net, binary, numeric, composite":                         "moet een van scale, net, binary, numeric, composite zijn",
+	"must be open or resolved":                                                      "moet open of resolved zijn",
+	"must be scale, net, binary, numeric or composite":                              "moet scale, net, binary, numeric of composite zijn",
+	"must be valid UTF-8":                                                           "moet geldige UTF-8 zijn",
+	"must come after waves[%d] (day %d to %d): waves are listed in ascending order": "moet na waves[%d] komen (dag %d tot %d): metingen staan in oplopende volgorde",
+	"must contain printable characters only":                                        "mag alleen afdrukbare tekens bevatten",
+	"must not contain NUL or other control characters (found %U)":                   "mag geen NUL of andere stuurtekens bevatten (gevonden: %U)",
+	"must not contain control characters":                                           "mag geen stuurtekens bevatten",
+	"name %s":                                                                       "naam %s",
+	"name at least one driver, or leave the parameter out for the building blocks":  "noem minstens één drijfveer, of laat de parameter weg voor de bouwstenen",
+	"names are lower-case identifiers, values 1-128 printable characters":           "namen zijn namen in kleine letters, waarden 1-128 afdrukbare tekens",
+	"need columns response_id,customer_id,answered_at and at least one outcome key": "vraagt de kolommen response_id,customer_id,answered_at en minstens één uitkomstsleutel",
+	"need min <= bottom_max < top_min <= max":                                       "vraagt min <= bottom_max < top_min <= max",
+	"no active API key named %q":                                                    "geen actieve API-sleutel met de naam %q",
+	"no feasible sample size":                                                       "geen haalbare steekproefomvang",
+	"no numbers to plan from":                                                       "geen getallen om mee te plannen",
+	"no outcome %q exists":                                                          "er bestaat geen uitkomst %q",
+	"no such alert":                                                                 "deze melding bestaat niet",
+	"no such session":                                                               "deze sessie bestaat niet",
+	"no such sign-in link":                                                          "deze inloglink bestaat niet",
+	"not admitted: outside the experiment's coverage or layer range":                "niet toegelaten: buiten het bereik of de laag van het experiment",
+	"not running":   "niet actief",
+	"not signed in": "niet ingelogd",
+	"only binary outcomes have a baseline rate":                                                   "alleen ja/nee-uitkomsten hebben een basisaandeel",
+	"only composite outcomes have components":                                                     "alleen samengestelde uitkomsten hebben onderdelen",
+	"only net outcomes have bottom_max":                                                           "alleen netto-uitkomsten hebben bottom_max",
+	"only net outcomes have top_min":                                                              "alleen netto-uitkomsten hebben top_min",
+	"outcome %q already exists":                                                                   "uitkomst %q bestaat al",
+	"outcome %q is listed twice":                                                                  "uitkomst %q staat er twee keer in",
+	"outcome %q is not analysed in this experiment":                                               "uitkomst %q wordt in dit experiment niet geanalyseerd",
+	"outcome %q is not answered in this experiment":                                               "uitkomst %q wordt in dit experiment niet beantwoord",
+	"outcome %q not found":                                                                        "uitkomst %q niet gevonden",
+	"overlaps another experiment of the layer":                                                    "overlapt met een ander experiment in de laag",
+	"overlaps waves[%d] (day %d to %d): must be after day %d":                                     "overlapt met waves[%d] (dag %d tot %d): moet na dag %d liggen",
+	"range needs min, max or both":                                                                "range vraagt min, max of beide",
+	"range takes only min and max":                                                                "range neemt alleen min en max",
+	"refused by a database constraint":                                                            "geweigerd door een regel van de database",
+	"refused by the database: text with a NUL or bytes that are not UTF-8":                        "geweigerd door de database: tekst met een NUL of met bytes die geen UTF-8 zijn",
+	"response %q was neither stored nor found":                                                    "reactie %q is niet opgeslagen en niet gevonden",
+	"response_id reused with other content":                                                       "response_id opnieuw gebruikt met een andere inhoud",
+	"signed out":                                                                                  "uitgelogd",
+	"some response_ids were stored concurrently; nothing was imported, run the import again":      "sommige response_ids zijn tegelijk elders opgeslagen; er is niets ingelezen, lees opnieuw in",
+	"the API key of this session was revoked":                                                     "de API-sleutel van deze sessie is ingetrokken",
+	"the counts of a running experiment's assignments cannot be read":                             "de aantallen toewijzingen van een actief experiment zijn niet te lezen",
+	"the database rolled this write back for a concurrent one; nothing was stored, send it again": "de database heeft deze schrijfactie teruggedraaid voor een gelijktijdige; er is niets opgeslagen, stuur het opnieuw",
+	"the service is shutting down; retry on another instance":                                     "de dienst wordt afgesloten; probeer het opnieuw bij een andere instantie",
+	"the session expired after %s without use; sign in again":                                     "de sessie is verlopen na %s zonder gebruik; log opnieuw in",
+	"the store cannot read customer attributes":                                                   "de opslag kan geen klantkenmerken lezen",
+	"the store cannot sum changes between waves":                                                  "de opslag kan geen veranderingen tussen metingen optellen",
+	"the store keeps no headlines":                                                                "de opslag houdt geen kerncijfers bij",
+	"the waves are frozen once the experiment is %s; new waves may only be added after the last one, and labels changed": "de metingen liggen vast nu het experiment %s is; er mogen alleen nieuwe metingen na de laatste bij, en labels mogen veranderen",
+	"this sign-in link is unknown, used, expired or of a revoked key; ask for a new one or sign in with an API key":      "deze inloglink is onbekend, al gebruikt, verlopen of van een ingetrokken sleutel; vraag een nieuwe aan, of log in met een API-sleutel",
+	"too many new assignments of this experiment are waiting for the database; retry in a moment":                        "te veel nieuwe toewijzingen van dit experiment wachten op de database; probeer het zo opnieuw",
+	"unknown arm %q":             "onbekende variant %q",
+	"unknown or revoked API key": "onbekende of ingetrokken API-sleutel",
+	"unknown outcome %q":         "onbekende uitkomst %q",
+	"unknown wave":               "onbekende meting",
+	"unknown wave %q":            "onbekende meting %q",
+}
+
+// Parts is a text kept as its English format and arguments (experiment.Text).
+type Parts interface {
+	Parts() (format string, args []any)
+}
+
+// Problem is format with args in lang: in Dutch when this table has format, else in
+// English. An argument that is a Parts is said in lang too. A whole text passed on as "%s"
+// (an Error's or a Detail's Message) is found as it is, when it takes no arguments.
+func Problem(lang, format string, args ...any) string {
+	if format == "%s" && len(args) == 1 {
+		if s, ok := args[0].(string); ok && !strings.Contains(s, "%") {
+			format, args = s, nil
+		}
+	}
+	said := make([]any, len(args))
+	for i, a := range args {
+		if p, ok := a.(Parts); ok {
+			f, as := p.Parts()
+			a = Problem(lang, f, as...)
+		}
+		said[i] = a
+	}
+	if nl, ok := problemsNL[format]; ok && Normalize(lang) == Dutch {
+		format = nl
+	}
+	return fmt.Sprintf(format, said...)
+}
+
+// HasProblem reports whether format has a Dutch text.
+func HasProblem(format string) bool {
+	_, ok := problemsNL[format]
+	return ok
+}
+
+// ProblemFormats are the English formats of the table, sorted.
+func ProblemFormats() []string { return slices.Sorted(maps.Keys(problemsNL)) }
