@@ -90,6 +90,9 @@ const (
 	AlertResolved AlertStatus = "resolved"
 )
 
+// Parts is the status as a Text, as Status.Parts.
+func (s AlertStatus) Parts() (format string, args []any) { return string(s), nil }
+
 // DeliveryStatus is the state of an alert's webhook delivery.
 type DeliveryStatus string
 

@@ -2,7 +2,6 @@ package experiment
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -246,8 +245,8 @@ func (as *assigner) forgetAll() {
 }
 
 func notRunning(e Experiment) error {
-	return &Error{Code: Conflict, Message: fmt.Sprintf("experiment %q is %s; customers are assigned while it is running and served the decided arm once it is decided", e.Key, e.Status),
-		Details: []Detail{{Field: "status", Message: string(e.Status)}}}
+	return Errorf(Conflict, "experiment %q is %s; customers are assigned while it is running and served the decided arm once it is decided", e.Key, e.Status).
+		With(Detail{Field: "status", Message: string(e.Status)})
 }
 
 // assign returns the assignments of customers of a running experiment, in order. inline

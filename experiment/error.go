@@ -152,6 +152,12 @@ func (p *Problems) Row(row int, field, format string, args ...any) {
 	p.details = append(p.details, Detail{Row: row, Field: field, Message: t.String(), text: t})
 }
 
+// With adds details to e and returns it: an Errorf with the fields it names.
+func (e *Error) With(details ...Detail) *Error {
+	e.Details = append(e.Details, details...)
+	return e
+}
+
 // fieldDetail is the detail of a field that says t.
 func fieldDetail(field string, t Text) Detail {
 	return Detail{Field: field, Message: t.String(), text: t}

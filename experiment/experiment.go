@@ -21,6 +21,10 @@ const (
 	Decided Status = "decided"
 )
 
+// Parts is the status as a Text (its code is its English word), so that a refusal that
+// names it says it in the reader's language.
+func (s Status) Parts() (format string, args []any) { return string(s), nil }
+
 // Corrections for multiple comparisons.
 var corrections = map[string]bool{"holm": true, "bh": true, "none": true}
 
@@ -309,11 +313,8 @@ func (e *Experiment) Transition(to Status, now time.Time) error {
 		e.UpdatedAt = now
 		return nil
 	}
-	return &Error{
-		Code:    Conflict,
-		Message: fmt.Sprintf("experiment %q is %s; it cannot move to %s", e.Key, e.Status, to),
-		Details: []Detail{{Field: "status", Message: string(e.Status)}},
-	}
+	return Errorf(Conflict, "experiment %q is %s; it cannot move to %s", e.Key, e.Status, to).
+		With(Detail{Field: "status", Message: string(e.Status)})
 }
 
 // AcceptsAssignments reports whether customers may be assigned now.
@@ -355,8 +356,8 @@ func (e *Experiment) placeInLayer(others []Experiment) error {
 		start = math.Max(start, t.hi)
 	}
 	if start+e.Coverage > 1+eps {
-		return &Error{Code: Conflict, Message: fmt.Sprintf("layer %q has no free range of %g left", e.Layer, e.Coverage),
-			Details: []Detail{{Field: "coverage", Message: fmt.Sprintf("at most %g of layer %q is free", freeInLayer(taken), e.Layer)}}}
+		return Errorf(Conflict, "layer %q has no free range of %g left", e.Layer, e.Coverage).
+			With(fieldDetail("coverage", Textf("at most %g of layer %q is free", freeInLayer(taken), e.Layer)))
 	}
 	e.LayerOffset = start
 	return nil

@@ -244,8 +244,8 @@ func (im *Importer) run(ctx context.Context, e Experiment, action string, src Im
 }
 
 func statusError(e Experiment, rule string) error {
-	return &Error{Code: Conflict, Message: fmt.Sprintf("experiment %q is %s; %s", e.Key, e.Status, rule),
-		Details: []Detail{{Field: "status", Message: string(e.Status)}}}
+	return Errorf(Conflict, "experiment %q is %s; %s", e.Key, e.Status, rule).
+		With(Detail{Field: "status", Message: string(e.Status)})
 }
 
 func finish(res ImportResult, err error, kind string, start time.Time) (ImportResult, error) {

@@ -2,7 +2,6 @@ package experiment
 
 import (
 	"context"
-	"fmt"
 	"math"
 
 	"github.com/krslab/krslab/stats"
@@ -122,10 +121,10 @@ func (s *Service) PlanFrom(ctx context.Context, key, outcome string) (PowerPlan,
 		}
 		if a.N < 2 || math.IsNaN(v) || math.IsInf(v, 0) || (o.Outcome.Kind != Binary && !(v > 0)) {
 			return PowerPlan{}, &Error{Code: Invalid, Message: "no numbers to plan from",
-				Details: []Detail{{Field: "from", Message: fmt.Sprintf("the control arm of %s has too few answers to %s", key, outcome)}}}
+				Details: []Detail{fieldDetail("from", Textf("the control arm of %s has too few answers to %s", key, outcome))}}
 		}
 		return p, nil
 	}
 	return PowerPlan{}, &Error{Code: Invalid, Message: "no numbers to plan from",
-		Details: []Detail{{Field: "from_outcome", Message: fmt.Sprintf("%s does not analyse %s", key, outcome)}}}
+		Details: []Detail{fieldDetail("from_outcome", Textf("%s does not analyse %s", key, outcome))}}
 }

@@ -2,7 +2,6 @@ package experiment
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"time"
 
@@ -120,7 +119,7 @@ func (s *Service) analyse(ctx context.Context, key, wave string) (Results, error
 		found, ok := e.Wave(wave)
 		if !ok {
 			return Results{}, &Error{Code: Invalid, Message: "unknown wave",
-				Details: []Detail{{Field: "wave", Message: fmt.Sprintf("experiment %q has no wave %q", e.Key, wave)}}}
+				Details: []Detail{fieldDetail("wave", Textf("experiment %q has no wave %q", e.Key, wave))}}
 		}
 		w = &found
 		for i := range specs {

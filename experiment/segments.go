@@ -228,7 +228,7 @@ func (s *Service) analyseSegments(ctx context.Context, ss SegmentStore, key, seg
 		found, ok := e.Wave(wave)
 		if !ok {
 			return SegmentResults{}, &Error{Code: Invalid, Message: "unknown wave",
-				Details: []Detail{{Field: "wave", Message: fmt.Sprintf("experiment %q has no wave %q", e.Key, wave)}}}
+				Details: []Detail{fieldDetail("wave", Textf("experiment %q has no wave %q", e.Key, wave))}}
 		}
 		w = &found
 		for i := range specs {

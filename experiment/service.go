@@ -210,8 +210,8 @@ func (s *Service) PatchExperiment(ctx context.Context, key string, p Patch, vers
 					return AuditEntry{}, err
 				}
 			case !e.fitsInLayer(others):
-				return AuditEntry{}, &Error{Code: Conflict, Message: fmt.Sprintf("coverage %g overlaps another experiment of layer %q", e.Coverage, e.Layer),
-					Details: []Detail{{Field: "coverage", Message: "overlaps another experiment of the layer"}}}
+				return AuditEntry{}, Errorf(Conflict, "coverage %g overlaps another experiment of layer %q", e.Coverage, e.Layer).
+					With(Detail{Field: "coverage", Message: "overlaps another experiment of the layer"})
 			}
 		}
 		e.UpdatedAt = tx.Now()
@@ -229,8 +229,8 @@ func checkVersion(e Experiment, want int64) error {
 	if want == AnyVersion || want == e.Version {
 		return nil
 	}
-	return &Error{Code: PreconditionFailed, Message: fmt.Sprintf("experiment %q changed since version %d; it is now at version %d: read it again", e.Key, want, e.Version),
-		Details: []Detail{{Field: "If-Match", Message: fmt.Sprintf("the stored version is %d", e.Version)}}}
+	return Errorf(PreconditionFailed, "experiment %q changed since version %d; it is now at version %d: read it again", e.Key, want, e.Version).
+		With(fieldDetail("If-Match", Textf("the stored version is %d", e.Version)))
 }
 
 // applyPatch sets the fields of p, refusing those frozen by the experiment's status.
@@ -515,8 +515,8 @@ func (s *Service) RecordResponses(ctx context.Context, key string, rs []Response
 		return nil, err
 	}
 	if !e.AcceptsResponses() {
-		return nil, &Error{Code: Conflict, Message: fmt.Sprintf("experiment %q is %s; responses are accepted while it is running or stopped", key, e.Status),
-			Details: []Detail{{Field: "status", Message: string(e.Status)}}}
+		return nil, Errorf(Conflict, "experiment %q is %s; responses are accepted while it is running or stopped", key, e.Status).
+			With(Detail{Field: "status", Message: string(e.Status)})
 	}
 	for i := range rs {
 		rs[i].AnsweredAt = rs[i].AnsweredAt.UTC()

@@ -381,6 +381,14 @@ func TestCreateExperimentShowsErrorsBesideFieldsAndStoresNothing(t *testing.T) {
 func TestRefusalsInTheReadersLanguage(t *testing.T) {
 	e := newEnv(t)
 	secret, _ := e.key(experiment.RoleEditor)
+	ctx := context.Background()
+	if _, err := e.svc.CreateExperiment(ctx, experiment.Experiment{Key: "started", Arms: []experiment.Arm{
+		{Key: "control", Name: "Usual", Weight: 1, Control: true}, {Key: "call", Name: "Call-back", Weight: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Start(ctx, "started"); err != nil {
+		t.Fatal(err)
+	}
 	form := func(b *browser) url.Values {
 		return url.Values{"csrf": {b.token("/experiments/new")}, "action": {"create"},
 			"key": {"Not A Key"}, "name": {"Refused"},
@@ -393,10 +401,12 @@ func TestRefusalsInTheReadersLanguage(t *testing.T) {
 		want, not []string
 	}{
 		{"nl", []string{"moet een getal zijn", "variantsleutel &#34;control&#34; komt twee keer voor", "moet 1-63 kleine letters, cijfers, &#39;-&#39; of &#39;_&#39; zijn", "moet &gt; 0 en &lt; 0,5 zijn",
-			"moet een eindig getal &gt; 0 zijn", "experiment &#34;nope&#34; niet gevonden"},
+			"moet een eindig getal &gt; 0 zijn", "experiment &#34;nope&#34; niet gevonden",
+			"experiment &#34;started&#34; heeft de status loopt en kan niet de status loopt krijgen"},
 			[]string{"must be", "not found"}},
 		{"en", []string{"must be a number", "duplicate arm key &#34;control&#34;", "must be 1-63 lower-case letters, digits, &#39;-&#39; or &#39;_&#39;", "must be &gt; 0 and &lt; 0.5",
-			"must be a finite number &gt; 0", "experiment &#34;nope&#34; not found"},
+			"must be a finite number &gt; 0", "experiment &#34;nope&#34; not found",
+			"experiment &#34;started&#34; is running; it cannot move to running"},
 			[]string{"moet", "niet gevonden"}},
 	} {
 		t.Run(tt.lang, func(t *testing.T) {
@@ -406,7 +416,7 @@ func TestRefusalsInTheReadersLanguage(t *testing.T) {
 				t.Fatalf("language: %d", resp.StatusCode)
 			}
 			// The weight's problem is the console's own, the others are the service's.
-			resp, page := b.post("/experiments/new", form(b))
+			resp, refused := b.post("/experiments/new", form(b))
 			if resp.StatusCode != http.StatusUnprocessableEntity {
 				t.Fatalf("status %d, want 422", resp.StatusCode)
 			}
@@ -414,15 +424,20 @@ func TestRefusalsInTheReadersLanguage(t *testing.T) {
 			if status != http.StatusNotFound {
 				t.Fatalf("status %d, want 404", status)
 			}
-			all := page + missing
+			page := "/experiments/started"
+			resp, again := b.post(page+"/start", url.Values{"csrf": {b.token(page)}, "confirm": {"yes"}})
+			if resp.StatusCode != http.StatusConflict {
+				t.Fatalf("second start: status %d, want 409", resp.StatusCode)
+			}
+			all := refused + missing + again
 			for _, w := range tt.want {
 				if !strings.Contains(all, w) {
 					t.Errorf("no %q", w)
 				}
 			}
 			said := regexp.MustCompile(`(?s)<p class="field-error"[^>]*>.*?</p>|<div class="problem".*?</div>`).FindAllString(all, -1)
-			if len(said) < 7 {
-				t.Fatalf("%d problems shown, want at least 7:\n%s", len(said), strings.Join(said, "\n"))
+			if len(said) < 8 {
+				t.Fatalf("%d problems shown, want at least 8:\n%s", len(said), strings.Join(said, "\n"))
 			}
 			for _, n := range tt.not {
 				for _, m := range said {

@@ -191,14 +191,15 @@ func editorWalk(t *testing.T, site *consoleSite, b *browser) {
 
 	tab.open(t, "/experiments/new")
 	tab.inspect(t, "new-experiment")
-	tab.fill(t, map[string]string{
+	trial := map[string]string{
 		"#key":          trialKey,
 		"#name":         "Complaint call-back: same day vs next day",
 		"#hypothesis":   "A call the next working day restores trust as well as one the same day.",
 		"#arm-key-1":    "next-day",
 		"#arm-name-1":   "Call-back next day",
 		"#arm-weight-1": "abc",
-	})
+	}
+	tab.fill(t, trial)
 	// A weight that is not a number: refused beside its field, with what was typed kept.
 	if status := tab.submit(t, `#new-experiment button[name=action][value=create]`); status != http.StatusUnprocessableEntity {
 		t.Errorf("a weight of abc answered %d", status)
@@ -220,6 +221,19 @@ func editorWalk(t *testing.T, site *consoleSite, b *browser) {
 		t.Errorf("a refused form stored the experiment: GET answered %d", status)
 	}
 	tab.inspect(t, "new-experiment-invalid")
+
+	// The same refusal in Dutch: what is wrong is said in the reader's language.
+	tab.switchLanguage(t, "nl")
+	tab.fill(t, trial)
+	if status := tab.submit(t, `#new-experiment button[name=action][value=create]`); status != http.StatusUnprocessableEntity {
+		t.Errorf("a weight of abc answered %d in Dutch", status)
+	}
+	if got, want := tab.text(t, "#arm-weight-1-error"), i18n.Problem("nl", "must be a number"); got != want || got == beside["error"] {
+		t.Errorf("the weight's error in Dutch is %q, want %q (English %q)", got, want, beside["error"])
+	}
+	tab.inspect(t, "new-experiment-invalid")
+	tab.switchLanguage(t, "en")
+	tab.fill(t, trial)
 
 	tab.fill(t, map[string]string{"#arm-weight-1": "1"})
 	tab.submit(t, `#new-experiment button[name=action][value=create]`)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -267,8 +266,8 @@ func (s *Store) ResolveAlert(ctx context.Context, id int64, note, by string, at 
 			if err != nil {
 				return err
 			}
-			return &experiment.Error{Code: experiment.Conflict, Message: fmt.Sprintf("alert %d is %s already", id, a.Status),
-				Details: []experiment.Detail{{Field: "status", Message: string(a.Status)}}}
+			return experiment.Errorf(experiment.Conflict, "alert %d is %s already", id, a.Status).
+				With(experiment.Detail{Field: "status", Message: string(a.Status)})
 		}
 		if err != nil {
 			return err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"slices"
 	"time"
 
@@ -81,9 +80,8 @@ func (s *Store) Assign(ctx context.Context, e experiment.Experiment, as []experi
 		}
 		if !id.Valid {
 			if !running {
-				return nil, &experiment.Error{Code: experiment.Conflict,
-					Message: fmt.Sprintf("experiment %q is no longer running; customers are only assigned while it is running", e.Key),
-					Details: []experiment.Detail{{Field: "status", Message: "not running"}}}
+				return nil, experiment.Errorf(experiment.Conflict, "experiment %q is no longer running; customers are only assigned while it is running", e.Key).
+					With(experiment.Detail{Field: "status", Message: "not running"})
 			}
 			continue
 		}

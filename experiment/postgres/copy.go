@@ -601,8 +601,8 @@ func (s *Store) bulkTx(ctx context.Context, e experiment.Experiment, opt experim
 			return err
 		}
 		if len(opt.Statuses) > 0 && !slices.Contains(opt.Statuses, status) {
-			return &experiment.Error{Code: experiment.Conflict, Message: fmt.Sprintf("experiment %q is %s", e.Key, status),
-				Details: []experiment.Detail{{Field: "status", Message: string(status)}}}
+			return experiment.Errorf(experiment.Conflict, "experiment %q is %s", e.Key, status).
+				With(experiment.Detail{Field: "status", Message: string(status)})
 		}
 		if err := load(tx, conn); err != nil {
 			return err
