@@ -134,7 +134,7 @@ func (im *Importer) ImportResponses(ctx context.Context, key string, src ImportS
 		return ImportResult{}, err
 	}
 	if !e.AcceptsResponses() {
-		return ImportResult{}, statusError(e, "responses are accepted while it is running or stopped")
+		return ImportResult{}, statusError(e, acceptsResponses)
 	}
 	outcomes, err := im.Service.OutcomeMap(ctx)
 	if err != nil {
@@ -166,7 +166,7 @@ func (im *Importer) ImportAssignments(ctx context.Context, key string, src Impor
 		return ImportResult{}, err
 	}
 	if !e.AcceptsAssignments() {
-		return ImportResult{}, statusError(e, "customers are only assigned while it is running")
+		return ImportResult{}, statusError(e, Textf("customers are only assigned while it is running"))
 	}
 	now := im.Service.Now()
 	fill := func(stage func(AssignmentLine) error) error {
@@ -243,7 +243,11 @@ func (im *Importer) run(ctx context.Context, e Experiment, action string, src Im
 	return load(bo)
 }
 
-func statusError(e Experiment, rule string) error {
+// acceptsResponses is the rule of Experiment.AcceptsResponses, for its refusals.
+var acceptsResponses = Textf("responses are accepted while it is running or stopped")
+
+// statusError refuses what e's status does not allow, saying the rule that does.
+func statusError(e Experiment, rule Text) error {
 	return Errorf(Conflict, "experiment %q is %s; %s", e.Key, e.Status, rule).
 		With(Detail{Field: "status", Message: string(e.Status)})
 }

@@ -515,8 +515,7 @@ func (s *Service) RecordResponses(ctx context.Context, key string, rs []Response
 		return nil, err
 	}
 	if !e.AcceptsResponses() {
-		return nil, Errorf(Conflict, "experiment %q is %s; responses are accepted while it is running or stopped", key, e.Status).
-			With(Detail{Field: "status", Message: string(e.Status)})
+		return nil, statusError(e, acceptsResponses)
 	}
 	for i := range rs {
 		rs[i].AnsweredAt = rs[i].AnsweredAt.UTC()

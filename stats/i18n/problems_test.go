@@ -59,7 +59,7 @@ func TestProblem(t *testing.T) {
 		{Dutch, "%s", []any{inner}, "hoogstens 200 tekens"},
 		{English, "%s", []any{inner}, "at most 200 characters"},
 		{Dutch, "column %d: %s", []any{3, inner}, "kolom 3: hoogstens 200 tekens"},
-		{Dutch, "%s", []any{"not running"}, "niet actief"},
+		{Dutch, "%s", []any{"not running"}, "loopt niet"},
 		{Dutch, "%s", []any{"a text of no format"}, "a text of no format"},
 		{Dutch, "%s", []any{"100% sure"}, "100% sure"},
 		{Dutch, "no format like this %d", []any{1}, "no format like this 1"},
