@@ -41,7 +41,7 @@ type Detail struct {
 	Field   string `json:"field,omitempty"`
 	Row     int    `json:"row,omitempty"`
 	Message string `json:"message"`
-	text    Text   // Message as its format and arguments, when Problems made it
+	text    Text   // Message as its format and arguments, when this package made it
 }
 
 // Text is Message as its format and arguments, so that the console can say it in the

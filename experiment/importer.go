@@ -166,7 +166,7 @@ func (im *Importer) ImportAssignments(ctx context.Context, key string, src Impor
 		return ImportResult{}, err
 	}
 	if !e.AcceptsAssignments() {
-		return ImportResult{}, statusError(e, Textf("customers are only assigned while it is running"))
+		return ImportResult{}, statusError(e, AssignsWhileRunning)
 	}
 	now := im.Service.Now()
 	fill := func(stage func(AssignmentLine) error) error {
@@ -243,8 +243,13 @@ func (im *Importer) run(ctx context.Context, e Experiment, action string, src Im
 	return load(bo)
 }
 
-// acceptsResponses is the rule of Experiment.AcceptsResponses, for its refusals.
-var acceptsResponses = Textf("responses are accepted while it is running or stopped")
+// The rules of what an experiment's status allows, for its refusals: acceptsResponses
+// that of Experiment.AcceptsResponses, AssignsWhileRunning that of new assignments (the
+// store refuses those too).
+var (
+	acceptsResponses    = Textf("responses are accepted while it is running or stopped")
+	AssignsWhileRunning = Textf("customers are only assigned while it is running")
+)
 
 // statusError refuses what e's status does not allow, saying the rule that does.
 func statusError(e Experiment, rule Text) error {

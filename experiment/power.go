@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"context"
+	"errors"
 	"math"
 
 	"github.com/krslab/krslab/stats"
@@ -84,8 +85,12 @@ func (p PowerPlan) SampleSize() (PowerAnswer, error) {
 		n, err = stats.SampleSizeMeans(p.MDE, *p.SD, alpha, p.Power)
 	}
 	if err != nil {
-		return PowerAnswer{}, &Error{Code: Invalid, Message: "no feasible sample size",
-			Details: []Detail{{Field: "mde", Message: err.Error()}}}
+		// The plan was checked above: what is left is a difference too small to plan for.
+		msg := Textf("%s", err.Error())
+		if errors.Is(err, stats.ErrSampleTooLarge) {
+			msg = Textf("more than %d per arm needed", stats.MaxSampleSize)
+		}
+		return PowerAnswer{}, &Error{Code: Invalid, Message: "no feasible sample size", Details: []Detail{fieldDetail("mde", msg)}}
 	}
 	return PowerAnswer{Plan: p, NPerArm: n, EffectiveAlpha: alpha}, nil
 }

@@ -130,7 +130,7 @@ func CheckResponse(r Response, allowed map[string]Outcome, outcomes map[string]O
 	}
 	add := func(field, format string, args ...any) {
 		if !reported[field] {
-			d = append(d, Detail{Field: field, Message: fmt.Sprintf(format, args...)})
+			d = append(d, fieldDetail(field, Textf(format, args...)))
 		}
 	}
 	if msg := CheckID(r.ResponseID); !msg.IsZero() {

@@ -414,7 +414,7 @@ func (s *Service) Assign(ctx context.Context, key, customerID string, attributes
 		var e *Error
 		if len(as) == 0 && asError(err, &e) && len(e.Details) == 1 && e.Details[0].Row == 1 {
 			// A single assignment names the field, not row 1 of a batch.
-			e.Details[0] = Detail{Field: "customer_id", Message: e.Details[0].Message}
+			e.Details[0].Row, e.Details[0].Field = 0, "customer_id"
 		}
 		return Assignment{}, err
 	}

@@ -9,9 +9,12 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
-// maxSampleSize bounds the search for n; a plan needing more than a billion
+// MaxSampleSize bounds the search for n; a plan needing more than a billion
 // customers per arm is not a plan.
-const maxSampleSize = 1 << 30
+const MaxSampleSize = 1 << 30
+
+// ErrSampleTooLarge: the plan needs more than MaxSampleSize per arm.
+var ErrSampleTooLarge = fmt.Errorf("stats: more than %d per arm needed", MaxSampleSize)
 
 // SampleSizeMeans is the smallest n per arm for which the two-sided
 // two-sample t-test (equal n, df = 2n-2) at alpha detects a difference of
@@ -33,8 +36,8 @@ func SampleSizeMeans(mde, sd, alpha, power float64) (int, error) {
 	lo, hi := 1, 2
 	for !ok(hi) {
 		lo, hi = hi, 2*hi
-		if hi > maxSampleSize {
-			return 0, fmt.Errorf("stats: more than %d per arm needed", maxSampleSize)
+		if hi > MaxSampleSize {
+			return 0, ErrSampleTooLarge
 		}
 	}
 	for hi-lo > 1 {
@@ -74,8 +77,8 @@ func SampleSizeProportions(baseline, mde, alpha, power float64) (int, error) {
 	}
 	z := zCrit(alpha) + distuv.UnitNormal.Quantile(power)
 	n := z * z * (baseline*(1-baseline) + p2*(1-p2)) / (mde * mde)
-	if n > maxSampleSize {
-		return 0, fmt.Errorf("stats: more than %d per arm needed", maxSampleSize)
+	if n > MaxSampleSize {
+		return 0, ErrSampleTooLarge
 	}
 	return int(math.Ceil(n)), nil
 }

@@ -402,11 +402,11 @@ func TestRefusalsInTheReadersLanguage(t *testing.T) {
 	}{
 		{"nl", []string{"moet een getal zijn", "variantsleutel &#34;control&#34; komt twee keer voor", "moet 1-63 kleine letters, cijfers, &#39;-&#39; of &#39;_&#39; zijn", "moet &gt; 0 en &lt; 0,5 zijn",
 			"moet een eindig getal &gt; 0 zijn", "experiment &#34;nope&#34; niet gevonden",
-			"experiment &#34;started&#34; heeft de status loopt en kan niet de status loopt krijgen"},
+			"experiment &#34;started&#34; heeft de status loopt en kan niet de status loopt krijgen", "meer dan 1073741824 per variant nodig"},
 			[]string{"must be", "not found"}},
 		{"en", []string{"must be a number", "duplicate arm key &#34;control&#34;", "must be 1-63 lower-case letters, digits, &#39;-&#39; or &#39;_&#39;", "must be &gt; 0 and &lt; 0.5",
 			"must be a finite number &gt; 0", "experiment &#34;nope&#34; not found",
-			"experiment &#34;started&#34; is running; it cannot move to running"},
+			"experiment &#34;started&#34; is running; it cannot move to running", "more than 1073741824 per arm needed"},
 			[]string{"moet", "niet gevonden"}},
 	} {
 		t.Run(tt.lang, func(t *testing.T) {
@@ -429,15 +429,16 @@ func TestRefusalsInTheReadersLanguage(t *testing.T) {
 			if resp.StatusCode != http.StatusConflict {
 				t.Fatalf("second start: status %d, want 409", resp.StatusCode)
 			}
-			all := refused + missing + again
+			_, plan := b.get("/power?kind=scale&sd=1000&mde=0.0001&alpha=0.05&power=0.8&comparisons=1")
+			all := refused + missing + again + plan
 			for _, w := range tt.want {
 				if !strings.Contains(all, w) {
 					t.Errorf("no %q", w)
 				}
 			}
 			said := regexp.MustCompile(`(?s)<p class="field-error"[^>]*>.*?</p>|<div class="problem".*?</div>`).FindAllString(all, -1)
-			if len(said) < 8 {
-				t.Fatalf("%d problems shown, want at least 8:\n%s", len(said), strings.Join(said, "\n"))
+			if len(said) < 9 {
+				t.Fatalf("%d problems shown, want at least 9:\n%s", len(said), strings.Join(said, "\n"))
 			}
 			for _, n := range tt.not {
 				for _, m := range said {

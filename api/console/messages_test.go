@@ -98,11 +98,13 @@ func TestConsoleMessagesExist(t *testing.T) {
 	}
 }
 
-// TestServiceProblemsAreInDutch: every format the service words a refusal with (the
-// formats of Problems.Field and Row, Textf and Errorf, and the whole texts of an Error's or
-// a Detail's Message, in the experiment package, its store and the console) has a Dutch
-// text, so that the Dutch console shows no English one. A format that only passes another
-// text on ("%s") needs none; a message put together by fmt.Sprintf is shown in English.
+// TestServiceProblemsAreInDutch: every format the service words a refusal with, as a
+// literal, has a Dutch text: the formats of Problems.Field, Row and Err, of Textf and
+// Errorf, the whole texts of an Error's or a Detail's Message and the constants named
+// ...Message, in the experiment package, its store and the console. A format that only
+// passes another text on ("%s") needs none. What it cannot see is shown in English: a
+// message put together by fmt.Sprintf or by concatenation, and the errors of other
+// packages (stats, api) passed on as text.
 func TestServiceProblemsAreInDutch(t *testing.T) {
 	var sources []string
 	for _, dir := range []string{filepath.Join("..", "..", "experiment"), filepath.Join("..", "..", "experiment", "postgres"), "."} {
@@ -136,6 +138,14 @@ func TestServiceProblemsAreInDutch(t *testing.T) {
 			}
 		}
 		ast.Inspect(f, func(n ast.Node) bool {
+			if v, ok := n.(*ast.ValueSpec); ok {
+				for i, name := range v.Names {
+					if strings.HasSuffix(name.Name, "Message") && i < len(v.Values) {
+						found(v.Values[i]) // a message kept in a constant
+					}
+				}
+				return true
+			}
 			if kv, ok := n.(*ast.KeyValueExpr); ok {
 				if k, ok := kv.Key.(*ast.Ident); ok && k.Name == "Message" {
 					found(kv.Value) // a whole text: Problem finds it as it is
@@ -156,7 +166,7 @@ func TestServiceProblemsAreInDutch(t *testing.T) {
 				}
 				name = fn.Sel.Name
 			}
-			at := map[string]int{"Field": 1, "Row": 2, "Textf": 0, "Errorf": 1}
+			at := map[string]int{"Field": 1, "Row": 2, "Textf": 0, "Errorf": 1, "Err": 0}
 			i, ok := at[name]
 			if !ok || len(call.Args) <= i {
 				return true

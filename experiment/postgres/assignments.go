@@ -80,7 +80,7 @@ func (s *Store) Assign(ctx context.Context, e experiment.Experiment, as []experi
 		}
 		if !id.Valid {
 			if !running {
-				return nil, experiment.Errorf(experiment.Conflict, "experiment %q is no longer running; customers are only assigned while it is running", e.Key).
+				return nil, experiment.Errorf(experiment.Conflict, "experiment %q is no longer running; %s", e.Key, experiment.AssignsWhileRunning).
 					With(experiment.Detail{Field: "status", Message: "not running"})
 			}
 			continue

@@ -353,13 +353,11 @@ func (s *Store) CreateExperiment(ctx context.Context, e *experiment.Experiment, 
 		return writeAudit(ctx, tx, audit)
 	})
 	if experiment.ErrorCode(err) == experiment.Conflict {
-		return &experiment.Error{Code: experiment.Conflict, Message: "experiment " + quote(e.Key) + " already exists",
-			Details: []experiment.Detail{{Field: "key", Message: "already exists"}}}
+		return experiment.Errorf(experiment.Conflict, "experiment %q already exists", e.Key).
+			With(experiment.Detail{Field: "key", Message: "already exists"})
 	}
 	return err
 }
-
-func quote(s string) string { b, _ := json.Marshal(s); return string(b) }
 
 // ruleRow is an eligibility rule as stored (JSON).
 type ruleRow struct {

@@ -12,12 +12,10 @@ import (
 // the English put it. The verbs are those the service formats with; %g (a limit) and %U
 // (a character) among them.
 func TestProblems(t *testing.T) {
-	formats := ProblemFormats()
-	if len(formats) == 0 {
+	if len(problemsNL) == 0 {
 		t.Fatal("no problems")
 	}
-	for _, en := range formats {
-		nl := problemsNL[en]
+	for en, nl := range problemsNL {
 		if strings.TrimSpace(nl) == "" || !utf8.ValidString(nl) {
 			t.Errorf("%q: no Dutch text", en)
 		}
