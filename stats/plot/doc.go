@@ -23,5 +23,7 @@
 // pixels times Options.Scale; an SVG declares width="Wpx" height="Hpx" with a
 // viewBox in points. Fonts are gonum/plot's embedded Liberation Sans, so text
 // metrics, and with them the layout, do not depend on the machine; a PNG's text
-// is kerned at the size it is drawn (see rasterCanvas).
+// is kerned at the size it is drawn (see rasterCanvas). An SVG's text is drawn by
+// the reader's browser, in Liberation Sans or in Arial or Helvetica, which have its
+// metrics (svgFonts).
 package plot

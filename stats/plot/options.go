@@ -182,7 +182,7 @@ func render(opt Options, drawFn func(c draw.Canvas, lang string)) ([]byte, error
 		return nil, fmt.Errorf("plot: encode %s: %w", opt.Format, err)
 	}
 	if opt.Format == SVG {
-		return svgInPixels(buf.Bytes(), opt.Width, opt.Height), nil
+		return svgFonts(svgInPixels(buf.Bytes(), opt.Width, opt.Height)), nil
 	}
 	return buf.Bytes(), nil
 }
@@ -234,6 +234,16 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// svgFonts names, after Liberation Sans, the fonts with its metrics: the text is laid out
+// (centred, wrapped, kept clear of its neighbours) with Liberation Sans's widths, and the
+// SVG places each line by its left end, so a reader's browser without Liberation Sans
+// (Windows and macOS have none) must draw it in Arial or Helvetica, which are as wide,
+// not in its default font: that one is wider or narrower, and a line of it runs out of
+// the figure or off its centre.
+func svgFonts(svg []byte) []byte {
+	return bytes.ReplaceAll(svg, []byte("font-family:Liberation Sans;"), []byte("font-family:'Liberation Sans',Arial,Helvetica,sans-serif;"))
 }
 
 var svgSize = regexp.MustCompile(`<svg width="[^"]*" height="[^"]*"`)

@@ -311,6 +311,11 @@ func TestSVGHoldsTheLabels(t *testing.T) {
 	if regexp.MustCompile(`NaN|Inf`).Match(svg) {
 		t.Error("SVG contains NaN or Inf coordinates")
 	}
+	// Every text names the fonts as wide as the one it was laid out in (svgFonts).
+	texts := bytes.Count(svg, []byte("<text "))
+	if n := bytes.Count(svg, []byte("font-family:'Liberation Sans',Arial,Helvetica,sans-serif;")); texts == 0 || n != texts {
+		t.Errorf("%d of %d texts name Liberation Sans's metric twins", n, texts)
+	}
 }
 
 // TestNiceTicks checks the ticks are round and hold zero exactly (the numbers on them are
