@@ -142,14 +142,14 @@ type Problems struct {
 
 // Field records a problem with a named field.
 func (p *Problems) Field(field, format string, args ...any) {
-	t := Textf(format, args...)
-	p.details = append(p.details, Detail{Field: field, Message: t.String(), text: t})
+	p.details = append(p.details, fieldDetail(field, Textf(format, args...)))
 }
 
 // Row records a problem with a row (1-based) of a batch; field may be empty.
 func (p *Problems) Row(row int, field, format string, args ...any) {
-	t := Textf(format, args...)
-	p.details = append(p.details, Detail{Row: row, Field: field, Message: t.String(), text: t})
+	d := fieldDetail(field, Textf(format, args...))
+	d.Row = row
+	p.details = append(p.details, d)
 }
 
 // With adds details to e and returns it: an Errorf with the fields it names.
