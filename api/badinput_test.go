@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"strings"
 	"sync"
@@ -184,5 +186,99 @@ func TestStatementTimeoutIsNoOutage(t *testing.T) {
 	}
 	if rec == nil || rec["status"] != float64(499) || rec["level"] != "INFO" {
 		t.Errorf("a client that went away is logged as %v", rec)
+	}
+}
+
+// TestNumbersTheAnalysisCanCarry: a numeric answer of 1e200 (or 1e-200) is finite, but its
+// square is not a float8: PostgreSQL refuses the sum of squares (value out of range), and one
+// such answer left the whole experiment without results, plots or report, each a 422 saying
+// "refused by a database constraint". Answers, covariates and an outcome's bounds are now
+// 0 or 1e-100 to 1e100 in absolute value (experiment.CheckNumber); at those edges every
+// analysis reads, and numbers stored before the rule get a 409 that says what is wrong.
+func TestNumbersTheAnalysisCanCarry(t *testing.T) {
+	e := newEnv(t)
+	e.must(http.StatusCreated, editor, "POST", "/v1/outcomes", map[string]any{"key": "edge", "kind": "numeric", "label": "Edge"})
+	for _, v := range []float64{1e101, -1e101, 1e-101, 5e-324, math.MaxFloat64} {
+		r := e.call(editor, "POST", "/v1/outcomes", map[string]any{"key": "bounded", "kind": "numeric", "label": "Bounded", "min": 0, "max": v})
+		if _, d := r.errorBody(t); r.Status != http.StatusUnprocessableEntity || !names(d, 0, "max") {
+			t.Errorf("max %g: %d %s", v, r.Status, r.Body)
+		}
+	}
+	key := "edge-numbers"
+	e.createRunning(key, map[string]any{"arms": threeArms(), "outcomes": []string{"edge", "trust"}, "primary_outcome": "edge"})
+	var ids []string
+	for i := range 36 {
+		ids = append(ids, fmt.Sprintf("edge-%02d", i))
+	}
+	assign(t, e, key, ids...)
+	for _, v := range []float64{1e101, -1e101, 1e-101, -1e-200, 5e-324, 1.7e308} {
+		for _, path := range []string{"/responses:batch", "/covariates:batch"} {
+			body := map[string]any{"responses": []map[string]any{{"response_id": "r-edge", "customer_id": ids[0],
+				"answered_at": "2026-02-01T12:00:00Z", "answers": map[string]any{"edge": v}}}}
+			field := "answers.edge"
+			if path == "/covariates:batch" {
+				body = map[string]any{"covariates": []map[string]any{{"customer_id": ids[0], "outcome": "edge", "value": v}}}
+				field = "value"
+			}
+			r := e.call(ingest, "POST", "/v1/experiments/"+key+path, body)
+			if _, d := r.errorBody(t); r.Status != http.StatusUnprocessableEntity || !names(d, 1, field) ||
+				!strings.Contains(string(r.Body), "between 1e-100 and 1e100") {
+				t.Errorf("%s %g: %d %s", path, v, r.Status, r.Body)
+			}
+		}
+	}
+	// At the edges, mixed with ordinary numbers, in every arm.
+	edges := []float64{1e100, -1e100, 1e-100, -1e-100, 0, 1, 2.5, 1e100, 1e-100}
+	var responses, covariates []map[string]any
+	for i, id := range ids {
+		v := edges[i%len(edges)]
+		responses = append(responses, map[string]any{"response_id": "r-" + id, "customer_id": id,
+			"answered_at": fmt.Sprintf("2026-02-%02dT12:00:00Z", 1+i%20), "answers": map[string]any{"edge": v, "trust": 1 + i%7}})
+		covariates = append(covariates, map[string]any{"customer_id": id, "outcome": "edge", "value": edges[(i+4)%len(edges)]})
+	}
+	e.must(http.StatusCreated, ingest, "POST", "/v1/experiments/"+key+"/responses:batch", map[string]any{"responses": responses})
+	e.must(http.StatusOK, ingest, "POST", "/v1/experiments/"+key+"/covariates:batch", map[string]any{"covariates": covariates})
+	reads := []string{"/results", "/results.csv", "/report.html", "/plots/effects.png", "/plots/effects.svg", "/plots/timeline.png",
+		"/plots/edge.png", "/drivers?outcome=trust&drivers=edge", "/plots/drivers.png?outcome=trust&drivers=edge", "/persistence"}
+	for _, path := range reads {
+		e.must(http.StatusOK, analyst, "GET", "/v1/experiments/"+key+path, nil)
+	}
+	var res struct {
+		Outcomes []struct {
+			Key  string `json:"key"`
+			Arms map[string]struct {
+				N  int64    `json:"n"`
+				SD *float64 `json:"sd"`
+			} `json:"arms"`
+			Comparisons map[string]struct {
+				SE *float64 `json:"se"`
+			} `json:"comparisons"`
+		} `json:"outcomes"`
+	}
+	e.must(http.StatusOK, analyst, "GET", "/v1/experiments/"+key+"/results", nil).json(t, &res)
+	for _, o := range res.Outcomes {
+		for arm, a := range o.Arms {
+			if a.N < 2 || a.SD == nil || !(*a.SD > 0) {
+				t.Errorf("%s, %s: n %d, sd %v", o.Key, arm, a.N, a.SD)
+			}
+		}
+		for arm, c := range o.Comparisons {
+			if c.SE == nil {
+				t.Errorf("%s, %s: no standard error", o.Key, arm)
+			}
+		}
+	}
+
+	// A number stored before the rule (written here past the service) makes no 422 of a read.
+	if _, err := pgtest.Store(t).DB().Exec(`UPDATE responses SET answer_values = array_replace(answer_values, 1e100, 1e200)
+		WHERE experiment_id = (SELECT id FROM experiments WHERE key = $1)`, key); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/results", "/report.html", "/plots/effects.png"} {
+		r := e.call(analyst, "GET", "/v1/experiments/"+key+path, nil)
+		if code, _ := r.errorBody(t); r.Status != http.StatusConflict || code != "conflict" ||
+			!strings.Contains(string(r.Body), "too large or too small to compute with") {
+			t.Errorf("%s with 1e200 stored: %d %s", path, r.Status, r.Body)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package experiment_test
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -71,5 +72,28 @@ func TestWeightsAreBounded(t *testing.T) {
 	e.Arms[1].Weight = experiment.MaxWeight
 	if err := e.Validate(builtins()); err != nil {
 		t.Errorf("weight %g: %v", experiment.MaxWeight, err)
+	}
+}
+
+// TestCheckNumber: the numbers the analysis takes in are 0 or MinMagnitude to MaxMagnitude
+// in absolute value, edges included, and the refusal names those edges.
+func TestCheckNumber(t *testing.T) {
+	for _, v := range []float64{0, math.Copysign(0, -1), 1, -2.5, experiment.MinMagnitude, -experiment.MinMagnitude,
+		experiment.MaxMagnitude, -experiment.MaxMagnitude, 1.7e9} {
+		if msg := experiment.CheckNumber(v); msg != "" {
+			t.Errorf("%g: %s", v, msg)
+		}
+	}
+	edges := fmt.Sprintf("between %g and %g", experiment.MinMagnitude, experiment.MaxMagnitude)
+	for _, v := range []float64{math.Nextafter(experiment.MaxMagnitude, math.Inf(1)), -1e101, 1e200, math.MaxFloat64,
+		math.Nextafter(experiment.MinMagnitude, 0), -1e-101, 1e-200, math.SmallestNonzeroFloat64} {
+		if msg := experiment.CheckNumber(v); !strings.Contains(msg, edges) {
+			t.Errorf("%g: %q, want a refusal %s", v, msg, edges)
+		}
+	}
+	for _, v := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		if msg := experiment.CheckNumber(v); msg != "must be a finite number" {
+			t.Errorf("%g: %q", v, msg)
+		}
 	}
 }

@@ -131,18 +131,15 @@ func (o Outcome) Validate(known map[string]Outcome) error {
 	if msg := CheckText(o.LabelNL, MaxLabel); !msg.IsZero() {
 		p.Field("label_nl", "%s", msg)
 	}
-	finite := func(field string, v *float64) bool {
-		if v != nil && (math.IsNaN(*v) || math.IsInf(*v, 0)) {
-			p.Field(field, "must be a finite number")
-			return false
-		}
-		return true
-	}
 	for _, f := range []struct {
 		name string
 		v    *float64
 	}{{"min", o.Min}, {"max", o.Max}, {"top_min", o.TopMin}, {"bottom_max", o.BottomMax}} {
-		finite(f.name, f.v)
+		if f.v != nil {
+			if msg := CheckNumber(*f.v); msg != "" {
+				p.Field(f.name, "%s", msg)
+			}
+		}
 	}
 	integer := func(field string, v *float64) {
 		if v != nil && *v != math.Trunc(*v) {
@@ -222,11 +219,37 @@ func (o Outcome) Validate(known map[string]Outcome) error {
 	return p.Err("invalid outcome")
 }
 
+// The numbers the analysis takes in (answers, covariates, an outcome's bounds) are 0 or of
+// absolute value MinMagnitude to MaxMagnitude. Within that range the square of any
+// difference of two of them, the product of any two such differences, and their sums over
+// any experiment are normal float8 numbers, in PostgreSQL and in Go, so every statistic
+// keeps its precision. Outside it PostgreSQL refuses the product (value out of range:
+// overflow above some 1e154, underflow below some 1e-162), and Go would give +Inf or a
+// spread of 0: one such answer would leave the experiment without results.
+const (
+	MinMagnitude = 1e-100
+	MaxMagnitude = 1e100
+
+	magnitudeMessage = "must be 0 or between 1e-100 and 1e100 in absolute value"
+)
+
+// CheckNumber is the rule above for one number: the reason v is refused, or "" when it is
+// fine.
+func CheckNumber(v float64) string {
+	switch a := math.Abs(v); {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return "must be a finite number"
+	case a != 0 && (a < MinMagnitude || a > MaxMagnitude):
+		return magnitudeMessage
+	}
+	return ""
+}
+
 // CheckAnswer validates one answered value for this outcome and returns the reason it is
 // refused, or "" when it is fine.
 func (o Outcome) CheckAnswer(v float64) string {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return "must be a finite number"
+	if msg := CheckNumber(v); msg != "" {
+		return msg
 	}
 	switch o.Kind {
 	case Composite:

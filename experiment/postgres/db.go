@@ -250,6 +250,9 @@ func rowsAffected(r sql.Result) int64 {
 // out of its statement timeout is database_timeout; the end of the caller's context stays a
 // context error, for the caller knows why it ended; anything else is internal (with the
 // cause kept for logs).
+// outOfRangeMessage is the refusal of an analysis of numbers it cannot compute with.
+const outOfRangeMessage = "this experiment holds numbers too large or too small to compute with; the analysis takes 0 and 1e-100 to 1e100 in absolute value"
+
 func mapErr(err error) error {
 	if err == nil {
 		return nil
@@ -263,6 +266,10 @@ func mapErr(err error) error {
 		switch {
 		case pe.Code == "23505":
 			return &experiment.Error{Code: experiment.Conflict, Message: "already exists", Cause: err}
+		case pe.Code == "22003" && strings.HasPrefix(pe.Message, "value out of range: "):
+			// A float8 product overflowed or underflowed: stored numbers beyond what the
+			// analysis takes (experiment.CheckNumber), written before that rule held.
+			return &experiment.Error{Code: experiment.Conflict, Message: outOfRangeMessage, Cause: err}
 		case pe.Code == "23503" || pe.Code == "23514" || pe.Code == "22P02" || pe.Code == "22003":
 			return &experiment.Error{Code: experiment.Invalid, Message: "refused by a database constraint", Cause: err}
 		case pe.Code == "22021" || pe.Code == "22P05":
