@@ -257,6 +257,28 @@ func TestNoncentralTCDF(t *testing.T) {
 	}
 }
 
+// TestSequentialIsScaleFree: the always-valid test of an outcome in other units (cents
+// for euros, 1e150 for 1) is the same test. On V and tau² directly, a scale of 1e150 made
+// them +Inf, and 1e-150 made them 0: the p-value NaN, the interval null.
+func TestSequentialIsScaleFree(t *testing.T) {
+	for _, c := range []struct{ diff, se, tau float64 }{
+		{0.3, 0.1, 0.28}, {-1.2, 0.4, 0.05}, {0.01, 0.2, 3}, {40, 1, 0.2}, {0, 0.5, 0.5},
+	} {
+		want := stats.SequentialTest(c.diff, c.se, c.tau, 0.05)
+		for _, k := range []float64{1e150, 1e-150, 1e300, 1e-300, 100} {
+			got := stats.SequentialTest(c.diff*k, c.se*k, c.tau*k, 0.05)
+			if !closeRel(got.PValue, want.PValue, 1e-12) || !closeRel(got.CILow/k, want.CILow, 1e-12) ||
+				!closeRel(got.CIHigh/k, want.CIHigh, 1e-12) {
+				t.Errorf("%+v at scale %g: %+v, want %+v scaled", c, k, got, want)
+			}
+		}
+	}
+	// tau far beyond the standard error: 1/Lambda = sqrt(1+r) exp(-z²/2 r/(1+r)) stays finite.
+	if s := stats.SequentialTest(1, 0.5, 1e300, 0.05); !(s.PValue == 1) || math.IsInf(s.CILow, 0) || math.IsNaN(s.CILow) {
+		t.Errorf("tau 1e300: %+v", s)
+	}
+}
+
 func TestFloatJSON(t *testing.T) {
 	for _, tc := range []struct {
 		in   float64
