@@ -191,13 +191,10 @@ func (im *Importer) ImportCovariates(ctx context.Context, key string, src Import
 	if err != nil {
 		return ImportResult{}, err
 	}
-	analysed := map[string]bool{}
-	for _, k := range e.AnalysedOutcomes() {
-		analysed[k] = true
-	}
+	rules := newCovariateRules(e, outcomes)
 	fill := func(stage func(CovariateLine) error) error {
 		return readCSV(src, opt.Progress, checkCovariateHeader, func(line int, header, rec []string) error {
-			return stage(covariateLine(line, header, rec, outcomes, analysed))
+			return stage(covariateLine(line, header, rec, rules))
 		})
 	}
 	res, err := im.run(ctx, e, "covariates.import", src, opt, nil, func(bo BulkOptions) (ImportResult, error) {
@@ -369,39 +366,27 @@ func assignmentLine(line int, header, rec []string, e Experiment, now time.Time)
 		Assignment: Assignment{CustomerID: id, Arm: AssignArm(e.Salt, id, e.Arms), AssignedAt: at}}
 }
 
-// covariateLine applies the rules of Service.RecordCovariates to one line.
-func covariateLine(line int, header, rec []string, outcomes map[string]Outcome, analysed map[string]bool) CovariateLine {
+// covariateLine reads one line of a covariates file and checks it by the rules of a
+// covariate, those of the API.
+func covariateLine(line int, header, rec []string, rules covariateRules) CovariateLine {
 	if len(rec) != len(header) {
 		return CovariateLine{Line: line, Problem: columns(rec, header)}
 	}
 	c := Covariate{CustomerID: rec[0], Outcome: strings.TrimSpace(rec[1])}
-	var p []Detail
-	if msg := CheckID(c.CustomerID); !msg.IsZero() {
-		p = append(p, fieldDetail("customer_id", msg))
-	}
-	o, ok := outcomes[c.Outcome]
-	switch {
-	case !ok || !analysed[c.Outcome]:
-		p = append(p, Detail{Field: "outcome", Message: fmt.Sprintf("outcome %q is not analysed in this experiment", c.Outcome)})
-	case o.Kind == Binary || o.Kind == Net:
-		p = append(p, Detail{Field: "outcome", Message: fmt.Sprintf("CUPED applies to scale, numeric and composite outcomes, not %s", o.Kind)})
-	}
 	if cell := strings.TrimSpace(rec[2]); cell == "" {
-		p = append(p, Detail{Field: "value", Message: "is required"})
+		c.Problems = append(c.Problems, fieldDetail("value", Textf("is required")))
 	} else if v, err := strconv.ParseFloat(cell, 64); err != nil {
-		p = append(p, Detail{Field: "value", Message: fmt.Sprintf("%q is not a number", cell)})
-	} else if msg := (Outcome{Kind: Numeric}).CheckAnswer(v); msg != "" {
-		p = append(p, Detail{Field: "value", Message: msg})
+		c.Problems = append(c.Problems, fieldDetail("value", Textf("%q is not a number", cell)))
 	} else {
 		c.Value = v
 	}
-	if len(p) > 0 {
+	if p := rules.problems(c); len(p) > 0 {
 		return CovariateLine{Line: line, Problem: reason(p)}
 	}
 	return CovariateLine{Line: line, Covariate: c}
 }
 
-// parseCell reads an answer as the API does: a number, or true/false for yes/no outcomes.
+// columns is the problem of a line with another number of cells than its header.
 func columns(rec, header []string) string {
 	return fmt.Sprintf("has %d columns, the header has %d", len(rec), len(header))
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"time"
 	"unicode"
@@ -33,6 +34,42 @@ type Covariate struct {
 	Value      float64
 	// Problems were found while reading the covariate (for example a missing value).
 	Problems []Detail
+}
+
+// covariateRules are what the covariates of one experiment are checked against: its
+// analysed outcomes (analysed) among every outcome (outcomes, by key).
+type covariateRules struct {
+	outcomes map[string]Outcome
+	analysed map[string]bool
+}
+
+func newCovariateRules(e Experiment, outcomes map[string]Outcome) covariateRules {
+	r := covariateRules{outcomes: outcomes, analysed: map[string]bool{}}
+	for _, k := range e.AnalysedOutcomes() {
+		r.analysed[k] = true
+	}
+	return r
+}
+
+// problems is what is wrong with c: what was found reading it, then the rules of a
+// covariate, the same for the API and the importer. The value is checked when it was read.
+func (r covariateRules) problems(c Covariate) []Detail {
+	p := slices.Clone(c.Problems)
+	if msg := CheckID(c.CustomerID); !msg.IsZero() {
+		p = append(p, fieldDetail("customer_id", msg))
+	}
+	switch o, ok := r.outcomes[c.Outcome]; {
+	case !ok || !r.analysed[c.Outcome]:
+		p = append(p, fieldDetail("outcome", Textf("outcome %q is not analysed in this experiment", c.Outcome)))
+	case o.Kind == Binary || o.Kind == Net:
+		p = append(p, fieldDetail("outcome", Textf("CUPED applies to scale, numeric and composite outcomes, not %s", o.Kind)))
+	}
+	if !slices.ContainsFunc(c.Problems, func(d Detail) bool { return d.Field == "value" }) {
+		if msg := CheckNumber(c.Value); msg != "" {
+			p = append(p, Detail{Field: "value", Message: msg})
+		}
+	}
+	return p
 }
 
 // MaxFutureSkew is how far in the future answered_at may lie (clock skew of survey tools).

@@ -550,31 +550,13 @@ func (s *Service) RecordCovariates(ctx context.Context, key string, cs []Covaria
 	if err != nil {
 		return err
 	}
-	analysed := map[string]bool{}
-	for _, k := range e.AnalysedOutcomes() {
-		analysed[k] = true
-	}
+	rules := newCovariateRules(e, outcomes)
 	type pair struct{ c, o string }
 	seen := map[pair]int{}
 	for i, c := range cs {
-		reported := map[string]bool{}
-		for _, d := range c.Problems {
+		for _, d := range rules.problems(c) {
 			d.Row = i + 1
 			p.Add(d)
-			reported[d.Field] = true
-		}
-		if msg := CheckID(c.CustomerID); !msg.IsZero() {
-			p.Row(i+1, "customer_id", "%s", msg)
-		}
-		o, ok := outcomes[c.Outcome]
-		switch {
-		case !ok || !analysed[c.Outcome]:
-			p.Row(i+1, "outcome", "outcome %q is not analysed in this experiment", c.Outcome)
-		case o.Kind == Binary || o.Kind == Net:
-			p.Row(i+1, "outcome", "CUPED applies to scale, numeric and composite outcomes, not %s", o.Kind)
-		}
-		if msg := (Outcome{Kind: Numeric}).CheckAnswer(c.Value); msg != "" && !reported["value"] {
-			p.Row(i+1, "value", "%s", msg)
 		}
 		if first, dup := seen[pair{c.CustomerID, c.Outcome}]; dup {
 			p.Row(i+1, "customer_id", "duplicates row %d of this batch", first)
