@@ -511,3 +511,65 @@ func TestDecideInTheConsole(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestThePageOfAnExperimentItsDatabaseCannotAnalyse: when the database cannot compute an
+// experiment's results (here a number of 1e200 stored before the rule that refuses it; a
+// timeout likewise), its page says why in the reader's language and still offers what needs
+// no analysis: the experiment can be stopped, and then decided.
+func TestThePageOfAnExperimentItsDatabaseCannotAnalyse(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := e.svc.CreateOutcome(ctx, experiment.Outcome{Key: "spend", Kind: experiment.Numeric, Label: "Spend", HigherIsBetter: true}); err != nil {
+		t.Fatal(err)
+	}
+	key := "beyond-float8"
+	if _, err := e.svc.CreateExperiment(ctx, experiment.Experiment{Key: key, Outcomes: []string{"spend"}, PrimaryOutcome: "spend",
+		Arms: []experiment.Arm{{Key: "control", Name: "Usual", Weight: 1, Control: true}, {Key: "call", Name: "Call-back", Weight: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Start(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	var rs []experiment.Response
+	for i := range 20 {
+		id := fmt.Sprintf("c%02d", i)
+		ids = append(ids, id)
+		rs = append(rs, experiment.Response{ResponseID: "r" + id, CustomerID: id, AnsweredAt: time.Now().Add(-time.Hour),
+			Answers: map[string]float64{"spend": float64(10 + i)}})
+	}
+	if _, err := e.svc.AssignBatch(ctx, key, ids); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.RecordResponses(ctx, key, rs, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.DB().Exec(`UPDATE responses SET answer_values = '{1e200}' WHERE response_id = 'rc03'`); err != nil {
+		t.Fatal(err)
+	}
+	secret, _ := e.key(experiment.RoleEditor)
+	page := "/experiments/" + key
+	for _, tt := range []struct{ lang, headline, reason string }{
+		{"en", "The results cannot be computed now", "this experiment holds numbers too large or too small to compute with"},
+		{"nl", "De resultaten zijn nu niet te berekenen", "dit experiment bevat getallen die te groot of te klein zijn om mee te rekenen"},
+	} {
+		b := e.browser()
+		b.signIn(secret, "Eva")
+		if resp, _ := b.post("/language", url.Values{"lang": {tt.lang}, "csrf": {b.token("/experiments")}, "next": {"/experiments"}}); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("language: %d", resp.StatusCode)
+		}
+		status, body := b.get(page)
+		if status != http.StatusOK || !strings.Contains(body, tt.headline) || !strings.Contains(body, tt.reason) ||
+			!strings.Contains(body, `id="stop-form"`) || strings.Contains(body, `id="effects"`) || strings.Contains(body, `id="drivers"`) {
+			t.Errorf("%s: %d\n%s", tt.lang, status, body)
+		}
+	}
+	b := e.browser()
+	b.signIn(secret, "Eva")
+	if resp, body := b.post(page+"/stop", url.Values{"csrf": {b.token(page)}, "confirm": {"yes"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("stop: %d\n%s", resp.StatusCode, body)
+	}
+	if status, body := b.get(page); status != http.StatusOK || !strings.Contains(body, `id="decide-form"`) {
+		t.Errorf("stopped: %d\n%s", status, body)
+	}
+}

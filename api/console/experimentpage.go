@@ -2,6 +2,7 @@ package console
 
 import (
 	"encoding/base64"
+	"errors"
 	"html/template"
 	"math"
 	"net/http"
@@ -16,9 +17,25 @@ import (
 )
 
 type experimentData struct {
-	E        experiment.Experiment
-	Name     string
-	Status   string
+	E      experiment.Experiment
+	Name   string
+	Status string
+	Analysis
+	// Unanalysed says why an experiment past its draft shows no analysis: the database
+	// could not compute it (a timeout, numbers beyond what it computes with). The page
+	// keeps what does not need it, so that the experiment can still be stopped or decided.
+	Unanalysed string
+	Segment    string
+	Alerts     []alertView
+	// DecidedArm names the decided arm.
+	DecidedArm string
+	Arms       []armChoice // for the decision form
+	Problem    *problem    // a refused decision
+	Decision   decisionForm
+}
+
+// Analysis is what the experiment page shows of the results.
+type Analysis struct {
 	Rec      *report.RecommendationView
 	Progress progress
 	Quality  *report.QualityView
@@ -26,14 +43,9 @@ type experimentData struct {
 	Timeline template.HTML // inline SVG
 	Lasting  *lasting      // with survey waves
 	Tables   []table
-	Segment  string
-	Alerts   []alertView
-	// DecidedArm names the decided arm.
-	DecidedArm string
-	Arms       []armChoice // for the decision form
-	Files      []download
-	Problem    *problem // a refused decision
-	Decision   decisionForm
+	Files    []download
+	// recommended is the recommendation's arm, where the decide form starts.
+	recommended string
 }
 
 // lasting is the "Does it last?" section: the primary outcome per survey wave.
@@ -118,47 +130,62 @@ func (c *Console) showExperiment(r *request, status int, p *problem, form decisi
 		}
 	}
 	if e.Status != experiment.Draft {
-		res, points, err := c.svc.ResultsWithTimeline(ctx, key)
-		if err != nil {
+		a, err := c.analysis(r, e)
+		var de *experiment.Error
+		switch {
+		case errors.As(err, &de) && (de.Code == experiment.Conflict || de.Code == experiment.DatabaseTimeout):
+			d.Unanalysed = r.say(de.Text())
+		case err != nil:
 			return err
-		}
-		if d.Decision.Arm == "" {
-			d.Decision.Arm = res.Recommendation.Arm // the decide form starts at the recommended arm
-		}
-		rec, q := report.Recommendation(res, r.Lang), report.Quality(res, r.Lang)
-		d.Rec, d.Quality = &rec, &q
-		d.Progress = progressOf(r, res)
-		var persistence *experiment.PersistenceResults
-		if len(e.Waves) > 0 {
-			p, err := c.svc.Persistence(ctx, key)
-			if err != nil {
-				return err
+		default:
+			d.Analysis = a
+			if d.Decision.Arm == "" {
+				d.Decision.Arm = a.recommended
 			}
-			persistence = &p
-		}
-		if err := c.figures(r, &d, res, points, persistence); err != nil {
-			return err
-		}
-		base := "/v1/experiments/" + url.PathEscape(key)
-		lang := "?lang=" + r.Lang
-		d.Files = []download{
-			{r.T("dl_report"), base + "/report.html" + lang},
-			{r.T("dl_csv"), base + "/results.csv"},
-			{r.T("dl_effects_png"), base + "/plots/effects.png" + lang},
-			{r.T("dl_effects_svg"), base + "/plots/effects.svg" + lang},
-			{r.T("dl_timeline_png"), base + "/plots/timeline.png" + lang},
-			{r.T("dl_drivers_png"), base + "/plots/drivers.png" + lang},
-		}
-		if r.May("admin") || r.Session.Key.Role.May(experiment.PermAssignments) {
-			d.Files = append(d.Files, download{r.T("dl_assignments"), base + "/assignments.csv"})
 		}
 	}
 	return c.render(r, status, "experiment", d)
 }
 
+// analysis is the results part of the experiment page of e, which is past its draft.
+func (c *Console) analysis(r *request, e experiment.Experiment) (Analysis, error) {
+	ctx := r.Ctx()
+	res, points, err := c.svc.ResultsWithTimeline(ctx, e.Key)
+	if err != nil {
+		return Analysis{}, err
+	}
+	rec, q := report.Recommendation(res, r.Lang), report.Quality(res, r.Lang)
+	d := Analysis{Rec: &rec, Quality: &q, Progress: progressOf(r, res), recommended: res.Recommendation.Arm}
+	var persistence *experiment.PersistenceResults
+	if len(e.Waves) > 0 {
+		p, err := c.svc.Persistence(ctx, e.Key)
+		if err != nil {
+			return Analysis{}, err
+		}
+		persistence = &p
+	}
+	if err := c.figures(r, &d, res, points, persistence); err != nil {
+		return Analysis{}, err
+	}
+	base := "/v1/experiments/" + url.PathEscape(e.Key)
+	lang := "?lang=" + r.Lang
+	d.Files = []download{
+		{r.T("dl_report"), base + "/report.html" + lang},
+		{r.T("dl_csv"), base + "/results.csv"},
+		{r.T("dl_effects_png"), base + "/plots/effects.png" + lang},
+		{r.T("dl_effects_svg"), base + "/plots/effects.svg" + lang},
+		{r.T("dl_timeline_png"), base + "/plots/timeline.png" + lang},
+		{r.T("dl_drivers_png"), base + "/plots/drivers.png" + lang},
+	}
+	if r.May("admin") || r.Session.Key.Role.May(experiment.PermAssignments) {
+		d.Files = append(d.Files, download{r.T("dl_assignments"), base + "/assignments.csv"})
+	}
+	return d, nil
+}
+
 // figures draws the effects and the timeline as inline SVG and every outcome's distribution,
 // in one render slot, as report.html does.
-func (c *Console) figures(r *request, d *experimentData, res experiment.Results, points []experiment.TimelinePoint, persistence *experiment.PersistenceResults) error {
+func (c *Console) figures(r *request, d *Analysis, res experiment.Results, points []experiment.TimelinePoint, persistence *experiment.PersistenceResults) error {
 	release, err := c.cfg.Renders.Acquire(r.Ctx())
 	if err != nil {
 		return err

@@ -54,6 +54,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	t.Run("analyst", func(t *testing.T) { analystWalk(t, site, b) })
 	t.Run("editor", func(t *testing.T) { editorWalk(t, site, b) })
 	t.Run("refusals", func(t *testing.T) { refusalsWalk(t, site, b) })
+	t.Run("unanalysable", func(t *testing.T) { unanalysableWalk(t, site, b) })
 	if t.Failed() {
 		t.Logf("server log (last 8 kB):\n%s", site.logs.tail(8<<10))
 	}
@@ -397,6 +398,65 @@ func refusalsWalk(t *testing.T, site *consoleSite, b *browser) {
 	}
 }
 
+// unanalysableWalk: an experiment whose results the database cannot compute (a number of
+// 1e200, stored before the rule that refuses it) shows why, in both languages, and can
+// still be stopped from its page.
+func unanalysableWalk(t *testing.T, site *consoleSite, b *browser) {
+	ctx := experiment.WithActor(context.Background(), "test")
+	if _, err := site.svc.CreateOutcome(ctx, experiment.Outcome{Key: "spend_next_90d", Kind: experiment.Numeric,
+		Label: "Spend in the next 90 days", LabelNL: "Besteding in de komende 90 dagen", HigherIsBetter: true}); err != nil {
+		t.Fatal(err)
+	}
+	x := experiment.Experiment{Key: "spend-after-call", Name: "Spend after a call-back", Outcomes: []string{"spend_next_90d"},
+		PrimaryOutcome: "spend_next_90d", Arms: []experiment.Arm{{Key: "control", Weight: 1, Control: true}, {Key: "call", Weight: 1}}}
+	if _, err := site.svc.CreateExperiment(ctx, x); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := site.svc.Start(ctx, x.Key); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	var rs []experiment.Response
+	for i := range 30 {
+		id := fmt.Sprintf("spender-%02d", i)
+		ids = append(ids, id)
+		rs = append(rs, experiment.Response{ResponseID: "r-" + id, CustomerID: id, AnsweredAt: time.Now().Add(-time.Hour),
+			Answers: map[string]float64{"spend_next_90d": float64(40 + 7*i)}})
+	}
+	if _, err := site.svc.AssignBatch(ctx, x.Key, ids); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := site.svc.RecordResponses(ctx, x.Key, rs, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := site.store.DB().Exec(`UPDATE responses SET answer_values = '{1e200}' WHERE response_id = 'r-spender-07'`); err != nil {
+		t.Fatal(err)
+	}
+	tab := b.tab(t)
+	tab.open(t, "/sign-in")
+	tab.signIn(t, "Evi Editor", site.keys["editor"])
+	page := "/experiments/" + x.Key
+	tab.open(t, page)
+	for _, lang := range []string{"en", "nl"} {
+		if lang == "nl" {
+			tab.switchLanguage(t, "nl")
+		}
+		want := i18n.Problem(lang, "this experiment holds numbers too large or too small to compute with; the analysis takes 0 and 1e-100 to 1e100 in absolute value")
+		if got := tab.text(t, "#recommendation .reason"); got != want {
+			t.Errorf("%s: the page says %q, want %q", lang, got, want)
+		}
+		tab.inspect(t, "experiment-unanalysable")
+	}
+	tab.switchLanguage(t, "en")
+	tab.click(t, "#confirm-stop")
+	if status := tab.submit(t, `#stop-form button[type=submit]`); status != http.StatusOK {
+		t.Errorf("stopping answered %d", status)
+	}
+	if e := site.experiment(t, x.Key); e.Status != experiment.Stopped {
+		t.Errorf("after stopping: %s", e.Status)
+	}
+}
+
 // checkEffectRows counts the forest plot's rows, by their labels ('Trust · Personal
 // call-back'), against the outcomes and treatment arms of the results the API serves
 // to the same session: every outcome has a row for every treatment arm, and an outcome
@@ -453,11 +513,12 @@ func checkDownloads(t *testing.T, tab *tab) {
 // consoleSite is `krslab serve` on a loopback port over a database of its own, loaded with
 // the demo, and the keys the walks use.
 type consoleSite struct {
-	url  string
-	svc  *experiment.Service // another process's view of the same database, as the CLI is
-	logs *lockedBuffer
-	keys map[string]string // role (or "leaver", an analyst's to revoke) -> secret
-	link string            // the editor's one-time sign-in link
+	url   string
+	svc   *experiment.Service // another process's view of the same database, as the CLI is
+	store *postgres.Store     // the same, for what only a writer past the service can store
+	logs  *lockedBuffer
+	keys  map[string]string // role (or "leaver", an analyst's to revoke) -> secret
+	link  string            // the editor's one-time sign-in link
 }
 
 // startConsole migrates and loads a fresh database and serves it. The database is its own,
@@ -490,7 +551,7 @@ func startConsole(t *testing.T) *consoleSite {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	site := &consoleSite{url: "http://" + addr, svc: svc, logs: &lockedBuffer{}, keys: map[string]string{}}
+	site := &consoleSite{url: "http://" + addr, svc: svc, store: store, logs: &lockedBuffer{}, keys: map[string]string{}}
 	// The leaver's key is made with the others: a key ring that reloaded less than a second
 	// ago does not look for a key it has not seen yet (KeyRing.MinGap).
 	for _, name := range []string{"analyst", "editor", "ingest", "admin", "leaver"} {

@@ -63,6 +63,7 @@ var consoleMessages = map[string]Message{
 	"console.exp.hypothesis":         {"Hypothesis", "Hypothese"},
 	"console.exp.recommendation":     {"Recommendation", "Advies"},
 	"console.exp.draft_note":         {"A draft has no results yet: start it to assign customers.", "Een concept heeft nog geen resultaten: start het om klanten toe te wijzen."},
+	"console.exp.unanalysed":         {"The results cannot be computed now", "De resultaten zijn nu niet te berekenen"},
 	"console.exp.guardrails":         {"Guardrails", "Vangrails"},
 	"console.exp.decision":           {"Decision", "Besluit"},
 	"console.exp.decided":            {"%s was chosen by %s on %s:", "Gekozen is %s, door %s op %s:"},
