@@ -453,7 +453,16 @@ func unanalysableWalk(t *testing.T, site *consoleSite, b *browser) {
 		t.Errorf("stopping answered %d", status)
 	}
 	if e := site.experiment(t, x.Key); e.Status != experiment.Stopped {
-		t.Errorf("after stopping: %s", e.Status)
+		t.Fatalf("after stopping: %s", e.Status)
+	}
+	// Without an analysis the product owner can still decide, on what they know.
+	tab.fill(t, map[string]string{"#arm": "control", "#reason": "Keep control until the odd spend figure is corrected."})
+	tab.click(t, "#confirm-decide")
+	if status := tab.submit(t, `#decide-form button[type=submit]`); status != http.StatusOK {
+		t.Errorf("deciding answered %d", status)
+	}
+	if e := site.experiment(t, x.Key); e.Status != experiment.Decided || e.Decision == nil || e.Decision.Arm != "control" {
+		t.Errorf("after deciding: %s %+v", e.Status, e.Decision)
 	}
 }
 
