@@ -24,12 +24,14 @@ type Service struct {
 
 	assign *assigner
 	snaps  *snapshots // the analyses this instance keeps (snapshot.go)
+	// refresh: the experiments the background pass could not analyse (refresh.go)
+	refresh *refreshFailures
 }
 
 // NewService returns a Service over store with the wall clock.
 func NewService(store Store) *Service {
 	return &Service{Store: store, Now: func() time.Time { return time.Now().UTC() }, Keys: NewKeyRing(store),
-		assign: newAssigner(store), snaps: newSnapshots()}
+		assign: newAssigner(store), snaps: newSnapshots(), refresh: newRefreshFailures()}
 }
 
 // Close stops the assignment of new customers: requests queued for a group commit are

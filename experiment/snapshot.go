@@ -149,6 +149,9 @@ type Headline struct {
 	TargetResponsesPerArm *int
 	Arms                  []HeadlineArm // in the experiment's order
 	OpenAlerts            int64
+	// ExperimentVersion and DataVersion are the experiment's versions as they stand
+	// (DataVersion's Experiment and Data).
+	ExperimentVersion, DataVersion int64
 	// Analysis is the headline of the latest analysis, from whichever instance made it;
 	// nil when the experiment was never analysed ("not analysed yet").
 	Analysis *HeadlineAnalysis

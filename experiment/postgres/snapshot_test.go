@@ -1,9 +1,12 @@
 package postgres_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"math"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -465,6 +468,75 @@ func TestOverviewReadsTheHeadlines(t *testing.T) {
 	}
 	if _, err := f.a.Overview(ctx, "paused", ""); experiment.ErrorCode(err) != experiment.Invalid {
 		t.Errorf("status paused: %v, want invalid", err)
+	}
+}
+
+// TestTheListLeavesAnUnanalysableExperimentAlone: the background pass that keeps the list's
+// headlines current tries an experiment whose analysis fails (here an answer of 1e200,
+// stored before the rule that refuses it, whose square is no float8) once per version of
+// its data: the next passes leave it alone, and log nothing more, until it is written to or
+// RetryFailedAnalysisAfter has gone by. A timeout would otherwise hold a connection for the
+// whole statement timeout on every pass.
+func TestTheListLeavesAnUnanalysableExperimentAlone(t *testing.T) {
+	f := newSnapshotFixture(t, "refresh-fails")
+	ctx := context.Background()
+	var mine atomic.Int64
+	f.a.ObserveAnalyses(func(key string) {
+		if key == f.e.Key {
+			mine.Add(1)
+		}
+	})
+	var logged bytes.Buffer // the pass logs from the caller's goroutine
+	log := slog.New(slog.NewTextHandler(&logged, nil))
+	failures := func() int { return strings.Count(logged.String(), "experiment="+f.e.Key) }
+	now := time.Now().UTC()
+	f.a.Now = func() time.Time { return now }
+	pass := func(what string, analyses int64, logs int) {
+		t.Helper()
+		mine.Store(0)
+		if _, err := f.a.RefreshHeadlines(ctx, log); err != nil {
+			t.Fatal(err)
+		}
+		if got := mine.Load(); got != analyses || failures() != logs {
+			t.Errorf("%s: analysed %d times, logged %d failures; want %d and %d\n%s", what, got, failures(), analyses, logs, logged.String())
+		}
+	}
+	if _, err := f.store.DB().Exec(`UPDATE responses SET answer_values = array_fill(1e200::float8, ARRAY[cardinality(answer_values)])
+		WHERE response_id = 'first-refresh-fails-c03'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.a.Results(ctx, f.e.Key); experiment.ErrorCode(err) != experiment.Conflict {
+		t.Fatalf("results with 1e200 stored: %v, want a conflict", err)
+	}
+	mine.Store(0)
+	pass("first pass", 1, 1)
+	pass("second pass, nothing changed", 0, 1)
+	now = now.Add(experiment.RetryFailedAnalysisAfter - time.Minute)
+	pass("a pass within the hour", 0, 1)
+
+	// A write (another instance's) has it tried again, and its failure is news.
+	if err := f.b.RecordCovariates(ctx, f.e.Key, []experiment.Covariate{{CustomerID: "refresh-fails-c01", Outcome: "trust", Value: 3}}); err != nil {
+		t.Fatal(err)
+	}
+	pass("after a write", 1, 2)
+	pass("after a write, again", 0, 2)
+	// After the hour it is tried again, without a second line in the log.
+	now = now.Add(experiment.RetryFailedAnalysisAfter)
+	pass("after the hour", 1, 2)
+
+	// Repaired, it is analysed and its headline is current; the next pass has nothing to do.
+	if _, err := f.store.DB().Exec(`UPDATE responses SET answer_values = array_fill(4::float8, ARRAY[cardinality(answer_values)])
+		WHERE response_id = 'first-refresh-fails-c03'`); err != nil {
+		t.Fatal(err)
+	}
+	pass("repaired", 1, 2)
+	pass("repaired, again", 0, 2)
+	list, err := f.b.Overview(ctx, "", "refresh-fails")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].Analysis == nil || !list[0].Analysis.Current || list[0].DataVersion == 0 || list[0].ExperimentVersion == 0 {
+		t.Errorf("the list after the repair: %+v", list)
 	}
 }
 

@@ -133,6 +133,7 @@ const OverviewSQL = `
 	       a.keys AS arm_keys, a.names AS arm_names, a.controls AS arm_controls,
 	       (SELECT count(*) FROM alerts al WHERE al.experiment_id = e.id AND al.status = 'open') AS open_alerts,
 	       h.computed_at, h.responses, h.min_responses, h.action, h.arm, h.srm_mismatch, h.differential_response,
+	       e.version AS experiment_version, coalesce(d.version, 0) AS data_version,
 	       h.experiment_version = e.version AND h.data_version = coalesce(d.version, 0) AS current
 	FROM experiments e
 	CROSS JOIN LATERAL (SELECT array_agg(key ORDER BY position) AS keys, array_agg(name ORDER BY position) AS names,
@@ -166,6 +167,8 @@ func (s *Store) Overview(ctx context.Context, status experiment.Status, search s
 		Arm          sql.NullString `db:"arm"`
 		SRM          sql.NullBool   `db:"srm_mismatch"`
 		Differential sql.NullBool   `db:"differential_response"`
+		Experiment   int64          `db:"experiment_version"`
+		Data         int64          `db:"data_version"`
 		Current      sql.NullBool   `db:"current"`
 	}
 	if err := s.db.SelectContext(ctx, &rows, OverviewSQL, string(status), search); err != nil {
@@ -175,7 +178,7 @@ func (s *Store) Overview(ctx context.Context, status experiment.Status, search s
 	for i, r := range rows {
 		h := experiment.Headline{Key: r.Key, Name: r.Name, Status: experiment.Status(r.Status), CreatedAt: r.CreatedAt.UTC(),
 			StartedAt: nullTime(r.StartedAt), StoppedAt: nullTime(r.StoppedAt), DecidedAt: nullTime(r.DecidedAt),
-			OpenAlerts: r.OpenAlerts}
+			OpenAlerts: r.OpenAlerts, ExperimentVersion: r.Experiment, DataVersion: r.Data}
 		if r.Target.Valid {
 			n := int(r.Target.Int64)
 			h.TargetResponsesPerArm = &n
