@@ -17,8 +17,8 @@ const RetryFailedAnalysisAfter = time.Hour
 // RefreshHeadlines analyses every experiment with results whose headline is missing or of
 // older data, one at a time, so that the console's list shows current recommendations
 // without a reader waiting for an analysis. Drafts have nothing to analyse. It returns the
-// number analysed. An experiment whose analysis fails is logged once and left alone while
-// its versions hold, for RetryFailedAnalysisAfter.
+// number analysed. An experiment whose analysis fails (but for an unavailable database) is
+// logged once and left alone while its versions hold, for RetryFailedAnalysisAfter.
 func (s *Service) RefreshHeadlines(ctx context.Context, log *slog.Logger) (int, error) {
 	list, err := s.Overview(ctx, "", "")
 	if err != nil {
@@ -40,7 +40,9 @@ func (s *Service) RefreshHeadlines(ctx context.Context, log *slog.Logger) (int, 
 			if ctx.Err() != nil {
 				return n, ctx.Err()
 			}
-			if s.refresh.failed(h, at) && log != nil {
+			// An unavailable database is no news about the experiment: the next pass tries.
+			news := ErrorCode(err) == Unavailable || s.refresh.failed(h, at)
+			if news && log != nil {
 				log.Warn("could not analyse for the experiment list; tried again after a change of it or its data",
 					"experiment", h.Key, "err", err, "or_after", RetryFailedAnalysisAfter)
 			}
