@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net"
 	"net/http"
 	"os"
+	"reflect"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -70,7 +73,7 @@ func unmarshalStrict(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return jsonError(err)
+		return jsonError(err, body)
 	}
 	if dec.More() {
 		return invalidBody("body", "unexpected data after the JSON object")
@@ -89,19 +92,23 @@ func invalidBody(field, msg string) error {
 		Details: []experiment.Detail{{Field: field, Message: msg}}}}
 }
 
-// jsonError names the field of a decoding error where encoding/json tells it.
-func jsonError(err error) error {
+// jsonError names the field of a decoding error where encoding/json tells it, as the
+// domain names fields (arms[1].weight), from where in body the decoder stopped.
+func jsonError(err error, body []byte) error {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syn):
 		return invalidBody("body", fmt.Sprintf("invalid JSON at byte %d: %v", syn.Offset, syn))
 	case errors.As(err, &typ):
-		field := typ.Field
+		field := jsonPathAt(body, typ.Offset)
+		if field == "" {
+			field = typ.Field
+		}
 		if field == "" {
 			field = "body"
 		}
-		return invalidBody(field, fmt.Sprintf("must be %s, not %s", jsonTypeName(typ.Type.String()), typ.Value))
+		return invalidBody(field, typeMismatch(typ))
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return invalidBody("body", "truncated JSON")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
@@ -114,6 +121,103 @@ func jsonError(err error) error {
 		return bodyReadError(err)
 	}
 	return invalidBody("body", err.Error())
+}
+
+// typeMismatch says what a field must be and what it got: a number out of the range of
+// its field, a fraction where a whole number belongs, or a value of another type.
+func typeMismatch(typ *json.UnmarshalTypeError) string {
+	want := jsonTypeName(typ.Type.String())
+	literal, isNumber := strings.CutPrefix(typ.Value, "number ")
+	if isNumber && want == "a number" {
+		integer := typ.Type.Kind() >= reflect.Int && typ.Type.Kind() <= reflect.Uint64
+		if f, err := strconv.ParseFloat(literal, 64); integer && err == nil && math.Trunc(f) != f {
+			return fmt.Sprintf("must be a whole number, not %s", literal)
+		}
+		return fmt.Sprintf("is out of range: %s", literal)
+	}
+	got := typ.Value
+	switch {
+	case isNumber:
+		got = "the number " + literal
+	case got == "number" || got == "string":
+		got = "a " + got
+	case got == "array" || got == "object":
+		got = "an " + got
+	case got == "bool":
+		got = "true or false"
+	}
+	return fmt.Sprintf("must be %s, not %s", want, got)
+}
+
+// jsonPathAt is the path (arms[1].weight; "" for the whole body) of the value of body that
+// ends at offset, or, for an object or array, whose opening bracket does: where
+// encoding/json reports a value of the wrong type. "" when body has none there.
+func jsonPathAt(body []byte, offset int64) string {
+	type frame struct {
+		array bool
+		n     int    // in an array, the index of the next value
+		key   string // in an object, the key of the next value
+	}
+	var stack []frame
+	path := func() string {
+		var b strings.Builder
+		for _, f := range stack {
+			if f.array {
+				fmt.Fprintf(&b, "[%d]", f.n)
+			} else {
+				if b.Len() > 0 {
+					b.WriteByte('.')
+				}
+				b.WriteString(f.key)
+			}
+		}
+		return b.String()
+	}
+	// expectKey: the next string of the object on top is a key.
+	expectKey := false
+	next := func() { // a value of the container on top ended
+		if len(stack) > 0 {
+			top := &stack[len(stack)-1]
+			top.n++
+			expectKey = !top.array
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber() // a number out of float64's range is a token too
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		at := dec.InputOffset()
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{', '[':
+				if at == offset {
+					return path()
+				}
+				stack = append(stack, frame{array: t == '['})
+				expectKey = t == '{'
+			default:
+				stack = stack[:len(stack)-1]
+				next()
+			}
+		default:
+			if key, ok := t.(string); ok && expectKey {
+				stack[len(stack)-1].key = key
+				expectKey = false
+				continue
+			}
+			if at == offset {
+				return path()
+			}
+			next()
+		}
+		if at > offset {
+			return ""
+		}
+	}
 }
 
 func jsonTypeName(goType string) string {
