@@ -55,6 +55,24 @@ func TestBooleanAnswersOnlyForBinary(t *testing.T) {
 	}
 }
 
+// TestAnAnswerRefusedIsStillAnAnswer: a response whose only answer was refused as it was
+// read (a list where a number belongs) is told what is wrong with that answer, not also
+// that it answered nothing.
+func TestAnAnswerRefusedIsStillAnAnswer(t *testing.T) {
+	known := builtins()
+	allowed := experiment.AnswerKeys(validExperiment(), known)
+	now := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	r := experiment.Response{ResponseID: "r", CustomerID: "c", AnsweredAt: now.Add(-time.Hour),
+		Problems: []experiment.Detail{{Field: "answers.trust", Message: "must be a number"}}}
+	if d := experiment.CheckResponse(r, allowed, known, now); len(d) != 1 || d[0].Field != "answers.trust" {
+		t.Errorf("one refused answer: %v", d)
+	}
+	r.Problems = nil
+	if d := experiment.CheckResponse(r, allowed, known, now); len(d) != 1 || d[0].Field != "answers" {
+		t.Errorf("no answer at all: %v", d)
+	}
+}
+
 // TestWeightsAreBounded: finite weights whose total is not ([1e308, 1e308]) are refused,
 // each by its field.
 func TestWeightsAreBounded(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -162,8 +163,10 @@ func AnswerKeys(e Experiment, outcomes map[string]Outcome) map[string]Outcome {
 func CheckResponse(r Response, allowed map[string]Outcome, outcomes map[string]Outcome, now time.Time) []Detail {
 	d := append([]Detail(nil), r.Problems...)
 	reported := make(map[string]bool, len(r.Problems))
+	answered := len(r.Answers) > 0 // an answer refused as it was read was given all the same
 	for _, p := range r.Problems {
 		reported[p.Field] = true
+		answered = answered || strings.HasPrefix(p.Field, "answers.")
 	}
 	add := func(field, format string, args ...any) {
 		if !reported[field] {
@@ -179,7 +182,7 @@ func CheckResponse(r Response, allowed map[string]Outcome, outcomes map[string]O
 	if msg := checkAnsweredAt(r.AnsweredAt, now); msg != "" {
 		add("answered_at", "%s", msg)
 	}
-	if len(r.Answers) == 0 {
+	if !answered {
 		add("answers", "at least one answer is required")
 	}
 	keys := make([]string, 0, len(r.Answers))
