@@ -194,7 +194,9 @@ func TestStatementTimeoutIsNoOutage(t *testing.T) {
 // such answer left the whole experiment without results, plots or report, each a 422 saying
 // "refused by a database constraint". Answers, covariates and an outcome's bounds are now
 // 0 or 1e-100 to 1e100 in absolute value (experiment.CheckNumber); at those edges every
-// analysis reads, and numbers stored before the rule get a 409 that says what is wrong.
+// analysis reads, with every test's numbers (Welch's degrees of freedom and the drivers'
+// correlations were taken on squares of squares, which left float64), and numbers stored
+// before the rule get a 409 that says what is wrong.
 func TestNumbersTheAnalysisCanCarry(t *testing.T) {
 	e := newEnv(t)
 	e.must(http.StatusCreated, editor, "POST", "/v1/outcomes", map[string]any{"key": "edge", "kind": "numeric", "label": "Edge"})
@@ -251,7 +253,10 @@ func TestNumbersTheAnalysisCanCarry(t *testing.T) {
 				SD *float64 `json:"sd"`
 			} `json:"arms"`
 			Comparisons map[string]struct {
-				SE *float64 `json:"se"`
+				SE     *float64 `json:"se"`
+				DF     *float64 `json:"df"`
+				PValue *float64 `json:"p_value"`
+				CILow  *float64 `json:"ci_low"`
 			} `json:"comparisons"`
 		} `json:"outcomes"`
 	}
@@ -263,10 +268,17 @@ func TestNumbersTheAnalysisCanCarry(t *testing.T) {
 			}
 		}
 		for arm, c := range o.Comparisons {
-			if c.SE == nil {
-				t.Errorf("%s, %s: no standard error", o.Key, arm)
+			if c.SE == nil || c.DF == nil || c.PValue == nil || c.CILow == nil {
+				t.Errorf("%s, %s: se %v, df %v, p %v, ci_low %v: a test without its numbers", o.Key, arm, c.SE, c.DF, c.PValue, c.CILow)
 			}
 		}
+	}
+	var drivers struct {
+		RSquared *float64 `json:"r_squared"`
+	}
+	e.must(http.StatusOK, analyst, "GET", "/v1/experiments/"+key+"/drivers?outcome=edge&drivers=trust", nil).json(t, &drivers)
+	if drivers.RSquared == nil {
+		t.Errorf("drivers of the edge numbers: no r_squared")
 	}
 
 	// A number stored before the rule (written here past the service) makes no 422 of a read.

@@ -54,7 +54,7 @@ func CUPED(yt, yc Moments, xt, xc CovariateSums, alpha float64) (r CUPEDResult, 
 		CILow:             w.CILow,
 		CIHigh:            w.CIHigh,
 		PValue:            w.PValue,
-		VarianceReduction: 1 - (w.SE*w.SE)/(raw.SE*raw.SE),
+		VarianceReduction: 1 - (w.SE/raw.SE)*(w.SE/raw.SE),
 	}, true
 }
 

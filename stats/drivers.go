@@ -198,13 +198,16 @@ func Drivers(s CrossProducts) DriversResult {
 	for i := range m {
 		ss[i] = s.centred(i, i)
 	}
+	// The correlation of variables a and b; the root of each sum of squares on its own, as
+	// their product leaves float64 for variables on a scale of 1e±77 or beyond.
+	corr := func(a, b int) float64 { return s.centred(a, b) / (math.Sqrt(ss[a]) * math.Sqrt(ss[b])) }
 	rxx := mat.NewSymDense(k, nil)
 	rxy := mat.NewVecDense(k, nil)
 	for i := range k {
-		rxy.SetVec(i, s.centred(0, i+1)/math.Sqrt(ss[0]*ss[i+1]))
+		rxy.SetVec(i, corr(0, i+1))
 		rxx.SetSym(i, i, 1)
 		for j := i + 1; j < k; j++ {
-			rxx.SetSym(i, j, s.centred(i+1, j+1)/math.Sqrt(ss[i+1]*ss[j+1]))
+			rxx.SetSym(i, j, corr(i+1, j+1))
 		}
 	}
 	var eig mat.EigenSym
@@ -255,7 +258,7 @@ func Drivers(s CrossProducts) DriversResult {
 		for l := range k {
 			inv += q.At(j, l) * q.At(j, l) / lambda[l]
 		}
-		d.SE = math.Sqrt(sigma2 * inv / ss[j+1])
+		d.SE = math.Sqrt(sigma2) / math.Sqrt(ss[j+1]) * math.Sqrt(inv) // (Y and X on scales of their own)
 		switch {
 		case d.SE > 0:
 			d.T = d.Coef / d.SE

@@ -266,6 +266,36 @@ func TestDriversLargeOffset(t *testing.T) {
 	}
 }
 
+// TestDriversAreScaleFree: the regression of answers in other units (1e100 for 1, 1e-100,
+// or Y and its drivers on scales of their own) has the same fit, standardised weights and
+// tests, and coefficients in the new units. The correlations on the product of two sums of
+// squares gave r² = 0 and p = 1 at 1e100, and nothing at 1e-100.
+func TestDriversAreScaleFree(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 13))
+	plain := correlated(r, 200, 2, 0) // Y and two drivers
+	want := stats.Drivers(stats.CrossProductsOf(plain...))
+	for _, k := range [][]float64{{1e100, 1e100, 1e100}, {1e-100, 1e-100, 1e-100}, {1e100, 1e-100, 1}, {1e-90, 1e90, 1e-90}} {
+		vars := make([][]float64, len(plain))
+		for i, v := range plain {
+			vars[i] = make([]float64, len(v))
+			for j, x := range v {
+				vars[i][j] = x * k[i]
+			}
+		}
+		got := stats.Drivers(stats.CrossProductsOf(vars...))
+		if !closeRel(got.RSquared, want.RSquared, 1e-9) || !closeRel(got.AdjRSquared, want.AdjRSquared, 1e-9) {
+			t.Errorf("scales %v: r² %v (adjusted %v), want %v (%v)", k, got.RSquared, got.AdjRSquared, want.RSquared, want.AdjRSquared)
+		}
+		for j, d := range got.Drivers {
+			w := want.Drivers[j]
+			if !closeRel(d.Beta, w.Beta, 1e-9) || !closeRel(d.T, w.T, 1e-9) || !closeRel(d.PValue, w.PValue, 1e-9) ||
+				!closeRel(d.Share, w.Share, 1e-9) || !closeRel(d.Coef/(k[0]/k[j+1]), w.Coef, 1e-9) {
+				t.Errorf("scales %v, driver %d: %+v, want %+v", k, j, d, w)
+			}
+		}
+	}
+}
+
 // TestDriversNotComputable: too few customers, no variance, collinear drivers, and
 // customers lacking a value are not counted.
 func TestDriversNotComputable(t *testing.T) {

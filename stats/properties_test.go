@@ -279,6 +279,40 @@ func TestSequentialIsScaleFree(t *testing.T) {
 	}
 }
 
+// TestWelchIsScaleFree: the Welch test, and CUPED on it, of an outcome in other units is
+// the same test, over the whole range the product takes (answers and covariates of 1e-100
+// to 1e100). On the variances' squares, the degrees of freedom were Inf/Inf or 0/0 from a
+// scale of about 1e±80: the p-value, the interval and CUPED's came out null.
+func TestWelchIsScaleFree(t *testing.T) {
+	yt, yc := []float64{1, 2, 3, 4, 5, 3, 4}, []float64{2, 3, 4, 5, 6, 6, 5}
+	xt, xc := []float64{2, 2, 3, 5, 4, 3, 5}, []float64{1, 3, 4, 4, 6, 5, 6}
+	scaled := func(xs []float64, k float64) []float64 {
+		out := make([]float64, len(xs))
+		for i, x := range xs {
+			out[i] = x * k
+		}
+		return out
+	}
+	want := stats.WelchTTest(yt, yc, 0.05)
+	wantCUPED, ok := stats.CUPED(stats.MomentsOf(yt), stats.MomentsOf(yc), stats.CovariateSumsOf(yt, xt), stats.CovariateSumsOf(yc, xc), 0.05)
+	if !ok {
+		t.Fatal("CUPED at scale 1 not computed")
+	}
+	for _, k := range []float64{1e100, 1e-100, 1e80, 1e-80, 100} {
+		got := stats.WelchTTest(scaled(yt, k), scaled(yc, k), 0.05)
+		if !closeRel(got.DF, want.DF, 1e-12) || !closeRel(got.PValue, want.PValue, 1e-12) ||
+			!closeRel(got.CILow/k, want.CILow, 1e-12) || !closeRel(got.CIHigh/k, want.CIHigh, 1e-12) {
+			t.Errorf("Welch at scale %g: %+v, want %+v scaled", k, got, want)
+		}
+		c, ok := stats.CUPED(stats.MomentsOf(scaled(yt, k)), stats.MomentsOf(scaled(yc, k)),
+			stats.CovariateSumsOf(scaled(yt, k), scaled(xt, k)), stats.CovariateSumsOf(scaled(yc, k), scaled(xc, k)), 0.05)
+		if !ok || !closeRel(c.PValue, wantCUPED.PValue, 1e-9) || !closeRel(c.CILow/k, wantCUPED.CILow, 1e-9) ||
+			!closeRel(c.VarianceReduction, wantCUPED.VarianceReduction, 1e-9) || !closeRel(c.Theta, wantCUPED.Theta, 1e-9) {
+			t.Errorf("CUPED at scale %g: %+v, want %+v scaled", k, c, wantCUPED)
+		}
+	}
+}
+
 func TestFloatJSON(t *testing.T) {
 	for _, tc := range []struct {
 		in   float64

@@ -36,7 +36,11 @@ func WelchFromMoments(t, c Moments, alpha float64) Welch {
 		return w
 	}
 	w.SE = se
-	w.DF = (a + b) * (a + b) / (a*a/float64(t.N-1) + b*b/float64(c.N-1))
+	// (a+b)²/(a²/(n_t-1) + b²/(n_c-1)), in a and b over their larger: the squares of the
+	// variances themselves leave float64 for an outcome on a scale of 1e±80 or beyond.
+	m := max(a, b)
+	ra, rb := a/m, b/m
+	w.DF = (ra + rb) * (ra + rb) / (ra*ra/float64(t.N-1) + rb*rb/float64(c.N-1))
 	w.T = w.Diff / se
 	w.PValue = tTwoSidedP(w.T, w.DF)
 	h := tCrit(alpha, w.DF) * se
